@@ -1,0 +1,1 @@
+"""Agent-based simulator of Chongqing's district innovation policy."""
