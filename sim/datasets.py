@@ -1,0 +1,485 @@
+"""Loading and validation of the real-data layer in ``sim/data/``.
+
+Every loader takes an optional ``data_dir`` (default :data:`DATA_DIR`) and returns a fresh
+pandas object. Files are parsed with the :mod:`csv` module first so that any malformed value
+raises :class:`DataError` naming the file, the 1-based line number, the column and what is
+allowed. Provenance (status + source) lives in the files themselves; see sim/data/README.md.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+STATUSES = frozenset({"verified", "derived", "estimated"})
+PAIR_STATUSES = frozenset({"verified", "proxy"})
+GROUPS = ("central_urban", "new_metropolitan", "northeast", "southeast")
+GROUP_SIZES = {"central_urban": 9, "new_metropolitan": 12, "northeast": 11, "southeast": 6}
+KINDS = frozenset({"district", "county", "autonomous_county"})
+CORE_ZONES = frozenset({"", "西部（重庆）科学城", "两江协同创新区", "广阳湾智创生态城"})
+HIGHTECH = frozenset({"none", "municipal", "national"})
+PLATFORM_STAGES = frozenset({"none", "existing_upgrade", "under_construction", "bid"})
+INNOVATIVE_COUNTY = frozenset({"none", "candidate", "national"})
+DIRECTIONS = ("industrial_software", "electronic_devices", "intelligent_manufacturing", "big_data",
+              "biomedicine", "food_health", "modern_agriculture", "green_energy",
+              "ecology_environment", "energy_saving")
+FIELDS = frozenset({"intelligent", "life", "low_carbon"})
+UNI_KINDS = frozenset({"university", "institute", "lab"})
+
+# Indicators every district must have, with the year used by load_districts().
+DISTRICT_INDICATORS = {
+    "population": 2020, "gdp": 2022, "innovation_tier": 2022, "tech_enterprises": 2022,
+    "high_tech_enterprises": 2022, "rd_expenditure": 2022, "fiscal_st_spending": 2022,
+    "industrial_output": 2022, "n_universities": 2022, "n_institutes": 2022,
+}
+INTEGER_INDICATORS = frozenset({"population", "innovation_tier", "tech_enterprises",
+                                "high_tech_enterprises", "n_universities", "n_institutes"})
+# Published city totals the district values must reproduce: (indicator, year) -> (total, abs tol)
+CITY_TOTALS = {
+    ("tech_enterprises", 2022): (42989, 0), ("high_tech_enterprises", 2022): (6348, 0),
+    ("tech_enterprises", 2017): (6725, 0), ("high_tech_enterprises", 2017): (2027, 0),
+    ("rd_expenditure", 2022): (686.6, 0.01), ("fiscal_st_spending", 2022): (98.9, 0.01),
+    ("population", 2020): (32054159, 0),
+}
+RD_TOLERANCE = 0.01  # 100m yuan, for the published regional R&D splits
+RD_2020_SPLIT = {"metropolitan": 495.54, "northeast": 26.35, "southeast": 4.9}
+RD_2022_CENTRAL_SHARE = 61.2  # percent, published to one decimal
+RD_SHARE_TOLERANCE = 0.05  # percentage points
+
+
+class DataError(ValueError):
+    """A data file is malformed. The message names file, row (1-based line), column, allowed values."""
+
+    def __init__(self, file: str | Path, row: int | None, column: str | None, problem: str,
+                 allowed: str | None = None):
+        self.file, self.row, self.column, self.problem, self.allowed = str(file), row, column, problem, allowed
+        where = f"{self.file}, row {row if row is not None else '(all rows)'}, column {column or '(none)'}"
+        msg = f"{where}: {problem}"
+        if allowed:
+            msg += f" (allowed: {allowed})"
+        super().__init__(msg)
+
+
+# ----------------------------------------------------------------------------- column checks
+def _str(required: bool = True) -> Callable[[str], str]:
+    def conv(v: str) -> str:
+        if required and not v.strip():
+            raise ValueError("missing value|a non-empty text")
+        return v.strip()
+    return conv
+
+
+def _enum(values, required: bool = True) -> Callable[[str], str]:
+    vals = frozenset(values)
+    def conv(v: str) -> str:
+        v = v.strip()
+        if v not in vals:
+            raise ValueError(f"invalid value {v!r}|" + ", ".join(repr(x) for x in sorted(vals)))
+        return v
+    return conv
+
+
+def _int(lo: int | None = None, hi: int | None = None, required: bool = True) -> Callable[[str], Any]:
+    def conv(v: str):
+        v = v.strip()
+        if not v:
+            if required:
+                raise ValueError("missing value|an integer")
+            return None
+        try:
+            x = int(v)
+        except ValueError:
+            raise ValueError(f"non-integer value {v!r}|an integer") from None
+        if (lo is not None and x < lo) or (hi is not None and x > hi):
+            raise ValueError(f"value {x} out of range|integers in [{lo}, {hi}]")
+        return x
+    return conv
+
+
+def _float(lo: float | None = None) -> Callable[[str], float]:
+    def conv(v: str) -> float:
+        v = v.strip()
+        if not v:
+            raise ValueError("missing value|a number")
+        try:
+            x = float(v)
+        except ValueError:
+            raise ValueError(f"non-numeric value {v!r}|a number") from None
+        if not math.isfinite(x) or (lo is not None and x < lo):
+            raise ValueError(f"value {v!r} out of range|finite numbers >= {lo}")
+        return x
+    return conv
+
+
+def _adcode(codes: frozenset[str] | None) -> Callable[[str], int]:
+    def conv(v: str) -> int:
+        v = v.strip()
+        if codes is None:
+            if not (v.isdigit() and len(v) == 6 and v.startswith("50")):
+                raise ValueError(f"invalid adcode {v!r}|six-digit Chongqing codes 500101…500243")
+        elif v not in codes:
+            raise ValueError(f"unknown adcode {v!r}|one of the 38 adcodes in districts.csv")
+        return int(v)
+    return conv
+
+
+SchemaT = dict[str, Callable[[str], Any]]
+
+
+def _read(path: Path, schema: SchemaT) -> tuple[pd.DataFrame, list[int]]:
+    """Parse ``path`` with ``schema`` (column -> converter). Returns the frame and line numbers."""
+    if not path.exists():
+        raise DataError(path, None, None, "file not found")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DataError(path, 1, None, "empty file") from None
+        header = [h.strip() for h in header]
+        for col in schema:
+            if col not in header:
+                raise DataError(path, 1, col, "missing column", ", ".join(schema))
+        idx = {c: header.index(c) for c in schema}
+        records, lines = [], []
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise DataError(path, line, None, f"{len(row)} fields, header has {len(header)}")
+            rec = {}
+            for col, conv in schema.items():
+                try:
+                    rec[col] = conv(row[idx[col]])
+                except ValueError as exc:
+                    problem, _, allowed = str(exc).partition("|")
+                    raise DataError(path, line, col, problem, allowed or None) from None
+            records.append(rec)
+            lines.append(line)
+    return pd.DataFrame.from_records(records, columns=list(schema)), lines
+
+
+def _dir(data_dir) -> Path:
+    return Path(data_dir) if data_dir is not None else DATA_DIR
+
+
+def _status_cols(prefixes, statuses=STATUSES) -> SchemaT:
+    out: SchemaT = {}
+    for p in prefixes:
+        out[f"{p}_status"] = _enum(statuses)
+        out[f"{p}_source"] = _str()
+    return out
+
+
+# ----------------------------------------------------------------------------- districts.csv
+def _districts_schema() -> SchemaT:
+    s: SchemaT = {
+        "adcode": _adcode(None), "name_zh": _str(), "short_zh": _str(), "name_pinyin": _str(),
+        "kind": _enum(KINDS), "group": _enum(GROUPS),
+    }
+    s.update(_status_cols(["identity"]))
+    s.update({"core_zone": _enum(CORE_ZONES)}); s.update(_status_cols(["core_zone"]))
+    s.update({"hightech_zone": _enum(HIGHTECH)}); s.update(_status_cols(["hightech_zone"]))
+    s.update({"platform_2022": _str(required=False), "platform_stage": _enum(PLATFORM_STAGES)})
+    s.update(_status_cols(["platform"]))
+    s.update({"innovative_county": _enum(INNOVATIVE_COUNTY)}); s.update(_status_cols(["innovative_county"]))
+    s.update({"sichuan_border": _int(0, 1)}); s.update(_status_cols(["sichuan_border"]))
+    s.update({"seed_mentions": _str(required=False), "seed_mentions_source": _str()})
+    return s
+
+
+def _stamp(path: Path) -> tuple:
+    """Cache key part that changes when the file changes (edited copies are re-validated)."""
+    try:
+        st = path.stat()
+        return (st.st_mtime_ns, st.st_size)
+    except OSError:
+        return (None, None)
+
+
+def _identity(path_str: str) -> pd.DataFrame:
+    return _identity_cached(path_str, _stamp(Path(path_str)))
+
+
+@functools.lru_cache(maxsize=16)
+def _identity_cached(path_str: str, stamp: tuple) -> pd.DataFrame:
+    path = Path(path_str)
+    df, lines = _read(path, _districts_schema())
+    seen: dict[int, int] = {}
+    for code, line in zip(df["adcode"], lines):
+        if code in seen:
+            raise DataError(path, line, "adcode", f"duplicate adcode {code} (first on row {seen[code]})")
+        seen[code] = line
+    if len(df) != 38:
+        raise DataError(path, None, "adcode", f"{len(df)} districts, expected 38")
+    sizes = df["group"].value_counts().to_dict()
+    for g, n in GROUP_SIZES.items():
+        if sizes.get(g, 0) != n:
+            raise DataError(path, None, "group", f"group {g} has {sizes.get(g, 0)} members, expected {n}")
+    for row, line in zip(df.itertuples(), lines):
+        if (row.platform_stage == "none") != (row.platform_2022 == ""):
+            raise DataError(path, line, "platform_2022", "platform name and platform_stage disagree",
+                            "empty name with stage 'none', or a name with another stage")
+    return df.sort_values("adcode").reset_index(drop=True)
+
+
+def _codes(data_dir) -> frozenset[str]:
+    return frozenset(str(c) for c in _identity(str(_dir(data_dir) / "districts.csv"))["adcode"])
+
+
+# ----------------------------------------------------------------------------- indicators
+def _indicators(path_str: str, codes: frozenset[str]) -> pd.DataFrame:
+    return _indicators_cached(path_str, codes, _stamp(Path(path_str)))
+
+
+@functools.lru_cache(maxsize=16)
+def _indicators_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
+    path = Path(path_str)
+    schema: SchemaT = {
+        "adcode": _adcode(codes), "indicator": _str(), "year": _int(2000, 2030),
+        "value": _float(lo=0.0), "unit": _str(), "status": _enum(STATUSES), "source": _str(),
+    }
+    df, lines = _read(path, schema)
+    seen: dict[tuple, int] = {}
+    for row, line in zip(df.itertuples(index=False), lines):
+        key = (row.adcode, row.indicator, row.year)
+        if key in seen:
+            raise DataError(path, line, "indicator", f"duplicate ({row.adcode}, {row.indicator}, {row.year}), first on row {seen[key]}")
+        seen[key] = line
+        if row.indicator in INTEGER_INDICATORS and float(row.value) != int(row.value):
+            raise DataError(path, line, "value", f"{row.indicator} must be a whole number, got {row.value}", "integers")
+        if row.indicator == "innovation_tier" and row.value not in (1, 2, 3):
+            raise DataError(path, line, "value", f"innovation_tier {row.value}", "1, 2, 3")
+    # completeness: each district has each required indicator in its year
+    for ind, year in DISTRICT_INDICATORS.items():
+        have = set(df.loc[(df.indicator == ind) & (df.year == year), "adcode"])
+        missing = sorted(int(c) for c in codes if int(c) not in have)
+        if missing:
+            raise DataError(path, None, "indicator", f"{ind} ({year}) missing for adcodes {missing[:5]}{'…' if len(missing) > 5 else ''}",
+                            "one row per district")
+    # totals
+    for (ind, year), (total, tol) in CITY_TOTALS.items():
+        sub = df[(df.indicator == ind) & (df.year == year)]
+        if sub.empty:
+            continue
+        s = float(sub["value"].sum())
+        if abs(s - total) > tol + 1e-9:
+            raise DataError(path, None, "value", f"{ind} {year} sums to {s:g}, published city total is {total:g}",
+                            f"sum within ±{tol:g}")
+    # high-tech <= tech-based per district and year
+    for year in sorted(set(df.loc[df.indicator == "high_tech_enterprises", "year"])):
+        t = df[(df.indicator == "tech_enterprises") & (df.year == year)].set_index("adcode")["value"]
+        h = df[(df.indicator == "high_tech_enterprises") & (df.year == year)].set_index("adcode")["value"]
+        bad = [c for c in h.index if c in t.index and h[c] > t[c]]
+        if bad:
+            line = seen[(bad[0], "high_tech_enterprises", year)]
+            raise DataError(path, line, "value", f"high_tech_enterprises exceeds tech_enterprises for {bad[0]} in {year}",
+                            "high_tech_enterprises <= tech_enterprises")
+    df["adcode"] = df["adcode"].astype(int)
+    return df
+
+
+def load_indicators(data_dir=None) -> pd.DataFrame:
+    """The long indicator table (adcode, indicator, year, value, unit, status, source)."""
+    d = _dir(data_dir)
+    return _indicators(str(d / "district_indicators.csv"), _codes(d)).copy()
+
+
+def provenance(indicator: str, adcode: int | str, year: int = 2022, data_dir=None) -> dict:
+    """Status and source of one district value; falls back to the latest year <= ``year``."""
+    df = load_indicators(data_dir)
+    sub = df[(df.indicator == indicator) & (df.adcode == int(adcode)) & (df.year <= year)]
+    if sub.empty:
+        raise KeyError(f"no {indicator!r} value for adcode {adcode} in or before {year}")
+    row = sub.sort_values("year").iloc[-1]
+    return {"status": row["status"], "source": row["source"], "year": int(row["year"]),
+            "value": float(row["value"]), "unit": row["unit"]}
+
+
+# ----------------------------------------------------------------------------- boundaries
+def _boundaries(path_str: str, codes: frozenset[str]) -> str:
+    return _boundaries_cached(path_str, codes, _stamp(Path(path_str)))
+
+
+@functools.lru_cache(maxsize=16)
+def _boundaries_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> str:
+    path = Path(path_str)
+    if not path.exists():
+        raise DataError(path, None, None, "file not found")
+    try:
+        gj = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(path, exc.lineno, None, f"invalid JSON: {exc.msg}") from None
+    feats = gj.get("features") if isinstance(gj, dict) else None
+    if gj.get("type") != "FeatureCollection" or not isinstance(feats, list):
+        raise DataError(path, None, "type", "not a GeoJSON FeatureCollection")
+    if "license" not in gj:
+        raise DataError(path, None, "license", "licence attribution missing")
+    seen = set()
+    for i, f in enumerate(feats, start=1):
+        props = f.get("properties") or {}
+        where = f"feature {i}"
+        for key in ("adcode", "name_zh", "rep_lon", "rep_lat", "source"):
+            if key not in props:
+                raise DataError(path, None, f"{where}.properties.{key}", "missing property")
+        code = str(props["adcode"])
+        if code not in codes:
+            raise DataError(path, None, f"{where}.properties.adcode", f"unknown adcode {code}", "adcodes in districts.csv")
+        if code in seen:
+            raise DataError(path, None, f"{where}.properties.adcode", f"duplicate adcode {code}")
+        seen.add(code)
+        if not (105 < float(props["rep_lon"]) < 111 and 28 < float(props["rep_lat"]) < 33):
+            raise DataError(path, None, f"{where}.properties.rep_lon", "representative point outside Chongqing")
+        if (f.get("geometry") or {}).get("type") not in ("Polygon", "MultiPolygon"):
+            raise DataError(path, None, f"{where}.geometry", "geometry must be Polygon or MultiPolygon")
+    if seen != set(codes):
+        raise DataError(path, None, "adcode", f"missing features for {sorted(set(codes) - seen)}")
+    return json.dumps(gj, ensure_ascii=False)
+
+
+def load_boundaries(data_dir=None) -> dict:
+    """The 38 simplified district polygons as a GeoJSON dict (properties adcode, name_zh, rep_lon, rep_lat)."""
+    d = _dir(data_dir)
+    return json.loads(_boundaries(str(d / "boundaries.geojson"), _codes(d)))
+
+
+# ----------------------------------------------------------------------------- districts view
+def load_districts(data_dir=None) -> pd.DataFrame:
+    """38 rows sorted by adcode: identity columns + one column per 2022 indicator + lon/lat."""
+    d = _dir(data_dir)
+    ident = _identity(str(d / "districts.csv")).copy()
+    ind = load_indicators(d)
+    for name, year in DISTRICT_INDICATORS.items():
+        s = ind[(ind.indicator == name) & (ind.year == year)].set_index("adcode")["value"]
+        col = ident["adcode"].map(s)
+        ident[name] = col.astype("int64") if name in INTEGER_INDICATORS else col.astype(float)
+    gj = load_boundaries(d)
+    pts = {int(f["properties"]["adcode"]): (f["properties"]["rep_lon"], f["properties"]["rep_lat"]) for f in gj["features"]}
+    ident["lon"] = ident["adcode"].map(lambda c: float(pts[c][0]))
+    ident["lat"] = ident["adcode"].map(lambda c: float(pts[c][1]))
+    # regional R&D checks (published splits)
+    path = d / "district_indicators.csv"
+    rd20 = ind[(ind.indicator == "rd_expenditure") & (ind.year == 2020)].set_index("adcode")["value"]
+    if not rd20.empty:
+        grp = ident.set_index("adcode")["group"]
+        blocks = {"metropolitan": rd20[grp[rd20.index].isin(["central_urban", "new_metropolitan"]).values].sum(),
+                  "northeast": rd20[(grp[rd20.index] == "northeast").values].sum(),
+                  "southeast": rd20[(grp[rd20.index] == "southeast").values].sum()}
+        for k, v in RD_2020_SPLIT.items():
+            if abs(blocks[k] - v) > RD_TOLERANCE:
+                raise DataError(path, None, "value", f"2020 R&D of {k} sums to {blocks[k]:.3f}, published {v}",
+                                f"within ±{RD_TOLERANCE}")
+    share = 100 * ident.loc[ident.group == "central_urban", "rd_expenditure"].sum() / ident["rd_expenditure"].sum()
+    if abs(share - RD_2022_CENTRAL_SHARE) > RD_SHARE_TOLERANCE:
+        raise DataError(path, None, "value", f"central-urban R&D share 2022 is {share:.2f}%, published {RD_2022_CENTRAL_SHARE}%",
+                        f"within ±{RD_SHARE_TOLERANCE} pp")
+    return ident.reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- other tables
+def _simple(filename: str, schema_fn: Callable[[frozenset[str]], SchemaT], data_dir, sort: list[str] | None = None):
+    d = _dir(data_dir)
+    codes = _codes(d)
+    path = d / filename
+    return _cached_simple(str(path), _stamp(path), codes, schema_fn, tuple(sort or ())).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_simple(path_str, stamp, codes, schema_fn, sort):
+    df, _ = _read(Path(path_str), schema_fn(codes))
+    if sort:
+        df = df.sort_values(list(sort), kind="stable").reset_index(drop=True)
+    return df
+
+
+def _uni_schema(codes):
+    return {"name_zh": _str(), "name_en": _str(), "kind": _enum(UNI_KINDS), "level": _str(),
+            "adcode": _adcode(codes), "year_opened": _int(1900, 2030, required=False),
+            "status": _enum(STATUSES), "source": _str()}
+
+
+def _firm_schema(codes):
+    return {"name_zh": _str(), "name_en": _str(), "adcode": _adcode(codes),
+            "industry_direction": _enum(DIRECTIONS), "status": _enum(STATUSES), "source": _str()}
+
+
+def _dir_schema(codes):
+    return {"id": _enum(DIRECTIONS), "name_zh": _str(), "name_en": _str(), "field": _enum(FIELDS),
+            "status": _enum(STATUSES), "source": _str()}
+
+
+def _pair_schema(codes):
+    return {"partner_unit": _str(), "partner_adcode": _adcode(codes), "county_adcode": _adcode(codes),
+            "status": _enum(PAIR_STATUSES), "source_or_method": _str()}
+
+
+def _sc_schema(codes):
+    return {"platform": _str(), "adcode": _adcode(codes), "chongqing_unit": _str(), "sichuan_side": _str(),
+            "since": _int(1990, 2030, required=False), "status": _enum(STATUSES), "source": _str()}
+
+
+def _hist_schema(codes):
+    return {"indicator": _str(), "year": _int(2000, 2030), "value": _float(), "unit": _str(),
+            "status": _enum(STATUSES), "note": _str(required=False), "source": _str()}
+
+
+def load_universities(data_dir=None) -> pd.DataFrame:
+    """Universities, institutes and labs with host district (adcode) and provenance."""
+    return _simple("universities.csv", _uni_schema, data_dir)
+
+
+def load_leading_firms(data_dir=None) -> pd.DataFrame:
+    """The five consortium-leading firms named in the policy, with district and industry direction."""
+    return _simple("leading_firms.csv", _firm_schema, data_dir)
+
+
+def load_industry_directions(data_dir=None) -> pd.DataFrame:
+    """The ten industry directions (ids used across the project) and their field."""
+    df = _simple("industry_directions.csv", _dir_schema, data_dir)
+    if sorted(df["id"]) != sorted(DIRECTIONS):
+        raise DataError(_dir(data_dir) / "industry_directions.csv", None, "id", "the ten directions must each appear once",
+                        ", ".join(DIRECTIONS))
+    return df
+
+
+def load_paired_assistance(data_dir=None) -> pd.DataFrame:
+    """对口协同 pairs: partner unit/district -> cluster county; status verified or proxy."""
+    d = _dir(data_dir)
+    df = _simple("paired_assistance.csv", _pair_schema, d)
+    ident = _identity(str(d / "districts.csv")).set_index("adcode")["group"]
+    path = d / "paired_assistance.csv"
+    for i, row in enumerate(df.itertuples(), start=2):
+        if ident[row.county_adcode] not in ("northeast", "southeast"):
+            raise DataError(path, i, "county_adcode", f"{row.county_adcode} is not a cluster county", "northeast/southeast adcodes")
+        if ident[row.partner_adcode] not in ("central_urban", "new_metropolitan"):
+            raise DataError(path, i, "partner_adcode", f"{row.partner_adcode} is not a metropolitan district",
+                            "central_urban/new_metropolitan adcodes")
+    missing = sorted(set(ident[ident.isin(["northeast", "southeast"])].index) - set(df["county_adcode"]))
+    if missing:
+        raise DataError(path, None, "county_adcode", f"cluster counties without a partner: {missing}")
+    return df
+
+
+def load_sichuan_chongqing(data_dir=None) -> pd.DataFrame:
+    """川渝毗邻 cooperation platforms and their Chongqing participants."""
+    return _simple("sichuan_chongqing.csv", _sc_schema, data_dir)
+
+
+def load_city_history(data_dir=None) -> pd.DataFrame:
+    """City-level series (2015–2022) with status, note and source."""
+    return _simple("city_history.csv", _hist_schema, data_dir, sort=["indicator", "year"])
+
+
+__all__ = [
+    "DATA_DIR", "DataError", "load_districts", "load_indicators", "provenance", "load_universities",
+    "load_leading_firms", "load_industry_directions", "load_paired_assistance", "load_sichuan_chongqing",
+    "load_city_history", "load_boundaries",
+]
