@@ -1,0 +1,81 @@
+"""The yearly district innovation evaluation (after the 重庆科技创新指数报告) and the national
+innovative county (国家创新型县) checks.
+
+The real report scores 38 区县 on five dimensions as a percentage of a benchmark and sorts them
+into tiers: above the city score (tier 1), 30 % to the city score (tier 2), below 30 % (tier 3).
+Its 34 indicators and weights are not all published, so each dimension here uses the model's
+closest state variables (listed in DIMENSIONS). The benchmark of each indicator is fixed at the
+model's start so that the city scores the published 2022 value (70.70 %) on every dimension;
+later scores are then comparable over time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DIMENSIONS = {
+    "environment": "universities, institutes and characteristic platforms (counted 3 each) per million people",
+    "input": "R&D spending / GDP",
+    "output": "patents held by firms per 10,000 people",
+    "industrialisation": "certified high-tech enterprises per 10,000 people",
+    "economy": "value added of innovative firms / GDP",
+}
+
+
+def indicators(model) -> np.ndarray:
+    """(38, 5) raw indicator values, one column per dimension; a last row for the whole city."""
+    ds = model.district_list
+    pop = np.array([d.population for d in ds])
+    gdp = np.array([d.gdp for d in ds])
+    env = np.array([d.n_universities + d.n_institutes + 3 * d.has_platform for d in ds]) / pop * 1e6
+    rd = np.array([d.rd for d in ds])
+    patents = model.district_firm_sum("patents")
+    hte = np.array([d.high_tech_enterprises for d in ds])
+    va = model.district_firm_sum("revenue") * model.params.behaviour.value_added_ratio / 100.0
+    X = np.column_stack([env, rd / gdp, patents / pop * 1e4, hte / pop * 1e4, va / gdp])
+    city = np.array([env @ pop / pop.sum(), rd.sum() / gdp.sum(), patents.sum() / pop.sum() * 1e4,
+                     hte.sum() / pop.sum() * 1e4, va.sum() / gdp.sum()])
+    return np.vstack([X, city])
+
+
+def evaluate(model, benchmark: np.ndarray | None):
+    """Score every district and the city; returns (scores (39,), dimension scores (39, 5), benchmark)."""
+    X = indicators(model)
+    if benchmark is None:
+        benchmark = np.maximum(X[-1] / (model.params.evaluation.city_score_start / 100.0), 1e-12)
+    dims = 100.0 * X / benchmark
+    weights = np.asarray(model.params.evaluation.weights, float)
+    scores = dims @ (weights / weights.sum())
+    return scores, dims, benchmark
+
+
+def tiers(scores: np.ndarray) -> np.ndarray:
+    """Tier per district (scores of the districts followed by the city's, last): 1 at or above
+    the city score, 3 below 30 %, 2 between, as in the report."""
+    district, city = scores[:-1], scores[-1]
+    return np.where(district >= city, 1, np.where(district < 30.0, 3, 2))
+
+
+def innovative_county_year(model, year: int) -> int:
+    """Yearly acceptance checks; returns how many counties passed this year."""
+    ic = model.params.innovative_county
+    passed = 0
+    for d in model.district_list:
+        if not d.is_county or d.innovative_county == "passed":
+            continue
+        if d.innovative_county == "none":
+            starts = ic.support and (str(d.adcode) in ic.in_construction or (
+                d.tier <= 2 and d.rd_intensity >= ic.rd_intensity_min))
+            if starts:
+                d.innovative_county, d.construction_start = "construction", year
+            continue
+        if year - d.construction_start < ic.construction_years:
+            continue
+        base_year = d.construction_start - 1
+        base = d.rd_history.get(base_year, d.rd_history.get(min(d.rd_history)))
+        years = year - base_year
+        cagr = (d.rd / base) ** (1.0 / years) - 1.0 if base > 0 else 0.0
+        if d.rd_intensity >= ic.rd_intensity_min and cagr >= ic.rd_growth_min:
+            d.innovative_county = "passed"
+            passed += 1
+    return passed

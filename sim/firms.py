@@ -1,0 +1,207 @@
+"""The enterprise population: one row per firm in numpy arrays, updated with vectorised operations.
+
+Tens of thousands of firms are the hot path of the model, so they are not Mesa agents. Each
+row is a firm (or, below scale 1.0, a firm standing for ``1/scale`` real ones, its ``weight``);
+an :class:`Enterprise` is a light read-only view of one row for inspection and the app.
+Dead firms keep their row (``alive`` is False) so that indices held elsewhere stay valid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import CERT_RD_BANDS, FIRM_START, INDUSTRY_DIRECTIONS, INDUSTRY_MIX
+
+# Columns and their dtypes; every array has the same length (the capacity).
+COLUMNS = {
+    "district": np.int16, "industry": np.int8, "weight": np.float64,
+    "revenue": np.float64,         # million yuan per year
+    "rd_base": np.float64,         # R&D intensity the firm would choose at 2022 prices
+    "rd_rate": np.float64,         # current R&D / revenue
+    "rd": np.float64,              # R&D spending, million yuan per year
+    "knowledge": np.float64,       # knowledge stock, million yuan of R&D equivalent
+    "patents": np.float64,         # stock of granted patents (IP)
+    "age": np.float64,             # years
+    "born": np.int32,              # model step of entry (0 for the start population)
+    "alive": np.bool_, "registered": np.bool_, "certified": np.bool_,
+    "cert_expiry": np.int32,       # model step at which the certificate lapses unless renewed
+    "specialised": np.bool_, "listed": np.bool_, "leader": np.bool_,
+    "in_zone": np.bool_, "on_list": np.bool_,
+    "loan": np.float64, "loan_due": np.int32,   # outstanding knowledge-value loan
+    "equity": np.float64,                       # fund-of-funds equity at cost
+    "subsidy": np.float64,                      # subsidy received last quarter, million yuan
+}
+
+STATUS_NAMES = ("exited", "candidate", "tech-based SME", "high-tech (certified)", "专精特新", "listed")
+
+
+def cert_threshold(revenue: np.ndarray) -> np.ndarray:
+    """R&D intensity required for high-tech certification at this revenue (three bands)."""
+    out = np.full(revenue.shape, CERT_RD_BANDS[-1][1])
+    for upper, rate in reversed(CERT_RD_BANDS[:-1]):
+        out[revenue <= upper] = rate
+    return out
+
+
+class FirmPopulation:
+    """Firm state as columns of numpy arrays; ``n`` rows are in use."""
+
+    def __init__(self, capacity: int = 1024):
+        self.n = 0
+        for name, dtype in COLUMNS.items():
+            setattr(self, name, np.zeros(capacity, dtype=dtype))
+
+    # ---- rows -------------------------------------------------------------------------------
+    @property
+    def capacity(self) -> int:
+        return len(self.alive)
+
+    def add(self, count: int, **values) -> np.ndarray:
+        """Append ``count`` rows with the given column values; returns their indices."""
+        if count <= 0:
+            return np.arange(0)
+        if self.n + count > self.capacity:
+            new_cap = max(2 * self.capacity, self.n + count)
+            for name in COLUMNS:
+                old = getattr(self, name)
+                grown = np.zeros(new_cap, dtype=old.dtype)
+                grown[: self.n] = old[: self.n]
+                setattr(self, name, grown)
+        idx = np.arange(self.n, self.n + count)
+        self.n += count
+        self.alive[idx] = True
+        for name, value in values.items():
+            getattr(self, name)[idx] = value
+        return idx
+
+    def col(self, name: str) -> np.ndarray:
+        """The used part of a column (a view)."""
+        return getattr(self, name)[: self.n]
+
+    # ---- aggregates -------------------------------------------------------------------------
+    def count(self, mask: np.ndarray) -> float:
+        """Number of real firms a row mask stands for."""
+        return float(self.col("weight")[mask].sum())
+
+    def count_sum(self, column: str) -> float:
+        """Weighted sum of a column over live firms."""
+        return float((self.col(column) * self.col("weight") * self.col("alive")).sum())
+
+    def by_district(self, values: np.ndarray | None, mask: np.ndarray, n_districts: int) -> np.ndarray:
+        """Weighted sum per district of ``values`` (or of firm counts when None) over ``mask``."""
+        w = self.col("weight") * mask
+        if values is not None:
+            w = w * values
+        return np.bincount(self.col("district"), weights=w, minlength=n_districts)
+
+    def status(self) -> np.ndarray:
+        """Ladder position per row: 0 exited, 1 candidate, 2 registered, 3 certified, 4 专精特新, 5 listed."""
+        s = np.where(self.col("alive"), 1, 0)
+        s = np.where(self.col("alive") & self.col("registered"), 2, s)
+        s = np.where(self.col("alive") & self.col("certified"), 3, s)
+        s = np.where(self.col("alive") & self.col("specialised"), 4, s)
+        return np.where(self.col("alive") & self.col("listed"), 5, s)
+
+    def view(self, i: int) -> "Enterprise":
+        return Enterprise(self, int(i))
+
+
+class Enterprise:
+    """Read-only view of one firm row, for inspection (notebooks, the app's detail panel)."""
+
+    __slots__ = ("_pop", "index")
+
+    def __init__(self, pop: FirmPopulation, index: int):
+        if not 0 <= index < pop.n:
+            raise IndexError(f"no firm row {index}; rows are 0..{pop.n - 1}")
+        self._pop, self.index = pop, index
+
+    def __getattr__(self, name):
+        if name in COLUMNS:
+            return getattr(self._pop, name)[self.index].item()
+        raise AttributeError(name)
+
+    @property
+    def industry_direction(self) -> str:
+        return INDUSTRY_DIRECTIONS[self.industry]
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES[int(self._pop.status()[self.index])]
+
+    def as_dict(self) -> dict:
+        d = {name: getattr(self, name) for name in COLUMNS}
+        d.update(index=self.index, industry_direction=self.industry_direction, status=self.status_name)
+        return d
+
+    def __repr__(self) -> str:
+        return (f"Enterprise(#{self.index}, district={self.district}, {self.industry_direction}, "
+                f"{self.status_name}, revenue={self.revenue:.1f}M, rd={self.rd:.2f}M)")
+
+
+def initial_population(districts, leaders, params, rng: np.random.Generator) -> FirmPopulation:
+    """The firm population at the end of the start year, built from the data layer's districts.
+
+    Per district: ``tech_enterprises`` registered firms of which ``high_tech_enterprises`` are
+    certified (so certified ⊆ registered) and ``candidate_ratio`` times as many unregistered
+    R&D-active firms. Revenue and R&D intensity are drawn from lognormal distributions by status
+    and revenue is then rescaled so that firms' R&D adds up to the enterprise share of the
+    district's published or estimated R&D spending.
+    """
+    b, scale = params.behaviour, params.scale
+    pop = FirmPopulation(capacity=int(1.3 * (1 + b.candidate_ratio) * districts["tech_enterprises"].sum() * scale) + 64)
+    sigma_rev, sigma_rd = FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"]
+    validity_steps = 4 * params.cultivation.validity_years
+    leaders_by_district = leaders.groupby("district_index").size().to_dict() if len(leaders) else {}
+
+    def stochastic_round(x):
+        return int(np.floor(x + rng.random()))
+
+    for d, row in enumerate(districts.itertuples(index=False)):
+        n_lead = leaders_by_district.get(d, 0)
+        n_cert = stochastic_round(max(row.high_tech_enterprises - n_lead, 0) * scale)
+        n_reg = n_cert + stochastic_round(max(row.tech_enterprises - row.high_tech_enterprises, 0) * scale)
+        n_cand = stochastic_round(row.tech_enterprises * b.candidate_ratio * scale)
+        zone_p = FIRM_START["zone_share"][row.hightech_zone]
+        mix = np.asarray(INDUSTRY_MIX[row.group])
+        start = pop.n
+        for count, status, registered, certified in (
+            (n_cert, "certified", True, True),
+            (n_reg - n_cert, "registered", True, False),
+            (n_cand, "candidate", False, False),
+        ):
+            med_rev, med_rd, med_age = FIRM_START[status]
+            revenue = med_rev * rng.lognormal(0.0, sigma_rev, count)
+            rd_base = np.clip(med_rd * rng.lognormal(0.0, sigma_rd, count), 0.002, 0.4)
+            if certified:  # a valid certificate means the firm met its band, usually with a margin
+                rd_base = np.maximum(rd_base, FIRM_START["certified_margin"] * cert_threshold(revenue))
+            pop.add(
+                count, district=d, weight=1.0 / scale,
+                industry=rng.choice(len(mix), size=count, p=mix),
+                revenue=revenue, rd_base=rd_base, rd_rate=rd_base,
+                age=rng.exponential(med_age, count),
+                registered=registered, certified=certified,
+                cert_expiry=rng.integers(1, validity_steps + 1, count) if certified else 0,
+                in_zone=rng.random(count) < zone_p,
+            )
+        # Leading firms: single real firms (weight 1), certified and listed, among the largest.
+        for lead in leaders[leaders["district_index"] == d].itertuples(index=False):
+            big = float(np.quantile(pop.revenue[start:pop.n], 0.999)) * 20 if pop.n > start else 1e4
+            pop.add(1, district=d, weight=1.0, industry=lead.industry_index, revenue=big,
+                    rd_base=0.05, rd_rate=0.05, age=30.0, registered=True, certified=True,
+                    cert_expiry=int(rng.integers(1, validity_steps + 1)), specialised=False,
+                    listed=True, leader=True, in_zone=zone_p > 0)
+        rows = slice(start, pop.n)
+        target = b.enterprise_rd_share * row.rd_expenditure * 100.0  # 100m yuan -> million yuan
+        current = float((pop.rd_base[rows] * pop.revenue[rows] * pop.weight[rows]).sum())
+        if current > 0:
+            pop.revenue[rows] *= target / current
+    n = pop.n
+    pop.rd_rate[:n] = pop.rd_base[:n]
+    pop.rd[:n] = pop.rd_rate[:n] * pop.revenue[:n]
+    # Perpetual-inventory start: K = R&D / (growth + depreciation), growth about 10 %/yr.
+    pop.knowledge[:n] = pop.rd[:n] / (0.10 + b.knowledge_depreciation)
+    pop.patents[:n] = rng.poisson(b.patent_rate * pop.knowledge[:n] * 0.5)
+    # Registration requires at least one piece of IP (Chongqing 科技型企业 criteria).
+    pop.patents[:n] = np.where(pop.registered[:n], np.maximum(pop.patents[:n], 1), pop.patents[:n])
+    return pop

@@ -1,0 +1,222 @@
+"""The collaboration graph: weighted firm–firm and firm–university links that form and decay.
+
+Links are kept as edge arrays (the hot path: one sparse product per quarter carries knowledge
+and imitation along them). ``district_graph`` aggregates them into the networkx graph of the
+few actors — 38 districts, universities and the leading firms — that the model exposes as
+``model.graph``; ``firm_graph`` builds the full firm-level networkx graph on demand.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+LINK_KINDS = ("local", "industry", "consortium", "paired", "sichuan_chongqing")
+MIN_WEIGHT = 0.15  # a link whose weight decays below this is dropped
+
+
+def _grouped(keys: np.ndarray, rows: np.ndarray, n_groups: int):
+    """Rows sorted by key, with start offsets and counts per key, for O(1) random picks."""
+    order = rows[np.argsort(keys[rows], kind="stable")]
+    counts = np.bincount(keys[rows], minlength=n_groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return order, starts, counts
+
+
+def _pick(group: np.ndarray, grouped, rng) -> np.ndarray:
+    """One random row from each requested group (-1 where the group is empty)."""
+    order, starts, counts = grouped
+    c = counts[group]
+    out = np.full(len(group), -1, dtype=np.int64)
+    ok = c > 0
+    out[ok] = order[starts[group[ok]] + (rng.random(ok.sum()) * c[ok]).astype(np.int64)]
+    return out
+
+
+class CollaborationGraph:
+    def __init__(self, n_districts: int, n_universities: int, partners: list[list[int]]):
+        self.n_districts, self.n_universities = n_districts, n_universities
+        self.partners = partners  # per district: indices of paired districts
+        self.src = np.zeros(0, np.int64)
+        self.dst = np.zeros(0, np.int64)
+        self.w = np.zeros(0, np.float64)
+        self.kind = np.zeros(0, np.int8)
+        self.u_firm = np.zeros(0, np.int64)
+        self.u_univ = np.zeros(0, np.int64)
+        self.u_w = np.zeros(0, np.float64)
+        self._A = None
+        self._U = None
+
+    # ---- formation and decay ----------------------------------------------------------------
+    def _append(self, src, dst, kind, weight=1.0):
+        keep = (dst >= 0) & (src != dst)
+        src, dst = src[keep], dst[keep]
+        self.src = np.concatenate((self.src, src))
+        self.dst = np.concatenate((self.dst, dst))
+        self.w = np.concatenate((self.w, np.full(len(src), weight)))
+        self.kind = np.concatenate((self.kind, np.full(len(src), kind, np.int8)))
+        self._A = None
+        return len(src)
+
+    def form_firm_links(self, pop, n_new: int, rng, local_share: float, paired_share: float,
+                        sc_share: float, border: np.ndarray) -> int:
+        """``n_new`` links from random live firms: to a firm of the same district (proximity),
+        of a paired district (对口协同), of a Sichuan–Chongqing border district (川渝毗邻), or of
+        the same industry direction anywhere in the city."""
+        alive = np.flatnonzero(pop.col("alive"))
+        if n_new <= 0 or len(alive) < 2:
+            return 0
+        district, industry = pop.col("district").astype(np.int64), pop.col("industry").astype(np.int64)
+        by_d = _grouped(district, alive, self.n_districts)
+        by_i = _grouped(industry, alive, 10)
+        src = alive[rng.integers(0, len(alive), n_new)]
+        d_src = district[src]
+        u = rng.random(n_new)
+        dst = np.full(n_new, -1, np.int64)
+        kind = np.zeros(n_new, np.int8)
+
+        local = u < local_share
+        dst[local] = _pick(d_src[local], by_d, rng)
+
+        has_partner = np.array([len(p) > 0 for p in self.partners])[d_src]
+        paired = ~local & has_partner & (u < local_share + paired_share)
+        if paired.any():
+            choice = [self.partners[d][k % len(self.partners[d])] for d, k in
+                      zip(d_src[paired], rng.integers(0, 1 << 30, paired.sum()))]
+            dst[paired] = _pick(np.asarray(choice, np.int64), by_d, rng)
+            kind[paired] = LINK_KINDS.index("paired")
+
+        border_ids = np.flatnonzero(border)
+        sc = ~local & ~paired & border[d_src] & (u < local_share + paired_share + sc_share)
+        if sc.any() and len(border_ids) > 1:
+            dst[sc] = _pick(border_ids[rng.integers(0, len(border_ids), sc.sum())], by_d, rng)
+            kind[sc] = LINK_KINDS.index("sichuan_chongqing")
+
+        rest = ~local & ~paired & ~sc
+        dst[rest] = _pick(industry[src[rest]], by_i, rng)
+        kind[rest] = LINK_KINDS.index("industry")
+        made = 0
+        for k in np.unique(kind):
+            m = kind == k
+            made += self._append(src[m], dst[m], int(k))
+        return made
+
+    def form_consortium_links(self, pop, leaders: np.ndarray, per_leader: int, rng) -> int:
+        """Each leading firm links ``per_leader`` live firms of its industry direction."""
+        if per_leader <= 0 or len(leaders) == 0:
+            return 0
+        alive = np.flatnonzero(pop.col("alive") & ~pop.col("leader"))
+        by_i = _grouped(pop.col("industry").astype(np.int64), alive, 10)
+        src = np.repeat(leaders, per_leader)
+        dst = _pick(pop.col("industry").astype(np.int64)[src], by_i, rng)
+        return self._append(src, dst, LINK_KINDS.index("consortium"), weight=2.0)
+
+    def form_university_links(self, pop, univ_district: np.ndarray, per_university: int, rng,
+                              local_share: float) -> int:
+        """Universities link firms: mostly in their host district, otherwise anywhere."""
+        alive = np.flatnonzero(pop.col("alive"))
+        if per_university <= 0 or len(alive) == 0 or len(univ_district) == 0:
+            return 0
+        by_d = _grouped(pop.col("district").astype(np.int64), alive, self.n_districts)
+        univ = np.repeat(np.arange(len(univ_district)), per_university)
+        local = rng.random(len(univ)) < local_share
+        firm = np.where(local, _pick(univ_district[univ], by_d, rng), alive[rng.integers(0, len(alive), len(univ))])
+        ok = firm >= 0
+        self.u_firm = np.concatenate((self.u_firm, firm[ok]))
+        self.u_univ = np.concatenate((self.u_univ, univ[ok]))
+        self.u_w = np.concatenate((self.u_w, np.ones(ok.sum())))
+        self._U = None
+        return int(ok.sum())
+
+    def decay(self, pop, rate: float, dt: float) -> None:
+        """Weights decay; links of exited firms and links too weak to matter are dropped."""
+        alive = pop.col("alive")
+        factor = np.exp(-rate * dt)
+        self.w *= factor
+        keep = (self.w >= MIN_WEIGHT) & alive[self.src] & alive[self.dst]
+        self.src, self.dst, self.w, self.kind = self.src[keep], self.dst[keep], self.w[keep], self.kind[keep]
+        self.u_w *= factor
+        keep = (self.u_w >= MIN_WEIGHT) & alive[self.u_firm]
+        self.u_firm, self.u_univ, self.u_w = self.u_firm[keep], self.u_univ[keep], self.u_w[keep]
+        self._A = self._U = None
+
+    # ---- sparse operators -------------------------------------------------------------------
+    def firm_matrix(self, n: int) -> sp.csr_matrix:
+        """Symmetric firm×firm weight matrix (cached until the links change)."""
+        if self._A is None or self._A.shape[0] != n:
+            rows = np.concatenate((self.src, self.dst))
+            cols = np.concatenate((self.dst, self.src))
+            vals = np.concatenate((self.w, self.w))
+            self._A = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+        return self._A
+
+    def university_matrix(self, n: int) -> sp.csr_matrix:
+        if self._U is None or self._U.shape[0] != n:
+            self._U = sp.csr_matrix((self.u_w, (self.u_firm, self.u_univ)), shape=(n, self.n_universities))
+        return self._U
+
+    def neighbour_mean(self, n: int, firm_values: np.ndarray, univ_values: np.ndarray | None = None):
+        """Weighted mean of the values at each firm's contacts, and each firm's total link weight."""
+        A = self.firm_matrix(n)
+        total = A @ firm_values
+        degree = np.asarray(A.sum(axis=1)).ravel()
+        if univ_values is not None and self.n_universities:
+            U = self.university_matrix(n)
+            total = total + U @ univ_values
+            degree = degree + np.asarray(U.sum(axis=1)).ravel()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(degree > 0, total / np.maximum(degree, 1e-12), 0.0)
+        return mean, degree
+
+    # ---- views ------------------------------------------------------------------------------
+    def district_links(self, pop) -> np.ndarray:
+        """District×district matrix of summed link weights (firm links aggregated)."""
+        d = pop.col("district").astype(np.int64)
+        M = np.zeros((self.n_districts, self.n_districts))
+        np.add.at(M, (d[self.src], d[self.dst]), self.w)
+        return M + M.T - np.diag(np.diag(M))
+
+    def kind_weights(self) -> dict:
+        return {k: float(self.w[self.kind == i].sum()) for i, k in enumerate(LINK_KINDS)}
+
+    def district_graph(self, pop, districts, universities, leaders, paired_pairs) -> nx.Graph:
+        """networkx graph of districts, universities and leading firms with aggregated links."""
+        G = nx.Graph()
+        for i, row in enumerate(districts.itertuples(index=False)):
+            G.add_node(("district", row.adcode), kind="district", index=i, adcode=row.adcode,
+                       name_zh=row.name_zh, group=row.group, pos=(row.lon, row.lat))
+        M = self.district_links(pop)
+        codes = list(districts["adcode"])
+        paired = {frozenset(p) for p in paired_pairs}
+        for a in range(self.n_districts):
+            G.nodes[("district", codes[a])]["internal_weight"] = float(M[a, a])
+            for b in range(a + 1, self.n_districts):
+                if M[a, b] > 0 or frozenset((a, b)) in paired:
+                    G.add_edge(("district", codes[a]), ("district", codes[b]), weight=float(M[a, b]),
+                               paired=frozenset((a, b)) in paired)
+        d = pop.col("district").astype(np.int64)
+        for j, u in enumerate(universities):
+            node = ("university", u.name_zh)
+            G.add_node(node, kind="university", name_zh=u.name_zh, district=u.district_index)
+            w = np.bincount(d[self.u_firm[self.u_univ == j]], weights=self.u_w[self.u_univ == j],
+                            minlength=self.n_districts)
+            for k in np.flatnonzero(w):
+                G.add_edge(node, ("district", codes[k]), weight=float(w[k]), paired=False)
+        for i, lead in zip(leaders["row"], leaders["name_zh"]):
+            node = ("leader", lead)
+            G.add_node(node, kind="leader", name_zh=lead, district=int(d[i]))
+            m = (self.src == i) | (self.dst == i)
+            other = np.where(self.src[m] == i, self.dst[m], self.src[m])
+            w = np.bincount(d[other], weights=self.w[m], minlength=self.n_districts)
+            for k in np.flatnonzero(w):
+                G.add_edge(node, ("district", codes[k]), weight=float(w[k]), paired=False)
+        return G
+
+    def firm_graph(self, pop) -> nx.Graph:
+        """The full firm-level graph (live firms as nodes), built on demand."""
+        G = nx.Graph()
+        alive = np.flatnonzero(pop.col("alive"))
+        G.add_nodes_from((int(i), {"district": int(pop.district[i]), "industry": int(pop.industry[i])}) for i in alive)
+        G.add_weighted_edges_from(zip(self.src.tolist(), self.dst.tolist(), self.w.tolist()))
+        return G
