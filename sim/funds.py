@@ -13,6 +13,15 @@ import numpy as np
 MILLION_PER_100M = 100.0
 
 
+def _top(score: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n highest scores (unordered)."""
+    if n <= 0:
+        return np.arange(0)
+    if n >= len(score):
+        return np.arange(len(score))
+    return np.argpartition(-score, n - 1)[:n]
+
+
 def allocation_weights(rule: str, districts, mix, index_scores=None) -> np.ndarray:
     """Shares of the guiding fund per district under an allocation rule (they sum to 1).
 
@@ -102,7 +111,7 @@ class CultivationFund(mesa.Agent):
             return 0.0
         # Prefer knowledge-intensive firms (what the sub-funds screen for), with noise.
         score = pop.knowledge[eligible] / np.maximum(pop.revenue[eligible], 1e-9) * rng.lognormal(0, 0.5, len(eligible))
-        chosen = eligible[np.argsort(-score)[:n]]
+        chosen = eligible[_top(score, n)]
         spent = float((self.ticket * pop.weight[chosen]).sum() / MILLION_PER_100M)
         pop.equity[chosen] = self.ticket
         self.cash -= spent
@@ -161,7 +170,7 @@ class CreditPool(mesa.Agent):
         # Knowledge-value score: IP, R&D intensity and certification, as the credit rating does.
         score = (np.log1p(pop.patents[eligible]) + 20 * pop.rd_rate[eligible] + pop.certified[eligible])
         score = score * rng.lognormal(0, 0.5, len(eligible))
-        chosen = eligible[np.argsort(-score)[:n]]
+        chosen = eligible[_top(score, n)]
         pop.loan[chosen] = self.loan_size
         pop.loan_due[chosen] = step + self.term
         amount = float((self.loan_size * pop.weight[chosen]).sum() / MILLION_PER_100M)

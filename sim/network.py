@@ -143,31 +143,29 @@ class CollaborationGraph:
 
     # ---- sparse operators -------------------------------------------------------------------
     def firm_matrix(self, n: int) -> sp.csr_matrix:
-        """Symmetric firm×firm weight matrix (cached until the links change)."""
+        """Symmetric firm×firm weight matrix (cached, with its row sums, until the links change)."""
         if self._A is None or self._A.shape[0] != n:
             rows = np.concatenate((self.src, self.dst))
             cols = np.concatenate((self.dst, self.src))
             vals = np.concatenate((self.w, self.w))
             self._A = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+            self._A_degree = np.bincount(rows, weights=vals, minlength=n)
         return self._A
 
     def university_matrix(self, n: int) -> sp.csr_matrix:
         if self._U is None or self._U.shape[0] != n:
             self._U = sp.csr_matrix((self.u_w, (self.u_firm, self.u_univ)), shape=(n, self.n_universities))
+            self._U_degree = np.bincount(self.u_firm, weights=self.u_w, minlength=n)
         return self._U
 
     def neighbour_mean(self, n: int, firm_values: np.ndarray, univ_values: np.ndarray | None = None):
         """Weighted mean of the values at each firm's contacts, and each firm's total link weight."""
-        A = self.firm_matrix(n)
-        total = A @ firm_values
-        degree = np.asarray(A.sum(axis=1)).ravel()
+        total = self.firm_matrix(n) @ firm_values
+        degree = self._A_degree
         if univ_values is not None and self.n_universities:
-            U = self.university_matrix(n)
-            total = total + U @ univ_values
-            degree = degree + np.asarray(U.sum(axis=1)).ravel()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(degree > 0, total / np.maximum(degree, 1e-12), 0.0)
-        return mean, degree
+            total += self.university_matrix(n) @ univ_values
+            degree = degree + self._U_degree
+        return total / np.maximum(degree, 1e-12), degree
 
     # ---- views ------------------------------------------------------------------------------
     def district_links(self, pop) -> np.ndarray:
