@@ -11,7 +11,7 @@ from .districts import District
 
 EVENTS = ("births", "registrations", "deregistrations", "certifications", "renewals", "lapses",
           "specialised", "listings", "exits", "exits_registered", "spinoffs", "subsidy_granted",
-          "loans_issued", "loan_defaults", "equity_invested", "platforms_completed", "knowledge_absorbed",
+          "loans_issued", "loan_defaults", "equity_invested", "platforms_completed", "knowledge_absorbed", "zone_upgrades",
           "innovative_counties_passed")
 
 

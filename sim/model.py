@@ -27,7 +27,7 @@ from .districts import PROGRAMMES, District
 from .firms import FIRM_START, cert_threshold, initial_population
 from .funds import MILLION_PER_100M, CreditPool, CultivationFund, GuidingFund, allocation_weights
 from .network import CollaborationGraph
-from .params import INDUSTRY_DIRECTIONS, INDUSTRY_MIX, Params
+from .params import INDUSTRY_DIRECTIONS, INDUSTRY_MIX, SCENARIO_DIRECTIONS, Params
 from .universities import University
 
 DT = 0.25  # years per step
@@ -141,6 +141,8 @@ class InnovationModel(mesa.Model):
         self.credit_pool = CreditPool(self, f.credit_annual_lending, f.loan_size, f.loan_term_quarters,
                                       f.risk_pool_initial, f.risk_pool_topup, f.compensation_share,
                                       f.city_share_of_pool)
+        self._scenario_direction = np.isin(np.arange(len(INDUSTRY_DIRECTIONS)),
+                                           [INDUSTRY_DIRECTIONS.index(x) for x in SCENARIO_DIRECTIONS]).astype(float)
         self._graph_cache = (None, None)
         self.datacollector = metrics.make_datacollector()
         self.running = True
@@ -357,7 +359,8 @@ class InnovationModel(mesa.Model):
 
         financed = (pop.col("loan") > 0) | (pop.col("equity") > 0)
         growth = (b.growth_base + b.growth_knowledge * np.clip(knowledge_growth, -1, 1)
-                  + b.growth_finance * financed + b.growth_environment * platform[district])
+                  + b.growth_finance * financed + b.growth_environment * platform[district]
+                  + p.platforms.scenario_pull * self._scenario_direction[pop.col("industry")])
         shock = self.stream("growth").standard_normal(n)
         pop.revenue[:n] = revenue * np.exp((growth - 0.5 * b.growth_noise**2) * DT + b.growth_noise * math.sqrt(DT) * shock)
         pop.age[:n] += DT
@@ -476,11 +479,27 @@ class InnovationModel(mesa.Model):
                     spin[u.district_index] += 1
         self._add_entrants(spin, registered=True, knowledge_boost=2.0)
         self.events["spinoffs"] = spin.sum() / p.scale
+        if self.year == p.platforms.zone_upgrade_year:
+            self._upgrade_zones(p.platforms.zone_upgrades)
         self._update_district_state()
         for d in self.district_list:
             d.rd_history[self.year] = d.rd
         self._evaluate()
         self.events["innovative_counties_passed"] = evaluation.innovative_county_year(self, self.year)
+
+    def _upgrade_zones(self, adcodes):
+        """Municipal zones that become national draw more of their district's firms in: the zone
+        firm share rises to the national level and their output counts toward T4."""
+        pop, shares = self.firms, FIRM_START["zone_share"]
+        rng = self.stream("transfer")
+        for d in self.district_list:
+            if str(d.adcode) not in adcodes or d.hightech_zone == "national":
+                continue
+            rows = np.flatnonzero(pop.col("alive") & (pop.col("district") == d.index) & ~pop.col("in_zone"))
+            extra = (shares["national"] - shares.get(d.hightech_zone, 0.0)) / max(1 - shares.get(d.hightech_zone, 0.0), 1e-9)
+            pop.in_zone[rows[rng.random(len(rows)) < extra]] = True
+            d.hightech_zone = "national"
+            self.events["zone_upgrades"] += 1
 
     def _evaluate(self):
         scores, dims, self._benchmark = evaluation.evaluate(self, self._benchmark)

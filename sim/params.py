@@ -123,6 +123,9 @@ class Talent:
 class Platforms:
     programme: bool = P(True, "bool", "the 一区一平台 platform programme is active", "seed §(七)", lever=True)
     cost: float = P(1.5, "100m_yuan", "cumulative spending that completes a characteristic platform", "estimated", 0.01, 1000, lever=True)
+    zone_upgrades: tuple = P(("500151", "500152", "500102", "500111", "500117", "500110"), "adcodes", "municipal high-tech zones that reach national status (铜梁, 潼南, 涪陵, 大足, 合川, 綦江, named in seed §(七))", "seed §(七); the upgrade year is a scenario choice", lever=True)
+    zone_upgrade_year: int = P(2025, "yr", "year by whose end the listed zones are national (firms join them, the zone share of their district rises)", "estimated", 2023, 2100, lever=True)
+    scenario_pull: float = P(0.01, "1/yr", "extra revenue growth of firms in directions with application scenarios (AI, industrial internet, smart city, ecology: 场景应用, seed §(十四))", "estimated", 0, 1, lever=True)
     incubator_cost: float = P(0.5, "million_yuan per entrant", "incubator spending per additional new firm per year", "estimated", 0.01, 1000)
 
 
@@ -238,7 +241,7 @@ POLICY_OFF = {
     "paired": {"enabled": False, "sichuan_chongqing": 0.0},
     "finance": {"fund_of_funds_size": 0.0, "credit_annual_lending": 0.0},
     "talent": {"commissioners": 0.0},
-    "platforms": {"programme": False},
+    "platforms": {"programme": False, "zone_upgrades": (), "scenario_pull": 0.0},
     "transfer": {"projects_per_100m_research": 0.0},
     "evaluation": {"competitive_feedback": False},
     "innovative_county": {"support": False},
@@ -357,6 +360,9 @@ INDUSTRY_MIX = {
     "northeast":        (0.03, 0.05, 0.10, 0.04, 0.08, 0.22, 0.20, 0.10, 0.10, 0.08),
     "southeast":        (0.03, 0.05, 0.10, 0.04, 0.08, 0.22, 0.20, 0.10, 0.10, 0.08),
 }
+
+# Directions that the application scenarios of seed §(十四) pull into use.
+SCENARIO_DIRECTIONS = ("industrial_software", "big_data", "intelligent_manufacturing", "ecology_environment")
 
 # Starting distributions of the firm population (estimated; the district R&D totals of the
 # data layer then rescale revenue so that firms' R&D adds up to the enterprise share).

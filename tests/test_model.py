@@ -122,7 +122,7 @@ def test_bad_parameters_are_named():
 # --- levers move their outcomes in the documented direction ---------------------------------
 REPLICATES = 5
 LEVERS = [
-    # (name, low overrides, high overrides, reporter that must rise, steps)
+    # (name, low overrides, high overrides, reporter that must rise, steps[, scale])
     ("guiding fund budget raises R&D", {"guiding_fund": {"annual_budget": 0.0}},
      {"guiding_fund": {"annual_budget": 60.0}}, "rd_expenditure", 8),
     ("super-deduction raises R&D", {"cultivation": {"super_deduction": 0.0}},
@@ -141,19 +141,24 @@ LEVERS = [
      {"finance": {"fund_of_funds_size": 400.0, "capital_call_per_year": 0.5}}, "listed_enterprises", 12),
     ("the platform programme completes platforms", {"platforms": {"programme": False}},
      {"platforms": {"programme": True, "cost": 0.3}}, "districts_with_platform", 8),
+    ("high-tech zone upgrades raise the zones' output share", {"platforms": {"zone_upgrades": []}},
+     {"platforms": {"zone_upgrade_year": 2023}}, "hightech_zone_output_share", 8),
+    ("application scenarios raise R&D", {"platforms": {"scenario_pull": 0.0}},
+     {"platforms": {"scenario_pull": 0.1}}, "rd_expenditure", 8),
     ("talent raises the knowledge firms absorb", {"talent": {"commissioners": 0.0}, "guiding_fund": {"share_talent": 0.0}},
-     {"talent": {"commissioners": 5.0}, "guiding_fund": {"share_talent": 0.15}}, "knowledge_absorbed_q", 12),
+     {"talent": {"commissioners": 5.0}, "guiding_fund": {"share_talent": 0.15}}, "knowledge_absorbed_q", 12, 0.1),
 ]
 
 
-@pytest.mark.parametrize("name,low,high,reporter,steps", LEVERS, ids=[lv[0] for lv in LEVERS])
-def test_lever_direction(name, low, high, reporter, steps):
+@pytest.mark.parametrize("name,low,high,reporter,steps,scale", [(*lv, SMALL)[:6] for lv in LEVERS],
+                         ids=[lv[0] for lv in LEVERS])
+def test_lever_direction(name, low, high, reporter, steps, scale):
     diffs = []
     for k in range(REPLICATES):
         seed = replicate_seed(2022, k)
-        lo = run(low, seed=seed, steps=steps).datacollector.get_model_vars_dataframe()[reporter].iloc[-1]
-        hi = run(high, seed=seed, steps=steps).datacollector.get_model_vars_dataframe()[reporter].iloc[-1]
-        diffs.append(hi - lo)
+        # a quarterly flow (…_q) is compared over the whole run, a stock at its end
+        lo, hi = (run(x, seed=seed, steps=steps, scale=scale).datacollector.get_model_vars_dataframe()[reporter] for x in (low, high))
+        diffs.append(hi.sum() - lo.sum() if reporter.endswith("_q") else hi.iloc[-1] - lo.iloc[-1])
     diffs = np.array(diffs)
     se = diffs.std(ddof=1) / math.sqrt(len(diffs))
     assert diffs.mean() > 0 and diffs.mean() > 2 * se, f"{name}: paired differences {diffs}"
