@@ -189,6 +189,13 @@ class InnovationModel(mesa.Model):
     def enterprise(self, index: int):
         return self.firms.view(index)
 
+    def release(self):
+        """Free a finished model. Mesa 3.3.1 keeps every model alive through ``Agent._ids``
+        (fixed upstream after 3.3.1); long ensembles and the app call this when done."""
+        self.remove_all_agents()
+        mesa.Agent._ids.pop(self, None)
+        self._graph_cache = (None, None)
+
     def _programme_shares(self) -> dict:
         g = self.params.guiding_fund
         shares = {"rd_subsidy": g.share_rd_subsidy, "platforms": g.share_platforms if self.params.platforms.programme else 0.0,

@@ -200,6 +200,19 @@ def test_bass_diffusion_under_complete_mixing_and_no_policy():
     assert np.max(np.abs(F - bass)) < 0.025
 
 
+def test_released_models_are_freed():
+    import gc
+    import weakref
+
+    model = InnovationModel(seed=1, scale=0.02)
+    model.step()
+    ref = weakref.ref(model)
+    model.release()
+    del model
+    gc.collect()
+    assert ref() is None
+
+
 def test_batch_run_drives_the_model():
     results = mesa.batch_run(InnovationModel, parameters={"seed": [1, 2], "scale": [0.02]},
                              iterations=1, max_steps=3, number_processes=1, display_progress=False)
