@@ -34,11 +34,12 @@ class District(mesa.Agent):
         self.ledger = {k: 0.0 for k in ("own", "guiding_fund", "paired_in", "paired_out", *PROGRAMMES)}
         self.pot = {k: 0.0 for k in PROGRAMMES}   # money set aside for each programme, 100m yuan
         self.subsidy_rate = 0.0                    # ex-post subsidy per yuan of R&D last quarter
+        self.subsidy_plan = 0.0                    # the year's subsidy money, 100m yuan
         self.talent_per_firm = 0.0                 # million yuan per registered firm per year
         self.extra_entry = 0.0                     # incubator-driven entrants per year
         self.rd = 0.0                              # R&D spending, 100m yuan/yr
         self.rd_history: dict[int, float] = {}
-        self.non_firm_rd = 0.0
+        self.non_firm_rd0 = self.non_firm_rd = 0.0  # universities, institutes, other, 100m yuan/yr
         self.rd_intensity = 0.0
         self.tech_enterprises = self.high_tech_enterprises = 0.0
         self.index_score = 0.0

@@ -127,7 +127,10 @@ class Enterprise:
 
     @property
     def status_name(self) -> str:
-        return STATUS_NAMES[int(self._pop.status()[self.index])]
+        if not self.alive:
+            return STATUS_NAMES[0]
+        flags = (self.registered, self.certified, self.specialised, self.listed)
+        return STATUS_NAMES[1 + max((k + 1 for k, f in enumerate(flags) if f), default=0)]
 
     def as_dict(self) -> dict:
         d = {name: getattr(self, name) for name in COLUMNS}

@@ -162,7 +162,7 @@ class InnovationModel(mesa.Model):
         return f"{self.year} Q{self.quarter}"
 
     # ---- helpers ----------------------------------------------------------------------------
-    STREAMS = ("links", "finance", "knowledge", "growth", "ladder", "exit", "entry", "transfer")
+    STREAMS = ("links", "finance", "knowledge", "growth", "ladder", "exit", "entry", "transfer", "zones")
 
     def stream(self, name: str) -> np.random.Generator:
         """The random stream of one process in the current step. Each process draws from its own
@@ -332,7 +332,7 @@ class InnovationModel(mesa.Model):
         rd_q = self.district_firm_sum("rd", registered) * DT / MILLION_PER_100M
         pop.subsidy[:n] = 0.0
         for d, r in zip(self.district_list, rd_q):
-            plan = getattr(d, "subsidy_plan", 0.0) * DT
+            plan = d.subsidy_plan * DT
             rate = min(plan / r, MAX_SUBSIDY_RATE) if r > 0 else 0.0
             d.spend("rd_subsidy", rate * r)
             d.subsidy_rate = rate
@@ -498,7 +498,7 @@ class InnovationModel(mesa.Model):
         """Municipal zones that become national draw more of their district's firms in: the zone
         firm share rises to the national level and their output counts toward T4."""
         pop, shares = self.firms, FIRM_START["zone_share"]
-        rng = self.stream("transfer")
+        rng = self.stream("zones")
         for d in self.district_list:
             if str(d.adcode) not in adcodes or d.hightech_zone == "national":
                 continue

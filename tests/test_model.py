@@ -50,8 +50,10 @@ def test_public_api():
     G = model.graph
     assert sum(1 for _, k in G.nodes(data="kind") if k == "district") == 38
     assert any(paired for _, _, paired in G.edges(data="paired"))
-    e = model.enterprise(0)
-    assert e.status_name in ("candidate", "tech-based SME", "high-tech (certified)", "专精特新", "listed", "exited")
+    from sim.firms import STATUS_NAMES
+    status = model.firms.status()
+    assert all(model.enterprise(i).status_name == STATUS_NAMES[status[i]] for i in range(0, model.firms.n, 7))
+    assert set(status) >= {1, 2, 3}
 
 
 def test_same_seed_same_frame_and_different_seed_differs():
