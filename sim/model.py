@@ -23,10 +23,10 @@ import mesa
 import numpy as np
 
 from . import datasets, evaluation, metrics
-from .districts import PROGRAMMES, District
+from .districts import District
 from .firms import FIRM_START, cert_threshold, initial_population
 from .funds import MILLION_PER_100M, CreditPool, CultivationFund, GuidingFund, allocation_weights
-from .network import CollaborationGraph
+from .network import MIN_WEIGHT, CollaborationGraph
 from .params import INDUSTRY_DIRECTIONS, INDUSTRY_MIX, SCENARIO_DIRECTIONS, Params
 from .universities import University
 
@@ -34,6 +34,16 @@ DT = 0.25  # years per step
 CIT_STANDARD, CIT_HIGH_TECH = 0.25, 0.15  # corporate income tax rates (high-tech: 国科发火〔2016〕32号)
 SUPER_DEDUCTION_2022_OTHER = 0.75  # non-SME rate in force for most of 2022 (公告2021年第6号)
 MAX_SUBSIDY_RATE = 0.5  # a district never pays more than half of a firm's R&D
+
+
+def programme_shares(params: Params) -> dict:
+    """How programme money splits across subsidy, platforms, incubators and talent (sums to 1);
+    with the platform programme off its share goes to the others."""
+    g = params.guiding_fund
+    shares = {"rd_subsidy": g.share_rd_subsidy, "platforms": g.share_platforms if params.platforms.programme else 0.0,
+              "incubators": g.share_incubators, "talent": g.share_talent}
+    total = sum(shares.values())
+    return {k: (v / total if total > 0 else 0.25) for k, v in shares.items()}
 
 
 def replicate_seed(root_seed: int, replicate: int) -> int:
@@ -103,7 +113,7 @@ class InnovationModel(mesa.Model):
         self._seed_links()
 
         # ---- starting district state --------------------------------------------------------
-        self.programme_shares = self._programme_shares()
+        self.programme_shares = programme_shares(p)
         b = p.behaviour
         firm_rd = self.district_firm_sum("rd") / MILLION_PER_100M
         univ_count = np.bincount([u.district_index for u in self.universities], minlength=self.n_districts)
@@ -196,13 +206,6 @@ class InnovationModel(mesa.Model):
         mesa.Agent._ids.pop(self, None)
         self._graph_cache = (None, None)
 
-    def _programme_shares(self) -> dict:
-        g = self.params.guiding_fund
-        shares = {"rd_subsidy": g.share_rd_subsidy, "platforms": g.share_platforms if self.params.platforms.programme else 0.0,
-                  "incubators": g.share_incubators, "talent": g.share_talent}
-        total = sum(shares.values())
-        return {k: (v / total if total > 0 else 0.25) for k, v in shares.items()}
-
     def _reference_subsidy_rates(self) -> np.ndarray:
         """Subsidy per yuan of R&D under the 2022 policy as it was (the default parameters):
         the reference against which a scenario's R&D cost is measured."""
@@ -210,7 +213,7 @@ class InnovationModel(mesa.Model):
         g = ref.guiding_fund
         split = allocation_weights(g.allocation, self.district_list, g.mix, self._index_start)
         own = np.array([d.fiscal_st for d in self.district_list]) * ref.district_budget.own_programme_share
-        money = (own + g.annual_budget * split) * g.share_rd_subsidy / (g.share_rd_subsidy + g.share_platforms + g.share_incubators + g.share_talent)
+        money = (own + g.annual_budget * split) * programme_shares(ref)["rd_subsidy"]
         rd = self.district_firm_sum("rd", self.firms.col("registered")) / MILLION_PER_100M
         return np.minimum(money / np.maximum(rd, 1e-9), MAX_SUBSIDY_RATE)
 
@@ -232,7 +235,7 @@ class InnovationModel(mesa.Model):
     def _seed_links(self):
         """Links at start: the steady state of formation and decay, with weights of all ages."""
         b = self.params.behaviour
-        lifetime = math.log(1 / 0.15) / max(b.link_decay, 1e-9)
+        lifetime = math.log(1 / MIN_WEIGHT) / max(b.link_decay, 1e-9)
         alive = int(self.firms.col("alive").sum())
         before = len(self.network.w)
         self._form_links(int(b.link_rate * alive * lifetime / 2), years=lifetime)
@@ -516,7 +519,7 @@ class InnovationModel(mesa.Model):
             d.index_score, d.dimension_scores, d.tier = float(s), tuple(float(x) for x in dim), int(t)
 
     def _update_district_state(self):
-        p, b = self.params, self.params.behaviour
+        b = self.params.behaviour
         pop = self.firms
         years = self.steps * DT
         tech = self.district_firm_sum(None, pop.col("registered"))
