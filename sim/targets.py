@@ -6,7 +6,9 @@ The default set is the 2025 targets T1–T6 of the 2022 guiding opinions (seed �
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -21,29 +23,24 @@ class Target:
     unit: str = ""
 
 
-POLICY_2025 = (
-    Target("T1", "45,000 tech-based SMEs (科技型企业) cultivated by the districts", "tech_enterprises", 45000, 2025, "firms"),
-    Target("T2", "8,000 certified high-tech enterprises (高新技术企业)", "high_tech_enterprises", 8000, 2025, "firms"),
-    Target("T3", "every district's R&D spending grows ≥ 10 %/yr on average from 2022 (districts meeting it, of 38)",
-           "districts_rd_cagr_10", 38, 2025, "districts"),
-    Target("T4", "high-tech zones produce more than 30 % of industrial output", "hightech_zone_output_share", 30.0, 2025, "%"),
-    Target("T5", "about 2 new national innovative counties (国家创新型县)", "new_innovative_counties", 2, 2025, "counties"),
-    Target("T6", "'one district, one platform' basically formed (≥ 90 % of the 38 read as 'basically')",
-           "districts_with_platform", 34, 2025, "districts"),
-)
+TARGETS_FILE = Path(__file__).parent / "data" / "targets.toml"
 
-DOUBLE_DOUBLING_2025 = (
-    Target("DD25-HT", "more than 10,000 high-tech enterprises", "high_tech_enterprises", 10000, 2025, "firms"),
-    Target("DD25-TS", "more than 67,000 tech-based SMEs", "tech_enterprises", 67000, 2025, "firms"),
-)
 
-DOUBLE_DOUBLING_2027 = (
-    Target("DD27-HT", "more than 12,800 high-tech enterprises", "high_tech_enterprises", 12800, 2027, "firms"),
-    Target("DD27-TS", "more than 86,000 tech-based SMEs (the plan's own figure; news rounds to 100,000)", "tech_enterprises", 86000, 2027, "firms"),
-)
+def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]:
+    """Target sets are data: one TOML table per set, each with an array of targets."""
+    with open(path, "rb") as f:
+        raw = tomllib.load(f)
+    sets = {}
+    for name, table in raw.items():
+        sets[name] = tuple(Target(str(t["id"]), str(t["description"]), str(t["indicator"]), float(t["threshold"]),
+                                  int(t["year"]), str(t.get("unit", ""))) for t in table["targets"])
+    return sets
 
-TARGET_SETS = {"policy_2025": POLICY_2025, "double_doubling_2025": DOUBLE_DOUBLING_2025,
-               "double_doubling_2027": DOUBLE_DOUBLING_2027}
+
+TARGET_SETS = load_target_sets()
+POLICY_2025 = TARGET_SETS["policy_2025"]
+DOUBLE_DOUBLING_2025 = TARGET_SETS["double_doubling_2025"]
+DOUBLE_DOUBLING_2027 = TARGET_SETS["double_doubling_2027"]
 
 
 def rd_cagr(history: dict, start: int, end: int) -> float:
