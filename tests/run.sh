@@ -15,5 +15,5 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-python -m pip install -q -e '.[test]'
+python -m pip install -q -e '.[test,notebooks]'
 python -m pytest "$@"
