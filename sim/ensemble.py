@@ -1,0 +1,456 @@
+"""Ensemble runner: scenarios × replicates through a ``concurrent.futures`` executor.
+
+Backends: ``serial`` (in this process), ``processes`` (a local process pool) and ``dask``
+(``distributed``: an embedded ``LocalCluster`` by default, or a running cluster given by its
+scheduler address). Replicate ``k`` of every scenario gets the seed ``replicate_seed(root, k)``,
+so all backends give identical results and scenario differences are paired.
+
+Each task runs a few replicates and writes its own result shard into the output folder::
+
+    out/manifest.json               what was run (scenario fingerprint, seed, horizon)
+    out/city/part-r00000-00004.parquet       per-step city indicators, tidy long format
+    out/districts/part-r00000-00004.parquet  per-step district indicators, tidy long format
+    out/targets/part-r00000-00004.parquet    per replicate and target: value, met, year first met
+    out/links/part-r00000-00004.parquet      final district-to-district collaboration weights
+    out/done/r00000-00004.json               written last: the shard is complete
+
+Files are written under a temporary name and renamed, so a killed run leaves only complete
+shards; re-running into the same folder keeps them and runs only the missing replicates. Only
+the small per-target summary travels back to the caller. (With a remote Dask cluster, ``out``
+must be on a file system that the workers share.)
+
+From Python::
+
+    from sim.ensemble import run_ensemble, compare
+    base = run_ensemble("baseline", replicates=8, scale=0.1)
+    alt = run_ensemble("fund_competitive", replicates=8, scale=0.1)
+    base.summary; compare(base, alt)
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import gc
+import json
+import logging
+import math
+import multiprocessing
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import metrics
+from .model import InnovationModel, replicate_seed
+from .params import Params
+from .scenarios import Scenario, ScenarioError, load
+from .targets import POLICY_2025, Target, measure
+
+BACKENDS = ("serial", "processes", "dask")
+TABLES = ("city", "districts", "targets", "links")
+KEYS = ["scenario", "replicate", "step", "year", "quarter"]
+# Per-district indicators kept in the results (numeric reporters of sim.metrics.DISTRICT_REPORTERS).
+DISTRICT_INDICATORS = ("population", "gdp", "tech_enterprises", "high_tech_enterprises", "tech_per_10k",
+                       "rd_expenditure", "rd_intensity", "zone_output", "industrial_output", "index_score", "tier",
+                       "has_platform", "guiding_fund_received", "paired_in", "subsidy_granted")
+
+
+class OutputFolderError(ScenarioError):
+    """The output folder holds results of a different set-up; resuming into it would mix them."""
+
+
+# ------------------------------------------------------------------------------------------------
+# One replicate
+# ------------------------------------------------------------------------------------------------
+def simulate(params: Params, seed: int, until: int) -> InnovationModel:
+    """Build a model and run it to the end of ``until``. The caller releases it."""
+    model = InnovationModel(params=params, seed=seed)
+    while model.year < until or model.quarter != 4:
+        model.step()
+    return model
+
+
+def first_year_met(model, target: Target) -> float:
+    """The first year-end from the start at which the target's indicator reaches its threshold."""
+    for year in range(model.params.start_year + 1, model.year + 1):
+        value = measure(model, target, year)
+        if np.isfinite(value) and value >= target.threshold:
+            return float(year)
+    return math.nan
+
+
+def replicate_tables(model, scenario_name: str, replicate: int, targets) -> dict[str, pd.DataFrame]:
+    """The tidy tables of one finished run."""
+    city = metrics.city_frame(model).reset_index()
+    value_cols = [c for c in city.columns if c not in ("step", "year", "quarter")]
+    city = city.melt(id_vars=["step", "year", "quarter"], value_vars=value_cols, var_name="indicator")
+    city.insert(0, "replicate", replicate)
+    city.insert(0, "scenario", scenario_name)
+    city["value"] = city["value"].astype(float)
+
+    dist = metrics.district_frame(model)
+    dist = dist.melt(id_vars=["step", "year", "quarter", "adcode", "name_zh"], value_vars=list(DISTRICT_INDICATORS),
+                     var_name="indicator")
+    dist.insert(0, "replicate", replicate)
+    dist.insert(0, "scenario", scenario_name)
+    dist["value"] = dist["value"].astype(float)
+
+    rows = []
+    for t in targets:
+        value = measure(model, t) if t.year <= model.year else math.nan
+        rows.append(dict(scenario=scenario_name, replicate=replicate, target=t.id, year=t.year, value=value,
+                         met=bool(np.isfinite(value) and value >= t.threshold), year_first_met=first_year_met(model, t)))
+    tgt = pd.DataFrame(rows)
+
+    M = model.network.district_links(model.firms)
+    codes = model.district_data["adcode"].to_numpy()
+    paired = {frozenset(p) for p in model.paired_pairs}
+    a, b = np.triu_indices(len(codes), 1)
+    keep = (M[a, b] > 0) | np.array([frozenset((i, j)) in paired for i, j in zip(a, b)])
+    links = pd.DataFrame(dict(scenario=scenario_name, replicate=replicate, src=codes[a[keep]], dst=codes[b[keep]],
+                              weight=M[a[keep], b[keep]],
+                              paired=[frozenset((i, j)) in paired for i, j in zip(a[keep], b[keep])]))
+    return dict(city=city, districts=dist, targets=tgt, links=links)
+
+
+# ------------------------------------------------------------------------------------------------
+# Tasks (run in workers; only small summaries travel back)
+# ------------------------------------------------------------------------------------------------
+def run_task(scenario: Scenario, replicates: list[int], out: str) -> dict:
+    """Run some replicates of a scenario and write their shard atomically."""
+    parts = {name: [] for name in TABLES}
+    for k in replicates:
+        model = simulate(scenario.params, replicate_seed(scenario.seed, k), scenario.until)
+        for name, df in replicate_tables(model, scenario.name, k, scenario.targets).items():
+            parts[name].append(df)
+        model.release()
+        del model
+        gc.collect()
+    tag = _tag(replicates)
+    out = Path(out)
+    for name in TABLES:
+        _atomic_parquet(pd.concat(parts[name], ignore_index=True), out / name / f"part-{tag}.parquet")
+    summary = pd.concat(parts["targets"], ignore_index=True)
+    done = dict(replicates=list(replicates), targets=summary.to_dict(orient="records"))
+    _atomic_write(out / "done" / f"{tag}.json", json.dumps(done, default=_json_default).encode())
+    return done
+
+
+def run_params_task(runs: list[tuple[int, Params]], replicates: list[int], seed: int, until: int,
+                    targets, indicators) -> list[dict]:
+    rows = []
+    for run, params in runs:
+        for k in replicates:
+            model = simulate(params, replicate_seed(seed, k), until)
+            row = dict(run=run, replicate=k)
+            for t in targets:
+                row[t.id] = measure(model, t)
+            final = model.datacollector.get_model_vars_dataframe().iloc[-1]
+            for name in indicators:
+                row[name] = float(final[name])
+            rows.append(row)
+            model.release()
+            del model
+            gc.collect()
+    return rows
+
+
+def _tag(replicates) -> str:
+    return f"r{min(replicates):05d}-{max(replicates):05d}"
+
+
+def _atomic_write(path: Path, data: bytes):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _atomic_parquet(df: pd.DataFrame, path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _json_default(x):
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return None if not np.isfinite(x) else float(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    raise TypeError(type(x))
+
+
+# ------------------------------------------------------------------------------------------------
+# Executors
+# ------------------------------------------------------------------------------------------------
+class SerialExecutor(cf.Executor):
+    """Runs each task at submission, in this process (the reference backend)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # noqa: BLE001 — handed to the caller through the future
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            future.set_exception(e)
+        return future
+
+
+@contextlib.contextmanager
+def executor(backend: str = "serial", workers: int | None = None, scheduler: str | None = None):
+    """A ``concurrent.futures.Executor`` for the backend; closed (and a local cluster stopped) on exit."""
+    if scheduler and backend != "dask":
+        backend = "dask"
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    workers = workers or default_workers()
+    if backend == "serial":
+        yield SerialExecutor()
+    elif backend == "processes":
+        # fork (where there is one) starts workers with the model already imported and, unlike
+        # spawn, does not re-run the caller's script, so plain scripts without a __main__ guard work.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        ctx = multiprocessing.get_context(method)
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            yield pool
+    else:
+        from distributed import Client, LocalCluster
+        if scheduler:
+            with Client(scheduler) as client:
+                yield client.get_executor(pure=False)
+        else:
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                              silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                yield client.get_executor(pure=False)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _default_chunk(n: int, workers: int) -> int:
+    # A few tasks per worker balances the load; more would only add per-task overhead.
+    return max(1, math.ceil(n / (3 * workers)))
+
+
+# ------------------------------------------------------------------------------------------------
+# Ensembles of a scenario
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class EnsembleResult:
+    scenario: Scenario
+    out: Path | None
+    city: pd.DataFrame
+    districts: pd.DataFrame
+    targets: pd.DataFrame
+    links: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def prepare(scenario: Scenario, out: Path) -> list[int]:
+    """Check the output folder belongs to this scenario set-up, tidy up what a killed run left,
+    and return the replicates still to run."""
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / "manifest.json"
+    mine = dict(scenario=scenario.name, file=scenario.file, fingerprint=scenario.fingerprint(), seed=scenario.seed,
+                until=scenario.until, scale=scenario.params.scale, target_set=scenario.target_set)
+    if manifest.exists():
+        try:
+            theirs = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            theirs = {}
+        if theirs.get("fingerprint") != mine["fingerprint"]:
+            raise OutputFolderError(out, "--out", f"holds results of another set-up ({theirs.get('scenario', '?')}, "
+                                    f"fingerprint {theirs.get('fingerprint', '?')}; this run is {mine['fingerprint']}); "
+                                    "choose another --out or delete the folder")
+    else:
+        _atomic_write(manifest, json.dumps(mine, indent=1).encode())
+    for tmp in out.rglob(".tmp-*"):
+        tmp.unlink(missing_ok=True)
+    done = finished_replicates(out)
+    # Parts without their completion marker come from a task that was killed while writing.
+    for name in TABLES:
+        for part in (out / name).glob("part-*.parquet"):
+            if part.stem.removeprefix("part-") not in _done_tags(out):
+                part.unlink()
+    return [k for k in range(scenario.replicates) if k not in done]
+
+
+def _done_tags(out: Path) -> set[str]:
+    return {p.stem for p in (out / "done").glob("r*.json")}
+
+
+def finished_replicates(out: Path) -> set[int]:
+    done: set[int] = set()
+    for p in (out / "done").glob("r*.json"):
+        done.update(json.loads(p.read_text())["replicates"])
+    return done
+
+
+def run_ensemble(scenario: Scenario | str, replicates: int | None = None, seed: int | None = None,
+                 until: int | None = None, scale: float | None = None, backend: str = "serial",
+                 workers: int | None = None, scheduler: str | None = None, out: str | Path | None = None,
+                 chunk: int | None = None, progress: bool = False, pool: cf.Executor | None = None) -> EnsembleResult:
+    """Run a scenario's replicates (resuming into ``out`` if it holds some) and load the results.
+
+    ``out=None`` runs in a temporary folder that is removed afterwards. ``pool`` lets several
+    ensembles share one executor (the ``compare`` command does)."""
+    if not isinstance(scenario, Scenario):
+        scenario = load(scenario)
+    scenario = scenario.with_run(replicates=replicates, seed=seed, until=until, scale=scale)
+    tmpdir = None
+    if out is None:
+        tmpdir = out = Path(tempfile.mkdtemp(prefix=f"cqsim-{scenario.name}-"))
+    out = Path(out)
+    try:
+        todo = prepare(scenario, out)
+        if todo:
+            n_workers = workers or default_workers()
+            tasks = _chunks(todo, chunk or _default_chunk(len(todo), 1 if backend == "serial" else n_workers))
+            with contextlib.ExitStack() as stack:
+                ex = pool or stack.enter_context(executor(backend, workers, scheduler))
+                _drive(ex, [(run_task, (scenario, t, str(out)), len(t)) for t in tasks], progress,
+                       f"{scenario.name}", len(todo))
+        return load_results(out, scenario)
+    finally:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _drive(ex: cf.Executor, jobs, progress: bool, label: str, total: int) -> list:
+    """Submit every job, advance a progress bar as they finish, re-raise the first failure."""
+    import tqdm as tqdm_module
+    from tqdm import tqdm
+    tqdm_module.tqdm.monitor_interval = 0     # no monitor thread: worker processes are forked
+    results = []
+    with tqdm(total=total, desc=label, unit="run", disable=not progress, leave=True, dynamic_ncols=True) as bar:
+        futures = {ex.submit(fn, *args): n for fn, args, n in jobs}
+        try:
+            for f in cf.as_completed(futures):
+                results.append(f.result())
+                bar.update(futures[f])
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+    return results
+
+
+def load_results(out: str | Path, scenario: Scenario | None = None) -> EnsembleResult:
+    """Read an output folder's complete shards back into tidy DataFrames."""
+    out = Path(out)
+    tags = sorted(_done_tags(out))
+    tables = {}
+    for name in TABLES:
+        frames = [pd.read_parquet(out / name / f"part-{t}.parquet") for t in tags]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        sort = [c for c in ("replicate", "step", "adcode", "target", "indicator", "src", "dst") if c in df.columns]
+        tables[name] = df.sort_values(sort, kind="stable").reset_index(drop=True) if sort else df
+    if scenario is None:
+        manifest = json.loads((out / "manifest.json").read_text())
+        scenario = load(manifest["file"])
+    n = scenario.replicates
+    for name in TABLES:     # a folder may hold more replicates than asked for; report those asked for
+        if "replicate" in tables[name].columns:
+            tables[name] = tables[name][tables[name]["replicate"] < n].reset_index(drop=True)
+    summary = summarise(tables["targets"], scenario.targets)
+    return EnsembleResult(scenario=scenario, out=out, summary=summary, **tables)
+
+
+def summarise(per_replicate: pd.DataFrame, targets) -> pd.DataFrame:
+    """One row per target: median and 5–95 % band of its value across replicates, the share of
+    replicates meeting it, and the median year it is first met (empty when fewer than half of
+    the replicates meet it within the horizon)."""
+    rows = []
+    for t in targets:
+        r = per_replicate[per_replicate["target"] == t.id] if len(per_replicate) else per_replicate
+        v = r["value"].to_numpy(float) if len(r) else np.array([])
+        first = r["year_first_met"].to_numpy(float) if len(r) else np.array([])
+        first = np.where(np.isfinite(first), first, np.inf)
+        median_first = float(np.median(first)) if len(first) else math.nan
+        rows.append(dict(target=t.id, description=t.description, threshold=t.threshold, year=t.year,
+                         median=_q(v, 50), p05=_q(v, 5), p95=_q(v, 95),
+                         prob_met=float(r["met"].mean()) if len(r) else math.nan,
+                         year_first_met=median_first if np.isfinite(median_first) else math.nan))
+    return pd.DataFrame(rows, columns=["target", "description", "threshold", "year", "median", "p05", "p95",
+                                       "prob_met", "year_first_met"])
+
+
+def _q(v: np.ndarray, q: float) -> float:
+    v = v[np.isfinite(v)]
+    return float(np.percentile(v, q)) if len(v) else math.nan
+
+
+# ------------------------------------------------------------------------------------------------
+# Paired comparison
+# ------------------------------------------------------------------------------------------------
+def compare(reference: EnsembleResult, other: EnsembleResult, level: float = 0.95) -> pd.DataFrame:
+    """Paired differences (other − reference) per target over the replicates both ran with the
+    same seed: the mean difference of the target's value and of meeting it, each with a
+    t-interval at ``level``."""
+    from scipy import stats
+    if reference.scenario.seed != other.scenario.seed:
+        raise ValueError("paired comparison needs the same root seed in both ensembles "
+                         f"({reference.scenario.seed} vs {other.scenario.seed})")
+    a = reference.targets.set_index(["target", "replicate"])
+    b = other.targets.set_index(["target", "replicate"])
+    rows = []
+    for t in reference.scenario.targets:
+        if t.id not in b.index.get_level_values(0):
+            continue
+        common = a.loc[t.id].index.intersection(b.loc[t.id].index)
+        va, vb = a.loc[t.id].loc[common], b.loc[t.id].loc[common]
+        n = len(common)
+        row = dict(target=t.id, description=t.description, reference=reference.scenario.name,
+                   scenario=other.scenario.name, replicates=n)
+        for label, da, db in (("value", va["value"], vb["value"]), ("prob_met", va["met"], vb["met"])):
+            d = (db.astype(float) - da.astype(float)).to_numpy()
+            mean = float(d.mean()) if n else math.nan
+            se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            half = float(stats.t.ppf(0.5 + level / 2, n - 1) * se) if n > 1 else math.nan
+            row.update({f"{label}_reference": float(da.astype(float).mean()), f"{label}_scenario": float(db.astype(float).mean()),
+                        f"{label}_diff": mean, f"{label}_diff_lo": mean - half, f"{label}_diff_hi": mean + half})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# Many parameter sets (sensitivity analysis)
+# ------------------------------------------------------------------------------------------------
+def evaluate_params(param_sets, replicates: int = 1, seed: int = 42, until: int = 2025, targets=None,
+                    indicators=(), backend: str = "serial", workers: int | None = None,
+                    scheduler: str | None = None, progress: bool = False, chunk: int | None = None) -> pd.DataFrame:
+    """Run every parameter set (``Params`` or nested override dicts) for the same replicates and
+    return one row per (run, replicate): each target's value at its year and each extra city
+    indicator at the final year-end. Replicate ``k`` has the same seed in every run."""
+    targets = tuple(targets or POLICY_2025)
+    runs = [(i, p if isinstance(p, Params) else Params.from_dict(p)) for i, p in enumerate(param_sets)]
+    unknown = [n for n in indicators if n not in metrics.CITY_REPORTERS]
+    if unknown:
+        raise ValueError(f"unknown indicator {unknown[0]!r}; choose city reporters of sim.metrics.CITY_REPORTERS")
+    late = [t.id for t in targets if t.year > until]
+    if late:
+        raise ValueError(f"targets {late} are measured after until={until}")
+    reps = list(range(replicates))
+    n_workers = 1 if backend == "serial" else (workers or default_workers())
+    size = chunk or _default_chunk(len(runs), n_workers)
+    jobs = [(run_params_task, (batch, reps, seed, until, targets, tuple(indicators)), len(batch) * len(reps))
+            for batch in _chunks(runs, size)]
+    with executor(backend, workers, scheduler) as ex:
+        parts = _drive(ex, jobs, progress, "runs", len(runs) * len(reps))
+    rows = [r for part in parts for r in part]
+    return pd.DataFrame(rows).sort_values(["run", "replicate"]).reset_index(drop=True)
