@@ -352,8 +352,143 @@ def load_boundaries(data_dir=None) -> dict:
 
 
 # ----------------------------------------------------------------------------- districts view
-def load_districts(data_dir=None) -> pd.DataFrame:
-    """38 rows sorted by adcode: identity columns + one column per 2022 indicator + lon/lat."""
+def load_districts(data_dir=None, year: int = 2022) -> pd.DataFrame:
+    """38 rows sorted by adcode: identity columns + one column per 2022 indicator + lon/lat.
+
+    ``year=2017`` gives the end-2017 state of the hindcast instead: firm stocks of 2017
+    (district_indicators.csv), R&D, GDP, fiscal S&T money, industrial output, research units and
+    high-tech zones of 2017 (hindcast_2017.csv); population (2020 census) and the innovation
+    tier (2022, the only published one) are shared with 2022.
+    """
+    if year not in START_YEARS:
+        raise DataError(_dir(data_dir) / "district_indicators.csv", None, "year",
+                        f"no district start state for {year}", ", ".join(map(str, START_YEARS)))
+    ident = _load_districts_2022(data_dir)
+    if year == 2022:
+        return ident
+    d = _dir(data_dir)
+    ind = load_indicators(d)
+    hind = load_hindcast_indicators(d)
+    for name in DISTRICT_INDICATORS:
+        if name in ("population", "innovation_tier"):
+            continue
+        src = ind if name in ("tech_enterprises", "high_tech_enterprises") else hind
+        s = src[(src.indicator == name) & (src.year == year)].set_index("adcode")["value"]
+        col = ident["adcode"].map(s)
+        ident[name] = col.astype("int64") if name in INTEGER_INDICATORS else col.astype(float)
+    zones = hind[hind.indicator == "hightech_zone"].set_index("adcode")["value"]
+    levels = ("none", "municipal", "national")
+    ident["hightech_zone"] = [levels[int(zones[c])] if c in zones.index else z
+                              for c, z in zip(ident["adcode"], ident["hightech_zone"])]
+    return ident
+
+
+START_YEARS = (2017, 2022)
+HINDCAST_INDICATORS = {"gdp": 2017, "rd_expenditure": 2017, "fiscal_st_spending": 2017,
+                       "industrial_output": 2017, "n_universities": 2017, "n_institutes": 2017}
+HINDCAST_TOTALS = {("rd_expenditure", 2017): (361.0, 0.01)}
+
+
+def load_hindcast_indicators(data_dir=None) -> pd.DataFrame:
+    """The end-2017 district values a hindcast needs beyond the firm stocks (hindcast_2017.csv,
+    same layout as district_indicators.csv; written by tools/estimate_hindcast.py)."""
+    d = _dir(data_dir)
+    path = d / "hindcast_2017.csv"
+    return _hindcast_cached(str(path), _codes(d), _stamp(path)).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _hindcast_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
+    path = Path(path_str)
+    schema: SchemaT = {
+        "adcode": _adcode(codes), "indicator": _str(), "year": _int(2000, 2030),
+        "value": _float(lo=0.0), "unit": _str(), "status": _enum(STATUSES), "source": _str(),
+    }
+    df, lines = _read(path, schema)
+    seen: dict[tuple, int] = {}
+    for row, line in zip(df.itertuples(index=False), lines):
+        key = (row.adcode, row.indicator, row.year)
+        if key in seen:
+            raise DataError(path, line, "indicator", f"duplicate ({row.adcode}, {row.indicator}, {row.year}), first on row {seen[key]}")
+        seen[key] = line
+        if row.indicator == "hightech_zone" and row.value not in (0, 1, 2):
+            raise DataError(path, line, "value", f"hightech_zone level {row.value}", "0 (none), 1 (municipal), 2 (national)")
+    for ind, year in HINDCAST_INDICATORS.items():
+        have = set(df.loc[(df.indicator == ind) & (df.year == year), "adcode"])
+        missing = sorted(int(c) for c in codes if int(c) not in have)
+        if missing:
+            raise DataError(path, None, "indicator", f"{ind} ({year}) missing for adcodes {missing[:5]}", "one row per district")
+    for (ind, year), (total, tol) in HINDCAST_TOTALS.items():
+        s = float(df.loc[(df.indicator == ind) & (df.year == year), "value"].sum())
+        if abs(s - total) > tol + 1e-9:
+            raise DataError(path, None, "value", f"{ind} {year} sums to {s:g}, the city total is {total:g}", f"sum within ±{tol:g}")
+    df["adcode"] = df["adcode"].astype(int)
+    return df
+
+
+ENV_SPECIAL = ("super_deduction_registered", "super_deduction_other", "super_deduction_manufacturing",
+               "fiscal_st_city", "gdp_city")
+
+
+def load_policy_environment(data_dir=None) -> pd.DataFrame:
+    """What was in force each year of the hindcast (policy_environment.csv): year, key, value
+    (text), unit, status, source. Keys are dotted parameter keys (e.g. ``paired.enabled``),
+    ``zone.<adcode>`` (a high-tech zone's level from that year) or one of ENV_SPECIAL."""
+    d = _dir(data_dir)
+    path = d / "policy_environment.csv"
+    return _env_cached(str(path), _codes(d), _stamp(path)).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _env_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
+    from .params import Params, ParamError  # the data layer otherwise does not need the model's parameters
+    path = Path(path_str)
+    schema: SchemaT = {"year": _int(2017, 2022), "key": _str(), "value": _str(required=False), "unit": _str(),
+                       "status": _enum(STATUSES), "source": _str()}
+    df, lines = _read(path, schema)
+    seen: dict[tuple, int] = {}
+    for row, line in zip(df.itertuples(index=False), lines):
+        if (row.year, row.key) in seen:
+            raise DataError(path, line, "key", f"duplicate ({row.year}, {row.key}), first on row {seen[(row.year, row.key)]}")
+        seen[(row.year, row.key)] = line
+        if row.key.startswith("zone."):
+            if row.key[5:] not in codes or row.value not in HIGHTECH:
+                raise DataError(path, line, "key", f"bad zone change {row.key}={row.value}", "zone.<adcode> with none, municipal or national")
+        elif row.key in ENV_SPECIAL:
+            _float(lo=0.0)(row.value)
+        else:
+            try:
+                Params().with_overrides(**{row.key.replace(".", "__"): env_value(row.key, row.value)})
+            except (ParamError, KeyError, ValueError) as exc:
+                raise DataError(path, line, "key", f"{row.key}={row.value!r}: {exc}",
+                                "a dotted Params key with a valid value, zone.<adcode>, or " + ", ".join(ENV_SPECIAL)) from None
+    for key in ENV_SPECIAL:
+        years = set(df.loc[df.key == key, "year"])
+        if years != set(range(2017, 2023)):
+            raise DataError(path, None, "key", f"{key} needs one row per year 2017–2022, has {sorted(years)}")
+    return df
+
+
+def env_value(key: str, text: str):
+    """A policy-environment value in the type its parameter expects."""
+    from .params import Params
+    node = Params()
+    for part in key.split("."):
+        node = getattr(node, part)
+    if isinstance(node, bool):
+        if text not in ("True", "False"):
+            raise ValueError("expected True or False")
+        return text == "True"
+    if isinstance(node, tuple):
+        return tuple(x for x in text.split("|") if x)
+    if isinstance(node, int):
+        return int(text)
+    if isinstance(node, float):
+        return float(text)
+    return text
+
+
+def _load_districts_2022(data_dir=None) -> pd.DataFrame:
     d = _dir(data_dir)
     ident = _identity(str(d / "districts.csv")).copy()
     ind = load_indicators(d)
@@ -481,5 +616,6 @@ def load_city_history(data_dir=None) -> pd.DataFrame:
 __all__ = [
     "DATA_DIR", "DataError", "load_districts", "load_indicators", "provenance", "load_universities",
     "load_leading_firms", "load_industry_directions", "load_paired_assistance", "load_sichuan_chongqing",
-    "load_city_history", "load_boundaries",
+    "load_city_history", "load_boundaries", "load_hindcast_indicators", "load_policy_environment",
+    "START_YEARS",
 ]

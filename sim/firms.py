@@ -146,13 +146,17 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
     """The firm population at the end of the start year, built from the data layer's districts.
 
     Per district: ``tech_enterprises`` registered firms of which ``high_tech_enterprises`` are
-    certified (so certified ⊆ registered) and ``candidate_ratio`` times as many unregistered
+    certified (so certified ⊆ registered) and ``candidate_ratio`` (``candidate_ratio_2017`` for a
+    start in 2017) times as many unregistered
     R&D-active firms. Revenue and R&D intensity are drawn from lognormal distributions by status
     and revenue is then rescaled so that firms' R&D adds up to the enterprise share of the
     district's published or estimated R&D spending.
     """
     b, scale = params.behaviour, params.scale
-    pop = FirmPopulation(capacity=int(1.3 * (1 + b.candidate_ratio) * districts["tech_enterprises"].sum() * scale) + 64)
+    # The register was a year old at the end of 2017, so the pool of firms yet to register was
+    # relatively larger then than in 2022: each start year has its own ratio.
+    candidate_ratio = b.candidate_ratio_2017 if params.start_year == 2017 else b.candidate_ratio
+    pop = FirmPopulation(capacity=int(1.3 * (1 + candidate_ratio) * districts["tech_enterprises"].sum() * scale) + 64)
     sigma_rev, sigma_rd = FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"]
     validity_steps = 4 * params.cultivation.validity_years
     leaders_by_district = leaders.groupby("district_index").size().to_dict() if len(leaders) else {}
@@ -164,7 +168,7 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
         n_lead = leaders_by_district.get(d, 0)
         n_cert = stochastic_round(max(row.high_tech_enterprises - n_lead, 0) * scale)
         n_reg = n_cert + stochastic_round(max(row.tech_enterprises - row.high_tech_enterprises, 0) * scale)
-        n_cand = stochastic_round(row.tech_enterprises * b.candidate_ratio * scale)
+        n_cand = stochastic_round(row.tech_enterprises * candidate_ratio * scale)
         zone_p = FIRM_START["zone_share"][row.hightech_zone]
         mix = np.asarray(INDUSTRY_MIX[row.group])
         start = pop.n

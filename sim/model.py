@@ -1,5 +1,9 @@
 """InnovationModel: the city at the end of 2022, advanced one quarter per step.
 
+With ``Params.start_year = 2017`` the model starts from the end-2017 state instead and runs the
+years up to 2022 under the policy environment of those years (``sim/hindcast.py``); that is the
+hindcast the calibration (``sim/calibration.py``) fits to the published 2018–2022 series.
+
 The quarter, in order:
 1. Q1 only: budgets arrive (districts' own S&T money, the guiding fund split by its rule,
    paired-assistance transfers, fund capital calls, the risk pool's top-up) and programme money
@@ -26,8 +30,9 @@ from . import datasets, evaluation, metrics
 from .districts import District
 from .firms import FIRM_START, cert_threshold, initial_population
 from .funds import MILLION_PER_100M, CreditPool, CultivationFund, GuidingFund, allocation_weights
+from .hindcast import LAST_HISTORY_YEAR, MANUFACTURING_DIRECTIONS, PolicyEnvironment
 from .network import MIN_WEIGHT, CollaborationGraph
-from .params import INDUSTRY_DIRECTIONS, INDUSTRY_MIX, SCENARIO_DIRECTIONS, Params
+from .params import INDUSTRY_DIRECTIONS, INDUSTRY_MIX, SCENARIO_DIRECTIONS, ParamError, Params
 from .universities import University
 
 DT = 0.25  # years per step
@@ -71,6 +76,15 @@ class InnovationModel(mesa.Model):
             base = base.with_overrides(**overrides)
         if scale is not None:
             base = base.with_overrides(scale=float(scale))
+        if base.start_year not in datasets.START_YEARS:
+            raise ParamError("start_year", f"the data layer holds start states for {' and '.join(map(str, datasets.START_YEARS))} "
+                                           f"(2017 = hindcast), got {base.start_year}")
+        # A start before 2022 runs the years up to 2022 under their own policy environment; the
+        # scenario's parameters are kept for 2023 on.
+        self._scenario_params = base
+        self._env = PolicyEnvironment.load(data_dir) if base.start_year < LAST_HISTORY_YEAR else None
+        if self._env is not None:
+            base = self._env.params_for(base, base.start_year)
         self.params = p = base
         # Root of the per-step random streams (common random numbers across scenarios).
         self._stream_root = int(self.rng.integers(2**63))
@@ -78,7 +92,7 @@ class InnovationModel(mesa.Model):
         self.events = metrics.empty_events()
 
         # ---- data ---------------------------------------------------------------------------
-        self.district_data = dd = datasets.load_districts(data_dir)
+        self.district_data = dd = datasets.load_districts(data_dir, year=p.start_year)
         index_of = {str(code): i for i, code in enumerate(dd["adcode"])}
         self.n_districts = len(dd)
         self.district_list = [District(self, i, row) for i, row in enumerate(dd.itertuples(index=False))]
@@ -107,6 +121,8 @@ class InnovationModel(mesa.Model):
         leaders["row"] = np.flatnonzero(self.firms.col("leader"))
         self.leaders = leaders
         unis = datasets.load_universities(data_dir)
+        if self._env is not None:  # research units opened after the start year are not there yet
+            unis = unis[[y is None or y != y or y <= p.start_year for y in unis["year_opened"]]]
         self.universities = [University(self, row, index_of[str(row.adcode)]) for row in unis.itertuples(index=False)]
         self.network = CollaborationGraph(self.n_districts, len(self.universities),
                                           [d.partners for d in self.district_list])
@@ -153,6 +169,8 @@ class InnovationModel(mesa.Model):
                                       f.city_share_of_pool)
         self._scenario_direction = np.isin(np.arange(len(INDUSTRY_DIRECTIONS)),
                                            [INDUSTRY_DIRECTIONS.index(x) for x in SCENARIO_DIRECTIONS]).astype(float)
+        self._manufacturing = np.isin(np.arange(len(INDUSTRY_DIRECTIONS)),
+                                      [INDUSTRY_DIRECTIONS.index(x) for x in MANUFACTURING_DIRECTIONS])
         self._graph_cache = (None, None)
         self.datacollector = metrics.make_datacollector()
         self.running = True
@@ -209,7 +227,7 @@ class InnovationModel(mesa.Model):
     def _reference_subsidy_rates(self) -> np.ndarray:
         """Subsidy per yuan of R&D under the 2022 policy as it was (the default parameters):
         the reference against which a scenario's R&D cost is measured."""
-        ref = Params()
+        ref = Params() if self._env is None else self._env.params_for(Params(), self.params.start_year)
         g = ref.guiding_fund
         split = allocation_weights(g.allocation, self.district_list, g.mix, self._index_start)
         own = np.array([d.fiscal_st for d in self.district_list]) * ref.district_budget.own_programme_share
@@ -262,6 +280,8 @@ class InnovationModel(mesa.Model):
     def step(self):
         self.events = metrics.empty_events()
         if self.quarter == 1:
+            if self._env is not None:
+                self._enter_year()
             self._budgets()
         self._rd_and_finance()
         self._knowledge_and_growth()
@@ -274,11 +294,36 @@ class InnovationModel(mesa.Model):
         self._update_district_state()
         self.datacollector.collect(self)
 
+    def _enter_year(self):
+        """Hindcast: switch to the parameters in force this year and apply its zone approvals."""
+        p = self._env.params_for(self._scenario_params, self.year)
+        self.params = p
+        self.programme_shares = programme_shares(p)
+        self.guiding_fund.annual_budget = p.guiding_fund.annual_budget
+        self.credit_pool.annual_lending = p.finance.credit_annual_lending
+        self.credit_pool.pool_topup = p.finance.risk_pool_topup
+        for adcode, level in self._env.zones(self.year):
+            self._set_zone_level(adcode, level)
+
+    def _set_zone_level(self, adcode: str, level: str):
+        """A zone approved at a higher level draws more of its district's firms in."""
+        pop, shares = self.firms, FIRM_START["zone_share"]
+        d = next(x for x in self.district_list if str(x.adcode) == str(adcode))
+        old, new = shares.get(d.hightech_zone, 0.0), shares[level]
+        if new > old:
+            rows = np.flatnonzero(pop.col("alive") & (pop.col("district") == d.index) & ~pop.col("in_zone"))
+            extra = (new - old) / max(1 - old, 1e-9)
+            pop.in_zone[rows[self.stream("zones").random(len(rows)) < extra]] = True
+        d.hightech_zone = level
+        self.events["zone_upgrades"] += 1
+
     def _budgets(self):
         p = self.params
         years = self.year - p.start_year - 1
+        growth = ((1 + p.district_budget.own_budget_growth) ** years if self._env is None
+                  else self._env.fiscal_factor(self.year, p.start_year, p.district_budget.own_budget_growth))
         for d in self.district_list:
-            own = d.fiscal_st * (1 + p.district_budget.own_budget_growth) ** years * p.district_budget.own_programme_share
+            own = d.fiscal_st * growth * p.district_budget.own_programme_share
             d.receive("own", own)
         scores = (np.array([d.index_score for d in self.district_list]) if p.evaluation.competitive_feedback
                   else self._index_start)
@@ -322,10 +367,19 @@ class InnovationModel(mesa.Model):
         alive, registered, certified = pop.col("alive"), pop.col("registered"), pop.col("certified")
         district = pop.col("district")
         tax = np.where(certified, CIT_HIGH_TECH, CIT_STANDARD)
-        sd_ref = np.where(registered, p.cultivation.super_deduction_2022_sme, SUPER_DEDUCTION_2022_OTHER)
+        if self._env is None:
+            sd_now = p.cultivation.super_deduction
+            sd_ref = np.where(registered, p.cultivation.super_deduction_2022_sme, SUPER_DEDUCTION_2022_OTHER)
+        else:
+            # Hindcast: rates by year and firm class, measured against those of the start year
+            # (the firms' R&D intensities were drawn at start-year prices).
+            mfg = self._manufacturing[pop.col("industry")]
+            sd_now = (self._env.super_deduction(self.year, registered, mfg) if self.year <= LAST_HISTORY_YEAR
+                      else p.cultivation.super_deduction)
+            sd_ref = self._env.super_deduction(p.start_year, registered, mfg)
         subsidy_now = np.array([d.subsidy_rate for d in self.district_list])[district] * registered
         subsidy_ref = self._subsidy_reference[district] * registered
-        cost = 1 - tax * p.cultivation.super_deduction - subsidy_now
+        cost = 1 - tax * sd_now - subsidy_now
         cost_ref = 1 - tax * sd_ref - subsidy_ref
         factor = (np.maximum(cost, 0.05) / np.maximum(cost_ref, 0.05)) ** (-p.behaviour.rd_elasticity)
         pop.rd_rate[:n] = np.clip(pop.rd_base[:n] * factor, 0.0, 0.5)
@@ -527,13 +581,15 @@ class InnovationModel(mesa.Model):
         rd = self.district_firm_sum("rd") / MILLION_PER_100M
         revenue = self.district_firm_sum("revenue")
         zone_rev = self.district_firm_sum("revenue", pop.col("in_zone"))
+        gdp_factor = ((1 + b.gdp_growth) ** years if self._env is None
+                      else self._env.gdp_factor(self.params.start_year + years, self.params.start_year, b.gdp_growth))
         for i, d in enumerate(self.district_list):
             d.tech_enterprises, d.high_tech_enterprises = float(tech[i]), float(hte[i])
             d.non_firm_rd = d.non_firm_rd0 * (1 + b.non_firm_rd_growth) ** years
             d.rd = float(rd[i]) + d.non_firm_rd
             va0 = self._start_revenue[i] * b.value_added_ratio / MILLION_PER_100M
             va = revenue[i] * b.value_added_ratio / MILLION_PER_100M
-            d.gdp = max(d.gdp0 - va0, 0.0) * (1 + b.gdp_growth) ** years + va
+            d.gdp = max(d.gdp0 - va0, 0.0) * gdp_factor + va
             d.rd_intensity = 100.0 * d.rd / d.gdp
             d.zone_output = max(d.zone_output0 + (zone_rev[i] - self._start_zone_revenue[i]) * self._zone_ratio[i], 0.0)
             d.industrial_output = (d.industrial_output0 - d.zone_output0) * (1 + b.industrial_growth) ** years + d.zone_output

@@ -159,6 +159,7 @@ class Evaluation:
 @dataclass(frozen=True)
 class Behaviour:
     candidate_ratio: float = P(1.0, "x", "unregistered R&D-active SMEs per registered tech-based SME at start (the adoption pool)", "estimated", 0.05, 20)
+    candidate_ratio_2017: float = P(3.0, "x", "unregistered R&D-active SMEs per registered tech-based SME at the end of 2017 (the adoption pool of a hindcast started in 2017, when the register was one year old)", "estimated; fitted by the calibration to 2018–2022 (sim/data/calibration.toml)", 0.05, 20)
     bass_p: float = P(0.04, "1/yr", "external (innovation) registration rate without policy push", "estimated; literature mean p = 0.03 (Sultan, Farley & Lehmann 1990; policy_parameters bass_p_mean)", 0, 5)
     bass_q: float = P(0.30, "1/yr", "imitation registration rate per unit of registered share among contacts", "estimated; literature mean q = 0.38, range 0.3–0.5 (policy_parameters bass_q_mean)", 0, 5)
     entry_rate: float = P(0.22, "1/yr", "new R&D-active firms per year per candidate firm in the district (before incubator and talent effects)", "estimated to keep the 2022 candidate pool", 0, 5)
@@ -197,7 +198,7 @@ class Behaviour:
 
 @dataclass(frozen=True)
 class Params:
-    start_year: int = P(2022, "yr", "the model starts at the end of this year", "data year of the data layer", 2017, 2022)
+    start_year: int = P(2022, "yr", "the model starts at the end of this year: 2022 (forecast) or 2017 (hindcast: 2017 district state, then the 2018–2022 policy environment of sim/data/policy_environment.csv)", "data years of the data layer", 2017, 2022)
     scale: float = P(1.0, "share", "firms simulated per real firm (1.0 = one agent per real firm)", "model choice", 0.001, 1.0)
     guiding_fund: GuidingFund = field(default_factory=GuidingFund)
     district_budget: DistrictBudget = field(default_factory=DistrictBudget)
