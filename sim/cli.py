@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import os
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 from .scenarios import ScenarioError, list_scenarios
 
@@ -81,8 +82,7 @@ def main(argv=None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
-        from . import experiments
-        return experiments.run_command(args)
+        return run_command(args)
     except ScenarioError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -108,8 +108,104 @@ def _validate(args) -> int:
     return 0 if ok else 2
 
 
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+def run_command(args) -> int:
+    """``run`` and ``compare``: validate everything first, then simulate, then write and print."""
+    from . import ensemble
+    from .scenarios import load
+
+    for flag in ("workers", "chunk"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise ScenarioError("(command line)", f"--{flag}", f"must be at least 1, got {getattr(args, flag)}")
+    scenarios = [load(ref) for ref in args.scenarios]
+    if args.command == "compare":
+        if len(scenarios) < 2:
+            raise ScenarioError("(command line)", "SCENARIO", "compare needs at least two scenarios; the first is the reference")
+        # Pairing: every scenario runs the reference's seeds and replicate count.
+        ref = scenarios[0]
+        seed, replicates = args.seed if args.seed is not None else ref.seed, args.replicates or ref.replicates
+    else:
+        seed, replicates = args.seed, args.replicates
+    scenarios = [s.with_run(replicates=replicates, seed=seed, until=args.until, scale=args.scale) for s in scenarios]
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise ScenarioError("(command line)", "SCENARIO", f"each scenario may appear once, got {', '.join(names)}")
+
+    # Default folders carry the command-line settings that change results, so a quick small run
+    # never collides with the full one in results/<scenario>/.
+    tag = "".join(f"_{k}{v:g}" for k, v in (("scale", args.scale), ("seed", args.seed), ("until", args.until)) if v is not None)
+    if args.command == "compare":
+        root = args.out or Path("results") / ("compare_" + "_vs_".join(names) + tag)
+        outs = [root / n for n in names]
+    elif len(scenarios) == 1:
+        root = None
+        outs = [args.out or Path("results") / (names[0] + tag)]
+    else:
+        root = args.out or Path("results")
+        outs = [root / (n + tag) for n in names]
+    todo = {s.name: ensemble.prepare(s, out) for s, out in zip(scenarios, outs)}   # fails before any run
+
+    backend = "dask" if args.scheduler else args.backend
+    workers = args.workers or ensemble.default_workers()
+    total = sum(len(t) for t in todo.values())
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{backend}, {workers if backend != 'serial' else 1} worker(s)"
+    print(f"{len(scenarios)} scenario(s) × replicates: {total} run(s) to do, "
+          f"{sum(s.replicates for s in scenarios) - total} already done [{where}]", file=sys.stderr)
+    results = []
+    try:
+        with ensemble.executor(backend, workers, args.scheduler) as pool:
+            for s, out in zip(scenarios, outs):
+                results.append(ensemble.run_ensemble(s, out=out, chunk=args.chunk, pool=pool, backend=backend,
+                                                     workers=workers, progress=not args.quiet))
+    except OSError as e:
+        if args.scheduler:
+            raise ScenarioError("(command line)", "--scheduler", f"cannot use the Dask scheduler {args.scheduler}: {e}") from None
+        raise
+
+    from . import report
+    for r, out in zip(results, outs):
+        r.summary.to_csv(out / "summary.csv", index=False)
+        # A comparison's report shows every scenario; its own reports would repeat it.
+        own_report = not args.no_report and args.command == "run"
+        if own_report:
+            report.write_report(r, out)
+        print(summary_table(r))
+        print(f"  → {out}/summary.csv" + (f", {out}/report.html, {out}/figures/" if own_report else "") + "\n")
+    if args.command == "compare":
+        diffs = pd.concat([ensemble.compare(results[0], r) for r in results[1:]], ignore_index=True)
+        root.mkdir(parents=True, exist_ok=True)
+        diffs.to_csv(root / "differences.csv", index=False)
+        if not args.no_report:
+            report.write_comparison_report(results, diffs, root)
+        print(differences_table(diffs))
+        print(f"  → {root}/differences.csv" + ("" if args.no_report else f", {root}/report.html") )
+    return 0
+
+
+def _num(x, digits=0) -> str:
+    return "—" if x != x else f"{x:,.{digits}f}"
+
+
+def summary_table(result) -> str:
+    s = result.scenario
+    lines = [f"{s.name}: {s.description}",
+             f"  {s.replicates} replicates, seed {s.seed}, to {s.until}, scale {s.params.scale:g}, targets {s.target_set}",
+             f"  {'target':<8}{'threshold':>10}{'year':>6}{'median':>11}{'5–95 %':>20}{'P(met)':>8}{'first met':>11}"]
+    for r in result.summary.itertuples():
+        digits = 1 if abs(r.threshold) < 100 else 0
+        lines.append(f"  {r.target:<8}{_num(r.threshold, digits):>10}{r.year:>6}{_num(r.median, digits):>11}"
+                     f"{_num(r.p05, digits) + ' – ' + _num(r.p95, digits):>20}{r.prob_met:>8.0%}"
+                     f"{'—' if r.year_first_met != r.year_first_met else int(r.year_first_met):>11}")
+    return "\n".join(lines)
+
+
+def differences_table(diffs) -> str:
+    lines = [f"Paired differences against {diffs['reference'].iloc[0]} (95 % intervals):",
+             f"  {'target':<8}{'scenario':<20}{'difference':>12}{'interval':>24}{'ΔP(met)':>9}"]
+    for r in diffs.itertuples():
+        digits = 2 if abs(r.value_reference) < 100 else 0
+        lines.append(f"  {r.target:<8}{r.scenario:<20}{r.value_diff:>12,.{digits}f}"
+                     f"{_num(r.value_diff_lo, digits) + ' … ' + _num(r.value_diff_hi, digits):>24}{r.prob_met_diff:>+9.0%}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
