@@ -151,7 +151,9 @@ def load(ref: str | Path) -> Scenario:
     if until <= params.start_year:
         raise ScenarioError(where("until"), "until", f"must be after the start year {params.start_year}, got {until}")
     targets = TARGET_SETS[run["targets"]]
-    _check_horizon(where("until"), "until", until, targets, run["targets"])
+    # The conflict belongs to the scenario being loaded, whichever file set each side of it.
+    _check_horizon(path, "until", until, targets, run["targets"],
+                   "" if where("until") == str(path) else f" (set in {where('until')})")
     return Scenario(name=name, description=desc.strip(), file=str(path), until=until, replicates=replicates, seed=seed,
                     target_set=run["targets"], targets=targets, params=params,
                     chain=tuple(str(f) for f, _ in chain), overrides=overrides)
@@ -237,11 +239,11 @@ def _check_int(file, key, value, lo, hi) -> int:
     return value
 
 
-def _check_horizon(file, key, until, targets, set_name):
+def _check_horizon(file, key, until, targets, set_name, origin=""):
     last = max(t.year for t in targets)
     if until < last:
         raise ScenarioError(file, key, f"the target set {set_name!r} is measured in {last}; "
-                            f"the horizon must reach it (until ≥ {last}), got {until}")
+                            f"the horizon must reach it (until ≥ {last}), got {until}{origin}")
 
 
 def _merge(base: dict, extra: dict) -> None:
