@@ -1,0 +1,216 @@
+"""The browser app's parts rendered without a browser (solara.render), and its command."""
+
+import argparse
+import socket
+import statistics
+import time
+
+import ipyvuetify as v
+import mesa
+import numpy as np
+import pytest
+import solara
+
+from sim import app, app_cli
+from sim.app_components import (AppConfig, AppModel, DistrictDetail, DistrictMap, DistrictMapWidget, LeverPanel,
+                                ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS, default_config,
+                                district_status_counts, lever_keys, lever_label, target_status)
+from sim.params import describe
+from sim.targets import POLICY_2025, Target
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture
+def model():
+    m = AppModel()
+    yield m
+    m.release()
+
+
+def html_by_class(rc, name):
+    return [w for w in rc.find(solara.widgets.HTML).widgets if name in w.attributes.get("class", "").split()]
+
+
+def html_containing(rc, text):
+    return [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets if text in (w.unsafe_innerHTML or "")]
+
+
+def pending_notice(rc):
+    return [w for w in rc.find(v.Alert).widgets if "pending-levers" in w.class_.split()]
+
+
+def texts(rc):
+    """Every label and text the user can read in the rendered tree."""
+    out = [w.label for w in rc.find(v.Checkbox).widgets + rc.find(v.Select).widgets]
+    out += [c for w in rc.find(v.Html).widgets for c in (w.children or []) if isinstance(c, str)]
+    return out
+
+
+# ---- levers and scenarios ----------------------------------------------------------------
+def test_every_lever_of_the_model_has_a_labelled_control():
+    keys = lever_keys()
+    assert {r["key"] for r in describe() if r["lever"]} <= set(keys)
+    config = solara.reactive(default_config())
+    assert config.value.params.guiding_fund.allocation == "mix"   # so the mix weights are shown too
+    _, rc = solara.render(LeverPanel(config), handle_error=False)
+    shown = " | ".join(texts(rc))
+    for key in keys:
+        assert lever_label(key) in shown, key
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in lever_label(key)), f"{key} has no Chinese label"
+
+
+def test_lever_controls_change_the_configuration_and_report_bad_values():
+    config = solara.reactive(default_config())
+    _, rc = solara.render(LeverPanel(config), handle_error=False)
+    rc.find(v.Checkbox, label=lever_label("paired.enabled")).widget.v_model = False
+    assert config.value.params.paired.enabled is False
+    assert config.value.changed_levers() == [("paired.enabled", False)]
+    rc.find(v.Select, label=lever_label("guiding_fund.allocation")).widget.v_model = "need"
+    assert config.value.params.guiding_fund.allocation == "need"
+    assert not any("mix weight" in t for t in texts(rc))    # the mix weights only matter for 'mix'
+    sliders = rc.find(v.Slider).widgets
+    budget = next(s for s in sliders if s.max == 50.0)
+    budget.v_model = 25.0
+    assert config.value.params.guiding_fund.annual_budget == 25.0
+    budget.v_model = -3.0    # outside what Params allows: an error, the configuration unchanged
+    assert config.value.params.guiding_fund.annual_budget == 25.0
+    assert any("annual_budget" in w.children[0] for w in rc.find(v.Alert).widgets)
+
+
+def test_scenario_picker_loads_a_file_and_rebuilds_the_model():
+    config = solara.reactive(default_config())
+    first = AppModel(config.value)
+    model = solara.reactive(first)
+    _, rc = solara.render(ScenarioPanel(config, model), handle_error=False)
+    rc.find(v.Select, label="情景文件 Scenario file (scenarios/)").widget.v_model = "paired_strong"
+    assert config.value.scenario == "paired_strong"
+    assert model.value is not first
+    assert model.value.params.paired.intensity == 2.5 and model.value.config.scenario == "paired_strong"
+    assert model.value.params.scale == config.value.scale == 0.1
+    rc.find(v.Select, label="规模 Scale").widget.v_model = next(s for s in rc.find(v.Select, label="规模 Scale").widget.items
+                                                             if s.startswith("1.0"))
+    assert config.value.scale == 1.0 and model.value.params.scale == 0.1   # applies at Reset
+    first.release()
+    model.value.release()
+
+
+# ---- views ---------------------------------------------------------------------------------
+def test_map_draws_38_districts_with_the_paired_links_and_selects_on_click(model):
+    selected = solara.reactive("500101")
+    _, rc = solara.render(DistrictMap(model, selected), handle_error=False)
+    w = rc.find(DistrictMapWidget).widget
+    assert len(w.paths) == len(w.fills) == len(w.tips) == 38
+    assert all(p["d"].startswith("M") and p["d"].endswith("Z") for p in w.paths)
+    assert all(f.startswith("#") for f in w.fills) and len(set(w.fills)) > 3
+    assert "万州区 Wanzhou" in w.tips[0]
+    paired = [seg for seg in w.links if seg[5]]
+    assert len(paired) == len(model.paired_pairs)
+    assert len(w.links) > len(paired)
+    w.selected = "500233"           # what a click on 忠县 does in the browser
+    assert selected.value == "500233"
+    rc.find(v.Select, label="着色指标 Colour by").widget.v_model = "tier"
+    assert set(rc.find(DistrictMapWidget).widget.fills) <= set(TIER_COLOURS.values())
+
+
+def test_target_status_rule():
+    t = Target("T1", "", "tech_enterprises", 100.0, 2025)
+    start = [40.0]
+    assert target_status(np.array(start), t, 2022) == "on_track"              # at the start value
+    # a year into three, the straight line from 40 to 100 is at 60
+    assert target_status(np.array(start + [59.0] * 4), t, 2022) == "off_track"
+    assert target_status(np.array(start + [60.0] * 4), t, 2022) == "on_track"
+    assert target_status(np.array(start + [100.0]), t, 2022) == "met"
+    done = np.array(start + [70.0] * 11 + [100.0, 50.0])   # met at the end of 2025, fell after
+    assert target_status(done, t, 2022) == "met"
+    rate = Target("T3", "", "districts_rd_cagr_10", 38, 2025)
+    assert target_status(np.array([0.0]), rate, 2022) == "pending"
+    assert target_status(np.array([0.0, 37.0]), rate, 2022) == "off_track"
+    assert target_status(np.array([0.0, 38.0]), rate, 2022) == "on_track"
+
+
+def test_scoreboard_and_charts_follow_the_model(model):
+    _, rc = solara.render(Scoreboard(model), handle_error=False)
+    html = html_containing(rc, 'class="scoreboard"')[0]
+    for t in POLICY_2025:
+        assert f'data-target="{t.id}"' in html
+    _, rc = solara.render(TargetCharts(model), handle_error=False)
+    charts = [w.unsafe_innerHTML for w in html_by_class(rc, "chart-cell")]
+    assert len(charts) == len(POLICY_2025)
+    assert all('stroke="#c92a2a"' in c for c in charts)   # the target line
+    for _ in range(2):
+        model.step()
+    _, rc2 = solara.render(TargetCharts(model, tick=2), handle_error=False)
+    after = [w.unsafe_innerHTML for w in html_by_class(rc2, "chart-cell")]
+    assert after[0] != charts[0]
+    assert after[0].count(",") > charts[0].count(",")     # two more points on the line
+
+
+def test_district_detail_shows_firms_rd_links_and_money(model):
+    for _ in range(4):
+        model.step()
+    selected = solara.reactive("500233")
+    _, rc = solara.render(DistrictDetail(model, selected), handle_error=False)
+    detail = html_containing(rc, 'class="district-detail"')[0]
+    assert 'data-code="500233"' in detail
+    for heading in ("Firms by status", "R&amp;D", "Strongest links", "Money"):
+        assert heading in detail
+    d = next(d for d in model.district_list if str(d.adcode) == "500233")
+    counts = district_status_counts(model, d.index)
+    alive = model.firms.count((model.firms.col("district") == d.index) & model.firms.col("alive"))
+    assert sum(n for k, n in counts.items() if k != "exited") == pytest.approx(alive)
+    assert d.ledger["paired_in"] > 0 and f"{d.ledger['paired_in']:.3f}" in detail   # 忠县 has a partner
+    selected.set("500103")
+    assert 'data-code="500103"' in html_containing(rc, 'class="district-detail"')[0]
+
+
+# ---- the page: SolaraViz controls drive everything -------------------------------------------
+def test_page_steps_changes_a_lever_and_resets():
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    date = lambda: html_by_class(rc, "run-date")[0].unsafe_innerHTML  # noqa: E731
+    assert date() == "2022 Q4"
+    step = rc.find(v.Btn, children=["Step"]).widget
+    durations = []
+    for _ in range(5):
+        t = time.perf_counter()
+        step.click()
+        durations.append(time.perf_counter() - t)
+    assert date() == "2024 Q1"
+    # the default scale's step and its redraw (server side) keep well inside half a second
+    assert statistics.median(durations) < 0.5, durations
+    old = rc.find(DistrictMapWidget).widget
+    assert old.fills  # drawn
+    rc.find(v.Checkbox, label=lever_label("paired.enabled")).widget.v_model = False
+    assert html_by_class(rc, "run-levers")[0].unsafe_innerHTML.endswith("none")
+    assert pending_notice(rc)        # waiting for Reset
+    models_before = set(mesa.Agent._ids)
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert date() == "2022 Q4"
+    assert "paired.enabled = False" in html_by_class(rc, "run-levers")[0].unsafe_innerHTML
+    assert not pending_notice(rc)
+    assert len(set(mesa.Agent._ids) - models_before) == 1 and len(models_before - set(mesa.Agent._ids)) == 1, \
+        "the discarded model is released"
+
+
+def test_app_model_stops_at_the_scenario_horizon():
+    m = AppModel(AppConfig.from_scenario("baseline"))
+    while m.running:
+        m.step()
+    assert m.date_label == f"{m.config.until} Q4" and m.steps == 4 * (m.config.until - 2022)
+    m.release()
+
+
+# ---- python run.py ui ----------------------------------------------------------------------
+def test_ui_command_refuses_bad_addresses_with_exit_code_2(capsys):
+    parser = argparse.ArgumentParser()
+    app_cli.add_arguments(parser)
+    assert app_cli.main(parser.parse_args(["--port", "70000"])) == 2
+    assert "--port must be from 1 to 65535" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert app_cli.main(parser.parse_args(["--port", str(port)])) == 2
+    assert "already in use" in capsys.readouterr().err
+    assert app_cli.main(parser.parse_args(["--host", "no-such-host.invalid"])) == 2
+    assert app_cli.HELP and "\n" not in app_cli.HELP
