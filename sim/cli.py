@@ -31,6 +31,8 @@ def _add_run_options(p: argparse.ArgumentParser, out_help: str):
     p.add_argument("--workers", type=int, help="worker processes (default: the number of CPUs)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 (implies --backend dask)")
     p.add_argument("--chunk", type=int, help="replicates per task (default: spread evenly over the workers)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="discard results already in the output folder instead of resuming from them")
     p.add_argument("--no-report", action="store_true", help="write the results and summary, skip report.html and figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -142,6 +144,9 @@ def run_command(args) -> int:
     else:
         root = args.out or Path("results")
         outs = [root / (n + tag) for n in names]
+    if args.overwrite:
+        for out in outs:
+            ensemble.clear(out)
     todo = {s.name: ensemble.prepare(s, out) for s, out in zip(scenarios, outs)}   # fails before any run
 
     backend = "dask" if args.scheduler else args.backend

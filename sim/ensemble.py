@@ -276,7 +276,7 @@ def prepare(scenario: Scenario, out: Path) -> list[int]:
         if theirs.get("fingerprint") != mine["fingerprint"]:
             raise OutputFolderError(out, "--out", f"holds results of another set-up ({theirs.get('scenario', '?')}, "
                                     f"fingerprint {theirs.get('fingerprint', '?')}; this run is {mine['fingerprint']}); "
-                                    "choose another --out or delete the folder")
+                                    "choose another --out, or --overwrite to discard them")
     else:
         _atomic_write(manifest, json.dumps(mine, indent=1).encode())
     for tmp in out.rglob(".tmp-*"):
@@ -288,6 +288,15 @@ def prepare(scenario: Scenario, out: Path) -> list[int]:
             if part.stem.removeprefix("part-") not in _done_tags(out):
                 part.unlink()
     return [k for k in range(scenario.replicates) if k not in done]
+
+
+def clear(out: Path) -> None:
+    """Remove a previous run's results (only the files a run writes) from an output folder."""
+    out = Path(out)
+    for name in (*TABLES, "done", "figures"):
+        shutil.rmtree(out / name, ignore_errors=True)
+    for name in ("manifest.json", "summary.csv", "report.html", "differences.csv"):
+        (out / name).unlink(missing_ok=True)
 
 
 def _done_tags(out: Path) -> set[str]:

@@ -159,11 +159,17 @@ def test_bad_input_exits_2_with_one_clear_message(args, words):
     assert words in res.stderr and "Traceback" not in res.stderr
 
 
-def test_an_output_folder_of_another_setup_is_refused_before_running(serial_run):
+def test_an_output_folder_of_another_setup_is_refused_before_running(serial_run, tmp_path):
     out, _ = serial_run
     res = run_cli("run", "fund_need", *SMALL, "--out", out)
-    assert res.returncode == 2 and "holds results of another set-up" in res.stderr
+    assert res.returncode == 2 and "holds results of another set-up" in res.stderr and "--overwrite" in res.stderr
     assert "Traceback" not in res.stderr
+    small = ["--scale", "0.02", "--replicates", "2", "--quiet", "--no-report", "--backend", "serial", "--out", tmp_path]
+    assert run_cli("run", "baseline", *small).returncode == 0
+    assert run_cli("run", "fund_need", *small).returncode == 2
+    res = run_cli("run", "fund_need", *small, "--overwrite")
+    assert res.returncode == 0, res.stderr
+    assert set(pd.read_parquet(tmp_path / "targets")["scenario"]) == {"fund_need"}
 
 
 def test_validate_checks_every_shipped_scenario():
