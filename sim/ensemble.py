@@ -238,13 +238,14 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def _default_chunk(n: int, workers: int) -> int:
-    # A few tasks per worker balances the load; more would only add per-task overhead.
-    return max(1, math.ceil(n / (3 * workers)))
+def split(items: list, workers: int, chunk: int | None = None) -> list[list]:
+    """Tasks of ``chunk`` items each, or by default three tasks per worker of near-equal size:
+    a multiple of the worker count keeps every worker busy to the end, and more tasks would only
+    add overhead. (Serial runs one item per task, so a resume loses the least.)"""
+    if chunk:
+        return [items[i:i + chunk] for i in range(0, len(items), chunk)]
+    n_tasks = min(len(items), 3 * workers) if workers > 1 else len(items)
+    return [list(part) for part in np.array_split(np.array(items, dtype=object), n_tasks) if len(part)]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -329,7 +330,7 @@ def run_ensemble(scenario: Scenario | str, replicates: int | None = None, seed: 
         todo = prepare(scenario, out)
         if todo:
             n_workers = workers or default_workers()
-            tasks = _chunks(todo, chunk or _default_chunk(len(todo), 1 if backend == "serial" else n_workers))
+            tasks = split(todo, 1 if backend == "serial" else n_workers, chunk)
             with contextlib.ExitStack() as stack:
                 ex = pool or stack.enter_context(executor(backend, workers, scheduler))
                 _drive(ex, [(run_task, (scenario, t, str(out)), len(t)) for t in tasks], progress,
@@ -456,9 +457,8 @@ def evaluate_params(param_sets, replicates: int = 1, seed: int = 42, until: int 
         raise ValueError(f"targets {late} are measured after until={until}")
     reps = list(range(replicates))
     n_workers = 1 if backend == "serial" else (workers or default_workers())
-    size = chunk or _default_chunk(len(runs), n_workers)
     jobs = [(run_params_task, (batch, reps, seed, until, targets, tuple(indicators)), len(batch) * len(reps))
-            for batch in _chunks(runs, size)]
+            for batch in split(runs, n_workers, chunk)]
     with executor(backend, workers, scheduler) as ex:
         parts = _drive(ex, jobs, progress, "runs", len(runs) * len(reps))
     rows = [r for part in parts for r in part]
