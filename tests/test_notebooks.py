@@ -27,7 +27,7 @@ CI_PARAMETERS = {
     "05_calibration": dict(SCALE=0.05, REPLICATES=2),
 }
 # Figures each notebook must draw (a notebook that silently draws nothing fails).
-MIN_FIGURES = {"01_quickstart": 2, "02_scenarios": 4, "03_sensitivity": 2, "04_network": 2, "05_calibration": 1}
+MIN_FIGURES = {"01_quickstart": 2, "02_scenarios": 5, "03_sensitivity": 2, "04_network": 2, "05_calibration": 1}
 
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 
