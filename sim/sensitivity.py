@@ -35,11 +35,12 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import ensemble, metrics
+from . import ensemble, metrics, scenarios
 from .params import Params, describe
 from .targets import POLICY_2025
 
@@ -150,9 +151,25 @@ def overrides(problem: dict, x: Sequence[float]) -> dict:
     return out
 
 
-def to_params(problem: dict, X: np.ndarray, base: Params | None = None, scale: float | None = None) -> list[Params]:
-    """One validated ``Params`` per row of the sample matrix ``X`` (other parameters from ``base``)."""
-    base = base or Params()
+def base_params(base=None) -> Params:
+    """The parameters the factors are set on: ``None`` (the documented defaults), a ``Params``,
+    a ``Scenario`` or a scenario name/path (its parameters, e.g. ``"baseline"`` with the fitted
+    behaviour when the scenario reads a calibration file)."""
+    if base is None:
+        return Params()
+    if isinstance(base, Params):
+        return base
+    if isinstance(base, (str, Path)):
+        return scenarios.load(base).params
+    if isinstance(getattr(base, "params", None), Params):
+        return base.params
+    raise SensitivityError(f"base: expected None, Params, a Scenario or a scenario name, got {type(base).__name__}")
+
+
+def to_params(problem: dict, X: np.ndarray, base=None, scale: float | None = None) -> list[Params]:
+    """One validated ``Params`` per row of the sample matrix ``X``; the other parameters come from
+    ``base`` (see :func:`base_params`), the scale from ``scale`` if given, else from ``base``."""
+    base = base_params(base)
     if scale is not None:
         base = base.with_overrides(scale=float(scale))
     X = np.atleast_2d(np.asarray(X, float))
@@ -181,12 +198,18 @@ def _split_outputs(outputs, targets) -> tuple[list[str], list[str]]:
 
 
 def evaluate(problem: dict, X: np.ndarray, outputs: Sequence[str] = DEFAULT_OUTPUTS, replicates: int = 1,
-             seed: int = 42, until: int = 2025, scale: float | None = None, base: Params | None = None,
+             seed: int = 42, until: int = 2025, scale: float | None = None, base=None,
              targets=None, backend: str = "serial", workers: int | None = None, scheduler: str | None = None,
              progress: bool = False) -> pd.DataFrame:
     """Run every sample point for ``replicates`` paired replicates through
-    :func:`sim.ensemble.evaluate_params`. One row per (run, replicate): the factors' values and
-    the outputs."""
+    :func:`sim.ensemble.evaluate_params`. One row per (run, replicate): the outputs and the
+    factors' values.
+
+    ``seed`` is the root seed of the replicates (the same at every point), ``until`` the last
+    simulated year, ``scale`` the firms simulated per real firm (default: the base's), ``base``
+    what the factors are set on (:func:`base_params`), ``targets`` the target set the target ids
+    refer to (default T1–T6 of 2025); ``backend``, ``workers``, ``scheduler`` and ``progress``
+    go to the ensemble runner."""
     targets = tuple(targets or POLICY_2025)
     _, indicators = _split_outputs(outputs, targets)
     runs = ensemble.evaluate_params(to_params(problem, X, base, scale), replicates=replicates, seed=seed,
@@ -210,11 +233,12 @@ def mean_outputs(runs: pd.DataFrame, outputs: Sequence[str], n_runs: int) -> pd.
 # ------------------------------------------------------------------------------------------------
 def morris(problem: dict, outputs: Sequence[str] = DEFAULT_OUTPUTS, trajectories: int = 10, levels: int = 4,
            replicates: int = 1, seed: int = 42, until: int = 2025, scale: float | None = None,
-           base: Params | None = None, targets=None, backend: str = "serial", workers: int | None = None,
+           base=None, targets=None, backend: str = "serial", workers: int | None = None,
            scheduler: str | None = None, progress: bool = False, return_runs: bool = False):
     """Morris elementary-effects screening: ``trajectories × (factors + 1)`` model runs (each
-    ``replicates`` times). See :func:`analyze_morris` for the columns. With ``return_runs=True``
-    returns ``(indices, runs)``."""
+    ``replicates`` times; the other arguments as in :func:`evaluate`, ``seed`` also seeds the
+    sample). See :func:`analyze_morris` for the columns. With ``return_runs=True`` returns
+    ``(indices, runs)``."""
     X = sample_morris(problem, trajectories, levels, seed)
     runs = evaluate(problem, X, outputs, replicates=replicates, seed=seed, until=until, scale=scale, base=base,
                     targets=targets, backend=backend, workers=workers, scheduler=scheduler, progress=progress)
@@ -251,11 +275,11 @@ def analyze_morris(problem: dict, X: np.ndarray, Y: pd.DataFrame, levels: int = 
 
 def sobol(problem: dict, outputs: Sequence[str] = DEFAULT_OUTPUTS, n: int = 64, second_order: bool = False,
           replicates: int = 1, seed: int = 42, until: int = 2025, scale: float | None = None,
-          base: Params | None = None, targets=None, backend: str = "serial", workers: int | None = None,
+          base=None, targets=None, backend: str = "serial", workers: int | None = None,
           scheduler: str | None = None, progress: bool = False, return_runs: bool = False):
     """Sobol indices from Saltelli's scheme: ``n × (factors + 2)`` model runs
     (``n × (2·factors + 2)`` with ``second_order``), each ``replicates`` times; ``n`` should be a
-    power of 2. See :func:`analyze_sobol` for the columns. With ``return_runs=True`` returns
+    power of 2. The other arguments as in :func:`evaluate`. See :func:`analyze_sobol` for the columns. With ``return_runs=True`` returns
     ``(indices, runs)``."""
     X = sample_sobol(problem, n, second_order, seed)
     runs = evaluate(problem, X, outputs, replicates=replicates, seed=seed, until=until, scale=scale, base=base,

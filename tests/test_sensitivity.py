@@ -10,6 +10,7 @@ import pytest
 from sim import Params
 from sim import sensitivity as sa
 from sim.params import describe
+from sim.scenarios import load
 
 PARAMS = {r["key"]: r for r in describe()}
 
@@ -61,6 +62,17 @@ def test_sample_points_become_validated_params():
     assert list(values.columns) == pr["names"] and values.iloc[1, 0] == "need"
     with pytest.raises(sa.SensitivityError, match="columns"):
         sa.to_params(pr, X[:, :2])
+
+
+def test_the_base_can_be_a_scenario():
+    pr = sa.problem(["paired.intensity"])
+    (p,) = sa.to_params(pr, [[2.0]], base="finance_push", scale=0.05)
+    finance_push = load("finance_push").params
+    assert p.finance == finance_push.finance and p.finance != Params().finance
+    assert p.paired.intensity == 2.0 and p.scale == 0.05
+    assert sa.base_params(None) == Params()
+    with pytest.raises(sa.SensitivityError, match="base"):
+        sa.base_params(3)
 
 
 # ---- the analyses on functions whose indices are known ----------------------------------------
