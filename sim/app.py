@@ -16,6 +16,20 @@ TITLE = "重庆区县科技创新政策模拟 Chongqing district innovation poli
 
 
 @solara.component
+def SidebarPanels(config, model):
+    # Solara orders sidebar parts by how deeply they are nested: two levels below the page puts
+    # the scenario and the levers under SolaraViz's play / step / reset, not above them.
+    _SidebarContent(config, model)
+
+
+@solara.component
+def _SidebarContent(config, model):
+    with solara.Sidebar():
+        ScenarioPanel(config, model)
+        LeverPanel(config)
+
+
+@solara.component
 def Page():
     config = solara.use_reactive(default_config())
     first = solara.use_memo(lambda: AppModel(config.value), [])
@@ -27,9 +41,7 @@ def Page():
 
     solara.use_effect(release_when_replaced, [model.value])
     SolaraViz(model, components=[], model_params={"config": config}, name=TITLE, play_interval=150)
-    with solara.Sidebar():
-        ScenarioPanel(config, model)
-        LeverPanel(config)
+    SidebarPanels(config, model)
     Dashboard(model.value, config.value)
 
 

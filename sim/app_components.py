@@ -212,22 +212,24 @@ def _indicator(model, key) -> np.ndarray:
 
 def _district_links(model, G=None):
     """District × district collaboration strength (real-firm link equivalents): firm links
-    between districts, plus university and leading-firm links credited to their host district."""
+    between districts, plus university links credited to the university's district. A leading
+    firm's links are firm links already, so its node in the graph is left out."""
     G = model.graph if G is None else G
     n = model.n_districts
     M = np.zeros((n, n))
     paired = np.zeros((n, n), bool)
-    host = {}
-    for node, data in G.nodes(data=True):
-        host[node] = data["index"] if data["kind"] == "district" else data["district"]
+    host = {node: data["index"] if data["kind"] == "district" else data["district"]
+            for node, data in G.nodes(data=True) if data["kind"] != "leader"}
     for a, b, data in G.edges(data=True):
+        if a not in host or b not in host:
+            continue
         i, j = host[a], host[b]
         if i != j:
             M[i, j] += data["weight"]
             M[j, i] += data["weight"]
-            paired[i, j] = paired[j, i] = paired[i, j] or data.get("paired", False)
-    for a, b in model.paired_pairs:
-        paired[a, b] = paired[b, a] = True
+    if model.params.paired.enabled:     # the pairs are data; they are links only while the lever is on
+        for a, b in model.paired_pairs:
+            paired[a, b] = paired[b, a] = True
     return M / model.params.scale, paired
 
 
@@ -477,9 +479,9 @@ def DistrictMap(model: AppModel, selected: solara.Reactive[str], tick: int = 0):
         DistrictMapWidget.element(paths=paths, viewbox=viewbox, fills=fills, tips=tips, links=links,
                                   show_links=show_links, selected=selected.value, on_selected=selected.set)
         solara.HTML(unsafe_innerHTML=legend_svg(indicator, model.map_reference[indicator]))
-        solara.Text(f"线宽 = 协作强度 link width = collaboration strength (firm, university and leading-firm links "
+        solara.Text(f"线宽 = 协作强度 link width = collaboration strength (firm and university links "
                     f"between districts; the {TOP_LINKS} strongest pairs); 橙色虚线 dashed orange = "
-                    f"对口协同 paired-assistance pairs. Hover a district for its figures, click it for details.",
+                    f"对口协同 paired-assistance pairs (while that lever is on). Hover a district for its figures, click it for details.",
                     style="font-size: 12px; color: #555")
 
 
@@ -526,7 +528,7 @@ def DistrictDetail(model: AppModel, selected: solara.Reactive[str], tick: int = 
     counts = district_status_counts(model, d.index)
     M, paired = model.per_step("links", _district_links)
     order = [j for j in np.argsort(-M[d.index]) if M[d.index, j] > 0][:6]
-    partners = sorted(set(d.partners))
+    partners = sorted(set(d.partners)) if model.params.paired.enabled else []
     start = model.params.start_year
     rd0 = model.rd_track[0][d.index]
     years = model.steps / 4
@@ -637,6 +639,7 @@ def ScenarioPanel(config: solara.Reactive[AppConfig], model: solara.Reactive[App
 @solara.component
 def LeverPanel(config: solara.Reactive[AppConfig]):
     error, set_error = solara.use_state("")
+    open_section, set_open_section = solara.use_state(0)
     cfg = config.value
     district_names = {f"{d.adcode} {d.short_zh} {d.name_pinyin}": str(d.adcode)
                       for d in datasets.load_districts().itertuples(index=False)}
@@ -671,14 +674,21 @@ def LeverPanel(config: solara.Reactive[AppConfig]):
             solara.SliderFloat("", value=value, min=min(lo, value), max=max(hi, value), step=step, on_value=setter(key))
 
     keys = lever_keys(cfg.params)
+    if cfg.params.guiding_fund.allocation != "mix":
+        keys = [k for k in keys if ".mix." not in k]
+    sections = list(dict.fromkeys(k.split(".")[0] for k in keys))
     with solara.Card("政策杠杆 Policy levers"):
         solara.Text("改动在 Reset 后生效 Changes apply at Reset.", style="font-size: 12px")
         if error:
             solara.Error(error)
-        for section in dict.fromkeys(k.split(".")[0] for k in keys):
-            mine = [k for k in keys if k.split(".")[0] == section]
-            if section == "guiding_fund" and cfg.params.guiding_fund.allocation != "mix":
-                mine = [k for k in mine if ".mix." not in k]
-            with solara.Details(SECTIONS.get(section, section), expand=section in ("guiding_fund", "paired")):
-                for key in mine:
-                    control(key)
+        # Only the open group's controls exist: every element on the page is revisited after each
+        # step, and the closed groups would be three quarters of them.
+        with solara.v.ExpansionPanels(v_model=open_section, on_v_model=set_open_section, accordion=True,
+                                      class_="lever-groups"):
+            for i, section in enumerate(sections):
+                with solara.v.ExpansionPanel():
+                    solara.v.ExpansionPanelHeader(children=[SECTIONS.get(section, section)])
+                    with solara.v.ExpansionPanelContent():
+                        if i == open_section:
+                            for key in (k for k in keys if k.split(".")[0] == section):
+                                control(key)

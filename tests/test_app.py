@@ -36,6 +36,13 @@ def html_containing(rc, text):
     return [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets if text in (w.unsafe_innerHTML or "")]
 
 
+def open_lever_group(rc, title):
+    """What a click on a lever group's header does."""
+    groups = next(w for w in rc.find(v.ExpansionPanels).widgets if "lever-groups" in w.class_.split())
+    headers = [h.children[0] for h in rc.find(v.ExpansionPanelHeader).widgets]
+    groups.v_model = headers.index(title)
+
+
 def pending_notice(rc):
     return [w for w in rc.find(v.Alert).widgets if "pending-levers" in w.class_.split()]
 
@@ -54,7 +61,11 @@ def test_every_lever_of_the_model_has_a_labelled_control():
     config = solara.reactive(default_config())
     assert config.value.params.guiding_fund.allocation == "mix"   # so the mix weights are shown too
     _, rc = solara.render(LeverPanel(config), handle_error=False)
-    shown = " | ".join(texts(rc))
+    shown = []
+    for header in [h.children[0] for h in rc.find(v.ExpansionPanelHeader).widgets]:
+        open_lever_group(rc, header)
+        shown += texts(rc)
+    shown = " | ".join(shown)
     for key in keys:
         assert lever_label(key) in shown, key
         assert any("\u4e00" <= ch <= "\u9fff" for ch in lever_label(key)), f"{key} has no Chinese label"
@@ -63,9 +74,11 @@ def test_every_lever_of_the_model_has_a_labelled_control():
 def test_lever_controls_change_the_configuration_and_report_bad_values():
     config = solara.reactive(default_config())
     _, rc = solara.render(LeverPanel(config), handle_error=False)
+    open_lever_group(rc, "对口协同 Paired assistance")
     rc.find(v.Checkbox, label=lever_label("paired.enabled")).widget.v_model = False
     assert config.value.params.paired.enabled is False
     assert config.value.changed_levers() == [("paired.enabled", False)]
+    open_lever_group(rc, "引导资金 Guiding fund")
     rc.find(v.Select, label=lever_label("guiding_fund.allocation")).widget.v_model = "need"
     assert config.value.params.guiding_fund.allocation == "need"
     assert not any("mix weight" in t for t in texts(rc))    # the mix weights only matter for 'mix'
@@ -180,6 +193,7 @@ def test_page_steps_changes_a_lever_and_resets():
     assert statistics.median(durations) < 0.5, durations
     old = rc.find(DistrictMapWidget).widget
     assert old.fills  # drawn
+    open_lever_group(rc, "对口协同 Paired assistance")
     rc.find(v.Checkbox, label=lever_label("paired.enabled")).widget.v_model = False
     assert html_by_class(rc, "run-levers")[0].unsafe_innerHTML.endswith("none")
     assert pending_notice(rc)        # waiting for Reset
