@@ -462,7 +462,9 @@ class InnovationModel(mesa.Model):
 
         if self.quarter in c.certification_windows:
             validity = 4 * c.validity_years
-            eligible = (alive & pop.col("registered") & (pop.col("rd_rate") >= cert_threshold(pop.col("revenue")))
+            threshold = cert_threshold(pop.col("revenue"))
+            # Firms close below the threshold may top their R&D up to it when they apply (bunching).
+            eligible = (alive & pop.col("registered") & (pop.col("rd_rate") >= threshold * (1 - b.cert_bunching))
                         & (pop.col("patents") >= 1) & (pop.col("age") >= 1))
             certified = pop.col("certified")
             expiring = alive & certified & (pop.col("cert_expiry") <= self.steps) & ~pop.col("leader")
@@ -474,6 +476,12 @@ class InnovationModel(mesa.Model):
             new_cert = eligible & ~pop.col("certified") & (rng.random(n) < apply * b.pass_rate)
             pop.certified[:n] |= new_cert
             pop.cert_expiry[:n][new_cert] = self.steps + validity
+            topped = np.flatnonzero((new_cert | renew) & (pop.col("rd_rate") < threshold))
+            if len(topped):
+                lift = threshold[topped] / np.maximum(pop.rd_rate[topped], 1e-12)
+                pop.rd_base[topped] = np.minimum(pop.rd_base[topped] * lift, 0.4)
+                pop.rd_rate[topped] = threshold[topped]
+                pop.rd[topped] = pop.rd_rate[topped] * pop.revenue[topped]
             self.events.update(certifications=pop.count(new_cert), renewals=pop.count(renew), lapses=pop.count(lapse))
         leader = pop.col("leader")
         pop.cert_expiry[:n][leader] = self.steps + 4 * c.validity_years  # leading firms keep their status

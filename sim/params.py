@@ -169,6 +169,7 @@ class Behaviour:
     registration_rd_floor: float = P(0.02, "share", "R&D/revenue floor for small firms to stay registered", "verified: Chongqing 科技型企业 criteria, small firms ≥2 % (policy_timeline)", 0, 1)
     apply_rate: float = P(0.4, "prob per window", "probability an eligible registered firm applies in a certification window", "estimated", 0, 1)
     pass_rate: float = P(0.5, "prob", "probability an application passes", "estimated: pass rates are not published", 0, 1)
+    cert_bunching: float = P(0.0, "share", "firms whose R&D intensity is within this share below their certification threshold raise it to the threshold when they apply (bunching at the high-tech notch); 0 = only firms already above it apply", "estimated; the notch response is documented by Chen, Liu, Suárez Serrato & Xu (2021) AER 111(7) (policy_parameters rd_itt_effect_hnte, rd_relabel_share); fitted by the calibration", 0, 0.9)
     recert_rate: float = P(0.75, "prob", "probability an eligible certified firm re-applies and passes at expiry", "estimated", 0, 1)
     specialised_rate: float = P(0.03, "1/yr", "hazard of a certified firm becoming 专精特新", "estimated", 0, 1)
     listing_rate: float = P(0.004, "1/yr", "hazard of a 专精特新 or equity-backed firm listing", "estimated", 0, 1)
