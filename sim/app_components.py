@@ -377,7 +377,7 @@ def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
 
 def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int, status: str) -> str:
     """One target's indicator per quarter, the target line and the on-track path."""
-    W, H, L, R, T, B = 340, 200, 52, 12, 30, 24
+    W, H, L, R, T, B = 340, 214, 52, 12, 46, 24
     span_x = max(horizon - start_year, (len(values) - 1) / 4, 1)
     v0, thr = float(values[0]), target.threshold
     lo = min(float(np.nanmin(values)), thr, v0)
@@ -389,10 +389,12 @@ def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int,
     sy = lambda y: T + (H - T - B) * (1 - (y - lo) / (hi - lo))  # noqa: E731
     out = [f'<svg class="target-chart" data-indicator="{target.indicator}" viewBox="0 0 {W} {H}" '
            f'width="100%" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="10">',
-           f'<text x="4" y="12" font-size="11" font-weight="bold">{html.escape(target.id)} '
-           f'{html.escape(INDICATOR_LABELS.get(target.indicator, target.indicator))}</text>']
+           ]
+    zh, _, en = INDICATOR_LABELS.get(target.indicator, target.indicator).partition(" ")
     label, colour = STATUS[status]
-    out.append(f'<text x="4" y="25" fill="{colour}">{label} · 目标 target ≥ {_fmt(thr)} {html.escape(target.unit)} '
+    out.append(f'<text x="4" y="12" font-size="12" font-weight="bold">{html.escape(target.id)} {html.escape(zh)}</text>'
+               f'<text x="4" y="25" fill="#444">{html.escape(en)}</text>'
+               f'<text x="4" y="38" fill="{colour}">{label} · 目标 target ≥ {_fmt(thr)} {html.escape(target.unit)} '
                f'({target.year})</text>')
     for t in _nice_ticks(lo, hi):
         y = sy(t)
@@ -419,9 +421,9 @@ def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int,
 
 def legend_svg(indicator: str, reference: float) -> str:
     if indicator == "tier":
-        items = "".join(f'<rect x="{4 + 200 * i}" y="4" width="12" height="12" fill="{TIER_COLOURS[t]}"/>'
-                        f'<text x="{20 + 200 * i}" y="14">{TIER_NAMES[t]}</text>' for i, t in enumerate((1, 2, 3)))
-        return f'<svg viewBox="0 0 620 20" width="100%" font-size="11" font-family="sans-serif">{items}</svg>'
+        items = "".join(f'<rect x="{x}" y="4" width="12" height="12" fill="{TIER_COLOURS[t]}"/>'
+                        f'<text x="{x + 16}" y="14">{TIER_NAMES[t]}</text>' for x, t in zip((4, 220, 480), (1, 2, 3)))
+        return f'<svg viewBox="0 0 660 20" width="100%" font-size="11" font-family="sans-serif">{items}</svg>'
     stops = "".join(f'<stop offset="{i / (len(PALETTE) - 1):.3f}" stop-color="{c}"/>' for i, c in enumerate(PALETTE[::8]))
     ticks = "".join(f'<text x="{10 + 300 * math.sqrt(f)}" y="30" text-anchor="middle">{_fmt(reference * f)}</text>'
                     for f in (0, 0.1, 0.25, 0.5, 1.0))
@@ -446,7 +448,7 @@ class DistrictMapWidget(v.VuetifyTemplate):
           :data-code="p.code" style="cursor:pointer" @click="selected = p.code"><title>{{ tips[i] }}</title></path>
     <g v-if="show_links" style="pointer-events:none" stroke-linecap="round">
       <line v-for="(l, j) in links" :key="'l' + j" :x1="l[0]" :y1="l[1]" :x2="l[2]" :y2="l[3]"
-            :stroke-width="l[4]" :stroke="l[5] ? '#d9480f' : '#1c3f6e'" :stroke-dasharray="l[5] ? '7 4' : ''"
+            :stroke-width="l[4]" :stroke="l[5] ? '#ae3ec9' : '#1c3f6e'" :stroke-dasharray="l[5] ? '7 4' : ''"
             :stroke-opacity="l[5] ? 0.85 : 0.45"/>
     </g>
     <text v-for="p in paths" :key="'t' + p.code" :x="p.x" :y="p.y" font-size="19" text-anchor="middle"
@@ -480,7 +482,7 @@ def DistrictMap(model: AppModel, selected: solara.Reactive[str], tick: int = 0):
                                   show_links=show_links, selected=selected.value, on_selected=selected.set)
         solara.HTML(unsafe_innerHTML=legend_svg(indicator, model.map_reference[indicator]))
         solara.Text(f"线宽 = 协作强度 link width = collaboration strength (firm and university links "
-                    f"between districts; the {TOP_LINKS} strongest pairs); 橙色虚线 dashed orange = "
+                    f"between districts; the {TOP_LINKS} strongest pairs); 紫色虚线 dashed purple = "
                     f"对口协同 paired-assistance pairs (while that lever is on). Hover a district for its figures, click it for details.",
                     style="font-size: 12px; color: #555")
 

@@ -87,7 +87,8 @@ def test_app_in_chromium(server):
             date = page.locator(".run-date")
             expect(date).to_have_text("2022 Q4")
             expect(page.locator("svg.district-map path")).to_have_count(38)
-            assert page.locator("svg.district-map line").count() > 24      # links, incl. the paired ones
+            paired_links = page.locator("svg.district-map line[stroke='#ae3ec9']")
+            assert paired_links.count() > 0 and page.locator("svg.district-map line").count() > paired_links.count()
             chart = page.locator("svg.target-chart").first
             chart_before = chart.inner_html()
             fills_before = [page.locator("svg.district-map path").nth(i).get_attribute("fill") for i in range(38)]
@@ -103,7 +104,8 @@ def test_app_in_chromium(server):
             assert fills_after != fills_before
             page.screenshot(path=str(ARTIFACTS / "2-stepped.png"))
 
-            # a click on a district (忠县) opens its details
+            # hovering a district shows its figures; a click (忠县) opens its details
+            assert "忠县 Zhongxian" in page.locator('svg.district-map path[data-code="500233"] title').text_content()
             page.locator('svg.district-map path[data-code="500233"]').click()
             expect(page.locator(".district-detail")).to_have_attribute("data-code", "500233")
             expect(page.get_by_text("区县详情 District: 忠县", exact=False)).to_be_visible()
@@ -116,7 +118,7 @@ def test_app_in_chromium(server):
             expect(date).to_have_text("2022 Q4")
             expect(page.locator(".run-levers")).to_contain_text("paired.enabled = False")
             expect(page.locator(".pending-levers")).to_have_count(0)
-            expect(page.locator("svg.district-map line[stroke='#d9480f']")).to_have_count(0)  # no paired links drawn
+            expect(paired_links).to_have_count(0)  # no paired-assistance links drawn
             page.screenshot(path=str(ARTIFACTS / "3-lever-reset.png"))
 
             # another scenario from scenarios/
@@ -129,6 +131,14 @@ def test_app_in_chromium(server):
             page.get_by_role("button", name="Step").click()
             expect(date).to_have_text("2023 Q1")
             page.screenshot(path=str(ARTIFACTS / "4-scenario.png"))
+
+            # play runs to the scenario's horizon and stops; the scoreboard then gives the verdicts
+            page.get_by_role("button", name="▶").click()
+            expect(date).to_have_text("2025 Q4", timeout=60_000)
+            expect(page.locator("text=已到期末 reached the horizon")).to_be_visible()
+            statuses = {board.locator(f'tr[data-target="T{i}"]').get_attribute("data-status") for i in range(1, 7)}
+            assert statuses <= {"met", "off_track"}, statuses
+            page.screenshot(path=str(ARTIFACTS / "5-played-to-2025.png"))
         finally:
             browser.close()
     assert not outside, f"the page asked for outside resources: {outside[:5]}"
