@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import ipyvuetify as v
@@ -66,8 +66,8 @@ STATUS = {"met": ("已达标 met", "#2b8a3e"), "on_track": ("进度正常 on tra
           "off_track": ("进度滞后 off track", "#e8590c"), "pending": ("待观测 no growth yet", "#868e96")}
 ON_TRACK_RULE = ("进度正常 on track: the value is at or above the straight line from its end-2022 value to the "
                  "target at the end of the target year (T3, a growth rate already: annualised R&D growth so far "
-                 "≥ 10 % in enough districts; nothing to measure before the first quarter). 已达标 met: at or above the target now, or at the end of the "
-                 "target year once it has passed.")
+                 "≥ 10 % in enough districts; nothing to measure before the first quarter). 已达标 met: at or "
+                 "above the target now, or at the end of the target year once it has passed.")
 
 SECTIONS = {
     "guiding_fund": "引导资金 Guiding fund", "district_budget": "区县预算 District budgets",
@@ -414,7 +414,8 @@ def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int,
     last_x, last_y = sx((len(values) - 1) / 4), sy(float(values[-1]))
     out.append(f'<polyline points="{pts}" fill="none" stroke="#1c3f6e" stroke-width="2"/>'
                f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="3" fill="#1c3f6e"/>'
-               f'<text x="{min(last_x + 4, W - 40):.1f}" y="{last_y - 5:.1f}" fill="#1c3f6e">{_fmt(float(values[-1]))}</text>')
+               f'<text x="{min(last_x + 4, W - 40):.1f}" y="{last_y - 5:.1f}" fill="#1c3f6e">'
+               f'{_fmt(float(values[-1]))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -483,7 +484,8 @@ def DistrictMap(model: AppModel, selected: solara.Reactive[str], tick: int = 0):
         solara.HTML(unsafe_innerHTML=legend_svg(indicator, model.map_reference[indicator]))
         solara.Text(f"线宽 = 协作强度 link width = collaboration strength (firm and university links "
                     f"between districts; the {TOP_LINKS} strongest pairs); 紫色虚线 dashed purple = "
-                    f"对口协同 paired-assistance pairs (while that lever is on). Hover a district for its figures, click it for details.",
+                    f"对口协同 paired-assistance pairs (while that lever is on). Hover a district for its figures, "
+                    f"click it for details.",
                     style="font-size: 12px; color: #555")
 
 
@@ -545,7 +547,8 @@ def DistrictDetail(model: AppModel, selected: solara.Reactive[str], tick: int = 
 
     firm_rows = [(f"{status_zh.get(k, '')} {k}", f"{n:,.0f}") for k, n in counts.items()]
     rd_rows = [("研发 R&D now (亿元/yr)", f"{d.rd:.2f}"), (f"研发 R&D {start} (亿元/yr)", f"{rd0:.2f}"),
-               ("年均增长 growth since 2022 (/yr; T3 needs ≥ 10 %)", "–" if not np.isfinite(growth) else f"{100 * growth:.1f} %"),
+               ("年均增长 growth since 2022 (/yr; T3 needs ≥ 10 %)",
+                "–" if not np.isfinite(growth) else f"{100 * growth:.1f} %"),
                ("研发强度 R&D intensity (% GDP)", f"{d.rd_intensity:.2f}"),
                ("评价指数 / 档次 Index / tier", f"{d.index_score:.1f} / {d.tier}"),
                ("特色平台 Platform", "有 yes" if d.has_platform else f"建设中 building ({d.platform_progress:.2f} 亿元)"),
@@ -553,10 +556,11 @@ def DistrictDetail(model: AppModel, selected: solara.Reactive[str], tick: int = 
     link_rows = [(f"{model.district_list[j].name_zh} {model.district_list[j].name_pinyin}"
                   + (" · 对口 paired" if paired[d.index, j] else ""), f"{M[d.index, j]:,.1f}") for j in order]
     link_rows += [(f"对口协同 paired with {model.district_list[j].name_zh}", "") for j in partners if j not in order]
-    money_rows = [("市级引导资金 Guiding fund in", f"{led['guiding_fund']:.3f}"), ("对口帮扶 Paired support in", f"{led['paired_in']:.3f}"),
-                  ("对口帮扶 Paired support out", f"{led['paired_out']:.3f}"), ("自有资金 Own programme money", f"{led['own']:.3f}"),
-                  ("研发补助 R&D subsidies paid", f"{led['rd_subsidy']:.3f}"), ("平台 Platforms", f"{led['platforms']:.3f}"),
-                  ("孵化器 Incubators", f"{led['incubators']:.3f}"), ("人才 Talent", f"{led['talent']:.3f}")]
+    money_rows = [(label, f"{led[k]:.3f}") for label, k in (
+        ("市级引导资金 Guiding fund in", "guiding_fund"), ("对口帮扶 Paired support in", "paired_in"),
+        ("对口帮扶 Paired support out", "paired_out"), ("自有资金 Own programme money", "own"),
+        ("研发补助 R&D subsidies paid", "rd_subsidy"), ("平台 Platforms", "platforms"),
+        ("孵化器 Incubators", "incubators"), ("人才 Talent", "talent"))]
     with solara.Card(f"区县详情 District: {d.name_zh} {d.name_pinyin}"):
         solara.Select("区县 District", value=current, values=list(names), on_value=lambda n: selected.set(names[n]),
                       dense=True)
@@ -590,7 +594,9 @@ def RunHeader(model: AppModel, config: AppConfig, tick: int = 0):
 
 
 def _show(value) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, tuple) else f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @solara.component
@@ -624,8 +630,8 @@ def ScenarioPanel(config: solara.Reactive[AppConfig], model: solara.Reactive[App
         model.set(AppModel(new))   # loading a scenario is an action: run it at once
 
     with solara.Card("情景 Scenario"):
-        solara.Select("情景文件 Scenario file (scenarios/)", value=config.value.scenario if config.value.scenario in names else None,
-                      values=names, on_value=load)
+        current = config.value.scenario if config.value.scenario in names else None
+        solara.Select("情景文件 Scenario file (scenarios/)", value=current, values=names, on_value=load)
         solara.Text(config.value.description, style="font-size: 12px")
         solara.Select("规模 Scale", value=SCALES[config.value.scale] if config.value.scale in SCALES else None,
                       values=list(SCALES.values()),

@@ -14,9 +14,9 @@ import solara
 from sim import app, app_cli
 from sim.app_components import (AppConfig, AppModel, DistrictDetail, DistrictMap, DistrictMapWidget, LeverPanel,
                                 ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS, default_config,
-                                district_status_counts, lever_keys, lever_label, target_status)
+                                district_status_counts, indicator_series, lever_keys, lever_label, target_status)
 from sim.params import describe
-from sim.targets import POLICY_2025, Target
+from sim.targets import POLICY_2025, Target, scoreboard
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -206,11 +206,15 @@ def test_page_steps_changes_a_lever_and_resets():
         "the discarded model is released"
 
 
-def test_app_model_stops_at_the_scenario_horizon():
+def test_app_model_stops_at_the_horizon_and_its_scoreboard_agrees_with_the_targets_module():
     m = AppModel(AppConfig.from_scenario("baseline"))
     while m.running:
         m.step()
     assert m.date_label == f"{m.config.until} Q4" and m.steps == 4 * (m.config.until - 2022)
+    for row, t in zip(scoreboard(m, m.config.targets), m.config.targets):
+        values = indicator_series(m, t.indicator)
+        assert values[4 * (t.year - 2022)] == pytest.approx(row["value"]), t.id
+        assert (target_status(values, t, 2022) == "met") == row["met"], t.id
     m.release()
 
 
