@@ -24,7 +24,9 @@ CI_PARAMETERS = {
                                    "finance.fund_of_funds_size"],
                            MORRIS_TRAJECTORIES=2, SOBOL_N=8, SOBOL_TOP=2, REPLICATES=1, SCALE=0.03, WORKERS=2),
     "04_network": dict(SCALE=0.05),
-    "05_calibration": dict(SCALE=0.05, REPLICATES=2),
+    "05_calibration": dict(SCALE=0.05, REPLICATES=2, POSTERIOR_DRAWS=4,
+                           FIT_IF_MISSING=dict(budget=16, generations=2, scale=0.05, eval_scale=0.05, replicates=2,
+                                               top=1, refine=0)),
 }
 # Figures each notebook must draw (a notebook that silently draws nothing fails).
 MIN_FIGURES = {"01_quickstart": 2, "02_scenarios": 5, "03_sensitivity": 2, "04_network": 2, "05_calibration": 1}
