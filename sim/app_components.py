@@ -16,6 +16,7 @@ import html
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import ipyvuetify as v
 import numpy as np
@@ -152,11 +153,12 @@ class AppConfig:
     until: int = 2025
     targets: tuple[Target, ...] = POLICY_2025
     scale: float = DEFAULT_SCALE
+    file: str = ""
 
     @classmethod
     def from_scenario(cls, ref, scale: float = DEFAULT_SCALE) -> "AppConfig":
         s = scenarios.load(ref)
-        return cls(s.name, s.description, s.params, s.params, s.seed, s.until, s.targets, scale)
+        return cls(s.name, s.description, s.params, s.params, s.seed, s.until, s.targets, scale, s.file)
 
     def with_lever(self, key: str, value) -> "AppConfig":
         params = self.params.with_overrides(**{key.replace(".", "__"): value})
@@ -630,7 +632,8 @@ def ScenarioPanel(config: solara.Reactive[AppConfig], model: solara.Reactive[App
         model.set(AppModel(new))   # loading a scenario is an action: run it at once
 
     with solara.Card("情景 Scenario"):
-        current = config.value.scenario if config.value.scenario in names else None
+        stem = Path(config.value.file).stem
+        current = stem if stem in names else None
         solara.Select("情景文件 Scenario file (scenarios/)", value=current, values=names, on_value=load)
         solara.Text(config.value.description, style="font-size: 12px")
         solara.Select("规模 Scale", value=SCALES[config.value.scale] if config.value.scale in SCALES else None,

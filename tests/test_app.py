@@ -12,7 +12,7 @@ import pytest
 import solara
 
 from sim import app, app_cli
-from sim.app_components import (AppConfig, AppModel, DistrictDetail, DistrictMap, DistrictMapWidget, LeverPanel,
+from sim.app_components import (AppConfig, AppModel, Dashboard, DistrictDetail, DistrictMap, DistrictMapWidget, LeverPanel,
                                 ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS, default_config,
                                 district_status_counts, indicator_series, lever_keys, lever_label, target_status)
 from sim.params import describe
@@ -106,6 +106,23 @@ def test_scenario_picker_loads_a_file_and_rebuilds_the_model():
     assert config.value.scale == 1.0 and model.value.params.scale == 0.1   # applies at Reset
     first.release()
     model.value.release()
+
+
+def test_every_scenario_file_loads_and_draws(model):
+    config = solara.reactive(default_config())
+    holder = solara.reactive(model)
+    _, rc = solara.render(ScenarioPanel(config, holder), handle_error=False)
+    picker = rc.find(v.Select, label="情景文件 Scenario file (scenarios/)").widget
+    for name in [n for n in picker.items if n != picker.v_model] + [picker.v_model]:   # the shown one last
+        previous = holder.value
+        picker.v_model = name
+        assert holder.value is not previous and holder.value.config.file.endswith(f"{name}.toml")
+        _, page = solara.render(Dashboard(holder.value, config.value), handle_error=False)
+        charts = html_by_class(page, "chart-cell")
+        assert len(charts) == len(holder.value.config.targets) > 0, name
+        if previous is not model:
+            previous.release()
+    holder.value.release()
 
 
 # ---- views ---------------------------------------------------------------------------------
