@@ -391,7 +391,7 @@ def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int,
     sy = lambda y: T + (H - T - B) * (1 - (y - lo) / (hi - lo))  # noqa: E731
     out = [f'<svg class="target-chart" data-indicator="{target.indicator}" viewBox="0 0 {W} {H}" '
            f'width="100%" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="10">',
-           ]
+           f'<rect width="{W}" height="{H}" fill="#fff"/>']   # readable under the dark theme too
     zh, _, en = INDICATOR_LABELS.get(target.indicator, target.indicator).partition(" ")
     label, colour = STATUS[status]
     out.append(f'<text x="4" y="12" font-size="12" font-weight="bold">{html.escape(target.id)} {html.escape(zh)}</text>'
@@ -426,12 +426,13 @@ def legend_svg(indicator: str, reference: float) -> str:
     if indicator == "tier":
         items = "".join(f'<rect x="{x}" y="4" width="12" height="12" fill="{TIER_COLOURS[t]}"/>'
                         f'<text x="{x + 16}" y="14">{TIER_NAMES[t]}</text>' for x, t in zip((4, 220, 480), (1, 2, 3)))
-        return f'<svg viewBox="0 0 660 20" width="100%" font-size="11" font-family="sans-serif">{items}</svg>'
+        return (f'<svg viewBox="0 0 660 20" width="100%" font-size="11" font-family="sans-serif">'
+                f'<rect width="660" height="20" fill="#fff"/>{items}</svg>')
     stops = "".join(f'<stop offset="{i / (len(PALETTE) - 1):.3f}" stop-color="{c}"/>' for i, c in enumerate(PALETTE[::8]))
     ticks = "".join(f'<text x="{10 + 300 * math.sqrt(f)}" y="30" text-anchor="middle">{_fmt(reference * f)}</text>'
                     for f in (0, 0.1, 0.25, 0.5, 1.0))
     return (f'<svg viewBox="0 0 360 34" width="360" font-size="10" font-family="sans-serif">'
-            f'<defs><linearGradient id="g-{indicator}">{stops}</linearGradient></defs>'
+            f'<rect width="360" height="34" fill="#fff"/><defs><linearGradient id="g-{indicator}">{stops}</linearGradient></defs>'
             f'<rect x="10" y="2" width="300" height="14" fill="url(#g-{indicator})"/>{ticks}</svg>')
 
 
