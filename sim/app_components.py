@@ -34,7 +34,7 @@ from .targets import POLICY_2025, Target
 
 DEFAULT_SCALE = 0.1   # 1 simulated firm per 10: a step and its redraw stay well under 0.5 s
 SCALES = {0.1: "0.1 快速 fast (1 simulated firm per 10 real ones)",
-          1.0: "1.0 全量 full scale: every firm, slower"}
+          1.0: "1.0 全量 full scale: every firm, slower (about 3x the time per step)"}
 TOP_LINKS = 120       # strongest district pairs drawn; paired-assistance pairs are always drawn
 
 GROUPS = {"central_urban": "中心城区 Central urban", "new_metropolitan": "主城新区 New metropolitan",
