@@ -36,7 +36,8 @@ Public API (the notebook ``notebooks/05_calibration.ipynb`` uses only these):
 - ``calibrate(budget=..., seed=..., ...)`` → ``CalibrationResult``; ``write_calibration``.
 - ``load_calibration(path=CALIBRATION_FILE)`` → dict; ``calibrated_params(path)`` → Params;
   ``posterior_samples(path)`` → list of override dicts; ``evaluate(path)`` → re-evaluated errors.
-- ``plot_hindcast(band, path)`` writes the hindcast figure (published points over the band).
+- ``plot_hindcast(band, path, posterior_band=None)`` writes the hindcast figure (published
+  points over the band); ``figure_from_file(path, figure)`` draws it for a calibration file.
 
 Command line: ``python run.py calibrate [--budget N] [--seed S] [--scale X] ...``; see ``--help``.
 """
@@ -122,9 +123,12 @@ FIXED_BECAUSE = {
     "behaviour.exit_rate_registered": "confounded with registrations in a net stock; kept at its estimate from firm-death statistics",
     "behaviour.coaching_registration_boost (lever)": "multiplies bass_p; bass_p is fitted at the default push",
 }
-# Derived from the fitted hindcast rather than fitted: the 2022 start needs the pool of firms yet
-# to register at the end of 2022, which the hindcast produces (ensemble mean).
-DERIVED = {"behaviour.candidate_ratio": "unregistered R&D-active firms per registered tech-based SME at the end of 2022 in the fitted hindcast (ensemble mean)"}
+# Derived from the fitted hindcast rather than fitted: a forecast starting in 2022 needs the pool
+# of firms yet to register and the R&D of firms waiting for certification at the end of 2022,
+# which the fitted hindcast produces; otherwise the forecast's first years would replay a
+# certification or registration wave that history had already absorbed.
+DERIVED = {"behaviour.candidate_ratio": "unregistered R&D-active firms per registered tech-based SME at the end of 2022 in the fitted hindcast (ensemble mean)",
+           "behaviour.registered_rd_2022": "median R&D intensity of registered, not yet certified firms at the end of 2022 in the fitted hindcast (ensemble mean of the medians)"}
 
 # Series compared and their weight in the distance. The three headline series weigh most; R&D
 # intensity shares its numerator with R&D (GDP follows the published path), and the regional
@@ -208,8 +212,10 @@ def _run_one(task) -> dict:
     pop = model.firms
     alive, reg = pop.col("alive"), pop.col("registered")
     ratio = pop.count(alive & ~reg) / max(pop.count(alive & reg), 1e-9)
+    waiting = alive & reg & ~pop.col("certified")
+    rd_waiting = float(np.median(pop.col("rd_rate")[waiting])) if waiting.any() else float("nan")
     model.release()
-    return dict(series=out, candidate_ratio=ratio)
+    return dict(series=out, candidate_ratio=ratio, registered_rd=rd_waiting)
 
 
 def _nest(overrides: dict) -> dict:
@@ -278,6 +284,7 @@ def hindcast(params: Params | dict | None = None, replicates: int = 8, seed: int
         results = _execute(tasks, pool, progress, "hindcast")
     df = _frame(results, range(replicates))
     df.attrs["candidate_ratio_2022"] = float(np.mean([r["candidate_ratio"] for r in results]))
+    df.attrs["registered_rd_2022"] = float(np.nanmean([r["registered_rd"] for r in results]))
     return df
 
 
@@ -420,8 +427,10 @@ def calibrate(budget: int = DEFAULTS["budget"], seed: int = DEFAULTS["seed"], sc
               refine_replicates: int = DEFAULTS["refine_replicates"], workers: int = 1, progress: bool = True,
               data_dir=None) -> CalibrationResult:
     """Fit FREE to the 2018–2022 history by ABC-PMC with ``budget`` hindcast simulations at
-    ``scale``, then pick the fitted point among the ``top`` best particles and the posterior
-    mean by ensemble means over ``replicates`` runs at ``eval_scale``."""
+    ``scale``; refine the best particle with ``refine`` Nelder–Mead evaluations (each the mean of
+    ``refine_replicates`` runs); pick the fitted point among the refined one, the ``top`` best
+    particles and the posterior mean by ensemble means over ``replicates`` runs at
+    ``eval_scale``; derive DERIVED from that ensemble. Results do not depend on ``workers``."""
     _check_settings(budget=budget, generations=generations, accept=accept, scale=scale, eval_scale=eval_scale,
                     replicates=replicates, top=top, workers=workers, seed=seed, refine=refine,
                     refine_replicates=refine_replicates)
@@ -496,13 +505,15 @@ def _calibrate(pool, t0, budget, seed, scale, generations, accept, eval_scale, r
         res = _execute(tasks, pool, progress, f"ensemble {i + 1}/{len(candidates)}")
         runs = _frame(res, range(replicates))
         err = fit_errors(runs, data_dir)
-        evaluated.append((distance(err), i, cand, err, runs, float(np.mean([r["candidate_ratio"] for r in res]))))
+        derived = (float(np.mean([r["candidate_ratio"] for r in res])), float(np.nanmean([r["registered_rd"] for r in res])))
+        evaluated.append((distance(err), i, cand, err, runs, derived))
     evaluated.sort(key=lambda t: (t[0], t[1]))
-    best_d, _, best, errors, runs, ratio = evaluated[0]
+    best_d, _, best, errors, runs, (ratio, registered_rd) = evaluated[0]
     start_res = _execute([({}, seed, k, eval_scale, None) for k in range(replicates)], pool, progress, "starting parameters")
     start_errors = fit_errors(_frame(start_res, range(replicates)), data_dir)
     parameters = dict(best)
     parameters["behaviour.candidate_ratio"] = float(round(min(max(ratio, 0.05), 20.0), 4))
+    parameters["behaviour.registered_rd_2022"] = float(round(min(max(registered_rd, 0.002), 0.4), 5))
     settings = dict(budget=budget, generations=generations, accept=accept, seed=seed, scale=scale, eval_scale=eval_scale,
                     replicates=replicates, top=top, refine=refine, refine_replicates=refine_replicates, workers=workers,
                     candidates_evaluated=len(candidates), chosen=("refined" if refined is not None and best == refined else "particle"),
@@ -694,8 +705,10 @@ LABELS = {"tech_enterprises": "科技型企业 tech-based SMEs", "high_tech_ente
 
 
 def plot_hindcast(band: pd.DataFrame, path: Path | str = FIGURE_FILE, errors: pd.DataFrame | None = None,
-                  title: str | None = None) -> Path:
-    """Published points over the model's 5–95 % band and mean, one panel per series."""
+                  title: str | None = None, posterior_band: pd.DataFrame | None = None) -> Path:
+    """Published points over the model's 5–95 % band and mean, one panel per series.
+    ``band``: the fitted point's replicates (chance alone); ``posterior_band`` (optional): runs
+    over posterior draws, i.e. chance and parameter uncertainty together."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -708,7 +721,10 @@ def plot_hindcast(band: pd.DataFrame, path: Path | str = FIGURE_FILE, errors: pd
     fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
     for ax, s in zip(axes.ravel(), SERIES):
         b = band[band.series == s].sort_values("year")
-        ax.fill_between(b.year, b.p05, b.p95, color="tab:blue", alpha=0.25, label="model 5–95 %")
+        if posterior_band is not None:
+            pb = posterior_band[posterior_band.series == s].sort_values("year")
+            ax.fill_between(pb.year, pb.p05, pb.p95, color="tab:orange", alpha=0.18, label="posterior draws 5–95 %")
+        ax.fill_between(b.year, b.p05, b.p95, color="tab:blue", alpha=0.3, label="fitted point 5–95 %")
         ax.plot(b.year, b["mean"], color="tab:blue", lw=2, label="model mean")
         o = b[b.observed.notna()]
         for status, marker in (("verified", "o"), ("derived", "s")):
@@ -728,6 +744,24 @@ def plot_hindcast(band: pd.DataFrame, path: Path | str = FIGURE_FILE, errors: pd
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def figure_from_file(path: Path | str = CALIBRATION_FILE, figure: Path | str = FIGURE_FILE, workers: int = 1,
+                     progress: bool = False, band: pd.DataFrame | None = None) -> Path:
+    """The hindcast figure of a calibration file: the fitted point's ensemble (re-run unless
+    ``band`` is given) and one run per posterior draw at the file's evaluation scale."""
+    cal = load_calibration(path)
+    meta = cal["meta"]
+    seed, scale = int(meta["seed"]), float(meta["eval_scale"])
+    if band is None:
+        band = hindcast_band(hindcast(_flatten(cal["parameters"]), int(meta["eval_replicates"]), seed, scale, workers,
+                                      progress=progress))
+    draws = posterior_samples(path)
+    post = None
+    if draws:
+        post = hindcast_band(hindcast(_flatten(cal["parameters"]), len(draws), seed + 1, scale, workers, samples=draws,
+                                      progress=progress))
+    return plot_hindcast(band, figure, fit_errors(band), posterior_band=post)
 
 
 # ------------------------------------------------------------------------------------- CLI
@@ -792,7 +826,7 @@ def _main(args) -> int:
                        accept=args.accept, eval_scale=args.eval_scale, replicates=args.replicates, top=args.top,
                        refine=args.refine, refine_replicates=args.refine_replicates, workers=workers, progress=not args.quiet)
     path = write_calibration(result, out)
-    fig = plot_hindcast(result.band, figure, result.errors)
+    fig = figure_from_file(path, figure, workers=workers, progress=not args.quiet, band=result.band)
     _print_summary(result, path, fig)
     return 0
 

@@ -363,10 +363,20 @@ def load_districts(data_dir=None, year: int = 2022) -> pd.DataFrame:
     if year not in START_YEARS:
         raise DataError(_dir(data_dir) / "district_indicators.csv", None, "year",
                         f"no district start state for {year}", ", ".join(map(str, START_YEARS)))
-    ident = _load_districts_2022(data_dir)
+    d = _dir(data_dir)
+    # Every model builds this view; ensembles and calibration build thousands of models, so the
+    # validated view is kept until one of its files changes.
+    stamps = tuple(_stamp(d / f) for f in ("districts.csv", "district_indicators.csv", "boundaries.geojson",
+                                           "hindcast_2017.csv"))
+    return _districts_view(str(d), year, stamps).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _districts_view(dir_str: str, year: int, stamps: tuple) -> pd.DataFrame:
+    ident = _load_districts_2022(dir_str)
     if year == 2022:
         return ident
-    d = _dir(data_dir)
+    d = Path(dir_str)
     ind = load_indicators(d)
     hind = load_hindcast_indicators(d)
     for name in DISTRICT_INDICATORS:

@@ -160,6 +160,7 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
     sigma_rev, sigma_rd = FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"]
     validity_steps = 4 * params.cultivation.validity_years
     leaders_by_district = leaders.groupby("district_index").size().to_dict() if len(leaders) else {}
+    leader_rows = {d: list(g.itertuples(index=False)) for d, g in leaders.groupby("district_index", sort=False)} if len(leaders) else {}
 
     def stochastic_round(x):
         return int(np.floor(x + rng.random()))
@@ -178,6 +179,8 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
             (n_cand, "candidate", False, False),
         ):
             med_rev, med_rd, med_age = FIRM_START[status]
+            if status == "registered" and params.start_year == 2022:
+                med_rd = b.registered_rd_2022
             revenue = med_rev * rng.lognormal(0.0, sigma_rev, count)
             rd_base = np.clip(med_rd * rng.lognormal(0.0, sigma_rd, count), 0.002, 0.4)
             if certified:  # a valid certificate means the firm met its band, usually with a margin
@@ -192,7 +195,7 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
                 in_zone=rng.random(count) < zone_p,
             )
         # Leading firms: single real firms (weight 1), certified and listed, among the largest.
-        for lead in leaders[leaders["district_index"] == d].itertuples(index=False):
+        for lead in leader_rows.get(d, ()):
             big = float(np.quantile(pop.revenue[start:pop.n], 0.999)) * 20 if pop.n > start else 1e4
             pop.add(1, district=d, weight=1.0, industry=lead.industry_index, revenue=big,
                     rd_base=0.05, rd_rate=0.05, age=30.0, registered=True, certified=True,

@@ -159,6 +159,7 @@ class Evaluation:
 @dataclass(frozen=True)
 class Behaviour:
     candidate_ratio: float = P(1.0, "x", "unregistered R&D-active SMEs per registered tech-based SME at start (the adoption pool)", "estimated", 0.05, 20)
+    registered_rd_2022: float = P(0.035, "share", "median R&D intensity of registered, not yet certified firms in the end-2022 start population (a 2017 start uses the FIRM_START value)", "estimated (FIRM_START); the calibration derives it from the fitted hindcast's end-2022 state so that a forecast starts with as many near-threshold firms as history left", 0.002, 0.4)
     candidate_ratio_2017: float = P(3.0, "x", "unregistered R&D-active SMEs per registered tech-based SME at the end of 2017 (the adoption pool of a hindcast started in 2017, when the register was one year old)", "estimated; fitted by the calibration to 2018–2022 (sim/data/calibration.toml)", 0.05, 20)
     bass_p: float = P(0.04, "1/yr", "external (innovation) registration rate without policy push", "estimated; literature mean p = 0.03 (Sultan, Farley & Lehmann 1990; policy_parameters bass_p_mean)", 0, 5)
     bass_q: float = P(0.30, "1/yr", "imitation registration rate per unit of registered share among contacts", "estimated; literature mean q = 0.38, range 0.3–0.5 (policy_parameters bass_q_mean)", 0, 5)

@@ -1,0 +1,146 @@
+"""Hindcast from 2017 and calibration against the published 2017–2022 series."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import InnovationModel, ParamError, Params
+from sim import calibration as C
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(budget=16, generations=2, accept=0.25, scale=0.03, eval_scale=0.03, replicates=2, top=2, refine=6,
+            refine_replicates=1, progress=False)
+
+
+def hindcast_model(scale=0.02, seed=1, **behaviour):
+    return InnovationModel(Params().with_overrides({"start_year": 2017, "behaviour": behaviour}), seed=seed, scale=scale)
+
+
+def test_hindcast_starts_from_the_published_2017_city_totals():
+    model = hindcast_model(scale=1.0)
+    df = model.datacollector.get_model_vars_dataframe()
+    assert (model.year, model.quarter) == (2017, 4)
+    assert df["tech_enterprises"].iloc[0] == 6725
+    assert df["high_tech_enterprises"].iloc[0] == 2027
+    assert df["rd_expenditure"].iloc[0] == pytest.approx(361.0)
+    assert df["rd_intensity"].iloc[0] == pytest.approx(1.88, abs=0.005)
+    # research units opened after 2017 are not there yet; 永川 and 荣昌 zones were municipal
+    assert all(u.name_zh != "金凤实验室" for u in model.universities)
+    zones = {d.short_zh: d.hightech_zone for d in model.district_list}
+    assert zones["永川"] == zones["荣昌"] == "municipal" and zones["綦江"] == "none"
+    assert model.innovative_counties_start == 0
+    model.release()
+
+
+def test_hindcast_runs_under_the_policy_environment_of_each_year_then_the_scenario():
+    model = hindcast_model()
+    seen = {}
+    for _ in range(24):
+        model.step()
+        if model.quarter == 1:
+            p = model.params
+            seen[model.year] = (p.paired.enabled, p.platforms.programme, p.guiding_fund.annual_budget,
+                                p.finance.credit_annual_lending, p.consortia.enabled)
+    assert seen[2018] == (False, False, 5.0, 9.46, False)
+    assert seen[2020][0] is True and seen[2020][3] == 86.6
+    assert seen[2021][2] == 10.0 and seen[2022][4] is True
+    assert seen[2023] == (True, True, 10.0, 72.0, True)  # from 2023 on, the scenario's own levers
+    zones = {d.short_zh: d.hightech_zone for d in model.district_list}
+    assert zones["永川"] == zones["荣昌"] == "national" and zones["綦江"] == "municipal"
+    model.release()
+
+
+def test_super_deduction_history_raises_rd_relative_to_2017_prices():
+    """The 2018 rise of the rate for non-SME firms (50 % -> 75 %) lowers their R&D cost, so the
+    hindcast's R&D price factor of those firms is above one in 2018."""
+    model = hindcast_model(scale=0.05)
+    for _ in range(4):
+        model.step()
+    pop = model.firms
+    other = pop.col("alive") & ~pop.col("registered")
+    factor = pop.col("rd_rate")[other] / pop.col("rd_base")[other]
+    assert np.median(factor) > 1.0
+    model.release()
+
+
+def test_a_start_year_without_a_start_state_is_named():
+    with pytest.raises(ParamError, match="start_year.*2017 and 2022"):
+        InnovationModel(Params().with_overrides(start_year=2019), scale=0.02)
+
+
+def test_observed_points_stop_in_2022():
+    obs = C.observed()
+    assert obs["year"].max() == 2022 and obs["year"].min() >= 2018
+    assert set(obs["series"]) == set(C.SERIES)
+    tech = obs[obs.series == "tech_enterprises"].set_index("year")["value"]
+    assert tech[2022] == 42989 and tech[2018] == 11026
+
+
+def test_fit_errors_are_zero_on_the_published_points_and_grow_with_the_gap():
+    obs = C.observed()
+    runs = pd.DataFrame({"replicate": 0, "year": obs.year, "series": obs.series, "value": obs.value})
+    err = C.fit_errors(runs)
+    assert np.allclose(err["mape"], 0.0) and C.distance(err) == pytest.approx(0.0)
+    runs["value"] *= 1.1
+    err = C.fit_errors(runs)
+    assert np.allclose(err["mape"], 10.0)
+
+
+def test_tiny_calibration_improves_the_fit_and_writes_a_loadable_file(tmp_path):
+    result = C.calibrate(seed=5, workers=1, **TINY)
+    assert result.distance < C.distance(result.start_errors), "the fit must improve on the starting parameters"
+    assert len(result.history) == TINY["budget"]
+    assert set(result.parameters) == {f.key for f in C.FREE} | set(C.DERIVED)
+    path = C.write_calibration(result, tmp_path / "cal.toml")
+    cal = C.load_calibration(path)
+    assert cal["meta"]["seed"] == 5 and len(cal["meta"]["data_version"]["city_history.csv"]) == 64
+    assert cal["fit"]["tech_enterprises"]["years"] == [2018, 2019, 2020, 2021, 2022]
+    assert cal["fit"]["tech_enterprises"]["mape"] == pytest.approx(result.errors.loc["tech_enterprises", "mape"], rel=1e-5)
+    for f in C.FREE:
+        u = cal["uncertainty"][f.key]
+        assert f.lo <= u["q05"] <= u["q50"] <= u["q95"] <= f.hi
+    params = C.calibrated_params(path)
+    assert params.behaviour.bass_q == pytest.approx(result.parameters["behaviour.bass_q"])
+    assert len(C.posterior_samples(path)) >= 1
+    png = C.plot_hindcast(result.band, tmp_path / "hindcast.png", result.errors)
+    assert png.stat().st_size > 10_000
+
+
+def test_calibration_is_reproducible_from_its_seed_whatever_the_workers():
+    small = {**TINY, "budget": 8, "generations": 1, "refine": 3, "top": 1, "replicates": 1}
+    a = C.calibrate(seed=9, workers=1, **small)
+    b = C.calibrate(seed=9, workers=2, **small)
+    assert a.parameters == b.parameters
+    pd.testing.assert_frame_equal(a.errors, b.errors)
+
+
+def test_the_committed_calibration_reproduces_its_stated_fit():
+    cal = C.load_calibration()
+    meta = cal["meta"]
+    assert meta["fit_years"][-1] <= 2022 and meta["start_year"] == 2017
+    assert meta["data_version"]["city_history.csv"] == C.data_version()["city_history.csv"], \
+        "the history changed since the calibration: re-run `python run.py calibrate`"
+    errors, stated = C.evaluate(workers=2)
+    for series, row in errors.iterrows():
+        assert row["mape"] == pytest.approx(stated[series]["mape"], abs=0.01), \
+            f"{series}: stated MAPE {stated[series]['mape']}, re-evaluated {row['mape']:.4f}; re-run `python run.py calibrate`"
+
+
+def test_the_baseline_scenario_uses_the_committed_calibration():
+    from sim.scenarios import load
+
+    cal = C.load_calibration()
+    params = load("baseline").params
+    for key, value in cal["parameters"]["behaviour"].items():
+        assert getattr(params.behaviour, key) == pytest.approx(value), key
+
+
+def test_bad_options_exit_2_with_the_option_named(tmp_path):
+    out = subprocess.run([sys.executable, "run.py", "calibrate", "--scale", "5", "--out", str(tmp_path / "c.toml")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "--scale" in out.stderr and "0.001 to 1" in out.stderr
+    assert "Traceback" not in out.stderr
