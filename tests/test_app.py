@@ -201,14 +201,16 @@ def test_page_steps_changes_a_lever_and_resets():
     date = lambda: html_by_class(rc, "run-date")[0].unsafe_innerHTML  # noqa: E731
     assert date() == "2022 Q4"
     step = rc.find(v.Btn, children=["Step"]).widget
-    durations = []
+    cpu = []
     for _ in range(5):
-        t = time.perf_counter()
+        t = time.process_time()
         step.click()
-        durations.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - t)
     assert date() == "2024 Q1"
-    # the default scale's step and its redraw (server side) keep well inside half a second
-    assert statistics.median(durations) < 0.5, durations
+    # The default scale's step and its redraw (server side) cost well under half a second of CPU
+    # (about 0.1 s here). CPU, not wall time: a CI machine shared with other jobs stretches the
+    # wall clock without the app being any slower (benchmarks/bench_app.py reports both).
+    assert statistics.median(cpu) < 0.5, cpu
     old = rc.find(DistrictMapWidget).widget
     assert old.fills  # drawn
     open_lever_group(rc, "对口协同 Paired assistance")
