@@ -23,6 +23,22 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*found despite early return:Use
 
 
 @pytest.fixture
+def render():
+    """solara.render, closed after the test: an open render context stays subscribed to
+    SolaraViz's step counter and would redraw on every later test's step."""
+    contexts = []
+
+    def _render(element):
+        _, rc = solara.render(element, handle_error=False)
+        contexts.append(rc)
+        return rc
+
+    yield _render
+    for rc in contexts:
+        rc.close()
+
+
+@pytest.fixture
 def model():
     m = AppModel()
     yield m
@@ -56,12 +72,12 @@ def texts(rc):
 
 
 # ---- levers and scenarios ----------------------------------------------------------------
-def test_every_lever_of_the_model_has_a_labelled_control():
+def test_every_lever_of_the_model_has_a_labelled_control(render):
     keys = lever_keys()
     assert {r["key"] for r in describe() if r["lever"]} <= set(keys)
     config = solara.reactive(default_config())
     assert config.value.params.guiding_fund.allocation == "mix"   # so the mix weights are shown too
-    _, rc = solara.render(LeverPanel(config), handle_error=False)
+    rc = render(LeverPanel(config))
     shown = []
     for header in [h.children[0] for h in rc.find(v.ExpansionPanelHeader).widgets]:
         open_lever_group(rc, header)
@@ -72,9 +88,9 @@ def test_every_lever_of_the_model_has_a_labelled_control():
         assert any("\u4e00" <= ch <= "\u9fff" for ch in lever_label(key)), f"{key} has no Chinese label"
 
 
-def test_lever_controls_change_the_configuration_and_report_bad_values():
+def test_lever_controls_change_the_configuration_and_report_bad_values(render):
     config = solara.reactive(default_config())
-    _, rc = solara.render(LeverPanel(config), handle_error=False)
+    rc = render(LeverPanel(config))
     open_lever_group(rc, "对口协同 Paired assistance")
     rc.find(v.Checkbox, label=lever_label("paired.enabled")).widget.v_model = False
     assert config.value.params.paired.enabled is False
@@ -92,11 +108,11 @@ def test_lever_controls_change_the_configuration_and_report_bad_values():
     assert any("annual_budget" in w.children[0] for w in rc.find(v.Alert).widgets)
 
 
-def test_scenario_picker_loads_a_file_and_rebuilds_the_model():
+def test_scenario_picker_loads_a_file_and_rebuilds_the_model(render):
     config = solara.reactive(default_config())
     first = AppModel(config.value)
     model = solara.reactive(first)
-    _, rc = solara.render(ScenarioPanel(config, model), handle_error=False)
+    rc = render(ScenarioPanel(config, model))
     rc.find(v.Select, label="情景文件 Scenario file (scenarios/)").widget.v_model = "paired_strong"
     assert config.value.scenario == "paired_strong"
     assert model.value is not first
@@ -109,16 +125,16 @@ def test_scenario_picker_loads_a_file_and_rebuilds_the_model():
     model.value.release()
 
 
-def test_every_scenario_file_loads_and_draws(model):
+def test_every_scenario_file_loads_and_draws(render, model):
     config = solara.reactive(default_config())
     holder = solara.reactive(model)
-    _, rc = solara.render(ScenarioPanel(config, holder), handle_error=False)
+    rc = render(ScenarioPanel(config, holder))
     picker = rc.find(v.Select, label="情景文件 Scenario file (scenarios/)").widget
     for name in [n for n in picker.items if n != picker.v_model] + [picker.v_model]:   # the shown one last
         previous = holder.value
         picker.v_model = name
         assert holder.value is not previous and holder.value.config.file.endswith(f"{name}.toml")
-        _, page = solara.render(Dashboard(holder.value, config.value), handle_error=False)
+        page = render(Dashboard(holder.value, config.value))
         charts = html_by_class(page, "chart-cell")
         assert len(charts) == len(holder.value.config.targets) > 0, name
         if previous is not model:
@@ -127,9 +143,9 @@ def test_every_scenario_file_loads_and_draws(model):
 
 
 # ---- views ---------------------------------------------------------------------------------
-def test_map_draws_38_districts_with_the_paired_links_and_selects_on_click(model):
+def test_map_draws_38_districts_with_the_paired_links_and_selects_on_click(render, model):
     selected = solara.reactive("500101")
-    _, rc = solara.render(DistrictMap(model, selected), handle_error=False)
+    rc = render(DistrictMap(model, selected))
     w = rc.find(DistrictMapWidget).widget
     assert len(w.paths) == len(w.fills) == len(w.tips) == 38
     assert all(p["d"].startswith("M") and p["d"].endswith("Z") for p in w.paths)
@@ -160,28 +176,28 @@ def test_target_status_rule():
     assert target_status(np.array([0.0, 38.0]), rate, 2022) == "on_track"
 
 
-def test_scoreboard_and_charts_follow_the_model(model):
-    _, rc = solara.render(Scoreboard(model), handle_error=False)
+def test_scoreboard_and_charts_follow_the_model(render, model):
+    rc = render(Scoreboard(model))
     html = html_containing(rc, 'class="scoreboard"')[0]
     for t in POLICY_2025:
         assert f'data-target="{t.id}"' in html
-    _, rc = solara.render(TargetCharts(model), handle_error=False)
+    rc = render(TargetCharts(model))
     charts = [w.unsafe_innerHTML for w in html_by_class(rc, "chart-cell")]
     assert len(charts) == len(POLICY_2025)
     assert all('stroke="#c92a2a"' in c for c in charts)   # the target line
     for _ in range(2):
         model.step()
-    _, rc2 = solara.render(TargetCharts(model, tick=2), handle_error=False)
+    rc2 = render(TargetCharts(model, tick=2))
     after = [w.unsafe_innerHTML for w in html_by_class(rc2, "chart-cell")]
     assert after[0] != charts[0]
     assert after[0].count(",") > charts[0].count(",")     # two more points on the line
 
 
-def test_district_detail_shows_firms_rd_links_and_money(model):
+def test_district_detail_shows_firms_rd_links_and_money(render, model):
     for _ in range(4):
         model.step()
     selected = solara.reactive("500233")
-    _, rc = solara.render(DistrictDetail(model, selected), handle_error=False)
+    rc = render(DistrictDetail(model, selected))
     detail = html_containing(rc, 'class="district-detail"')[0]
     assert 'data-code="500233"' in detail
     for heading in ("Firms by status", "R&amp;D", "Strongest links", "Money"):
@@ -196,8 +212,8 @@ def test_district_detail_shows_firms_rd_links_and_money(model):
 
 
 # ---- the page: SolaraViz controls drive everything -------------------------------------------
-def test_page_steps_changes_a_lever_and_resets():
-    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+def test_page_steps_changes_a_lever_and_resets(render):
+    rc = render(solara.AppLayout(children=[app.Page()]))
     date = lambda: html_by_class(rc, "run-date")[0].unsafe_innerHTML  # noqa: E731
     assert date() == "2022 Q4"
     step = rc.find(v.Btn, children=["Step"]).widget
