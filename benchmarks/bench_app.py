@@ -79,13 +79,13 @@ def in_browser(steps: int) -> None:
             for scale in ("0.1", "1.0"):
                 page.locator(".v-select", has_text="规模 Scale").locator(".v-select__slot").click()
                 page.locator(".v-menu__content .v-list-item", has_text=f"{scale} ").click()
-                page.get_by_role("button", name="Reset").click()
+                page.get_by_role("button", name="Reset", exact=True).click()
                 expect(page.locator(".pending-levers")).to_have_count(0, timeout=30_000)
                 times = []
                 for _ in range(steps):
                     before = date.inner_text()
                     t = time.perf_counter()
-                    page.get_by_role("button", name="Step").click()
+                    page.get_by_role("button", name="Step", exact=True).click()
                     expect(date).not_to_have_text(before, timeout=30_000)
                     times.append(time.perf_counter() - t)
                 print(f"scale {scale:<4} in Chromium: click Step → new date on screen, median "

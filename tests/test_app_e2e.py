@@ -97,7 +97,7 @@ def test_app_in_chromium(server):
 
             # step several times: the date and the charts move
             for expected in ("2023 Q1", "2023 Q2", "2023 Q3", "2023 Q4"):
-                page.get_by_role("button", name="Step").click()
+                page.get_by_role("button", name="Step", exact=True).click()
                 expect(date).to_have_text(expected)
             # the parts of the page arrive one after the other: wait for the chart, not only the date
             expect(chart.locator("polyline")).to_have_attribute("points", re.compile(r"^(\S+ ){4}\S+$"))  # 5 quarters
@@ -119,7 +119,7 @@ def test_app_in_chromium(server):
             page.locator(".lever-groups .v-expansion-panel-header", has_text="对口协同 Paired assistance").click()
             page.locator(".v-input--checkbox", has_text="对口协同 paired assistance on").locator("label").click()
             expect(page.locator(".pending-levers")).to_be_visible()
-            page.get_by_role("button", name="Reset").click()
+            page.get_by_role("button", name="Reset", exact=True).click()
             expect(date).to_have_text("2022 Q4")
             expect(page.locator(".run-levers")).to_contain_text("paired.enabled = False")
             expect(page.locator(".pending-levers")).to_have_count(0)
@@ -133,12 +133,12 @@ def test_app_in_chromium(server):
             expect(page.get_by_text("协同强度 pairing intensity (×): 2.5")).to_be_visible()
             expect(page.locator(".run-levers")).to_contain_text("none")
             expect(date).to_have_text("2022 Q4")
-            page.get_by_role("button", name="Step").click()
+            page.get_by_role("button", name="Step", exact=True).click()
             expect(date).to_have_text("2023 Q1")
             page.screenshot(path=str(ARTIFACTS / "4-scenario.png"))
 
             # play runs to the scenario's horizon and stops; the scoreboard then gives the verdicts
-            page.get_by_role("button", name="▶").click()
+            page.get_by_role("button", name="▶", exact=True).click()
             expect(date).to_have_text("2025 Q4", timeout=60_000)
             expect(page.locator("text=已到期末 reached the horizon")).to_be_visible()
             expect(page.get_by_text("目标 Targets · 2025 Q4")).to_be_visible()
