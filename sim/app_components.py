@@ -47,6 +47,8 @@ MAP_INDICATORS = {
     "rd_intensity": "研发投入强度 R&D intensity (% of GDP)",
     "tier": "评价档次 Evaluation tier",
 }
+RULE_NAMES = {"equal": "均分", "gdp": "按GDP", "need": "按需要(研发强度低者多得)", "competitive": "竞争性(按评价)",
+              "mix": "混合"}
 TIER_COLOURS = {1: "#2b8a3e", 2: "#f2c14e", 3: "#e8590c"}
 TIER_NAMES = {1: "1 高于全市平均 above city average", 2: "2 平均至后30% average to bottom 30 %",
               3: "3 后30% bottom 30 %"}
@@ -478,10 +480,10 @@ def DistrictMap(model: AppModel, selected: solara.Reactive[str], tick: int = 0):
     fills, tips, links = map_layers(model, indicator)
     with solara.Card("区县地图与协作网络 Map of the 38 districts and the collaboration network"):
         with solara.Row():
-            solara.Select("着色指标 Colour by", value=indicator, values=list(MAP_INDICATORS), on_value=set_indicator,
-                          dense=True, style="max-width: 420px")
+            key_of = {label: key for key, label in MAP_INDICATORS.items()}
+            solara.Select("着色指标 Colour by", value=MAP_INDICATORS[indicator], values=list(key_of),
+                          on_value=lambda label: set_indicator(key_of[label]), dense=True, style="max-width: 460px")
             solara.Checkbox(label="协作网络 Network links", value=show_links, on_value=set_show_links)
-        solara.Text(MAP_INDICATORS[indicator])
         DistrictMapWidget.element(paths=paths, viewbox=viewbox, fills=fills, tips=tips, links=links,
                                   show_links=show_links, selected=selected.value, on_selected=selected.set)
         solara.HTML(unsafe_innerHTML=legend_svg(indicator, model.map_reference[indicator]))
@@ -671,7 +673,9 @@ def LeverPanel(config: solara.Reactive[AppConfig]):
         if isinstance(value, bool):
             solara.Checkbox(label=label, value=value, on_value=setter(key))
         elif key == "guiding_fund.allocation":
-            solara.Select(label, value=value, values=list(ALLOCATION_RULES), on_value=setter(key))
+            rule_of = {f"{RULE_NAMES.get(r, '')} {r}".strip(): r for r in ALLOCATION_RULES}
+            solara.Select(label, value=next(k for k, r in rule_of.items() if r == value), values=list(rule_of),
+                          on_value=lambda shown: setter(key)(rule_of[shown]))
         elif key == "platforms.zone_upgrades":
             by_code = {c: n for n, c in district_names.items()}
             solara.SelectMultiple(label, values=[by_code[c] for c in value if c in by_code], all_values=list(district_names),

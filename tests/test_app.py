@@ -96,7 +96,9 @@ def test_lever_controls_change_the_configuration_and_report_bad_values(render):
     assert config.value.params.paired.enabled is False
     assert config.value.changed_levers() == [("paired.enabled", False)]
     open_lever_group(rc, "引导资金 Guiding fund")
-    rc.find(v.Select, label=lever_label("guiding_fund.allocation")).widget.v_model = "need"
+    rule = rc.find(v.Select, label=lever_label("guiding_fund.allocation")).widget
+    assert "均分 equal" in rule.items
+    rule.v_model = next(item for item in rule.items if item.endswith(" need"))
     assert config.value.params.guiding_fund.allocation == "need"
     assert not any("mix weight" in t for t in texts(rc))    # the mix weights only matter for 'mix'
     sliders = rc.find(v.Slider).widgets
@@ -156,7 +158,7 @@ def test_map_draws_38_districts_with_the_paired_links_and_selects_on_click(rende
     assert len(w.links) > len(paired)
     w.selected = "500233"           # what a click on 忠县 does in the browser
     assert selected.value == "500233"
-    rc.find(v.Select, label="着色指标 Colour by").widget.v_model = "tier"
+    rc.find(v.Select, label="着色指标 Colour by").widget.v_model = "评价档次 Evaluation tier"
     assert set(rc.find(DistrictMapWidget).widget.fills) <= set(TIER_COLOURS.values())
 
 
