@@ -621,8 +621,8 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
     nested = _nest({k: float(v) for k, v in result.parameters.items()})
     for section, values in nested.items():
         lines += ["", f"[parameters.{section}]"] + [f"{k} = {_toml(v)}" for k, v in values.items()]
-    for key, u in unc.items():
-        lines += ["", f"[uncertainty.{_toml(key)}]"] + [f"{k} = {_toml(_r(v))}" for k, v in u.items()]
+    for key, u in unc.items():  # same section/key layout as [parameters]
+        lines += ["", f"[uncertainty.{key}]"] + [f"{k} = {_toml(_r(v))}" for k, v in u.items()]
     for name, err in (("fit", result.errors), ("start_fit", result.start_errors)):
         for series, row in err.iterrows():
             lines += ["", f"[{name}.{series}]"]
@@ -630,9 +630,9 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
                 lines.append(f"{k} = {_toml(_r(row[k]))}")
     post = result.posterior.sample(n=min(posterior_draws, len(result.posterior)), weights="weight", replace=True,
                                    random_state=np.random.RandomState(s["seed"] % 2**32))
-    lines += ["", "[posterior]  # a weighted draw from the last generation's accepted particles (for bands with parameter uncertainty)"]
-    for f in FREE:
-        lines.append(f"{_toml(f.key)} = {_toml([_r(v) for v in post[f.key]])}")
+    lines += ["", "# A weighted draw from the last generation's accepted particles (for bands with parameter uncertainty)."]
+    for section, keys in _nest({f.key: f.key for f in FREE}).items():
+        lines += [f"[posterior.{section}]"] + [f"{k} = {_toml([_r(v) for v in post[dotted]])}" for k, dotted in keys.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -683,7 +683,7 @@ def calibrated_params(path: Path | str = CALIBRATION_FILE) -> Params:
 
 def posterior_samples(path: Path | str = CALIBRATION_FILE) -> list[dict]:
     """The file's posterior draws as dicts of dotted keys (for ``hindcast(samples=...)``)."""
-    post = load_calibration(path).get("posterior", {})
+    post = _flatten(load_calibration(path).get("posterior", {}))
     n = min((len(v) for v in post.values()), default=0)
     return [{k: float(v[i]) for k, v in post.items()} for i in range(n)]
 

@@ -101,7 +101,8 @@ def test_tiny_calibration_improves_the_fit_and_writes_a_loadable_file(tmp_path):
     assert cal["fit"]["tech_enterprises"]["years"] == [2018, 2019, 2020, 2021, 2022]
     assert cal["fit"]["tech_enterprises"]["mape"] == pytest.approx(result.errors.loc["tech_enterprises", "mape"], rel=1e-5)
     for f in C.FREE:
-        u = cal["uncertainty"][f.key]
+        section, key = f.key.split(".")
+        u = cal["uncertainty"][section][key]
         assert f.lo <= u["q05"] <= u["q50"] <= u["q95"] <= f.hi
     params = C.calibrated_params(path)
     assert params.behaviour.bass_q == pytest.approx(result.parameters["behaviour.bass_q"])
