@@ -484,6 +484,8 @@ def env_value(key: str, text: str):
     from .params import Params
     node = Params()
     for part in key.split("."):
+        if not hasattr(node, part):
+            raise KeyError(f"unknown parameter key {key!r}")
         node = getattr(node, part)
     if isinstance(node, bool):
         if text not in ("True", "False"):

@@ -145,3 +145,25 @@ def test_bad_options_exit_2_with_the_option_named(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "--scale" in out.stderr and "0.001 to 1" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_malformed_hindcast_data_is_named(tmp_path):
+    import shutil
+
+    from sim import datasets
+    from sim.datasets import DataError
+
+    data = tmp_path / "data"
+    shutil.copytree(datasets.DATA_DIR, data, ignore=shutil.ignore_patterns("tools", "*.toml"))
+    env = data / "policy_environment.csv"
+    lines = env.read_text("utf-8").splitlines()
+    row = next(i for i, line in enumerate(lines) if ",paired.enabled," in line)
+    lines[row] = lines[row].replace(",paired.enabled,", ",paired.enabeld,")
+    env.write_text("\n".join(lines) + "\n", "utf-8")
+    with pytest.raises(DataError, match=rf"policy_environment.csv, row {row + 1}, column key.*paired.enabeld"):
+        datasets.load_policy_environment(data)
+    hind = data / "hindcast_2017.csv"
+    text = hind.read_text("utf-8").replace("500101,rd_expenditure,2017,4.6224", "500101,rd_expenditure,2017,40.6224")
+    hind.write_text(text, "utf-8")
+    with pytest.raises(DataError, match="rd_expenditure 2017 sums to .*city total is 361"):
+        datasets.load_hindcast_indicators(data)
