@@ -15,6 +15,7 @@ import datetime as dt
 import html
 import io
 import math
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -61,9 +62,17 @@ MAPS = {
 }
 
 
+_WARNED = False
+
+
 def _style():
     from matplotlib import font_manager
     have = {f.name for f in font_manager.fontManager.ttflist}
+    global _WARNED
+    if not _WARNED and not have & set(FONTS[:-1]):
+        _WARNED = True
+        warnings.warn("no CJK font found: Chinese district names will show as boxes; "
+                      "install one, e.g. `apt-get install fonts-noto-cjk`", stacklevel=3)
     plt.rcParams.update({"font.family": [f for f in FONTS if f in have] or ["DejaVu Sans"], "axes.unicode_minus": False, "figure.dpi": 100,
                          "axes.spines.top": False, "axes.spines.right": False, "font.size": 9})
 
