@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
-from .params import ParamError, Params
+from .params import ParamError, Params, _undot
 
 HELP = "fit the free behaviour parameters to Chongqing's published 2017–2022 series (hindcast from 2017)"
 
@@ -219,14 +219,7 @@ def _run_one(task) -> dict:
 
 
 def _nest(overrides: dict) -> dict:
-    nested: dict = {}
-    for key, value in overrides.items():
-        node = nested
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return nested
+    return _undot(overrides, sep=".")
 
 
 @contextlib.contextmanager

@@ -235,14 +235,9 @@ def _codes(data_dir) -> frozenset[str]:
     return frozenset(str(c) for c in _identity(str(_dir(data_dir) / "districts.csv"))["adcode"])
 
 
-# ----------------------------------------------------------------------------- indicators
-def _indicators(path_str: str, codes: frozenset[str]) -> pd.DataFrame:
-    return _indicators_cached(path_str, codes, _stamp(Path(path_str)))
-
-
-@functools.lru_cache(maxsize=16)
-def _indicators_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
-    path = Path(path_str)
+def _read_indicator_rows(path: Path, codes: frozenset[str]):
+    """Rows of a district-indicator file (adcode, indicator, year, value, unit, status, source),
+    each (district, indicator, year) at most once."""
     schema: SchemaT = {
         "adcode": _adcode(codes), "indicator": _str(), "year": _int(2000, 2030),
         "value": _float(lo=0.0), "unit": _str(), "status": _enum(STATUSES), "source": _str(),
@@ -254,6 +249,19 @@ def _indicators_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd
         if key in seen:
             raise DataError(path, line, "indicator", f"duplicate ({row.adcode}, {row.indicator}, {row.year}), first on row {seen[key]}")
         seen[key] = line
+    return df, lines
+
+
+# ----------------------------------------------------------------------------- indicators
+def _indicators(path_str: str, codes: frozenset[str]) -> pd.DataFrame:
+    return _indicators_cached(path_str, codes, _stamp(Path(path_str)))
+
+
+@functools.lru_cache(maxsize=16)
+def _indicators_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
+    path = Path(path_str)
+    df, lines = _read_indicator_rows(path, codes)
+    for row, line in zip(df.itertuples(index=False), lines):
         if row.indicator in INTEGER_INDICATORS and float(row.value) != int(row.value):
             raise DataError(path, line, "value", f"{row.indicator} must be a whole number, got {row.value}", "integers")
         if row.indicator == "innovation_tier" and row.value not in (1, 2, 3):
@@ -410,17 +418,8 @@ def load_hindcast_indicators(data_dir=None) -> pd.DataFrame:
 @functools.lru_cache(maxsize=8)
 def _hindcast_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
     path = Path(path_str)
-    schema: SchemaT = {
-        "adcode": _adcode(codes), "indicator": _str(), "year": _int(2000, 2030),
-        "value": _float(lo=0.0), "unit": _str(), "status": _enum(STATUSES), "source": _str(),
-    }
-    df, lines = _read(path, schema)
-    seen: dict[tuple, int] = {}
+    df, lines = _read_indicator_rows(path, codes)
     for row, line in zip(df.itertuples(index=False), lines):
-        key = (row.adcode, row.indicator, row.year)
-        if key in seen:
-            raise DataError(path, line, "indicator", f"duplicate ({row.adcode}, {row.indicator}, {row.year}), first on row {seen[key]}")
-        seen[key] = line
         if row.indicator == "hightech_zone" and row.value not in (0, 1, 2):
             raise DataError(path, line, "value", f"hightech_zone level {row.value}", "0 (none), 1 (municipal), 2 (national)")
     for ind, year in HINDCAST_INDICATORS.items():

@@ -251,11 +251,12 @@ POLICY_OFF = {
 }
 
 
-def _undot(dotted: dict) -> dict:
+def _undot(dotted: dict, sep: str = "__") -> dict:
+    """{'a__b': 1} (or with sep='.', {'a.b': 1}) → {'a': {'b': 1}}."""
     out: dict = {}
     for key, value in dotted.items():
         node = out
-        parts = key.split("__")
+        parts = key.split(sep)
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
