@@ -227,7 +227,7 @@ class InnovationModel(mesa.Model):
     def _reference_subsidy_rates(self) -> np.ndarray:
         """Subsidy per yuan of R&D under the 2022 policy as it was (the default parameters):
         the reference against which a scenario's R&D cost is measured."""
-        ref = Params() if self._env is None else self._env.params_for(Params(), self.params.start_year)
+        ref = self._reference_levers()
         g = ref.guiding_fund
         split = allocation_weights(g.allocation, self.district_list, g.mix, self._index_start)
         own = np.array([d.fiscal_st for d in self.district_list]) * ref.district_budget.own_programme_share
@@ -256,21 +256,28 @@ class InnovationModel(mesa.Model):
         lifetime = math.log(1 / MIN_WEIGHT) / max(b.link_decay, 1e-9)
         alive = int(self.firms.col("alive").sum())
         before = len(self.network.w)
-        self._form_links(int(b.link_rate * alive * lifetime / 2), years=lifetime)
+        # The end-of-start-year network is history: every scenario starts from the links the
+        # levers as they were then had formed; a scenario's own levers act from the first step.
+        self._form_links(int(b.link_rate * alive * lifetime / 2), years=lifetime, levers=self._reference_levers())
         ages = self.rng.uniform(0, lifetime, len(self.network.w) - before)
         self.network.w[before:] *= np.exp(-b.link_decay * ages)
         self.network.u_w *= np.exp(-b.link_decay * self.rng.uniform(0, lifetime, len(self.network.u_w)))
 
-    def _form_links(self, n_new: int, years: float):
+    def _reference_levers(self) -> Params:
+        """The levers as they were in the start year (defaults, or the hindcast's environment)."""
+        return Params() if self._env is None else self._env.params_for(Params(), self.params.start_year)
+
+    def _form_links(self, n_new: int, years: float, levers: Params | None = None):
         p, b, net = self.params, self.params.behaviour, self.network
-        pa = p.paired
+        lv = levers or p
+        pa = lv.paired
         paired_share = pa.cross_link_share * pa.intensity if pa.enabled else 0.0
-        sc_share = 0.03 * pa.sichuan_chongqing
+        sc_share = pa.sichuan_chongqing_link_share * pa.sichuan_chongqing
         rng = self.stream("links")
         net.form_firm_links(self.firms, n_new, rng, b.link_local_share, min(paired_share, 0.3),
                             min(sc_share, 0.3), self.border)
-        if p.consortia.enabled:
-            per = rng.poisson(p.consortia.links_per_leader * years * p.scale)
+        if lv.consortia.enabled:
+            per = rng.poisson(lv.consortia.links_per_leader * years * p.scale)
             net.form_consortium_links(self.firms, self.leaders["row"].to_numpy(), int(per), rng)
         per_u = int(rng.poisson(b.university_link_rate * years * p.scale))
         net.form_university_links(self.firms, np.array([u.district_index for u in self.universities]),

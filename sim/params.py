@@ -95,6 +95,7 @@ class PairedAssistance:
     cross_link_share: float = P(0.04, "share", "share of new firm links drawn to the paired district at intensity 1", "estimated", 0, 1)
     enclave_share: float = P(0.05, "share", "share of a county's new firms set up in enclave parks (飞地建园) of its partner, benefiting from the partner's environment", "estimated", 0, 1, lever=True)
     sichuan_chongqing: float = P(1.0, "x", "strength of Sichuan–Chongqing border cooperation (川渝毗邻) for border districts", "estimated", 0, 10, lever=True)
+    sichuan_chongqing_link_share: float = P(0.03, "share", "share of a border district's new firm links drawn across the Sichuan border cooperation at strength 1", "estimated", 0, 1)
 
 
 @dataclass(frozen=True)
