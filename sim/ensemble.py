@@ -53,6 +53,7 @@ from .scenarios import Scenario, ScenarioError, load
 from .targets import POLICY_2025, Target, measure
 
 BACKENDS = ("serial", "processes", "dask")
+SCHEDULER_TIMEOUT = "10s"      # how long to try reaching a Dask scheduler given by address
 TABLES = ("city", "districts", "targets", "links")
 KEYS = ["scenario", "replicate", "step", "year", "quarter"]
 # Per-district indicators kept in the results (numeric reporters of sim.metrics.DISTRICT_REPORTERS).
@@ -226,7 +227,7 @@ def executor(backend: str = "serial", workers: int | None = None, scheduler: str
     else:
         from distributed import Client, LocalCluster
         if scheduler:
-            with Client(scheduler) as client:
+            with Client(scheduler, timeout=SCHEDULER_TIMEOUT) as client:
                 yield client.get_executor(pure=False)
         else:
             import dask

@@ -36,7 +36,7 @@ def tables(out: Path) -> dict[str, pd.DataFrame]:
 
 
 def test_every_subcommand_has_help():
-    for sub in ("run", "compare", "validate"):
+    for sub in ("run", "compare", "validate", "ui", "calibrate"):
         res = run_cli(sub, "--help")
         assert res.returncode == 0 and "usage: run.py " + sub in res.stdout
     res = run_cli("--help")
@@ -86,6 +86,20 @@ def test_serial_and_dask_local_cluster_give_identical_results(serial_run, tmp_pa
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
     assert (out / "summary.csv").read_text() == (tmp_path / "dask" / "summary.csv").read_text()
+
+
+def test_an_existing_dask_cluster_is_used_by_its_address(serial_run, tmp_path):
+    from distributed import LocalCluster
+    out, _ = serial_run
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        res = run_cli("run", "baseline", *SMALL, "--scheduler", cluster.scheduler_address, "--no-report",
+                      "--out", tmp_path / "remote")
+    assert res.returncode == 0, res.stderr
+    assert f"Dask scheduler {cluster.scheduler_address}" in res.stderr
+    pd.testing.assert_frame_equal(tables(out)["targets"], tables(tmp_path / "remote")["targets"], check_exact=True)
+    res = run_cli("run", "baseline", *SMALL, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "nowhere")
+    assert res.returncode == 2 and "cannot use the Dask scheduler tcp://127.0.0.1:9" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_process_pool_gives_identical_results(serial_run, tmp_path):
