@@ -30,7 +30,7 @@ from . import datasets, scenarios
 from .firms import STATUS_NAMES
 from .model import InnovationModel
 from .params import ALLOCATION_RULES, Params, ParamError, describe
-from .targets import POLICY_2025, Target
+from .targets import POLICY_2025, RD_GROWTH_TARGET, Target
 
 DEFAULT_SCALE = 0.1   # 1 simulated firm per 10: a step and its redraw stay well under 0.5 s
 SCALES = {0.1: "0.1 快速 fast (1 simulated firm per 10 real ones)",
@@ -244,7 +244,7 @@ def indicator_series(model, indicator: str) -> np.ndarray:
         out = [0.0]
         for t, rd in enumerate(model.rd_track[1:], start=1):
             cagr = (rd / np.maximum(rd0, 1e-12)) ** (4.0 / t) - 1
-            out.append(float(np.sum(cagr >= 0.10)))
+            out.append(float(np.sum(cagr >= RD_GROWTH_TARGET)))
         return np.array(out)
     frame = model.per_step("city", lambda m: m.datacollector.get_model_vars_dataframe())
     return frame[indicator].to_numpy(float)

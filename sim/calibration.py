@@ -793,12 +793,9 @@ def main(args) -> int:
         return 130
 
 
-def _cpus() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
-
 def _main(args) -> int:
-    workers = args.workers if args.workers is not None else _cpus()
+    from .ensemble import default_workers
+    workers = args.workers if args.workers is not None else default_workers()
     out = Path(args.out)
     if out.suffix != ".toml":
         raise CalibrationError(f"--out: expected a .toml file, got {out}")

@@ -77,10 +77,11 @@ def simulate(params: Params, seed: int, until: int) -> InnovationModel:
     return model
 
 
-def first_year_met(model, target: Target) -> float:
+def first_year_met(model, target: Target, frame=None) -> float:
     """The first year-end from the start at which the target's indicator reaches its threshold."""
+    frame = model.datacollector.get_model_vars_dataframe() if frame is None else frame
     for year in range(model.params.start_year + 1, model.year + 1):
-        value = measure(model, target, year)
+        value = measure(model, target, year, frame)
         if np.isfinite(value) and value >= target.threshold:
             return float(year)
     return math.nan
@@ -88,7 +89,8 @@ def first_year_met(model, target: Target) -> float:
 
 def replicate_tables(model, scenario_name: str, replicate: int, targets) -> dict[str, pd.DataFrame]:
     """The tidy tables of one finished run."""
-    city = metrics.city_frame(model).reset_index()
+    frame = metrics.city_frame(model)
+    city = frame.reset_index()
     value_cols = [c for c in city.columns if c not in ("step", "year", "quarter")]
     city = city.melt(id_vars=["step", "year", "quarter"], value_vars=value_cols, var_name="indicator")
     city.insert(0, "replicate", replicate)
@@ -104,19 +106,22 @@ def replicate_tables(model, scenario_name: str, replicate: int, targets) -> dict
 
     rows = []
     for t in targets:
-        value = measure(model, t) if t.year <= model.year else math.nan
+        value = measure(model, t, frame=frame) if t.year <= model.year else math.nan
         rows.append(dict(scenario=scenario_name, replicate=replicate, target=t.id, year=t.year, value=value,
-                         met=bool(np.isfinite(value) and value >= t.threshold), year_first_met=first_year_met(model, t)))
+                         met=bool(np.isfinite(value) and value >= t.threshold),
+                         year_first_met=first_year_met(model, t, frame)))
     tgt = pd.DataFrame(rows)
 
     M = model.network.district_links(model.firms)
     codes = model.district_data["adcode"].to_numpy()
-    paired = {frozenset(p) for p in model.paired_pairs}
+    is_pair = np.zeros(M.shape, bool)
+    for i, j in model.paired_pairs:
+        is_pair[i, j] = is_pair[j, i] = True
     a, b = np.triu_indices(len(codes), 1)
-    keep = (M[a, b] > 0) | np.array([frozenset((i, j)) in paired for i, j in zip(a, b)])
-    links = pd.DataFrame(dict(scenario=scenario_name, replicate=replicate, src=codes[a[keep]], dst=codes[b[keep]],
-                              weight=M[a[keep], b[keep]],
-                              paired=[frozenset((i, j)) in paired for i, j in zip(a[keep], b[keep])]))
+    keep = (M[a, b] > 0) | is_pair[a, b]
+    a, b = a[keep], b[keep]
+    links = pd.DataFrame(dict(scenario=scenario_name, replicate=replicate, src=codes[a], dst=codes[b],
+                              weight=M[a, b], paired=is_pair[a, b]))
     return dict(city=city, districts=dist, targets=tgt, links=links)
 
 
@@ -291,9 +296,10 @@ def prepare(scenario: Scenario, out: Path) -> list[int]:
         tmp.unlink(missing_ok=True)
     done = finished_replicates(out)
     # Parts without their completion marker come from a task that was killed while writing.
+    tags = _done_tags(out)
     for name in TABLES:
         for part in (out / name).glob("part-*.parquet"):
-            if part.stem.removeprefix("part-") not in _done_tags(out):
+            if part.stem.removeprefix("part-") not in tags:
                 part.unlink()
     return [k for k in range(scenario.replicates) if k not in done]
 

@@ -29,6 +29,7 @@ from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
 from . import datasets  # noqa: E402
 from .ensemble import EnsembleResult  # noqa: E402
+from .targets import RD_GROWTH_TARGET  # noqa: E402
 
 # Chinese district names need a CJK font (Debian fonts-noto-cjk); DejaVu covers the rest.
 FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "DejaVu Sans"]
@@ -93,7 +94,7 @@ def yearly(city: pd.DataFrame, districts: pd.DataFrame, start_year: int) -> pd.D
         if year <= start_year or base is None:
             count = pd.Series(np.nan, index=rd.index)
         else:
-            count = ((rd[year] / base) ** (1 / (year - start_year)) - 1 >= 0.10 - 1e-12).astype(float)
+            count = ((rd[year] / base) ** (1 / (year - start_year)) - 1 >= RD_GROWTH_TARGET - 1e-12).astype(float)
         rows.append(count.groupby(level=["scenario", "replicate"]).sum(min_count=1).rename(year))
     t3 = pd.concat(rows, axis=1)
     t3.columns.name = "year"
@@ -134,9 +135,9 @@ def fan_charts(results: list[EnsembleResult]) -> plt.Figure:
     cols = 3 if n > 4 else 2
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    years = [yearly(r.city, r.districts, r.scenario.params.start_year) for r in results]
     for ax, indicator in zip(axes.flat, shown):
-        for i, r in enumerate(results):
-            y = yearly(r.city, r.districts, r.scenario.params.start_year)
+        for i, (r, y) in enumerate(zip(results, years)):
             b = band(y, indicator)
             c = COLORS[i % len(COLORS)]
             ax.fill_between(b.index, b["p05"], b["p95"], color=c, alpha=0.18, lw=0)

@@ -19,6 +19,7 @@ what is allowed.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -27,7 +28,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .params import ParamError, Params
+from .params import ParamError, Params, _merge
 from .targets import TARGET_SETS, Target
 
 REPO_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -199,7 +200,7 @@ def _resolve(path: Path, seen: tuple) -> tuple[list, dict]:
         raise ScenarioError(path, "extends", f"cycle of extends: {cycle}")
     raw = parse(path)
     if "extends" not in raw:
-        return [(path, raw)], _deep_copy(raw)
+        return [(path, raw)], copy.deepcopy(raw)
     try:
         parent = find(raw["extends"], relative_to=path.parent)
     except FileNotFoundError:
@@ -209,7 +210,7 @@ def _resolve(path: Path, seen: tuple) -> tuple[list, dict]:
     chain, merged = _resolve(parent, (*seen, key))
     for k in ("name", "description"):
         merged.pop(k, None)
-    _merge(merged, raw)
+    _merge(merged, copy.deepcopy(raw))
     return [(path, raw), *chain], merged
 
 
@@ -244,15 +245,3 @@ def _check_horizon(file, key, until, targets, set_name, origin=""):
     if until < last:
         raise ScenarioError(file, key, f"the target set {set_name!r} is measured in {last}; "
                             f"the horizon must reach it (until ≥ {last}), got {until}{origin}")
-
-
-def _merge(base: dict, extra: dict) -> None:
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(base.get(k), dict):
-            _merge(base[k], v)
-        else:
-            base[k] = _deep_copy(v) if isinstance(v, dict) else v
-
-
-def _deep_copy(d: dict) -> dict:
-    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in d.items()}

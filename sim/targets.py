@@ -24,6 +24,7 @@ class Target:
 
 
 TARGETS_FILE = Path(__file__).parent / "data" / "targets.toml"
+RD_GROWTH_TARGET = 0.10    # T3: each district's R&D grows at least 10 %/yr on average
 
 
 def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]:
@@ -49,15 +50,16 @@ def rd_cagr(history: dict, start: int, end: int) -> float:
     return (history[end] / history[start]) ** (1.0 / (end - start)) - 1.0
 
 
-def measure(model, target: Target, year: int | None = None) -> float:
+def measure(model, target: Target, year: int | None = None, frame=None) -> float:
     """The value of a target's indicator at the end of ``year`` (default: the target year) —
-    from the model's collected Q4 data, so it can be asked after the run has gone past it."""
+    from the model's collected Q4 data, so it can be asked after the run has gone past it.
+    ``frame``: the model's city data frame, when the caller already has it."""
     year = target.year if year is None else year
     if target.indicator == "districts_rd_cagr_10":
         start = model.params.start_year
         cagrs = [rd_cagr(d.rd_history, start, year) for d in model.district_list]
-        return float(np.sum(np.array(cagrs) >= 0.10))
-    df = model.datacollector.get_model_vars_dataframe()
+        return float(np.sum(np.array(cagrs) >= RD_GROWTH_TARGET))
+    df = model.datacollector.get_model_vars_dataframe() if frame is None else frame
     rows = df[(df["year"] == year) & (df["quarter"] == 4)]
     if rows.empty:
         return float("nan")

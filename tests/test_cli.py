@@ -30,9 +30,10 @@ def serial_run(tmp_path_factory):
 
 
 def tables(out: Path) -> dict[str, pd.DataFrame]:
-    return {name: pd.read_parquet(out / name).sort_values(
-        [c for c in ("replicate", "step", "adcode", "target", "indicator", "src", "dst") if c in pd.read_parquet(out / name).columns]
-    ).reset_index(drop=True) for name in ("city", "districts", "targets", "links")}
+    frames = {name: pd.read_parquet(out / name) for name in ("city", "districts", "targets", "links")}
+    keys = ("replicate", "step", "adcode", "target", "indicator", "src", "dst")
+    return {name: df.sort_values([c for c in keys if c in df.columns]).reset_index(drop=True)
+            for name, df in frames.items()}
 
 
 def test_every_subcommand_has_help():
