@@ -88,6 +88,7 @@ class InnovationModel(mesa.Model):
         self.params = p = base
         # Root of the per-step random streams (common random numbers across scenarios).
         self._stream_root = int(self.rng.integers(2**63))
+        self._streams, self._streams_step = {}, None
         self.steps_per_year = 4
         self.events = metrics.empty_events()
 
@@ -190,14 +191,22 @@ class InnovationModel(mesa.Model):
         return f"{self.year} Q{self.quarter}"
 
     # ---- helpers ----------------------------------------------------------------------------
-    STREAMS = ("links", "finance", "knowledge", "growth", "ladder", "exit", "entry", "transfer", "zones")
+    # Appended only: a stream's position is part of its seed.
+    STREAMS = ("links", "finance", "knowledge", "growth", "ladder", "exit", "entry", "transfer", "zones", "spinoffs")
 
     def stream(self, name: str) -> np.random.Generator:
         """The random stream of one process in the current step. Each process draws from its own
         stream keyed by (root seed, step, process), so a lever that changes one process leaves
-        the others' draws untouched and scenario comparisons stay paired."""
-        key = (self.steps, self.STREAMS.index(name))
-        return np.random.default_rng(np.random.SeedSequence(self._stream_root, spawn_key=key))
+        the others' draws untouched and scenario comparisons stay paired. The Generator is made
+        once per step: a second call in the same step continues it rather than repeating its
+        numbers."""
+        if self._streams_step != self.steps:
+            self._streams, self._streams_step = {}, self.steps
+        rng = self._streams.get(name)
+        if rng is None:
+            key = (self.steps, self.STREAMS.index(name))
+            rng = self._streams[name] = np.random.default_rng(np.random.SeedSequence(self._stream_root, spawn_key=key))
+        return rng
 
     def district_firm_sum(self, column: str | None, mask: np.ndarray | None = None) -> np.ndarray:
         """Per-district weighted sum of a firm column over live firms (and an optional mask)."""
@@ -520,8 +529,8 @@ class InnovationModel(mesa.Model):
         counts = self.stream("entry").poisson(np.maximum(lam, 0))
         self._add_entrants(counts, registered=False)
 
-    def _add_entrants(self, counts: np.ndarray, registered: bool, knowledge_boost: float = 1.0):
-        pop, p, rng = self.firms, self.params, self.stream("entry")
+    def _add_entrants(self, counts: np.ndarray, registered: bool, knowledge_boost: float = 1.0, stream: str = "entry"):
+        pop, p, rng = self.firms, self.params, self.stream(stream)
         med_rev, med_rd, _ = FIRM_START["candidate"]
         born = 0
         for i, count in enumerate(counts):
@@ -556,7 +565,7 @@ class InnovationModel(mesa.Model):
                     spin[partners[0] if partners else rng.choice(clusters)] += 1
                 else:
                     spin[u.district_index] += 1
-        self._add_entrants(spin, registered=True, knowledge_boost=2.0)
+        self._add_entrants(spin, registered=True, knowledge_boost=2.0, stream="spinoffs")
         self.events["spinoffs"] = spin.sum() / p.scale
         if self.year == p.platforms.zone_upgrade_year:
             self._upgrade_zones(p.platforms.zone_upgrades)

@@ -71,6 +71,17 @@ def test_replicate_seeds_come_from_one_seed_sequence():
     assert replicate_seed(42, 3) != replicate_seed(43, 3)
 
 
+def test_a_stream_drawn_twice_in_one_step_continues_rather_than_repeats():
+    model = run(steps=3)
+    first, second = model.stream("entry").random(4), model.stream("entry").random(4)
+    assert not np.array_equal(first, second)
+    # the same (step, process) is the same stream in a fresh model with the same seed
+    again = run(steps=3)
+    assert np.array_equal(again.stream("entry").random(4), first)
+    # spin-offs draw from their own stream, not a replay of the regular entrants' numbers
+    assert not np.array_equal(model.stream("spinoffs").random(4), first)
+
+
 def test_invariants_hold_every_step():
     model = InnovationModel(seed=3, scale=SMALL)
     for _ in range(12):
