@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
 def one(scale: float, quarters: int, seed: int) -> None:
-    from sim import InnovationModel
+    from sim import InnovationModel, firm_processes
 
     t0 = time.perf_counter()
     model = InnovationModel(seed=seed, scale=scale)
@@ -35,9 +35,10 @@ def one(scale: float, quarters: int, seed: int) -> None:
     # The firm update alone, timed on the final state (same code path as inside step()).
     for _ in range(quarters):
         t = time.perf_counter()
-        model._rd_and_finance()
-        model._knowledge_and_growth()
-        model._ladder()
+        firm_processes.choose_rd(model)
+        model.call("after_rd")
+        firm_processes.learn_and_grow(model)
+        firm_processes.climb_ladder(model)
         firm_times.append(time.perf_counter() - t)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     firm_steps = sum(rows)

@@ -7,6 +7,10 @@ computed for all districts at once by the model and written onto the agents.
 from __future__ import annotations
 
 import mesa
+import numpy as np
+
+from .firms import FIRM_START, KNOWLEDGE_GROWTH_START
+from .funds import MILLION_PER_100M
 
 PROGRAMMES = ("rd_subsidy", "platforms", "incubators", "talent")
 
@@ -54,7 +58,7 @@ class District(mesa.Agent):
     def receive(self, source: str, amount: float):
         """Money in (100m yuan), split across the programmes by the fund's use shares."""
         self.ledger[source] += amount
-        shares = self.model.programme_shares
+        shares = self.model.programme_shares()
         for k in PROGRAMMES:
             self.pot[k] += amount * shares[k]
 
@@ -88,3 +92,62 @@ class District(mesa.Agent):
 
     def __repr__(self):
         return f"District({self.adcode} {self.name_zh}, {self.group})"
+
+
+# ---- district state from the firms -----------------------------------------------------------
+ZONE_OUTPUT_WEIGHT = {"national": 2.0, "municipal": 1.0}  # a national zone draws twice a municipal one's share
+MAX_ZONE_OUTPUT_SHARE = 0.8  # some of a district's industry is always outside its zone
+
+
+def start_state(model) -> None:
+    """R&D outside the firms, and high-tech-zone output at the start: the city's zone share spread
+    over the zone districts by industrial output; later changes follow zone firms' revenue."""
+    b, dd = model.params.behaviour, model.district_data
+    firm_rd = model.district_firm_sum("rd") / MILLION_PER_100M
+    for d, rd_firms in zip(model.district_list, firm_rd):
+        d.non_firm_rd0 = d.non_firm_rd = float(dd.loc[d.index, "rd_expenditure"]) * (1 - b.enterprise_rd_share)
+        d.rd = rd_firms + d.non_firm_rd
+        d.rd_history[model.params.start_year] = d.rd
+    model.universities_in = np.maximum(np.bincount([u.district_index for u in model.universities],
+                                                   minlength=model.n_districts), 1)
+    model.start_revenue = model.district_firm_sum("revenue")
+    model.start_zone_revenue = model.district_firm_sum("revenue", model.firms.col("in_zone"))
+    weight = np.array([ZONE_OUTPUT_WEIGHT.get(d.hightech_zone, 0.0) * d.industrial_output0 for d in model.district_list])
+    total_output = sum(d.industrial_output0 for d in model.district_list)
+    zone = b.zone_output_share_start * total_output * weight / max(weight.sum(), 1e-12)
+    for d, z in zip(model.district_list, zone):
+        d.zone_output0 = d.zone_output = min(float(z), MAX_ZONE_OUTPUT_SHARE * d.industrial_output0)
+    # Output (100m yuan) per million yuan of zone firms' revenue; one for one in a new zone.
+    zone0 = np.array([d.zone_output0 for d in model.district_list])
+    model.zone_ratio = np.where(model.start_zone_revenue > 0, zone0 / np.maximum(model.start_zone_revenue, 1e-12),
+                                1.0 / MILLION_PER_100M)
+
+
+def refresh(model) -> None:
+    """Write the firms' aggregates, GDP, R&D intensity and zone output onto the districts, and the
+    research and knowledge on the universities."""
+    b, pop, p = model.params.behaviour, model.firms, model.params
+    years = model.steps * 0.25
+    tech = model.district_firm_sum(None, pop.col("registered"))
+    hte = model.district_firm_sum(None, pop.col("certified"))
+    rd = model.district_firm_sum("rd") / MILLION_PER_100M
+    revenue = model.district_firm_sum("revenue")
+    zone_rev = model.district_firm_sum("revenue", pop.col("in_zone"))
+    env = model.environment
+    gdp_factor = ((1 + b.gdp_growth) ** years if env is None
+                  else env.gdp_factor(p.start_year + years, p.start_year, b.gdp_growth))
+    for i, d in enumerate(model.district_list):
+        d.tech_enterprises, d.high_tech_enterprises = float(tech[i]), float(hte[i])
+        d.non_firm_rd = d.non_firm_rd0 * (1 + b.non_firm_rd_growth) ** years
+        d.rd = float(rd[i]) + d.non_firm_rd
+        va0 = model.start_revenue[i] * b.value_added_ratio / MILLION_PER_100M
+        va = revenue[i] * b.value_added_ratio / MILLION_PER_100M
+        d.gdp = max(d.gdp0 - va0, 0.0) * gdp_factor + va
+        d.rd_intensity = 100.0 * d.rd / d.gdp
+        d.zone_output = max(d.zone_output0 + (zone_rev[i] - model.start_zone_revenue[i]) * model.zone_ratio[i], 0.0)
+        d.industrial_output = (d.industrial_output0 - d.zone_output0) * (1 + b.industrial_growth) ** years + d.zone_output
+    k0 = FIRM_START["certified"][1] / (KNOWLEDGE_GROWTH_START + b.knowledge_depreciation)
+    for u in model.universities:
+        d = model.district_list[u.district_index]
+        u.research = d.non_firm_rd / model.universities_in[u.district_index]
+        u.knowledge_intensity = b.university_knowledge_ratio * k0 * (1 + b.non_firm_rd_growth) ** years

@@ -32,6 +32,10 @@ COLUMNS = {
     "subsidy": np.float64,                      # subsidy received last quarter, million yuan
 }
 
+# Perpetual-inventory start of knowledge stocks, K = R&D / (g + depreciation): knowledge taken to
+# have grown about 10 %/yr before the start (and for entrants, before they entered).
+KNOWLEDGE_GROWTH_START = 0.10
+
 STATUS_NAMES = ("exited", "candidate", "tech-based SME", "high-tech (certified)", "专精特新", "listed")
 
 
@@ -210,7 +214,7 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
     pop.rd_rate[:n] = pop.rd_base[:n]
     pop.rd[:n] = pop.rd_rate[:n] * pop.revenue[:n]
     # Perpetual-inventory start: K = R&D / (growth + depreciation), growth about 10 %/yr.
-    pop.knowledge[:n] = pop.rd[:n] / (0.10 + b.knowledge_depreciation)
+    pop.knowledge[:n] = pop.rd[:n] / (KNOWLEDGE_GROWTH_START + b.knowledge_depreciation)
     pop.patents[:n] = rng.poisson(b.patent_rate * pop.knowledge[:n] * 0.5)
     # Registration requires at least one piece of IP (Chongqing 科技型企业 criteria).
     pop.patents[:n] = np.where(pop.registered[:n], np.maximum(pop.patents[:n], 1), pop.patents[:n])

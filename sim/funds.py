@@ -51,12 +51,15 @@ def allocation_weights(rule: str, districts, mix, index_scores=None) -> np.ndarr
 class GuidingFund(mesa.Agent):
     """市级引导区县科技发展专项资金: receives the yearly budget and transfers it to districts."""
 
-    def __init__(self, model, annual_budget: float):
+    def __init__(self, model):
         super().__init__(model)
-        self.annual_budget = annual_budget
         self.received = 0.0
         self.transferred = 0.0
         self.last_shares = None
+
+    @property
+    def annual_budget(self) -> float:
+        return self.model.params.guiding_fund.annual_budget
 
     @property
     def balance(self) -> float:
@@ -79,13 +82,17 @@ class GuidingFund(mesa.Agent):
 class CultivationFund(mesa.Agent):
     """科创培育基金 with district sub-funds: equity into young registered firms, exits by listing."""
 
-    def __init__(self, model, committed: float, call_rate: float, ticket_million: float,
-                 max_age: float, exit_multiple: float):
+    def __init__(self, model):
         super().__init__(model)
-        self.committed, self.call_rate = committed, call_rate
-        self.ticket, self.max_age, self.exit_multiple = ticket_million, max_age, exit_multiple
         self.called = self.cash = 0.0
         self.invested = self.realised_cost = self.written_off = self.distributed = 0.0
+
+    # The fund's terms are read from the parameters when it acts.
+    committed = property(lambda self: self.model.params.finance.fund_of_funds_size)
+    call_rate = property(lambda self: self.model.params.finance.capital_call_per_year)
+    ticket = property(lambda self: self.model.params.finance.ticket)             # million yuan
+    max_age = property(lambda self: self.model.params.finance.max_age_years)
+    exit_multiple = property(lambda self: self.model.params.finance.exit_multiple)
 
     @property
     def outstanding(self) -> float:
@@ -140,15 +147,18 @@ class CreditPool(mesa.Agent):
     """知识价值信用贷款: banks lend to registered firms scored on knowledge value; a government
     risk-compensation pool (city and districts 4:6) covers a share of defaulted principal."""
 
-    def __init__(self, model, annual_lending: float, loan_size_million: float, term: int,
-                 pool_initial: float, pool_topup: float, compensation_share: float, city_share: float):
+    def __init__(self, model):
         super().__init__(model)
-        self.annual_lending, self.loan_size, self.term = annual_lending, loan_size_million, term
-        self.compensation_share, self.city_share, self.pool_topup = compensation_share, city_share, pool_topup
-        self.pool_contributed = pool_initial
-        self.pool_balance = pool_initial
+        self.pool_contributed = self.pool_balance = model.params.finance.risk_pool_initial
         self.compensation_paid = 0.0
         self.lent = self.repaid = self.defaulted = self.bank_losses = 0.0
+
+    annual_lending = property(lambda self: self.model.params.finance.credit_annual_lending)
+    loan_size = property(lambda self: self.model.params.finance.loan_size)         # million yuan
+    term = property(lambda self: self.model.params.finance.loan_term_quarters)
+    pool_topup = property(lambda self: self.model.params.finance.risk_pool_topup)
+    compensation_share = property(lambda self: self.model.params.finance.compensation_share)
+    city_share = property(lambda self: self.model.params.finance.city_share_of_pool)
 
     @property
     def outstanding(self) -> float:

@@ -1,5 +1,8 @@
-"""The yearly district innovation evaluation (after the 重庆科技创新指数报告) and the national
-innovative county (国家创新型县) checks.
+"""The yearly district innovation evaluation (after the 重庆科技创新指数报告) and its feedback into
+the guiding fund's competitive share (seed §(二十五)).
+
+Levers: ``evaluation.competitive_feedback``; ``evaluation.weights`` and ``city_score_start`` set
+the method.
 
 The real report scores 38 区县 on five dimensions as a percentage of a benchmark and sorts them
 into tiers: above the city score (tier 1), 30 % to the city score (tier 2), below 30 % (tier 3).
@@ -12,6 +15,8 @@ later scores are then comparable over time.
 from __future__ import annotations
 
 import numpy as np
+
+from ._base import Programme
 
 DIMENSIONS = {
     "environment": "universities, institutes and characteristic platforms (counted 3 each) per million people",
@@ -56,26 +61,31 @@ def tiers(scores: np.ndarray) -> np.ndarray:
     return np.where(district >= city, 1, np.where(district < 30.0, 3, 2))
 
 
-def innovative_county_year(model, year: int) -> int:
-    """Yearly acceptance checks; returns how many counties passed this year."""
-    ic = model.params.innovative_county
-    passed = 0
-    for d in model.district_list:
-        if not d.is_county or d.innovative_county == "passed":
-            continue
-        if d.innovative_county == "none":
-            starts = ic.support and (str(d.adcode) in ic.in_construction or (
-                d.tier <= 2 and d.rd_intensity >= ic.rd_intensity_min))
-            if starts:
-                d.innovative_county, d.construction_start = "construction", year
-            continue
-        if year - d.construction_start < ic.construction_years:
-            continue
-        base_year = d.construction_start - 1
-        base = d.rd_history.get(base_year, d.rd_history.get(min(d.rd_history)))
-        years = year - base_year
-        cagr = (d.rd / base) ** (1.0 / years) - 1.0 if base > 0 else 0.0
-        if d.rd_intensity >= ic.rd_intensity_min and cagr >= ic.rd_growth_min:
-            d.innovative_county = "passed"
-            passed += 1
-    return passed
+class EvaluationFeedback(Programme):
+    """Scores and tiers every year end; the scores of the start fix the benchmarks and are the
+    split of the competitive share while the feedback is off."""
+
+    name = "evaluation"
+    sections = ("evaluation",)
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.benchmark = None
+        self.index_start = None
+
+    def evaluate(self):
+        m = self.model
+        scores, dims, self.benchmark = evaluate(m, self.benchmark)
+        m.city_index = float(scores[-1])
+        for d, s, dim, t in zip(m.district_list, scores[:-1], dims[:-1], tiers(scores)):
+            d.index_score, d.dimension_scores, d.tier = float(s), tuple(float(x) for x in dim), int(t)
+        if self.index_start is None:
+            self.index_start = np.array([d.index_score for d in m.district_list])
+
+    def allocation_scores(self) -> np.ndarray:
+        m = self.model
+        return (np.array([d.index_score for d in m.district_list]) if m.params.evaluation.competitive_feedback
+                else self.index_start)
+
+    def year_review(self):
+        self.evaluate()

@@ -1,0 +1,41 @@
+"""The policy programmes of the 2022 guiding opinions, one class per module.
+
+A programme reads its levers from ``model.params`` when it acts (so a hindcast that switches the
+parameters each year needs nothing re-synced) and touches the model only through the hooks
+below, which the quarter's schedule in ``sim/model.py`` calls in the order of
+:data:`PROGRAMMES`. "What does lever X do?" is answered by the one module that reads it.
+
+Hooks are of two kinds. *Actions* (``setup``, ``enter_year``, ``budget``, ``commit``,
+``after_rd``, ``after_listing``, ``after_exit``, ``form_links``, ``year_end``, ``year_review``)
+change state. *Terms* (``rd_cost``, ``absorption``, ``growth``, ``rd_push``,
+``registration_push``, ``certification_odds``, ``listing``, ``exit_hazard``, ``entry``,
+``entrant_zone_share``, ``link_mix``) take a firm process's quantity and return it with the
+programme's effect applied; a programme that has no such effect does not define the hook.
+"""
+
+from __future__ import annotations
+
+from ._base import HOOKS, Programme, hooks_of
+from .consortia import Consortia
+from .cultivation import Cultivation
+from .evaluation import EvaluationFeedback
+from .finance import Finance
+from .guiding_fund import GuidingFundProgramme
+from .innovative_county import InnovativeCounties
+from .paired import PairedAssistance
+from .platforms import Platforms
+from .talent import Talent
+from .transfer import TransferChain
+
+# The order is the order their terms apply in: e.g. the R&D cost is one less the tax saving less
+# the subsidy, money arrives own budgets first, then the fund, then paired transfers, and
+# spin-offs enter before a zone upgrade draws firms in.
+PROGRAMMES = (Cultivation, GuidingFundProgramme, PairedAssistance, Consortia, Finance, TransferChain,
+              Talent, Platforms, EvaluationFeedback, InnovativeCounties)
+
+__all__ = ["HOOKS", "PROGRAMMES", "Programme", "build", "hooks_of"]
+
+
+def build(model) -> dict[str, Programme]:
+    """One instance of every programme for a model, by name, in programme order."""
+    return {cls.name: cls(model) for cls in PROGRAMMES}

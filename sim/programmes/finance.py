@@ -1,0 +1,64 @@
+"""S&T finance (seed §(十七)): knowledge-value credit with a risk-compensation pool, and the S&T
+cultivation fund-of-funds with district sub-funds.
+
+Levers: ``finance.*``. Each Q1 the fund calls capital and the pool is topped up; each quarter
+banks lend to the registered firms with the best knowledge-value score and the fund buys
+stakes in young registered firms. A loan or a stake lifts the firm's growth, pushes its R&D
+toward certification, lowers its exit hazard and (a stake) raises its odds of listing; exits
+default on loans (the pool compensates a share) and write stakes off, listings return them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..firm_processes import DT
+from ..funds import CreditPool, CultivationFund
+from ._base import Programme
+
+NO_ROWS = np.zeros(0, np.int64)
+
+
+class Finance(Programme):
+    name = "finance"
+    sections = ("finance",)
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.fund = CultivationFund(model)
+        self.credit = CreditPool(model)
+
+    def financed(self) -> np.ndarray:
+        pop = self.model.firms
+        return (pop.col("loan") > 0) | (pop.col("equity") > 0)
+
+    def budget(self):
+        self.fund.call_capital()
+        self.credit.top_up()
+
+    def after_rd(self):
+        m = self.model
+        rng = m.stream("finance")
+        m.events["loans_issued"] = self.credit.lend(m.firms, rng, m.steps, DT)
+        m.events["equity_invested"] = self.fund.invest(m.firms, rng, DT)
+
+    def growth(self, growth):
+        return growth + self.model.params.behaviour.growth_finance * self.financed()
+
+    def rd_push(self, push):
+        return push | self.financed()
+
+    def listing(self, eligible, rate):
+        equity = self.model.firms.col("equity") > 0
+        return eligible | equity, rate * (1 + equity)
+
+    def after_listing(self, rows):
+        self.fund.settle(self.model.firms, rows, NO_ROWS)
+
+    def exit_hazard(self, rate):
+        return rate * np.where(self.financed(), self.model.params.finance.financed_exit_ratio, 1.0)
+
+    def after_exit(self, rows):
+        m = self.model
+        m.events["loan_defaults"] = self.credit.settle(m.firms, m.steps, rows)
+        self.fund.settle(m.firms, NO_ROWS, rows)
