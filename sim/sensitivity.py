@@ -41,30 +41,12 @@ import numpy as np
 import pandas as pd
 
 from . import ensemble, metrics, scenarios
-from .params import Params, describe
+from .params import Params, describe, levers
 from .targets import POLICY_2025
 
-# The levers a study screens by default, each with the range it is varied over: about half to
-# three times its documented default (sim/params.py gives each default's source), or the
-# choices of a rule.
-STUDY_RANGES: dict[str, tuple] = {
-    "guiding_fund.annual_budget": (5.0, 30.0),
-    "guiding_fund.allocation": ("equal", "gdp", "need", "competitive", "mix"),
-    "guiding_fund.share_rd_subsidy": (0.2, 0.7),
-    "district_budget.own_programme_share": (0.1, 0.5),
-    "cultivation.super_deduction": (0.5, 1.5),
-    "cultivation.candidate_list_size": (0.0, 0.2),
-    "cultivation.candidate_list_boost": (1.0, 3.0),
-    "cultivation.coaching_registration_boost": (0.0, 1.5),
-    "consortia.links_per_leader": (0.0, 200.0),
-    "paired.intensity": (0.0, 3.0),
-    "paired.support_per_pair": (0.0, 0.5),
-    "finance.credit_annual_lending": (30.0, 150.0),
-    "finance.fund_of_funds_size": (0.0, 60.0),
-    "talent.commissioners": (0.0, 3.0),
-    "platforms.cost": (0.75, 3.0),
-    "platforms.scenario_pull": (0.0, 0.03),
-}
+# The levers a study screens by default, each with the range it is varied over (about half to
+# three times its documented default, or the choices of a rule): their declarations' study range.
+STUDY_RANGES: dict[str, tuple] = {key: lv.study for key, lv in levers().items() if lv.study is not None}
 
 # T2 (certified high-tech enterprises), T3 (districts with ≥ 10 %/yr R&D growth) and regional
 # inequality (Theil index of R&D per resident across the 38 districts).

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from sim import InnovationModel, Params, ParamError, replicate_seed
+from sim.params import KEEP, POLICY_OFF, _undot, describe, levers
 from sim.firms import cert_threshold
 from sim.metrics import district_frame, money_check
 from sim.targets import POLICY_2025, scoreboard
@@ -134,36 +135,13 @@ def test_bad_parameters_are_named():
 
 # --- levers move their outcomes in the documented direction ---------------------------------
 REPLICATES = 5
-LEVERS = [
-    # (name, low overrides, high overrides, reporter that must rise, steps[, scale])
-    ("guiding fund budget raises R&D", {"guiding_fund": {"annual_budget": 0.0}},
-     {"guiding_fund": {"annual_budget": 60.0}}, "rd_expenditure", 8),
-    ("super-deduction raises R&D", {"cultivation": {"super_deduction": 0.0}},
-     {"cultivation": {"super_deduction": 1.0}}, "rd_expenditure", 8),
-    ("candidate lists raise certifications", {"cultivation": {"candidate_list_size": 0.0}},
-     {"cultivation": {"candidate_list_size": 0.5, "candidate_list_boost": 2.5}}, "high_tech_enterprises", 8),
-    ("district coaching raises registrations", {"cultivation": {"coaching_registration_boost": 0.0}},
-     {"cultivation": {"coaching_registration_boost": 3.0}}, "tech_enterprises", 8),
-    ("paired assistance links the clusters to the core", {"paired": {"enabled": False}},
-     {"paired": {"intensity": 4.0}}, "core_cluster_link_share", 8),
-    ("consortia widen the leading firms' reach", {"consortia": {"enabled": False}},
-     {"consortia": {"links_per_leader": 400.0}}, "consortium_reach", 8),
-    ("credit raises lending and certified firms", {"finance": {"credit_annual_lending": 0.0}},
-     {"finance": {"credit_annual_lending": 400.0}}, "high_tech_enterprises", 12),
-    ("the fund-of-funds raises listings", {"finance": {"fund_of_funds_size": 0.0}},
-     {"finance": {"fund_of_funds_size": 400.0, "capital_call_per_year": 0.5}}, "listed_enterprises", 12),
-    ("the platform programme completes platforms", {"platforms": {"programme": False}},
-     {"platforms": {"programme": True, "cost": 0.3}}, "districts_with_platform", 8),
-    ("high-tech zone upgrades raise the zones' output share", {"platforms": {"zone_upgrades": []}},
-     {"platforms": {"zone_upgrade_year": 2023}}, "hightech_zone_output_share", 8),
-    ("application scenarios raise R&D", {"platforms": {"scenario_pull": 0.0}},
-     {"platforms": {"scenario_pull": 0.1}}, "rd_expenditure", 8),
-    ("talent raises the knowledge firms absorb", {"talent": {"commissioners": 0.0}, "guiding_fund": {"share_talent": 0.0}},
-     {"talent": {"commissioners": 5.0}, "guiding_fund": {"share_talent": 0.15}}, "knowledge_absorbed_q", 12, 0.1),
-]
+# Every lever that declares a documented direction (sim/params.py: Lever.check).
+LEVERS = [(f"{key} raises {lv.check.reporter}", _undot(lv.check.low or {key: lv.off}, sep="."), _undot(lv.check.high, sep="."),
+           lv.check.reporter, lv.check.steps, lv.check.scale or SMALL)
+          for key, lv in levers().items() if lv.check is not None]
 
 
-@pytest.mark.parametrize("name,low,high,reporter,steps,scale", [(*lv, SMALL)[:6] for lv in LEVERS],
+@pytest.mark.parametrize("name,low,high,reporter,steps,scale", LEVERS,
                          ids=[lv[0] for lv in LEVERS])
 def test_lever_direction(name, low, high, reporter, steps, scale):
     diffs = []
@@ -241,3 +219,48 @@ def test_scoreboard_reports_every_target():
     assert all(r["year"] == 2025 for r in rows)
     t1 = rows[0]
     assert t1["met"] == (t1["value"] >= 45000)
+
+
+def test_every_lever_is_declared_whole():
+    rows = [r for r in describe() if r["lever"]]
+    assert len(rows) >= 30
+    for r in rows:
+        assert r["off"] is not None and r["label_zh"] and r["label_en"] and r["cost"], r["key"]
+        lo, hi, choices = r["lo"], r["hi"], r["choices"]
+        if r["control"] is not None:
+            c_lo, c_hi, step = r["control"]
+            assert c_lo < c_hi and step > 0, r["key"]
+            assert (lo is None or c_lo >= lo) and (hi is None or c_hi <= hi), r["key"]
+        if r["study"] is not None and choices is None:
+            s_lo, s_hi = r["study"]
+            assert (lo is None or s_lo >= lo) and (hi is None or s_hi <= hi) and s_lo < s_hi, r["key"]
+        if r["off"] is not KEEP:
+            Params.from_dict(_undot({r["key"]: r["off"]}, sep="."))   # the off value is allowed
+
+
+def test_the_no_policy_counterfactual_is_the_levers_off_values():
+    off = Params().policy_off()
+    for key, lv in levers().items():
+        value = off
+        for part in key.split("."):
+            value = getattr(value, part)
+        if lv.off is not KEEP:
+            assert value == lv.off, key
+    assert POLICY_OFF["guiding_fund"]["annual_budget"] == 0.0 and POLICY_OFF["paired"]["enabled"] is False
+
+
+def test_each_lever_belongs_to_one_programme_whose_module_reads_it():
+    import inspect
+
+    from sim import funds, programmes
+    owners = {}
+    for cls in programmes.PROGRAMMES:
+        for section in cls.sections:
+            assert section not in owners, f"section {section} claimed by {owners.get(section)} and {cls.name}"
+            owners[section] = cls
+    for key in levers():
+        section, name = key.split(".")[0], key.split(".")[-1]
+        assert section in owners, f"{key}: no programme declares section {section}"
+        # a programme's money is held by its fund agents (sim/funds.py)
+        source = inspect.getsource(inspect.getmodule(owners[section])) + inspect.getsource(funds)
+        assert name in source, f"{key}: not read by {owners[section].__module__}"
