@@ -14,6 +14,7 @@ import numpy as np
 
 from .firms import FIRM_START, KNOWLEDGE_GROWTH_START, cert_threshold
 from .funds import MILLION_PER_100M
+from .network import MIN_WEIGHT
 from .params import INDUSTRY_MIX
 
 DT = 0.25  # years per step
@@ -182,6 +183,16 @@ def enter_firms(model) -> np.ndarray:
     return add_entrants(model, counts, registered=False)
 
 
+def median_candidate_revenue(model) -> np.ndarray:
+    """Per district, the median revenue of its unregistered firms at the start: what entrants
+    are sized against."""
+    pop = model.firms
+    cand = ~pop.col("registered")
+    return np.array([float(np.median(pop.revenue[: pop.n][cand & (pop.col("district") == i)]))
+                     if np.any(cand & (pop.col("district") == i)) else FIRM_START["candidate"][0]
+                     for i in range(model.n_districts)])
+
+
 def add_entrants(model, counts: np.ndarray, registered: bool, rd_ratio: float = 1.0, knowledge_ratio: float = 1.0,
                  stream: str = "entry") -> np.ndarray:
     """``counts[i]`` new rows in district i, smaller than its incumbents; returns their rows."""
@@ -226,3 +237,17 @@ def relink(model) -> None:
     b = model.params.behaviour
     model.network.decay(model.firms, b.link_decay, DT)
     form_links(model, int(b.link_rate * model.firms.col("alive").sum() * DT), DT)
+
+
+def seed_links(model) -> None:
+    """Links at start: the steady state of formation and decay, with weights of all ages. The
+    end-of-start-year network is history: every scenario starts from the links the levers as
+    they were then had formed; a scenario's own levers act from the first step."""
+    b, net = model.params.behaviour, model.network
+    lifetime = math.log(1 / MIN_WEIGHT) / max(b.link_decay, 1e-9)
+    before = len(net.w)
+    form_links(model, int(b.link_rate * int(model.firms.col("alive").sum()) * lifetime / 2), years=lifetime,
+               levers=model.reference_params())
+    ages = model.rng.uniform(0, lifetime, len(net.w) - before)
+    net.w[before:] *= np.exp(-b.link_decay * ages)
+    net.u_w *= np.exp(-b.link_decay * model.rng.uniform(0, lifetime, len(net.u_w)))

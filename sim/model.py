@@ -23,17 +23,15 @@ the firms is in ``sim/districts.py``. The quarter, in order:
 
 from __future__ import annotations
 
-import math
-
 import mesa
 import numpy as np
 
 from . import datasets, districts, firm_processes, metrics, programmes
 from .districts import District
 from .firm_processes import DT  # noqa: F401  (years per step, part of the model's public vocabulary)
-from .firms import FIRM_START, initial_population
+from .firms import initial_population
 from .hindcast import LAST_HISTORY_YEAR, PolicyEnvironment
-from .network import MIN_WEIGHT, CollaborationGraph
+from .network import CollaborationGraph
 from .params import INDUSTRY_DIRECTIONS, ParamError, Params
 from .programmes.guiding_fund import programme_shares
 from .universities import University
@@ -114,18 +112,14 @@ class InnovationModel(mesa.Model):
                                           [d.partners for d in self.district_list])
         self.programmes = programmes.build(self)
         self._hooks = programmes.hooks_of(self.programmes.values())
-        self._seed_links()
+        firm_processes.seed_links(self)
 
         # ---- the start state -------------------------------------------------------------------
         districts.start_state(self)
         districts.refresh(self)
         self.programmes["evaluation"].evaluate()   # the start's scores fix the benchmarks
         self.call("setup")
-        cand = ~self.firms.col("registered")
-        self.entrant_revenue = np.array([
-            float(np.median(self.firms.revenue[: self.firms.n][cand & (self.firms.col("district") == i)]))
-            if np.any(cand & (self.firms.col("district") == i)) else FIRM_START["candidate"][0]
-            for i in range(self.n_districts)])
+        self.entrant_revenue = firm_processes.median_candidate_revenue(self)
         self._graph_cache = (None, None)
         self.datacollector = metrics.make_datacollector()
         self.running = True
@@ -251,16 +245,3 @@ class InnovationModel(mesa.Model):
         self.remove_all_agents()
         mesa.Agent._ids.pop(self, None)
         self._graph_cache = (None, None)
-
-    def _seed_links(self):
-        """Links at start: the steady state of formation and decay, with weights of all ages.
-        The end-of-start-year network is history: every scenario starts from the links the levers
-        as they were then had formed; a scenario's own levers act from the first step."""
-        b = self.params.behaviour
-        lifetime = math.log(1 / MIN_WEIGHT) / max(b.link_decay, 1e-9)
-        alive = int(self.firms.col("alive").sum())
-        before = len(self.network.w)
-        firm_processes.form_links(self, int(b.link_rate * alive * lifetime / 2), years=lifetime, levers=self.reference_params())
-        ages = self.rng.uniform(0, lifetime, len(self.network.w) - before)
-        self.network.w[before:] *= np.exp(-b.link_decay * ages)
-        self.network.u_w *= np.exp(-b.link_decay * self.rng.uniform(0, lifetime, len(self.network.u_w)))
