@@ -2,7 +2,8 @@
 
 Mesa's SolaraViz gives the play / step / reset controls and the play interval; the levers, the
 scenario picker, the map with the collaboration network, the target charts, the scoreboard and
-the district panel come from ``sim.app_components``. Levers edit a per-session configuration
+the district panel come from ``sim.app_components`` (which draws on ``sim.app_levers``,
+``sim.app_model``, ``sim.app_map`` and ``sim.app_charts``). Levers edit a per-session configuration
 that SolaraViz's Reset hands to ``AppModel``, so a change applies at the next Reset; loading a
 scenario rebuilds the model at once.
 """

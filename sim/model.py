@@ -2,7 +2,7 @@
 
 With ``Params.start_year = 2017`` the model starts from the end-2017 state instead and runs the
 years up to 2022 under the policy environment of those years (``sim/hindcast.py``); that is the
-hindcast the calibration (``sim/calibration.py``) fits to the published 2018–2022 series.
+hindcast the calibration (``sim/calibration/``) fits to the published 2018–2022 series.
 
 The model keeps the wiring (data, agents, firms, links, programmes), the calendar, the random
 streams and the quarter's schedule. What firms do is in ``sim/firm_processes.py``; what each

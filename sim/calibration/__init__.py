@@ -1,0 +1,69 @@
+"""Calibration and validation against Chongqing's published 2017–2022 history.
+
+The model is started at the end of 2017 (``Params.start_year = 2017``: the data layer's 2017
+district state, then the policy environment of 2018–2022, see ``sim/hindcast.py``) and run to
+the end of 2022. Its year-end city series are compared with the published ones in
+``sim/data/city_history.csv`` (the project's copy of the shared research table): tech-based
+SMEs, certified high-tech enterprises, R&D spending and intensity (2018–2022), and the regional
+split of R&D (2020 by 一区两群 block, 2022 share of the nine central districts). Nothing
+published after 2022 is read.
+
+Method: ABC-PMC (approximate Bayesian computation by population Monte Carlo, Beaumont et al.
+2009, with an adaptive tolerance and a fixed number of simulations per generation). Generation
+0 draws a Latin hypercube from the prior box of the free parameters (uniform, or log-uniform for
+rates spanning orders of magnitude); each later generation perturbs the particles accepted in
+the previous one with a Gaussian kernel of twice their weighted covariance and weights the new
+accepted particles by prior / proposal density. The distance is the weighted mean of the
+per-series mean absolute percentage errors (MAPE, %). The accepted particles of the last
+generation are the posterior sample (mean, sd, 5–95 % range = the uncertainty written to the
+file). The fitted point is the best of the lowest-distance particles and the posterior mean,
+each re-evaluated as an ensemble mean over several replicates at a larger scale, after a
+local Nelder–Mead refinement of the best particle (ensemble means of a few replicates with
+common random numbers, so the objective is a deterministic function of the parameters).
+Every simulation of replicate k uses ``replicate_seed(seed, k)``: one seed reproduces the run,
+whatever the number of worker processes.
+
+Public API (the notebook ``notebooks/05_calibration.ipynb`` uses only these):
+
+- ``FREE``: the free parameters (key, prior range, scale, why free).
+- ``observed()`` → DataFrame of the published points used (series, year, value, status, source).
+- ``hindcast(params=None, replicates=8, seed=2017, scale=0.25, workers=1, samples=None)`` →
+  long DataFrame (replicate, year, series, value), years 2017–2022. ``samples`` (a list of
+  parameter-override dicts, e.g. ``posterior_samples()``) spreads the runs over parameter draws.
+- ``hindcast_band(runs)`` → per series and year: mean, p05, p50, p95 and the published value.
+- ``fit_errors(runs_or_band)`` → per series: MAPE (%), max APE, points, weight, observed and
+  simulated values. ``distance(errors)`` → the scalar the calibration minimises.
+- ``calibrate(budget=..., seed=..., ...)`` → ``CalibrationResult``; ``write_calibration``.
+- ``load_calibration(path=CALIBRATION_FILE)`` → dict; ``calibrated_params(path)`` → Params;
+  ``posterior_samples(path)`` → list of override dicts; ``evaluate(path)`` → re-evaluated errors.
+- ``plot_hindcast(band, path, posterior_band=None)`` writes the hindcast figure (published
+  points over the band); ``figure_from_file(path, figure)`` draws it for a calibration file.
+
+Command line: ``python run.py calibrate [--budget N] [--seed S] [--scale X] ...``; see ``--help``.
+
+Modules: ``problem`` (the free parameters, years, paths and defaults), ``fit`` (the published
+points and the distance), ``runs`` (hindcast simulations and ensembles), ``search`` (ABC-PMC and
+the Nelder–Mead refinement), ``file`` (the calibration file), ``figure`` (the hindcast figure),
+``cli`` (the command line). Everything above is importable from ``sim.calibration`` itself.
+"""
+
+from .cli import HELP, add_arguments, main
+from .figure import LABELS, figure_from_file, plot_hindcast
+from .file import (DATA_FILES, SHARED_HISTORY, calibrated_params, data_version, load_calibration, posterior_samples,
+                   write_calibration)
+from .fit import (AIM_MAPE, CITY_SERIES, HEADLINE, REGIONAL_SERIES, SERIES, WEIGHTS, distance, fit_errors,
+                  hindcast_band, observed)
+from .problem import (CALIBRATION_FILE, DEFAULTS, DERIVED, FIGURE_FILE, FIT_YEARS, FIXED_BECAUSE, FREE, LAST_YEAR,
+                      ROOT, START_YEAR, STEPS, CalibrationError, Free)
+from .problem import _flatten  # noqa: F401  (benchmarks/bench_calibration.py flattens the file's tables with it)
+from .runs import evaluate, hindcast
+from .search import CalibrationResult, calibrate
+
+__all__ = [
+    "AIM_MAPE", "CALIBRATION_FILE", "CITY_SERIES", "DATA_FILES", "DEFAULTS", "DERIVED", "FIGURE_FILE", "FIT_YEARS",
+    "FIXED_BECAUSE", "FREE", "HEADLINE", "HELP", "LABELS", "LAST_YEAR", "REGIONAL_SERIES", "ROOT", "SERIES",
+    "SHARED_HISTORY", "START_YEAR", "STEPS", "WEIGHTS", "CalibrationError", "CalibrationResult", "Free",
+    "add_arguments", "calibrate", "calibrated_params", "data_version", "distance", "evaluate", "figure_from_file",
+    "fit_errors", "hindcast", "hindcast_band", "load_calibration", "main", "observed", "plot_hindcast",
+    "posterior_samples", "write_calibration",
+]

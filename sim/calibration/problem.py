@@ -1,0 +1,90 @@
+"""What the calibration fits: the free parameters and their priors, what stays fixed or is
+derived instead, the hindcast's years, where the calibration file and figure live, and the
+default settings of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import datasets
+from ..params import _undot
+
+ROOT = Path(__file__).resolve().parents[2]   # the repository: this file is sim/calibration/problem.py
+CALIBRATION_FILE = datasets.DATA_DIR / "calibration.toml"
+FIGURE_FILE = ROOT / "results" / "calibration" / "hindcast.png"
+START_YEAR, LAST_YEAR = 2017, 2022
+FIT_YEARS = tuple(range(2018, LAST_YEAR + 1))
+STEPS = 4 * (LAST_YEAR - START_YEAR)
+
+# Defaults of the command line (and of calibrate()); chosen so that the default run takes a few
+# minutes on two cores: searching at scale 0.1 is unbiased for the city aggregates (every row
+# carries weight 1/scale) and noisier only by a few per cent, which the final ensemble at
+# scale 0.25 then averages out.
+DEFAULTS = dict(budget=400, generations=4, accept=0.25, seed=2017, scale=0.1, eval_scale=0.25,
+                replicates=8, top=3, refine=60, refine_replicates=2, posterior_draws=32)
+
+
+@dataclass(frozen=True)
+class Free:
+    key: str          # dotted Params key
+    lo: float
+    hi: float
+    log: bool         # prior uniform in log space
+    why: str
+
+
+# What the model leaves free and the history can inform. Everything else is either verified
+# (rates, elasticities from the literature, the policy environment) or has no signal in city
+# totals (see FIXED_BECAUSE).
+FREE = (
+    Free("behaviour.candidate_ratio_2017", 1.0, 15.0, True,
+         "size of the 2017 pool of firms yet to register: sets how far the register could grow (no published count)"),
+    Free("behaviour.bass_p", 0.005, 0.3, True,
+         "external registration rate (with the default coaching push): timing of the first registrations"),
+    Free("behaviour.bass_q", 0.05, 2.0, True,
+         "imitation rate: the S-shape of 2018–2022 (additions peaked in 2020–2021)"),
+    Free("behaviour.entry_rate", 0.02, 0.6, False,
+         "new R&D-active firms per candidate and year: refills the pool (firm-birth counts for this population are not published)"),
+    Free("behaviour.apply_rate", 0.05, 1.0, False,
+         "certification applications per window (pass rates are not published; only apply x pass is identified, pass_rate stays at its prior)"),
+    Free("behaviour.cert_bunching", 0.0, 0.8, False,
+         "how far below the R&D threshold firms still top up and apply: the flow of new certifications"),
+    Free("behaviour.growth_base", -0.10, 0.12, False,
+         "revenue drift of firms: the level of enterprise R&D growth"),
+    Free("behaviour.growth_finance", 0.0, 0.4, False,
+         "extra growth of firms with a knowledge-value loan or equity: how R&D follows the 2019–2021 credit expansion"),
+)
+FIXED_BECAUSE = {
+    "behaviour.pass_rate": "only apply_rate x pass_rate is identified by stock data",
+    "behaviour.recert_rate": "renewals and new certifications are not published separately for 2018–2022",
+    "behaviour.rd_elasticity": "verified in the literature (Chen et al. 2021)",
+    "behaviour.knowledge_depreciation": "verified in the literature (15 %/yr)",
+    "behaviour.spillover": "acts on R&D only through revenue growth, like growth_base: not separately identified by city totals",
+    "behaviour.exit_rate_registered": "confounded with registrations in a net stock; kept at its estimate from firm-death statistics",
+    "behaviour.coaching_registration_boost (lever)": "multiplies bass_p; bass_p is fitted at the default push",
+}
+# Derived from the fitted hindcast rather than fitted: a forecast starting in 2022 needs the pool
+# of firms yet to register and the R&D of firms waiting for certification at the end of 2022,
+# which the fitted hindcast produces; otherwise the forecast's first years would replay a
+# certification or registration wave that history had already absorbed.
+DERIVED = {"behaviour.candidate_ratio": "unregistered R&D-active firms per registered tech-based SME at the end of 2022 in the fitted hindcast (ensemble mean)",
+           "behaviour.registered_rd_2022": "median R&D intensity of registered, not yet certified firms at the end of 2022 in the fitted hindcast (ensemble mean of the medians)"}
+
+
+class CalibrationError(ValueError):
+    """Bad calibration input; the message names the option or key and what is allowed."""
+
+
+def _nest(overrides: dict) -> dict:
+    return _undot(overrides, sep=".")
+
+
+def _flatten(nested: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in nested.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, prefix + k + "."))
+        else:
+            out[prefix + k] = v
+    return out

@@ -1,0 +1,138 @@
+"""Hindcast runs 2017→2022: one simulation, the process pool they share, ensembles over
+replicates and parameter draws, and the re-run of a calibration file's stated ensemble."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..params import Params
+from .file import load_calibration
+from .fit import SERIES, fit_errors
+from .problem import CALIBRATION_FILE, START_YEAR, STEPS, CalibrationError, _flatten, _nest
+
+
+def _run_one(task) -> dict:
+    """One hindcast 2017→2022; returns year-end series (and the end-2022 candidate ratio)."""
+    from ..model import InnovationModel, replicate_seed
+
+    overrides, seed, replicate, scale, base = task
+    params = (base if base is not None else Params()).with_overrides(_nest(overrides or {}))
+    params = params.with_overrides({"start_year": START_YEAR, "scale": scale})
+    model = InnovationModel(params, seed=replicate_seed(seed, replicate))
+    groups = np.array([d.group for d in model.district_list])
+    metro = np.isin(groups, ("central_urban", "new_metropolitan"))
+    out = {s: {} for s in SERIES}
+
+    def record():
+        rd = np.array([d.rd for d in model.district_list])
+        y = model.year
+        out["tech_enterprises"][y] = sum(d.tech_enterprises for d in model.district_list)
+        out["high_tech_enterprises"][y] = sum(d.high_tech_enterprises for d in model.district_list)
+        out["rd_expenditure"][y] = float(rd.sum())
+        out["rd_intensity"][y] = 100.0 * float(rd.sum()) / sum(d.gdp for d in model.district_list)
+        out["rd_metropolitan"][y] = float(rd[metro].sum())
+        out["rd_northeast"][y] = float(rd[groups == "northeast"].sum())
+        out["rd_southeast"][y] = float(rd[groups == "southeast"].sum())
+        out["rd_share_central_urban"][y] = 100.0 * float(rd[groups == "central_urban"].sum() / rd.sum())
+
+    record()
+    for _ in range(STEPS):
+        model.step()
+        if model.quarter == 4:
+            record()
+    pop = model.firms
+    alive, reg = pop.col("alive"), pop.col("registered")
+    ratio = pop.count(alive & ~reg) / max(pop.count(alive & reg), 1e-9)
+    waiting = alive & reg & ~pop.col("certified")
+    rd_waiting = float(np.median(pop.col("rd_rate")[waiting])) if waiting.any() else float("nan")
+    model.release()
+    return dict(series=out, candidate_ratio=ratio, registered_rd=rd_waiting)
+
+
+
+@contextlib.contextmanager
+def _pool(workers: int):
+    """A process pool for the whole calibration (None when serial). Fork where available, as
+    the ensemble runner does, so that scripts without a __main__ guard work."""
+    if workers <= 1:
+        yield None
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as ex:
+        yield ex
+
+
+def _execute(tasks, pool, progress: bool, desc: str):
+    """Run tasks in order (serially or in the pool) with a tqdm bar; same results either way."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(tasks), desc=desc, disable=not progress, unit="run", file=sys.stderr)
+    results = []
+    runs = map(_run_one, tasks) if pool is None else pool.map(_run_one, tasks, chunksize=1)
+    for r in runs:
+        results.append(r)
+        bar.update()
+    bar.close()
+    return results
+
+
+def _frame(results, replicate_ids) -> pd.DataFrame:
+    rows = []
+    for k, r in zip(replicate_ids, results):
+        for s, by_year in r["series"].items():
+            for y, v in by_year.items():
+                rows.append((k, y, s, v))
+    return pd.DataFrame(rows, columns=["replicate", "year", "series", "value"])
+
+
+def hindcast(params: Params | dict | None = None, replicates: int = 8, seed: int = 2017, scale: float = 0.25,
+             workers: int = 1, samples: list[dict] | None = None, progress: bool = False) -> pd.DataFrame:
+    """Run the model from the end of 2017 to the end of 2022; long frame (replicate, year, series, value).
+
+    ``params``: a Params (its start year and scale are set here) or a dict of dotted overrides
+    of the defaults, e.g. ``load_calibration()["parameters"]`` flattened, or None for the file
+    ``sim/data/calibration.toml`` if it exists (else the defaults). ``samples``: parameter draws
+    (dicts of dotted keys), run k uses draw k mod len(samples) on top of ``params``.
+    """
+    base, flat = _resolve_params(params)
+    tasks = []
+    for k in range(replicates):
+        ov = dict(flat)
+        if samples:
+            ov.update(samples[k % len(samples)])
+        tasks.append((ov, seed, k, scale, base))
+    with _pool(min(workers, len(tasks))) as pool:
+        results = _execute(tasks, pool, progress, "hindcast")
+    df = _frame(results, range(replicates))
+    df.attrs["candidate_ratio_2022"] = float(np.mean([r["candidate_ratio"] for r in results]))
+    df.attrs["registered_rd_2022"] = float(np.nanmean([r["registered_rd"] for r in results]))
+    return df
+
+
+def _resolve_params(params):
+    if isinstance(params, Params):
+        return params, {}
+    if params is None:
+        if CALIBRATION_FILE.is_file():
+            return None, _flatten(load_calibration()["parameters"])
+        return None, {}
+    if isinstance(params, dict):
+        flat = _flatten(params) if any(isinstance(v, dict) for v in params.values()) else dict(params)
+        return None, flat
+    raise CalibrationError(f"params: expected a Params, a dict of overrides or None, got {type(params).__name__}")
+
+
+def evaluate(path: Path | str = CALIBRATION_FILE, workers: int = 1, progress: bool = False, data_dir=None):
+    """Re-run the file's stated ensemble (seed, eval_scale, eval_replicates); returns (errors, stated)."""
+    cal = load_calibration(path)
+    meta = cal["meta"]
+    runs = hindcast(_flatten(cal["parameters"]), replicates=int(meta["eval_replicates"]), seed=int(meta["seed"]),
+                    scale=float(meta["eval_scale"]), workers=workers, progress=progress)
+    return fit_errors(runs, data_dir), cal["fit"]

@@ -1,0 +1,297 @@
+"""The report's figures (matplotlib, drawn off screen) and the ensemble summaries they are drawn
+from: fan charts of the target indicators, regional inequality over time, choropleth maps of
+the 38 区县, the collaboration network on the map and the paired differences of a comparison.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
+from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
+
+from . import datasets  # noqa: E402
+from .ensemble import EnsembleResult  # noqa: E402
+from .targets import RD_GROWTH_TARGET  # noqa: E402
+
+# Chinese district names need a CJK font (Debian fonts-noto-cjk); DejaVu covers the rest.
+FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "DejaVu Sans"]
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+GROUP_ZH = {"central_urban": "中心城区", "new_metropolitan": "主城新区", "northeast": "渝东北", "southeast": "渝东南"}
+GROUP_EN = {"central_urban": "central urban", "new_metropolitan": "new metropolitan", "northeast": "northeast cluster",
+            "southeast": "southeast cluster"}
+# Indicators of the fan charts: (city indicator, label, target id whose line is drawn)
+FAN_INDICATORS = {
+    "tech_enterprises": "科技型企业 tech-based SMEs",
+    "high_tech_enterprises": "高新技术企业 high-tech enterprises",
+    "districts_rd_cagr_10": "R&D 年均增长≥10% 的区县 districts with R&D growth ≥ 10 %/yr",
+    "hightech_zone_output_share": "高新区工业产值占比 high-tech-zone output share (%)",
+    "new_innovative_counties": "新增国家创新型县 new innovative counties",
+    "districts_with_platform": "一区一平台 districts with a platform",
+    "rd_expenditure": "全社会R&D经费 R&D spending (100m yuan)",
+    "rd_intensity": "R&D 投入强度 R&D intensity (% of GDP)",
+}
+INEQUALITY = {
+    "rd_intensity_gini": "R&D 强度基尼系数 Gini of district R&D intensity",
+    "rd_per_capita_theil": "人均R&D 泰尔指数 Theil of R&D per capita",
+    "tech_per_capita_theil": "人均科技型企业 泰尔指数 Theil of tech SMEs per capita",
+    "clusters_rd_share": "两群 R&D 占比 two clusters' share of R&D (%)",
+}
+NETWORK_TOP_LINKS = 60
+MAPS = {
+    "tech_per_10k": ("每万人科技型企业 tech-based SMEs per 10,000 people", "viridis"),
+    "high_tech_enterprises": ("高新技术企业 high-tech enterprises", "viridis"),
+    "rd_intensity": ("R&D 投入强度 R&D intensity (% of GDP)", "magma_r"),
+    "tier": ("创新指数梯队 evaluation tier (1 = leading)", "RdYlGn_r"),
+}
+
+
+_WARNED = False
+
+
+def _style():
+    from matplotlib import font_manager
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    global _WARNED
+    if not _WARNED and not have & set(FONTS[:-1]):
+        _WARNED = True
+        warnings.warn("no CJK font found: Chinese district names will show as boxes; "
+                      "install one, e.g. `apt-get install fonts-noto-cjk`", stacklevel=3)
+    plt.rcParams.update({"font.family": [f for f in FONTS if f in have] or ["DejaVu Sans"], "axes.unicode_minus": False, "figure.dpi": 100,
+                         "axes.spines.top": False, "axes.spines.right": False, "font.size": 9})
+
+
+# ------------------------------------------------------------------------------------------------
+# Derived series
+# ------------------------------------------------------------------------------------------------
+def yearly(city: pd.DataFrame, districts: pd.DataFrame, start_year: int) -> pd.DataFrame:
+    """Year-end city indicators per replicate, plus the T3 count (districts whose R&D grew at
+    least 10 %/yr on average since the start year) derived from the district R&D series."""
+    y = city[city["quarter"] == 4].pivot_table(index=["scenario", "replicate", "year"], columns="indicator",
+                                               values="value").reset_index()
+    rd = districts[(districts["quarter"] == 4) & (districts["indicator"] == "rd_expenditure")]
+    rd = rd.pivot_table(index=["scenario", "replicate", "adcode"], columns="year", values="value")
+    base = rd[start_year] if start_year in rd.columns else None
+    rows = []
+    for year in rd.columns:
+        if year <= start_year or base is None:
+            count = pd.Series(np.nan, index=rd.index)
+        else:
+            count = ((rd[year] / base) ** (1 / (year - start_year)) - 1 >= RD_GROWTH_TARGET - 1e-12).astype(float)
+        rows.append(count.groupby(level=["scenario", "replicate"]).sum(min_count=1).rename(year))
+    t3 = pd.concat(rows, axis=1)
+    t3.columns.name = "year"
+    t3 = t3.stack().rename("districts_rd_cagr_10").reset_index()
+    return y.merge(t3, on=["scenario", "replicate", "year"], how="left")
+
+
+def band(frame: pd.DataFrame, indicator: str, by="year") -> pd.DataFrame:
+    g = frame.groupby(by)[indicator]
+    return pd.DataFrame({"median": g.median(), "p05": g.quantile(0.05), "p95": g.quantile(0.95)})
+
+
+def district_final(result: EnsembleResult) -> pd.DataFrame:
+    """Median over replicates of each district's indicators at the last step, with its R&D
+    growth since the start year."""
+    d = result.districts
+    last = d["step"].max()
+    start = d["step"].min()
+    fin = d[d["step"] == last].groupby(["adcode", "name_zh", "indicator"])["value"].median().unstack("indicator")
+    rd0 = d[(d["step"] == start) & (d["indicator"] == "rd_expenditure")].groupby("adcode")["value"].median()
+    years = result.scenario.until - result.scenario.params.start_year
+    fin = fin.reset_index()
+    fin["rd_cagr"] = 100 * ((fin["rd_expenditure"] / fin["adcode"].map(rd0)) ** (1 / years) - 1)
+    groups = datasets.load_districts().set_index("adcode")["group"]
+    fin["group"] = fin["adcode"].map(groups)
+    return fin
+
+
+# ------------------------------------------------------------------------------------------------
+# Figures
+# ------------------------------------------------------------------------------------------------
+def fan_charts(results: list[EnsembleResult]) -> plt.Figure:
+    """Median and 5–95 % band of each target indicator over time, with the target lines."""
+    _style()
+    targets = results[0].scenario.targets
+    shown = [t.indicator for t in targets] + [k for k in ("rd_expenditure", "rd_intensity") if k not in {t.indicator for t in targets}]
+    n = len(shown)
+    cols = 3 if n > 4 else 2
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    years = [yearly(r.city, r.districts, r.scenario.params.start_year) for r in results]
+    for ax, indicator in zip(axes.flat, shown):
+        for i, (r, y) in enumerate(zip(results, years)):
+            b = band(y, indicator)
+            c = COLORS[i % len(COLORS)]
+            ax.fill_between(b.index, b["p05"], b["p95"], color=c, alpha=0.18, lw=0)
+            ax.plot(b.index, b["median"], color=c, lw=2, marker="o", ms=3, label=r.scenario.name)
+        for t in targets:
+            if t.indicator == indicator:
+                ax.axhline(t.threshold, color="k", ls="--", lw=1)
+                ax.annotate(f"{t.id} target {t.threshold:,.0f} ({t.year})", (ax.get_xlim()[0], t.threshold),
+                            xytext=(2, 3), textcoords="offset points", fontsize=7)
+        ax.set_title(FAN_INDICATORS.get(indicator, indicator), fontsize=8.5)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle("Target indicators: median and 5–95 % band across replicates (dashed: target)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def inequality_chart(results: list[EnsembleResult]) -> plt.Figure:
+    _style()
+    fig, axes = plt.subplots(1, len(INEQUALITY), figsize=(3.4 * len(INEQUALITY), 2.8), squeeze=False)
+    for ax, (indicator, label) in zip(axes.flat, INEQUALITY.items()):
+        for i, r in enumerate(results):
+            sub = r.city[r.city["indicator"] == indicator]
+            b = band(sub, "value", by="step")
+            # time in years, a year-end at the whole number (step 0 = end of the start year)
+            first = sub.groupby("step")[["year", "quarter"]].first()
+            x = first["year"] + (first["quarter"] - 4) / 4.0
+            c = COLORS[i % len(COLORS)]
+            ax.fill_between(x, b["p05"], b["p95"], color=c, alpha=0.18, lw=0)
+            ax.plot(x, b["median"], color=c, lw=2, label=r.scenario.name)
+        ax.set_title(label, fontsize=8)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Regional inequality across the 38 districts, quarterly (median, 5–95 % band)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _polygons():
+    gj = datasets.load_boundaries()
+    polys, codes = [], []
+    for f in gj["features"]:
+        geom = f["geometry"]
+        parts = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        for part in parts:
+            polys.append(np.asarray(part[0]))
+            codes.append(int(f["properties"]["adcode"]))
+    return polys, codes
+
+
+def draw_districts(ax, values: dict | None = None, cmap="viridis", vmin=None, vmax=None, label_names=True):
+    """The 38 district polygons, filled by ``values`` (adcode → number) or plain grey."""
+    polys, codes = _polygons()
+    if values is None:
+        pc = PolyCollection(polys, facecolor="#eeeeee", edgecolor="#999999", lw=0.4)
+    else:
+        arr = np.array([values.get(c, np.nan) for c in codes], float)
+        pc = PolyCollection(polys, array=np.ma.masked_invalid(arr), cmap=cmap, edgecolor="white", lw=0.4)
+        pc.set_clim(vmin if vmin is not None else np.nanmin(arr), vmax if vmax is not None else np.nanmax(arr))
+    ax.add_collection(pc)
+    ax.autoscale_view()
+    ax.set_aspect(1 / math.cos(math.radians(30)))
+    ax.axis("off")
+    if label_names:
+        d = datasets.load_districts()
+        for row in d.itertuples():
+            ax.annotate(row.short_zh if isinstance(row.short_zh, str) else row.name_zh, (row.lon, row.lat),
+                        ha="center", va="center", fontsize=5.5, color="#111111",
+                        path_effects=[patheffects.withStroke(linewidth=1.5, foreground="white")])
+    return pc
+
+
+def choropleths(result: EnsembleResult) -> plt.Figure:
+    _style()
+    fin = district_final(result).set_index("adcode")
+    fig, axes = plt.subplots(2, 2, figsize=(11, 9.5))
+    for ax, (indicator, (label, cmap)) in zip(axes.flat, MAPS.items()):
+        values = fin[indicator].to_dict()
+        pc = draw_districts(ax, values, cmap, *((0.5, 3.5) if indicator == "tier" else (None, None)))
+        fig.colorbar(pc, ax=ax, shrink=0.7)
+        ax.set_title(label, fontsize=9)
+    fig.suptitle(f"{result.scenario.name}: the 38 区县 at the end of {result.scenario.until} (median across replicates)",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def network_map(result: EnsembleResult) -> plt.Figure:
+    """District-to-district collaboration (firm and university links aggregated) on the map;
+    paired-assistance links in red."""
+    _style()
+    links = result.links.groupby(["src", "dst"]).agg(weight=("weight", "mean"), paired=("paired", "max")).reset_index()
+    d = datasets.load_districts().set_index("adcode")
+    fin = district_final(result).set_index("adcode")
+    fig, ax = plt.subplots(figsize=(9, 8))
+    draw_districts(ax, None, label_names=False)
+    # The strongest links carry the picture; hundreds of thin ones would hide it.
+    shown = pd.concat([links[~links["paired"]].nlargest(NETWORK_TOP_LINKS, "weight"), links[links["paired"]]])
+    top = shown["weight"].max() if len(shown) and shown["weight"].max() > 0 else 1.0
+    for paired, color, z in ((False, "#1f4e79", 2), (True, "#d62728", 3)):
+        sub = shown[shown["paired"] == paired]
+        segs = [[(d.at[a, "lon"], d.at[a, "lat"]), (d.at[b, "lon"], d.at[b, "lat"])] for a, b in zip(sub["src"], sub["dst"])]
+        widths = 0.4 + 5 * np.sqrt(sub["weight"].to_numpy() / top)
+        ax.add_collection(LineCollection(segs, linewidths=widths, colors=color, alpha=0.5 if not paired else 0.85,
+                                         zorder=z, linestyles="solid" if not paired else (0, (3, 1.5))))
+    size = fin["tech_enterprises"].reindex(d.index).fillna(0).to_numpy()
+    ax.scatter(d["lon"], d["lat"], s=10 + 300 * size / max(size.max(), 1), c=[COLORS[list(GROUP_ZH).index(g)] for g in d["group"]],
+               zorder=4, edgecolor="white", lw=0.6)
+    for code, row in d.iterrows():
+        ax.annotate(row["short_zh"] if isinstance(row["short_zh"], str) else row["name_zh"], (row["lon"], row["lat"]),
+                    xytext=(3, 3), textcoords="offset points", fontsize=6, zorder=5)
+    handles = [plt.Line2D([], [], color="#1f4e79", lw=2, label=f"the {NETWORK_TOP_LINKS} strongest links (width = strength)"),
+               plt.Line2D([], [], color="#d62728", lw=2, ls=(0, (3, 1.5)), label="对口协同 paired assistance")]
+    handles += [plt.Line2D([], [], marker="o", ls="", color=COLORS[i], label=f"{GROUP_ZH[g]} {GROUP_EN[g]}")
+                for i, g in enumerate(GROUP_ZH)]
+    ax.legend(handles=handles, fontsize=7, loc="lower left")
+    ax.set_title(f"{result.scenario.name}: district collaboration network at the end of {result.scenario.until} "
+                 "(node size = tech-based SMEs)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def difference_chart(diffs: pd.DataFrame) -> plt.Figure:
+    """Paired differences against the reference: value (relative to the threshold's scale) and
+    probability of meeting each target, with 95 % intervals."""
+    _style()
+    scen = list(dict.fromkeys(diffs["scenario"]))
+    targets = list(dict.fromkeys(diffs["target"]))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.9 + 0.45 * len(targets) * len(scen)), squeeze=False)
+    for ax, label, title in ((axes[0, 0], "value", "difference in the target indicator (scenario − reference)"),
+                             (axes[0, 1], "prob_met", "difference in the probability of meeting the target")):
+        ys, labels = [], []
+        for i, s in enumerate(scen):
+            sub = diffs[diffs["scenario"] == s].set_index("target")
+            for j, t in enumerate(targets):
+                if t not in sub.index:
+                    continue
+                y = j * (len(scen) + 1) + i
+                row = sub.loc[t]
+                scale = 1.0
+                if label == "value":
+                    scale = abs(row["value_reference"]) or 1.0
+                    mid = 100 * row["value_diff"] / scale
+                    lo, hi = 100 * row["value_diff_lo"] / scale, 100 * row["value_diff_hi"] / scale
+                else:
+                    mid, lo, hi = row["prob_met_diff"], row["prob_met_diff_lo"], row["prob_met_diff_hi"]
+                ax.errorbar(mid, y, xerr=[[mid - lo], [hi - mid]] if np.isfinite(lo) else None, fmt="o",
+                            color=COLORS[(i + 1) % len(COLORS)], capsize=3)
+                ys.append(y)
+                labels.append(f"{t} {s}")
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_yticks(ys, labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(title + (" (% of reference)" if label == "value" else ""), fontsize=8.5)
+    fig.suptitle(f"Paired differences against {diffs['reference'].iloc[0]} (95 % intervals)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
