@@ -26,7 +26,7 @@ from .app_levers import (DEFAULT_SCALE, LEVERS, RULE_NAMES, SCALES, SECTIONS, Ap
                          lever_keys, lever_label)
 from .app_map import (GROUPS, PALETTE, TIER_COLOURS, TIER_NAMES, TOP_LINKS, DistrictMap, DistrictMapWidget, colour_of,
                       legend_svg, map_geometry, map_layers)
-from .app_model import (MAP_INDICATORS, ON_TRACK_RULE, RATE_INDICATORS, STATUS, AppModel, _district_links, _fmt,
+from .app_model import (MAP_INDICATORS, ON_TRACK_RULE, RATE_INDICATORS, STATUS, AppModel, _fmt,
                         district_status_counts, indicator_series, target_status)
 from .params import ALLOCATION_RULES, ParamError
 
@@ -81,7 +81,7 @@ def DistrictDetail(model: AppModel, selected: solara.Reactive[str], tick: int = 
     names = {f"{x.name_zh} {x.name_pinyin}": str(x.adcode) for x in model.district_list}
     current = f"{d.name_zh} {d.name_pinyin}"
     counts = district_status_counts(model, d.index)
-    M, paired = model.per_step("links", _district_links)
+    M, paired = model.per_step("links", AppModel.district_network)
     order = [j for j in np.argsort(-M[d.index]) if M[d.index, j] > 0][:6]
     partners = sorted(set(d.partners)) if model.params.paired.enabled else []
     start = model.params.start_year

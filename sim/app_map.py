@@ -18,7 +18,7 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from . import datasets
-from .app_model import MAP_INDICATORS, AppModel, _district_links, _fmt
+from .app_model import MAP_INDICATORS, AppModel, _fmt
 
 TOP_LINKS = 120       # strongest district pairs drawn; paired-assistance pairs are always drawn
 
@@ -100,7 +100,7 @@ def map_layers(model, indicator: str):
             f"评价档次 Tier: {d.tier}   指数 Index: {d.index_score:.1f}",
             f"特色平台 Platform: {'有 yes' if d.has_platform else '无 no'}",
             "点击查看详情 Click for details"]))
-    M, paired = model.per_step("links", _district_links)
+    M, paired = model.per_step("links", AppModel.district_network)
     codes = [str(d.adcode) for d in model.district_list]
     iu = np.triu_indices(len(codes), 1)
     strength = M[iu]

@@ -10,7 +10,7 @@ import solara
 from .app_levers import AppConfig, default_config
 from .firms import STATUS_NAMES
 from .model import InnovationModel
-from .targets import RD_GROWTH_TARGET, Target
+from .targets import Target, meets_rd_growth
 
 MAP_INDICATORS = {
     "tech_per_10k": "每万人科技型企业 Tech-based SMEs per 10,000 people",
@@ -39,9 +39,7 @@ class AppModel(InnovationModel):
         self.config = cfg
         self._cache = {}
         self.rd_track = [np.array([d.rd for d in self.district_list])]
-        G = self.graph
-        strengths = _district_links(self, G)[0]
-        self.link_reference = max(strengths.max(), 1e-9)
+        self.link_reference = max(self.district_network()[0].max(), 1e-9)
         self.map_reference = {k: max(float(np.max(_indicator(self, k))), 1e-9) * 1.5 for k in MAP_INDICATORS}
 
     def per_step(self, name: str, compute):
@@ -55,7 +53,7 @@ class AppModel(InnovationModel):
     def step(self):
         super().step()
         self.rd_track.append(np.array([d.rd for d in self.district_list]))
-        if self.quarter == 4 and self.year >= self.config.until:
+        if self.reached(self.config.until):
             self.running = False
 
 
@@ -63,38 +61,11 @@ def _indicator(model, key) -> np.ndarray:
     return np.array([float(getattr(d, key)) for d in model.district_list])
 
 
-def _district_links(model, G=None):
-    """District × district collaboration strength (real-firm link equivalents): firm links
-    between districts, plus university links credited to the university's district. A leading
-    firm's links are firm links already, so its node in the graph is left out."""
-    G = model.graph if G is None else G
-    n = model.n_districts
-    M = np.zeros((n, n))
-    paired = np.zeros((n, n), bool)
-    host = {node: data["index"] if data["kind"] == "district" else data["district"]
-            for node, data in G.nodes(data=True) if data["kind"] != "leader"}
-    for a, b, data in G.edges(data=True):
-        if a not in host or b not in host:
-            continue
-        i, j = host[a], host[b]
-        if i != j:
-            M[i, j] += data["weight"]
-            M[j, i] += data["weight"]
-    if model.params.paired.enabled:     # the pairs are data; they are links only while the lever is on
-        for a, b in model.paired_pairs:
-            paired[a, b] = paired[b, a] = True
-    return M / model.params.scale, paired
-
-
 def indicator_series(model, indicator: str) -> np.ndarray:
     """A target indicator at every step so far."""
     if indicator == "districts_rd_cagr_10":
         rd0 = model.rd_track[0]
-        out = [0.0]
-        for t, rd in enumerate(model.rd_track[1:], start=1):
-            cagr = (rd / np.maximum(rd0, 1e-12)) ** (4.0 / t) - 1
-            out.append(float(np.sum(cagr >= RD_GROWTH_TARGET)))
-        return np.array(out)
+        return np.array([0.0] + [float(meets_rd_growth(rd, rd0, t / 4).sum()) for t, rd in enumerate(model.rd_track[1:], start=1)])
     frame = model.per_step("city", lambda m: m.datacollector.get_model_vars_dataframe())
     return frame[indicator].to_numpy(float)
 

@@ -71,10 +71,7 @@ class OutputFolderError(ScenarioError):
 # ------------------------------------------------------------------------------------------------
 def simulate(params: Params, seed: int, until: int) -> InnovationModel:
     """Build a model and run it to the end of ``until``. The caller releases it."""
-    model = InnovationModel(params=params, seed=seed)
-    while model.year < until or model.quarter != 4:
-        model.step()
-    return model
+    return InnovationModel(params=params, seed=seed).run_until(until)
 
 
 def first_year_met(model, target: Target, frame=None) -> float:
@@ -112,11 +109,8 @@ def replicate_tables(model, scenario_name: str, replicate: int, targets) -> dict
                          year_first_met=first_year_met(model, t, frame)))
     tgt = pd.DataFrame(rows)
 
-    M = model.network.district_links(model.firms)
+    M, is_pair = model.district_network()
     codes = model.district_data["adcode"].to_numpy()
-    is_pair = np.zeros(M.shape, bool)
-    for i, j in model.paired_pairs:
-        is_pair[i, j] = is_pair[j, i] = True
     a, b = np.triu_indices(len(codes), 1)
     keep = (M[a, b] > 0) | is_pair[a, b]
     a, b = a[keep], b[keep]

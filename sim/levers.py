@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 
 from .fields import ALLOCATION_RULES, KEEP, Check, Lever, P
 
+SECTION_LABELS = {
+    "guiding_fund": "引导资金 Guiding fund", "district_budget": "区县预算 District budgets",
+    "cultivation": "企业培育 Enterprise cultivation", "consortia": "创新联合体 Innovation consortia",
+    "paired": "对口协同 Paired assistance", "finance": "科技金融 Finance", "talent": "人才 Talent",
+    "platforms": "平台与高新区 Platforms and zones", "transfer": "成果转化 Technology transfer",
+    "innovative_county": "创新型县 Innovative counties", "evaluation": "评价 Evaluation",
+}
+
 SPLIT = "none: splits the guiding fund's money, which its annual budget counts"
 UNPRICED = "none in the model: {} is not priced"
 SHARES = (0, 1, 0.05)

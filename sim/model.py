@@ -163,9 +163,14 @@ class InnovationModel(mesa.Model):
         districts.refresh(self)
         self.datacollector.collect(self)
 
+    def reached(self, year: int) -> bool:
+        """Whether the model stands at the end of ``year`` or later, at a year end."""
+        return self.quarter == 4 and self.year >= year
+
     def run_until(self, year: int, on_year_end=None) -> "InnovationModel":
-        """Step to the end of ``year`` (Q4), calling ``on_year_end(model)`` at each year end."""
-        while self.year < year or self.quarter != 4:
+        """Step to the end of ``year`` (Q4), calling ``on_year_end(model)`` at each year end: the
+        one run-to-horizon of ensembles, calibration, the app and the tests."""
+        while not self.reached(year):
             self.step()
             if on_year_end is not None and self.quarter == 4:
                 on_year_end(self)
@@ -235,6 +240,15 @@ class InnovationModel(mesa.Model):
     def active_pairs(self) -> list[tuple[int, int]]:
         """The paired-assistance pairs while that lever is on (the pairs themselves are data)."""
         return self.paired_pairs if self.params.paired.enabled else []
+
+    def district_network(self) -> tuple[np.ndarray, np.ndarray]:
+        """District × district collaboration strength and which pairs are active paired pairs."""
+        M = self.network.district_strength(self.firms, np.array([u.district_index for u in self.universities], np.int64),
+                                           self.params.scale)
+        paired = np.zeros(M.shape, bool)
+        for a, b in self.active_pairs():
+            paired[a, b] = paired[b, a] = True
+        return M, paired
 
     def enterprise(self, index: int):
         return self.firms.view(index)

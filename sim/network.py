@@ -175,6 +175,19 @@ class CollaborationGraph:
         np.add.at(M, (d[self.src], d[self.dst]), self.w)
         return M + M.T - np.diag(np.diag(M))
 
+    def district_strength(self, pop, univ_district: np.ndarray, scale: float) -> np.ndarray:
+        """District × district collaboration strength in real-firm link equivalents: firm links
+        between districts plus university links credited to the university's district (links
+        within a district are left out). The one view of the network that the app's map, the
+        report's map and the results' link table all show."""
+        M = self.district_links(pop)
+        d = pop.col("district").astype(np.int64)
+        U = np.zeros_like(M)
+        np.add.at(U, (univ_district[self.u_univ], d[self.u_firm]), self.u_w)
+        M = M + U + U.T
+        np.fill_diagonal(M, 0.0)
+        return M / scale
+
     def kind_weights(self) -> dict:
         return {k: float(self.w[self.kind == i].sum()) for i, k in enumerate(LINK_KINDS)}
 

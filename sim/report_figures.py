@@ -20,7 +20,7 @@ from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
 from . import datasets  # noqa: E402
 from .ensemble import EnsembleResult  # noqa: E402
-from .targets import RD_GROWTH_TARGET  # noqa: E402
+from .targets import meets_rd_growth, rd_growth_rate  # noqa: E402
 
 # Chinese district names need a CJK font (Debian fonts-noto-cjk); DejaVu covers the rest.
 FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "DejaVu Sans"]
@@ -85,7 +85,7 @@ def yearly(city: pd.DataFrame, districts: pd.DataFrame, start_year: int) -> pd.D
         if year <= start_year or base is None:
             count = pd.Series(np.nan, index=rd.index)
         else:
-            count = ((rd[year] / base) ** (1 / (year - start_year)) - 1 >= RD_GROWTH_TARGET - 1e-12).astype(float)
+            count = pd.Series(meets_rd_growth(rd[year], base, year - start_year).astype(float), index=rd.index)
         rows.append(count.groupby(level=["scenario", "replicate"]).sum(min_count=1).rename(year))
     t3 = pd.concat(rows, axis=1)
     t3.columns.name = "year"
@@ -108,7 +108,8 @@ def district_final(result: EnsembleResult) -> pd.DataFrame:
     rd0 = d[(d["step"] == start) & (d["indicator"] == "rd_expenditure")].groupby("adcode")["value"].median()
     years = result.scenario.until - result.scenario.params.start_year
     fin = fin.reset_index()
-    fin["rd_cagr"] = 100 * ((fin["rd_expenditure"] / fin["adcode"].map(rd0)) ** (1 / years) - 1)
+    fin["rd_cagr"] = 100 * rd_growth_rate(fin["rd_expenditure"], fin["adcode"].map(rd0), years)
+    fin["meets_t3"] = meets_rd_growth(fin["rd_expenditure"], fin["adcode"].map(rd0), years)
     groups = datasets.load_districts().set_index("adcode")["group"]
     fin["group"] = fin["adcode"].map(groups)
     return fin

@@ -44,10 +44,24 @@ DOUBLE_DOUBLING_2025 = TARGET_SETS["double_doubling_2025"]
 DOUBLE_DOUBLING_2027 = TARGET_SETS["double_doubling_2027"]
 
 
+def rd_growth_rate(rd_now, rd_start, years):
+    """Average yearly growth of R&D over ``years`` (arrays or numbers); nan where the start is
+    not positive."""
+    rd_now, rd_start = np.asarray(rd_now, float), np.asarray(rd_start, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rd_start > 0, (rd_now / rd_start) ** (1.0 / years) - 1.0, np.nan)
+
+
+def meets_rd_growth(rd_now, rd_start, years):
+    """T3's test of a district: its R&D grew at least ``RD_GROWTH_TARGET`` a year on average.
+    The targets, the app and the report all count T3 with this."""
+    return rd_growth_rate(rd_now, rd_start, years) >= RD_GROWTH_TARGET
+
+
 def rd_cagr(history: dict, start: int, end: int) -> float:
-    if start not in history or end not in history or history[start] <= 0:
+    if start not in history or end not in history:
         return float("nan")
-    return (history[end] / history[start]) ** (1.0 / (end - start)) - 1.0
+    return float(rd_growth_rate(history[end], history[start], end - start))
 
 
 def measure(model, target: Target, year: int | None = None, frame=None) -> float:
@@ -57,8 +71,12 @@ def measure(model, target: Target, year: int | None = None, frame=None) -> float
     year = target.year if year is None else year
     if target.indicator == "districts_rd_cagr_10":
         start = model.params.start_year
-        cagrs = [rd_cagr(d.rd_history, start, year) for d in model.district_list]
-        return float(np.sum(np.array(cagrs) >= RD_GROWTH_TARGET))
+        hist = [d.rd_history for d in model.district_list]
+        if year == start:
+            return 0.0           # no growth to measure yet
+        if any(year not in h for h in hist):
+            return float("nan")
+        return float(np.sum(meets_rd_growth([h[year] for h in hist], [h[start] for h in hist], year - start)))
     df = model.datacollector.get_model_vars_dataframe() if frame is None else frame
     rows = df[(df["year"] == year) & (df["quarter"] == 4)]
     if rows.empty:

@@ -264,3 +264,21 @@ def test_each_lever_belongs_to_one_programme_whose_module_reads_it():
         # a programme's money is held by its fund agents (sim/funds.py)
         source = inspect.getsource(inspect.getmodule(owners[section])) + inspect.getsource(funds)
         assert name in source, f"{key}: not read by {owners[section].__module__}"
+
+
+def test_the_district_network_flags_paired_links_only_while_pairing_is_on():
+    from sim.ensemble import replicate_tables
+
+    on, off = run(steps=2), run({"paired": {"enabled": False}}, steps=2)
+    M, paired = on.district_network()
+    assert paired.any() and (M > 0).any() and not off.district_network()[1].any()
+    assert any(d["paired"] for *_, d in on.graph.edges(data=True))
+    assert not any(d["paired"] for *_, d in off.graph.edges(data=True))
+    assert replicate_tables(on, "on", 0, POLICY_2025)["links"]["paired"].any()
+    assert not replicate_tables(off, "off", 0, POLICY_2025)["links"]["paired"].any()
+
+
+def test_run_until_stops_at_the_year_end_and_calls_back_each_year():
+    seen = []
+    model = InnovationModel(seed=3, scale=SMALL).run_until(2024, on_year_end=lambda m: seen.append(m.year))
+    assert model.reached(2024) and model.date_label == "2024 Q4" and seen == [2023, 2024]

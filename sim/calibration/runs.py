@@ -15,7 +15,7 @@ import pandas as pd
 from ..params import Params
 from .file import load_calibration
 from .fit import SERIES, fit_errors
-from .problem import CALIBRATION_FILE, START_YEAR, STEPS, CalibrationError, _flatten, _nest
+from .problem import CALIBRATION_FILE, LAST_YEAR, START_YEAR, CalibrationError, _flatten, _nest
 
 
 def _run_one(task) -> dict:
@@ -30,7 +30,7 @@ def _run_one(task) -> dict:
     metro = np.isin(groups, ("central_urban", "new_metropolitan"))
     out = {s: {} for s in SERIES}
 
-    def record():
+    def record(model):
         rd = np.array([d.rd for d in model.district_list])
         y = model.year
         out["tech_enterprises"][y] = sum(d.tech_enterprises for d in model.district_list)
@@ -42,11 +42,8 @@ def _run_one(task) -> dict:
         out["rd_southeast"][y] = float(rd[groups == "southeast"].sum())
         out["rd_share_central_urban"][y] = 100.0 * float(rd[groups == "central_urban"].sum() / rd.sum())
 
-    record()
-    for _ in range(STEPS):
-        model.step()
-        if model.quarter == 4:
-            record()
+    record(model)
+    model.run_until(LAST_YEAR, on_year_end=record)
     pop = model.firms
     alive, reg = pop.col("alive"), pop.col("registered")
     ratio = pop.count(alive & ~reg) / max(pop.count(alive & reg), 1e-9)
