@@ -1,4 +1,4 @@
-"""S&T finance (seed §(十七)): knowledge-value credit with a risk-compensation pool, and the S&T
+"""S&T finance (seed §(十七)–(十九)): knowledge-value credit with a risk-compensation pool, and the S&T
 cultivation fund-of-funds with district sub-funds.
 
 Levers: ``finance.*``. Each Q1 the fund calls capital and the pool is topped up; each quarter

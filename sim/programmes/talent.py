@@ -1,4 +1,4 @@
-"""Talent (英才计划, S&T commissioners 科技特派员; seed §(十九)).
+"""Talent (英才计划, S&T commissioners 科技特派员; seed §(二十一)).
 
 Levers: ``talent.commissioners`` and the guiding fund's talent share. Each Q1 districts spend
 their talent money; the money per registered firm, and the commissioners sent to the counties,

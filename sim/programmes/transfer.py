@@ -1,4 +1,4 @@
-"""The transfer chain 概念验证 → 小试中试 → 示范推广 (seed §(九)).
+"""The transfer chain 概念验证 → 小试中试 → 示范推广 (seed §(十六)).
 
 Levers: ``transfer.*``. At each year end every university advances its projects one stage;
 completed projects become spin-off firms, registered from birth, placed in the university's
