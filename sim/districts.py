@@ -69,7 +69,9 @@ class District(mesa.Agent):
         if amount <= 0:
             return 0.0
         for k in PROGRAMMES:
-            self.pot[k] -= amount * self.pot[k] / total
+            # Paying out everything empties the pots exactly; pro-rata rounding must not leave
+            # a pot a hair below zero.
+            self.pot[k] = 0.0 if amount >= total else max(self.pot[k] - amount * self.pot[k] / total, 0.0)
         self.ledger[source] += amount
         return amount
 

@@ -75,8 +75,11 @@ class GuidingFund(mesa.Agent):
         self.last_shares = shares
         return amounts
 
-    def conservation_error(self) -> float:
-        return abs(self.received - (self.transferred + self.balance))
+    def conservation_error(self, districts) -> float:
+        """What the fund transferred against what the districts booked from it (an independent
+        sum), and a balance that can never be negative."""
+        booked = sum(d.ledger["guiding_fund"] for d in districts)
+        return abs(self.transferred - booked) + max(-self.balance, 0.0)
 
 
 class CultivationFund(mesa.Agent):

@@ -162,7 +162,7 @@ def district_table(model) -> pd.DataFrame:
 
 def money_check(model) -> float:
     """Total conservation error over every fund and district ledger (100m yuan; should be ~0)."""
-    err = model.guiding_fund.conservation_error()
+    err = model.guiding_fund.conservation_error(model.district_list)
     err += model.cultivation_fund.conservation_error(model.firms)
     err += model.credit_pool.conservation_error(model.firms)
     err += sum(d.conservation_error() for d in model.district_list)
