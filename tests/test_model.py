@@ -303,3 +303,13 @@ def test_the_guiding_fund_ledger_is_checked_against_what_the_districts_booked():
     assert model.guiding_fund.conservation_error(model.district_list) < 1e-9
     model.district_list[0].ledger["guiding_fund"] += 0.5      # a transfer booked twice is caught
     assert model.guiding_fund.conservation_error(model.district_list) == pytest.approx(0.5)
+
+
+def test_a_hindcast_year_that_overrides_a_finance_term_takes_effect_from_that_year():
+    model = InnovationModel({"start_year": 2017}, seed=2, scale=SMALL)
+    model.environment.overrides[2019]["finance.loan_size"] = 9.0   # nothing copied, nothing to re-sync
+    while model.year < 2019:
+        model.step()
+    assert model.credit_pool.loan_size == 9.0
+    new = model.firms.col("loan")[model.firms.col("loan_due") == model.steps + model.params.finance.loan_term_quarters]
+    assert len(new) and set(new.tolist()) == {9.0}
