@@ -11,6 +11,12 @@ import mesa
 import numpy as np
 
 MILLION_PER_100M = 100.0
+# Lenders and funds screen on what they can see, with judgement the model does not: a log-normal
+# factor of this spread on each firm's score.
+SCREENING_NOISE = 0.5
+# The knowledge-value credit rating: log(1 + patents) + this weight × R&D intensity + 1 if
+# certified, so that an R&D intensity of 5 % counts as much as a certificate.
+CREDIT_RD_WEIGHT = 20.0
 
 
 def _top(score: np.ndarray, n: int) -> np.ndarray:
@@ -120,7 +126,7 @@ class CultivationFund(mesa.Agent):
         if n <= 0:
             return 0.0
         # Prefer knowledge-intensive firms (what the sub-funds screen for), with noise.
-        score = pop.knowledge[eligible] / np.maximum(pop.revenue[eligible], 1e-9) * rng.lognormal(0, 0.5, len(eligible))
+        score = pop.knowledge[eligible] / np.maximum(pop.revenue[eligible], 1e-9) * rng.lognormal(0, SCREENING_NOISE, len(eligible))
         chosen = eligible[_top(score, n)]
         spent = float((self.ticket * pop.weight[chosen]).sum() / MILLION_PER_100M)
         pop.equity[chosen] = self.ticket
@@ -181,8 +187,8 @@ class CreditPool(mesa.Agent):
         cost = self.loan_size * pop.weight[eligible] / MILLION_PER_100M
         n = int(min(len(eligible), budget / max(cost.mean(), 1e-12)))
         # Knowledge-value score: IP, R&D intensity and certification, as the credit rating does.
-        score = (np.log1p(pop.patents[eligible]) + 20 * pop.rd_rate[eligible] + pop.certified[eligible])
-        score = score * rng.lognormal(0, 0.5, len(eligible))
+        score = (np.log1p(pop.patents[eligible]) + CREDIT_RD_WEIGHT * pop.rd_rate[eligible] + pop.certified[eligible])
+        score = score * rng.lognormal(0, SCREENING_NOISE, len(eligible))
         chosen = eligible[_top(score, n)]
         pop.loan[chosen] = self.loan_size
         pop.loan_due[chosen] = step + self.term
