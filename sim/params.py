@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 
+import numpy as np
+
 from .fields import ALLOCATION_RULES, KEEP, MIXING_MODES, Check, CostContext, Lever, P, ParamError  # noqa: F401
 from .levers import (ConsortiaParams, CultivationParams, DistrictBudgetParams, EvaluationParams, FinanceParams,
                      GuidingFundParams, InnovativeCountyParams, PairedParams, PlatformsParams, TalentParams,
@@ -231,6 +233,11 @@ INDUSTRY_DIRECTIONS = (
     "biomedicine", "food_health", "modern_agriculture", "green_energy",
     "ecology_environment", "energy_saving",
 )
+
+
+def in_directions(names) -> np.ndarray:
+    """Per industry direction (the firm arrays' order), whether it is one of ``names``."""
+    return np.array([d in names for d in INDUSTRY_DIRECTIONS])
 
 # Share of a group's firms in each direction. Estimated from the roles the seed gives the groups
 # (§二: the core and central districts in software, electronics, data and biomedicine; the new

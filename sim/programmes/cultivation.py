@@ -12,7 +12,7 @@ import numpy as np
 
 from ..firms import cert_threshold
 from ..hindcast import LAST_HISTORY_YEAR, MANUFACTURING_DIRECTIONS
-from ..params import INDUSTRY_DIRECTIONS
+from ..params import in_directions
 from ._base import Programme
 
 SUPER_DEDUCTION_2022_OTHER = 0.75  # non-SME rate in force for most of 2022 (公告2021年第6号)
@@ -24,8 +24,7 @@ class Cultivation(Programme):
 
     def __init__(self, model):
         super().__init__(model)
-        self._manufacturing = np.isin(np.arange(len(INDUSTRY_DIRECTIONS)),
-                                      [INDUSTRY_DIRECTIONS.index(x) for x in MANUFACTURING_DIRECTIONS])
+        self._manufacturing = in_directions(MANUFACTURING_DIRECTIONS)
 
     def commit(self):
         """Q1: each district lists the given share of its registered, not yet certified firms,

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..firms import FIRM_START
 from ..funds import MILLION_PER_100M
-from ..params import INDUSTRY_DIRECTIONS, SCENARIO_DIRECTIONS
+from ..params import SCENARIO_DIRECTIONS, in_directions
 from ._base import Programme
 
 
@@ -25,8 +25,7 @@ class Platforms(Programme):
 
     def __init__(self, model):
         super().__init__(model)
-        self._scenario_direction = np.isin(np.arange(len(INDUSTRY_DIRECTIONS)),
-                                           [INDUSTRY_DIRECTIONS.index(x) for x in SCENARIO_DIRECTIONS]).astype(float)
+        self._scenario_direction = in_directions(SCENARIO_DIRECTIONS).astype(float)
 
     def _platform(self) -> np.ndarray:
         return np.array([d.has_platform for d in self.model.district_list], float)[self.model.firms.col("district")]
