@@ -11,6 +11,7 @@ import numpy as np
 
 from .firms import FIRM_START, KNOWLEDGE_GROWTH_START
 from .funds import MILLION_PER_100M
+from .programmes.guiding_fund import programme_shares
 
 PROGRAMMES = ("rd_subsidy", "platforms", "incubators", "talent")
 
@@ -58,7 +59,7 @@ class District(mesa.Agent):
     def receive(self, source: str, amount: float):
         """Money in (100m yuan), split across the programmes by the fund's use shares."""
         self.ledger[source] += amount
-        shares = self.model.programme_shares()
+        shares = programme_shares(self.model.params)
         for k in PROGRAMMES:
             self.pot[k] += amount * shares[k]
 
@@ -153,3 +154,11 @@ def refresh(model) -> None:
         d = model.district_list[u.district_index]
         u.research = d.non_firm_rd / model.universities_in[u.district_index]
         u.knowledge_intensity = b.university_knowledge_ratio * k0 * (1 + b.non_firm_rd_growth) ** years
+
+
+def close_year(model) -> None:
+    """The year-end district state, with each district's R&D of the year recorded (for T3 and the
+    innovative-county checks)."""
+    refresh(model)
+    for d in model.district_list:
+        d.rd_history[model.year] = d.rd

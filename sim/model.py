@@ -33,7 +33,6 @@ from .firms import initial_population
 from .hindcast import LAST_HISTORY_YEAR, PolicyEnvironment
 from .network import CollaborationGraph
 from .params import INDUSTRY_DIRECTIONS, ParamError, Params
-from .programmes.guiding_fund import programme_shares
 from .universities import University
 
 
@@ -156,9 +155,7 @@ class InnovationModel(mesa.Model):
         firm_processes.relink(self)
         if self.quarter == 4:
             self.call("year_end")
-            districts.refresh(self)
-            for d in self.district_list:
-                d.rd_history[self.year] = d.rd
+            districts.close_year(self)
             self.call("year_review")
         districts.refresh(self)
         self.datacollector.collect(self)
@@ -188,24 +185,14 @@ class InnovationModel(mesa.Model):
             value = f(value, *args)
         return value
 
-    def programme_shares(self) -> dict:
-        return programme_shares(self.params)
-
     def reference_params(self) -> Params:
         """The levers as they were in the start year (defaults, or the hindcast's environment)."""
         return Params() if self.environment is None else self.environment.params_for(Params(), self.params.start_year)
 
-    @property
-    def guiding_fund(self):
-        return self.programmes["guiding_fund"].fund
-
-    @property
-    def cultivation_fund(self):
-        return self.programmes["finance"].fund
-
-    @property
-    def credit_pool(self):
-        return self.programmes["finance"].credit
+    # The fund agents, held by their programmes.
+    guiding_fund = property(lambda self: self.programmes["guiding_fund"].fund)
+    cultivation_fund = property(lambda self: self.programmes["finance"].fund)
+    credit_pool = property(lambda self: self.programmes["finance"].credit)
 
     # ---- helpers ----------------------------------------------------------------------------
     def stream(self, name: str) -> np.random.Generator:
