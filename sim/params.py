@@ -221,8 +221,9 @@ class Params:
     # ---- construction and validation -------------------------------------------------------
     @classmethod
     def from_dict(cls, data: dict | None = None, file: str | None = None) -> "Params":
-        """Build from a nested mapping (a scenario's parameter part), validating every key."""
-        return _build(cls, data or {}, "", file)
+        """Build from a nested mapping (a scenario's parameter part), validating every key and
+        what the model needs across them (:func:`sim.validation.check_params`)."""
+        return check_params(_build(cls, data or {}, "", file), file)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -398,3 +399,6 @@ FIRM_START = {
 # R&D intensity a firm needs for high-tech certification, by revenue band (国科发火〔2016〕32号,
 # verified): ≤ 50 million yuan: 5 %; ≤ 200 million: 4 %; above: 3 %.
 CERT_RD_BANDS = ((50.0, 0.05), (200.0, 0.04), (float("inf"), 0.03))
+
+# Last: the cross-field rules need ParamError and Params defined above (and load the data layer).
+from .validation import check_params  # noqa: E402
