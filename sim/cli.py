@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .params import ParamError
 from .scenarios import ScenarioError, list_scenarios
+from .tables import DataError
+from .targets import TargetError
+
+# What bad input raises: each names the file (or option), the key and what is allowed.
+INPUT_ERRORS = (ScenarioError, TargetError, ParamError, DataError)
 
 # Subcommands that live in their own module: each provides HELP, add_arguments(parser) and
 # main(args) -> exit code. A module that is not present simply has no subcommand.
@@ -85,7 +91,7 @@ def main(argv=None) -> int:
         if args.command == "validate":
             return _validate(args)
         return run_command(args)
-    except ScenarioError as e:
+    except INPUT_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -100,7 +106,7 @@ def _validate(args) -> int:
     for ref in args.scenarios:
         try:
             s = load(ref)
-        except ScenarioError as e:
+        except INPUT_ERRORS as e:
             print(f"error: {e}", file=sys.stderr)
             ok = False
             continue
