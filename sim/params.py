@@ -28,7 +28,7 @@ class ParamError(ValueError):
 
     def __init__(self, key: str, message: str, file: str | None = None):
         self.key, self.file, self.detail = key, file, message
-        where = f"{file}: " if file else ""
+        where = f"{clip(str(file), 200)}: " if file else ""
         super().__init__(clip(f"{where}key '{key}': {message}"))
 
 

@@ -55,7 +55,7 @@ class ScenarioError(ValueError):
 
     def __init__(self, file, key: str, message: str):
         self.file, self.key, self.detail = str(file), key, message
-        super().__init__(clip(f"{file}: key '{key}': {message}"))
+        super().__init__(clip(f"{clip(str(file), 200)}: key '{key}': {message}"))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ class DataError(ValueError):
     def __init__(self, file: str | Path, row: int | None, column: str | None, problem: str,
                  allowed: str | None = None):
         self.file, self.row, self.column, self.problem, self.allowed = str(file), row, column, problem, allowed
-        where = f"{self.file}, row {row if row is not None else '(all rows)'}, column {column or '(none)'}"
+        where = f"{clip(self.file, 200)}, row {row if row is not None else '(all rows)'}, column {column or '(none)'}"
         msg = f"{where}: {problem}"
         if allowed:
             msg += f" (allowed: {allowed})"

@@ -40,7 +40,7 @@ class TargetError(ValueError):
 
     def __init__(self, file, key: str, message: str):
         self.file, self.key, self.detail = str(file), key, message
-        super().__init__(clip(f"{file}: key '{key}': {message}"))
+        super().__init__(clip(f"{clip(str(file), 200)}: key '{key}': {message}"))
 
 
 def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]:

@@ -126,3 +126,17 @@ def _check_network(params: Params, file, data_dir) -> None:
                            "positive link_decay, or ")
                         + f"lower behaviour.link_rate, behaviour.university_link_rate, consortia.links_per_leader "
                         f"or scale (now {params.scale:g})", file)
+
+
+SMOKE_SCALE = 0.001
+
+
+def smoke_build(params: Params, seed: int = 0, data_dir=None) -> None:
+    """Build the model at a tiny scale and run one quarter (a tenth of a second or so), so that
+    whatever no rule here foresees fails before any simulation is started."""
+    from .model import InnovationModel
+    model = InnovationModel(params.with_overrides(scale=min(params.scale, SMOKE_SCALE)), seed=seed, data_dir=data_dir)
+    try:
+        model.step()
+    finally:
+        model.release()
