@@ -195,7 +195,7 @@ def _validate(args) -> int:
 
 def run_command(args) -> int:
     """``run`` and ``compare``: validate everything first, then simulate, then write and print."""
-    from . import ensemble, results
+    from . import ensemble, outfolder
     from .scenarios import load
 
     limits = {"workers": max_workers(), "chunk": ensemble.MAX_CHUNK}
@@ -228,15 +228,15 @@ def run_command(args) -> int:
     tag = "".join(f"_{k}{v:g}" for k, v in (("scale", args.scale), ("seed", args.seed), ("until", args.until)) if v is not None)
     root = None
     if args.command == "compare":
-        root = results.OutputFolder(args.out or Path("results") / ("compare_" + "_vs_".join(names) + tag), "comparison")
+        root = outfolder.OutputFolder(args.out or Path("results") / ("compare_" + "_vs_".join(names) + tag), "comparison")
         outs = [root.path / n for n in names]
     elif len(scenarios) == 1:
         outs = [args.out or Path("results") / (names[0] + tag)]
     else:
-        parent = results.OutputFolder(args.out or Path("results"))
+        parent = outfolder.OutputFolder(args.out or Path("results"))
         parent.check_place()         # a parent of results folders: never the root, home or project folder
         outs = [parent.path / (n + tag) for n in names]
-    folders = [results.OutputFolder(out) for out in outs]
+    folders = [outfolder.OutputFolder(out) for out in outs]
     held = ([root] if root else []) + folders
     for f in held:                  # every folder is checked before any is touched
         f.check()
@@ -269,7 +269,7 @@ def run_command(args) -> int:
 
         from . import report
         for r, f in zip(done, folders):
-            results.atomic_write(f.path / "summary.csv", r.summary.to_csv(index=False).encode(), f.run_id)
+            outfolder.atomic_write(f.path / "summary.csv", r.summary.to_csv(index=False).encode(), f.run_id)
             # A comparison's report shows every scenario; its own reports would repeat it.
             own_report = not args.no_report and args.command == "run"
             if own_report:
@@ -279,7 +279,7 @@ def run_command(args) -> int:
             print(f"  → {f.path}/summary.csv" + (f", {f.path}/report.html, {f.path}/figures/" if own_report else "") + "\n")
         if root:
             diffs = pd.concat([ensemble.compare(done[0], r) for r in done[1:]], ignore_index=True)
-            results.atomic_write(root.path / "differences.csv", diffs.to_csv(index=False).encode(), root.run_id)
+            outfolder.atomic_write(root.path / "differences.csv", diffs.to_csv(index=False).encode(), root.run_id)
             if not args.no_report:
                 report.write_comparison_report(done, diffs, root.path)
             root.record_reports()
@@ -291,7 +291,7 @@ def run_command(args) -> int:
 @contextlib.contextmanager
 def _opened(folder, wait):
     """Hold a folder for the run; say so when waiting for another run to release it."""
-    from .results import FolderBusy
+    from .outfolder import FolderBusy
     try:
         folder.open(0)
     except FolderBusy:

@@ -17,9 +17,9 @@ Each task runs a few replicates and writes its own result shard into the output 
 
 Files are written under a temporary name and renamed, so a killed run leaves only complete
 shards; re-running into the same folder keeps the shards whose marker and checksums check out
-and runs the rest. The folder's rules (who may write, what a run deletes, the lock) are in
-:mod:`sim.results`. Only the small per-target summary travels back to the caller. (With a remote
-Dask cluster, ``out`` must be on a file system that the workers share.)
+and runs the rest (:mod:`sim.results`); who may write into a folder, the lock and what a run
+may delete are :mod:`sim.outfolder`. Only the small per-target summary travels back to the
+caller. (With a remote Dask cluster, ``out`` must be on a file system that the workers share.)
 
 From Python::
 
@@ -35,14 +35,12 @@ import concurrent.futures as cf
 import contextlib
 import gc
 import io
-import json
 import logging
 import math
 import multiprocessing
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +49,9 @@ import pandas as pd
 from . import metrics
 from .model import InnovationModel, replicate_seed
 from .params import Params
-from .results import (TABLES, OutputFolder, OutputFolderError, ResultsWarning, check_resume,  # noqa: F401
-                      new_run_id, read_markers, write_manifest, write_marker)
+from .outfolder import TABLES, OutputFolder, OutputFolderError, new_run_id  # noqa: F401
+from .results import (EnsembleResult, ResultsWarning, _held, clear, finished_replicates, load_results,  # noqa: F401
+                      prepare, summarise, write_marker)
 from .scenarios import Scenario, load
 from .targets import POLICY_2025, Target, measure
 
@@ -236,56 +235,6 @@ def split(items: list, workers: int, chunk: int | None = None) -> list[list]:
 # ------------------------------------------------------------------------------------------------
 # Ensembles of a scenario
 # ------------------------------------------------------------------------------------------------
-@dataclass
-class EnsembleResult:
-    scenario: Scenario
-    out: Path | None
-    city: pd.DataFrame
-    districts: pd.DataFrame
-    targets: pd.DataFrame
-    links: pd.DataFrame
-    summary: pd.DataFrame
-
-
-def prepare(scenario: Scenario, out: OutputFolder | str | Path) -> list[int]:
-    """Check the output folder may hold this scenario set-up, tidy up what a killed or damaged
-    run left, and return the replicates still to run (see :mod:`sim.results`)."""
-    with _held(out) as folder:
-        good = check_resume(folder, scenario)
-        write_manifest(folder, scenario)
-        done = {k for marker in good.values() for k in marker["replicates"]}
-        todo = [k for k in range(scenario.replicates) if k not in done]
-        if todo:
-            folder.remove_derived()
-        return todo
-
-
-def clear(out: OutputFolder | str | Path) -> None:
-    """Remove a previous run's results (only the files this project wrote) from an output folder."""
-    with _held(out) as folder:
-        folder.clear()
-
-
-@contextlib.contextmanager
-def _held(out, wait: float | None = 0):
-    """The output folder, held by this run for the duration (already held: left as it is)."""
-    if isinstance(out, OutputFolder) and out.is_open:
-        yield out
-        return
-    folder = out if isinstance(out, OutputFolder) else OutputFolder(out)
-    folder.open(wait)
-    try:
-        yield folder
-    finally:
-        folder.close()
-
-
-def finished_replicates(out: str | Path) -> set[int]:
-    """Replicates whose shards are complete and check out (whatever their set-up)."""
-    good, _, _ = read_markers(Path(out), None)
-    return {k for marker in good.values() for k in marker["replicates"]}
-
-
 def run_ensemble(scenario: Scenario | str, replicates: int | None = None, seed: int | None = None,
                  until: int | None = None, scale: float | None = None, backend: str = "serial",
                  workers: int | None = None, scheduler: str | None = None, out: str | Path | OutputFolder | None = None,
@@ -335,62 +284,6 @@ def _drive(ex: cf.Executor, jobs, progress: bool, label: str, total: int) -> lis
                 f.cancel()
             raise
     return results
-
-
-def load_results(out: str | Path, scenario: Scenario | None = None) -> EnsembleResult:
-    """Read an output folder's complete shards back into tidy DataFrames: only shards that a
-    completion marker of this set-up vouches for, checksums verified (a damaged one is an
-    OutputFolderError naming it; running the same command again recomputes it)."""
-    out = Path(out)
-    if scenario is None:
-        try:
-            manifest = json.loads((out / "manifest.json").read_text("utf-8"))
-            scenario = load(manifest["file"]).with_run(seed=manifest["seed"], until=manifest["until"],
-                                                       scale=manifest["scale"])
-        except (OSError, ValueError, KeyError, TypeError):
-            raise OutputFolderError(out, "has no readable manifest.json to say which scenario it holds; "
-                                    "pass the scenario: load_results(out, scenario)") from None
-    good, damaged, other = read_markers(out, scenario.fingerprint())
-    if damaged or other:
-        raise OutputFolderError(out, f"{next(iter(damaged.values()), None) or 'holds results of another set-up'}; "
-                                "run the same command again to recompute what is damaged")
-    tags = sorted(good)
-    tables = {}
-    for name in TABLES:
-        frames = [pd.read_parquet(io.BytesIO((out / name / f"part-{t}.parquet").read_bytes())) for t in tags]
-        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        sort = [c for c in ("replicate", "step", "adcode", "target", "indicator", "src", "dst") if c in df.columns]
-        tables[name] = df.sort_values(sort, kind="stable").reset_index(drop=True) if sort else df
-    n = scenario.replicates
-    for name in TABLES:     # a folder may hold more replicates than asked for; report those asked for
-        if "replicate" in tables[name].columns:
-            tables[name] = tables[name][tables[name]["replicate"] < n].reset_index(drop=True)
-    summary = summarise(tables["targets"], scenario.targets)
-    return EnsembleResult(scenario=scenario, out=out, summary=summary, **tables)
-
-
-def summarise(per_replicate: pd.DataFrame, targets) -> pd.DataFrame:
-    """One row per target: median and 5–95 % band of its value across replicates, the share of
-    replicates meeting it, and the median year it is first met (empty when fewer than half of
-    the replicates meet it within the horizon)."""
-    rows = []
-    for t in targets:
-        r = per_replicate[per_replicate["target"] == t.id] if len(per_replicate) else per_replicate
-        v = r["value"].to_numpy(float) if len(r) else np.array([])
-        first = r["year_first_met"].to_numpy(float) if len(r) else np.array([])
-        first = np.where(np.isfinite(first), first, np.inf)
-        median_first = float(np.median(first)) if len(first) else math.nan
-        rows.append(dict(target=t.id, description=t.description, threshold=t.threshold, year=t.year,
-                         median=_q(v, 50), p05=_q(v, 5), p95=_q(v, 95),
-                         prob_met=float(r["met"].mean()) if len(r) else math.nan,
-                         year_first_met=median_first if np.isfinite(median_first) else math.nan))
-    return pd.DataFrame(rows, columns=["target", "description", "threshold", "year", "median", "p05", "p95",
-                                       "prob_met", "year_first_met"])
-
-
-def _q(v: np.ndarray, q: float) -> float:
-    v = v[np.isfinite(v)]
-    return float(np.percentile(v, q)) if len(v) else math.nan
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,318 +1,44 @@
-"""Output folders: what a run may write, trust and delete.
+"""Results in an output folder: shards, their completion markers, resuming and reading back.
 
-A results folder records that it belongs to this project (``.cq-innovation-sim.json``: the kind
-of folder, the ids of the runs that wrote into it, the report files they wrote). A run
+Each task writes its four shards (``city``, ``districts``, ``targets``, ``links``: Parquet) and
+then a completion marker ``done/r<first>-<last>.json`` that records the scenario fingerprint,
+seed, horizon, scale, replicates and each shard's size and SHA-256. A run
 
-* only uses a folder that is new, empty, or one of this project's results folders, and never the
-  filesystem root, the home folder or the project's own folder (:meth:`OutputFolder.check`);
-* holds the folder's lock (``filelock``) from its first check to its last write, so a second run
-  into the same folder is refused or waits (``wait``);
-* writes every file under a temporary name that carries its run id, then renames it;
-* writes, after a task's four shards, a completion marker ``done/r<first>-<last>.json`` that
-  records the scenario fingerprint, seed, replicates and each shard's size and SHA-256;
-* trusts only markers of its own set-up whose shards check out: a marker of another set-up
-  refuses the run, a damaged marker or shard is named in a warning and its replicates run again;
-* deletes only what this project wrote: its temporary files (by run id), shards without a
-  marker, and on ``--overwrite`` the shards, markers, manifest and report files it recorded.
+* trusts only markers of its own set-up whose shards check out (the manifest is for people);
+* refuses a folder holding another set-up's markers (``--overwrite`` discards them);
+* names a damaged or missing marker or shard in a warning and runs its task again;
+* removes shards no marker vouches for (a task killed before its marker).
+
+:func:`load_results` reads only vouched-for, verified shards. The folder itself (who may write,
+the lock, what a run may delete) is :mod:`sim.outfolder`.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
+import contextlib
 import hashlib
+import io
 import json
+import math
 import os
-import re
-import socket
-import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-from .messages import clip
-from .scenarios import ScenarioError
+import numpy as np
+import pandas as pd
 
-PROJECT = "cq-innovation-sim"
-FORMAT = 2
-OWNER_FILE = f".{PROJECT}.json"
-LOCK_FILE = f".{PROJECT}.lock"
-TABLES = ("city", "districts", "targets", "links")
-MARKERS = "done"
-FIGURES = "figures"
-# Everything a results folder of this project may hold at its top level.
-ARTEFACTS = frozenset({OWNER_FILE, LOCK_FILE, "manifest.json", "summary.csv", "report.html", "differences.csv",
-                       FIGURES, MARKERS, *TABLES})
-TAG_RE = re.compile(r"^r\d{5}-\d{5}$")
-PART_RE = re.compile(r"^part-(r\d{5}-\d{5})\.parquet$")
-REPO_ROOT = Path(__file__).resolve().parents[1]
-KEEP_RUN_IDS = 200            # the owner record remembers this many run ids
-
-
-class OutputFolderError(ScenarioError):
-    """The output folder cannot be used: not this project's, in use, or holding another set-up."""
-
-    def __init__(self, out, message: str, key: str = "--out"):
-        super().__init__(out, key, message)
-
-
-class FolderBusy(OutputFolderError):
-    """Another run holds the output folder's lock."""
+from .outfolder import (FORMAT, MARKERS, PART_RE, PROJECT, TABLES, TAG_RE, OutputFolder, OutputFolderError,
+                        atomic_write, listing, ls)
+from .scenarios import Scenario, load
 
 
 class ResultsWarning(UserWarning):
     """Results found damaged or incomplete; they are run again."""
 
 
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-def tmp_name(path: Path, run_id: str) -> Path:
-    """The temporary name a file is written under before its rename: hidden (Parquet readers
-    skip it) and tagged with the writing run, so only that run's leftovers are ever removed."""
-    return path.with_name(f".tmp-{run_id}-{uuid.uuid4().hex[:8]}-{path.name}")
-
-
-def atomic_write(path: Path, data: bytes, run_id: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_name(path, run_id)
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _listing(names, limit: int = 5) -> str:
-    names = sorted(names)
-    shown = ", ".join(repr(clip(n, 60)) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-# ------------------------------------------------------------------------------------------------
-class OutputFolder:
-    """One results folder: ``kind`` is ``"ensemble"`` (one scenario's replicates) or
-    ``"comparison"`` (the folder of a ``compare``: differences, report, one ensemble folder per
-    scenario). Use as a context manager, or :meth:`open` and :meth:`close`."""
-
-    def __init__(self, path, kind: str = "ensemble", option: str = "--out"):
-        self.path, self.kind, self.option = Path(path), kind, option
-        self.run_id = new_run_id()
-        self.started = None
-        self._lock = None
-        self._adopt: list[str] = []
-
-    def __repr__(self):
-        return f"OutputFolder({str(self.path)!r}, {self.kind!r})"
-
-    def _error(self, message: str) -> OutputFolderError:
-        return OutputFolderError(self.path, message, self.option)
-
-    # ---- may this run use the folder? -------------------------------------------------------
-    def check_place(self) -> Path:
-        """Refuse the filesystem root, the home folder, the project's own folder, a file and a
-        path under a file; return the resolved path."""
-        try:
-            resolved = self.path.resolve()
-        except (OSError, RuntimeError, ValueError) as e:
-            raise self._error(f"cannot be used as a folder: {e}") from None
-        for place, what in ((Path(resolved.anchor), "the filesystem root"), (Path.home().resolve(), "your home folder"),
-                            (REPO_ROOT, "the project's own folder")):
-            if resolved == place:
-                raise self._error(f"is {what}; results go into a folder of their own, e.g. results/<scenario>")
-        try:
-            for parent in (resolved, *resolved.parents):
-                if parent.exists():
-                    if not parent.is_dir():
-                        where = "is a file" if parent == resolved else f"is under the file {parent}"
-                        raise self._error(f"{where}; {self.option} must be a folder (new, empty, or holding this "
-                                          "simulator's results)")
-                    break
-        except OSError as e:
-            raise self._error(f"cannot be used: {e.strerror or e}") from None
-        return resolved
-
-    def check(self) -> None:
-        """Refuse (OutputFolderError) a folder this run must not write into; reads only the
-        folder's own entries, never a whole tree."""
-        resolved = self.check_place()
-        try:
-            if not resolved.exists():
-                return
-            # The lock file alone is what a run killed right after taking the lock leaves.
-            entries = {e.name: e for e in os.scandir(resolved) if e.name != LOCK_FILE}
-        except OSError as e:
-            raise self._error(f"cannot be used: {e.strerror or e}") from None
-        if not entries:
-            return
-        owner = self._read_owner()
-        if owner is not None:
-            if owner.get("kind", "ensemble") != self.kind:
-                what = {"comparison": "the results of a compare", "ensemble": "one scenario's results"}
-                raise self._error(f"holds {what.get(owner.get('kind'), 'other results')}, not {what[self.kind]}; "
-                                  "choose another --out")
-            return
-        # A folder written before folders recorded their owner: ours if it holds nothing else.
-        foreign = [n for n, e in entries.items() if n not in ARTEFACTS
-                   and not (self.kind == "comparison" and e.is_dir() and any(
-                       (Path(e.path) / f).exists() for f in (OWNER_FILE, "manifest.json")))]
-        ours = {"manifest.json", MARKERS, "differences.csv"} & set(entries)
-        if foreign or not ours:
-            listing = _listing(foreign or entries)
-            raise self._error(f"holds files this simulator did not write ({listing}); --out must be a new or empty "
-                              "folder, or one that holds this simulator's results")
-        self._adopt = [n for n in ("summary.csv", "report.html", "differences.csv") if n in entries]
-        if FIGURES in entries and entries[FIGURES].is_dir():
-            self._adopt += [f"{FIGURES}/{p.name}" for p in (resolved / FIGURES).glob("*.png")]
-
-    def _read_owner(self) -> dict | None:
-        try:
-            owner = json.loads((self.path / OWNER_FILE).read_text("utf-8"))
-        except (OSError, ValueError):
-            return None
-        return owner if isinstance(owner, dict) and owner.get("project") == PROJECT else None
-
-    # ---- holding it ---------------------------------------------------------------------------
-    def open(self, wait: float | None = 0) -> "OutputFolder":
-        """Check, create and lock the folder for this run. ``wait``: seconds to wait for another
-        run that holds it (None: as long as it takes; 0: refuse at once)."""
-        from filelock import FileLock, Timeout
-        if self._lock is not None:
-            return self
-        self.check()
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(str(self.path / LOCK_FILE))
-            lock.acquire(timeout=-1 if wait is None else max(float(wait), 0.0))
-        except Timeout:
-            holder = (self._read_owner() or {}).get("active") or {}
-            who = (f" (run {holder.get('run', '?')}, process {holder.get('pid', '?')} on {holder.get('host', '?')}, "
-                   f"started {holder.get('started', '?')})" if holder else "")
-            waited = f"; waited {wait:g} s" if wait else ""
-            raise FolderBusy(self.path, f"is in use by another run{who}{waited}. Two runs never write into one folder: "
-                             "wait for it to finish, or add --wait to queue behind it", self.option) from None
-        except OSError as e:
-            raise self._error(f"cannot be created or locked: {e.strerror or e}") from None
-        self._lock = lock
-        try:
-            self.check()        # it may have changed while this run waited
-            owner = self._read_owner() or {"project": PROJECT, "format": FORMAT, "kind": self.kind,
-                                            "created": _now(), "runs": [], "written": []}
-            owner["runs"] = [*owner.get("runs", []), self.run_id][-KEEP_RUN_IDS:]
-            owner["written"] = sorted(set(owner.get("written", [])) | set(self._adopt))
-            owner["active"] = dict(run=self.run_id, pid=os.getpid(), host=socket.gethostname(), started=_now())
-            self._write_owner(owner)
-            self.started = _dt.datetime.now().timestamp()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def close(self) -> None:
-        if self._lock is None:
-            return
-        try:
-            owner = self._read_owner()
-            if owner is not None and (owner.get("active") or {}).get("run") == self.run_id:
-                owner["active"] = None
-                self._write_owner(owner)
-        except OSError:
-            pass
-        finally:
-            self._lock.release()
-            self._lock = None
-
-    def __enter__(self):
-        return self.open()
-
-    def __exit__(self, *exc):
-        self.close()
-
-    @property
-    def is_open(self) -> bool:
-        return self._lock is not None
-
-    def _write_owner(self, owner: dict) -> None:
-        atomic_write(self.path / OWNER_FILE, json.dumps(owner, indent=1).encode(), self.run_id)
-
-    def record(self, relpaths) -> None:
-        """Note report files this run wrote, so ``--overwrite`` may remove them later."""
-        owner = self._read_owner()
-        if owner is None:
-            return
-        owner["written"] = sorted(set(owner.get("written", [])) | {str(p) for p in relpaths})
-        self._write_owner(owner)
-
-    def record_reports(self) -> None:
-        """Record the report files written since this run opened the folder."""
-        written = [n for n in ("summary.csv", "report.html", "differences.csv") if (self.path / n).is_file()]
-        figures = [f"{FIGURES}/{p.name}" for p in (self.path / FIGURES).glob("*.png")
-                   if self.started is not None and p.stat().st_mtime >= self.started - 1]
-        self.record(written + figures)
-
-    # ---- what it holds --------------------------------------------------------------------------
-    def remove_temporaries(self) -> None:
-        """Temporary files of runs that wrote into this folder (none of them is running: this
-        run holds the lock)."""
-        runs = set((self._read_owner() or {}).get("runs", [])) - {self.run_id}
-        for folder in (self.path, *(self.path / t for t in (*TABLES, MARKERS))):
-            if not folder.is_dir():
-                continue
-            for p in folder.iterdir():
-                parts = p.name.split("-", 2)
-                if p.name.startswith(".tmp-") and len(parts) == 3 and parts[1] in runs and p.is_file():
-                    p.unlink(missing_ok=True)
-
-    def remove_derived(self) -> None:
-        """Remove the report files earlier runs wrote (summary, report, figures): they are
-        rewritten when this run ends, and must never describe shards that are no longer there."""
-        owner = self._read_owner() or {}
-        for rel in owner.get("written", []):
-            if rel in ("summary.csv", "report.html", "differences.csv") or (rel.startswith(f"{FIGURES}/") and
-                                                                             "/" not in rel[len(FIGURES) + 1:]):
-                (self.path / rel).unlink(missing_ok=True)
-        _rmdir_if_empty(self.path / FIGURES)
-
-    def clear(self) -> None:
-        """``--overwrite``: remove every result this project wrote here (shards, markers,
-        manifest, report files); anything else in the folder is left alone."""
-        if not self.is_open:
-            raise RuntimeError("open the folder before clearing it")
-        self.remove_temporaries()
-        for table in TABLES:
-            for p in _ls(self.path / table):
-                if PART_RE.match(p.name):
-                    p.unlink(missing_ok=True)
-        for p in _ls(self.path / MARKERS):
-            if p.suffix == ".json" and TAG_RE.match(p.stem):
-                p.unlink(missing_ok=True)
-        (self.path / "manifest.json").unlink(missing_ok=True)
-        self.remove_derived()
-        owner = self._read_owner()
-        if owner is not None:
-            owner["written"] = []
-            self._write_owner(owner)
-        for name in (*TABLES, MARKERS, FIGURES):
-            _rmdir_if_empty(self.path / name)
-
-
-def _ls(folder: Path) -> list[Path]:
-    return list(folder.iterdir()) if folder.is_dir() else []
-
-
-def _rmdir_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
 
 
 # ------------------------------------------------------------------------------------------------
@@ -345,7 +71,6 @@ def write_marker(out: Path, scenario, replicates: list[int], shards: dict[str, b
 
 
 def _json_default(x):
-    import numpy as np
     if isinstance(x, np.integer):
         return int(x)
     if isinstance(x, np.floating):
@@ -385,7 +110,7 @@ def read_markers(out: Path, fingerprint: str | None) -> tuple[dict[str, dict], d
     reason, tags of markers of another set-up). ``fingerprint=None`` trusts any set-up."""
     good, damaged, other = {}, {}, []
     seen: set[int] = set()
-    for path in sorted(_ls(out / MARKERS)):
+    for path in sorted(ls(out / MARKERS)):
         if path.suffix != ".json" or not TAG_RE.match(path.stem):
             continue
         try:
@@ -417,7 +142,7 @@ def check_resume(folder: OutputFolder, scenario) -> dict[str, dict]:
     out = folder.path
     good, damaged, other = read_markers(out, scenario.fingerprint())
     if other:
-        raise OutputFolderError(out, f"holds results of another set-up ({_listing(other, 2)}; this run is "
+        raise OutputFolderError(out, f"holds results of another set-up ({listing(other, 2)}; this run is "
                                 f"{scenario.name}, fingerprint {scenario.fingerprint()}); choose another --out, or "
                                 "--overwrite to discard them")
     folder.remove_temporaries()
@@ -425,7 +150,7 @@ def check_resume(folder: OutputFolder, scenario) -> dict[str, dict]:
         warnings.warn(f"{out}: {why}; its replicates will be run again", ResultsWarning, stacklevel=2)
         (out / MARKERS / f"{t}.json").unlink(missing_ok=True)
     for table in TABLES:
-        for p in _ls(out / table):
+        for p in ls(out / table):
             m = PART_RE.match(p.name)
             if m and m.group(1) not in good:
                 p.unlink(missing_ok=True)
@@ -445,3 +170,112 @@ def write_manifest(folder: OutputFolder, scenario) -> None:
         same = False
     if not same:
         atomic_write(path, json.dumps(mine, indent=1).encode(), folder.run_id)
+
+
+# ------------------------------------------------------------------------------------------------
+# A scenario's folder
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class EnsembleResult:
+    scenario: Scenario
+    out: Path | None
+    city: pd.DataFrame
+    districts: pd.DataFrame
+    targets: pd.DataFrame
+    links: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def prepare(scenario: Scenario, out: OutputFolder | str | Path) -> list[int]:
+    """Check the output folder may hold this scenario set-up, tidy up what a killed or damaged
+    run left, and return the replicates still to run (see :mod:`sim.results`)."""
+    with _held(out) as folder:
+        good = check_resume(folder, scenario)
+        write_manifest(folder, scenario)
+        done = {k for marker in good.values() for k in marker["replicates"]}
+        todo = [k for k in range(scenario.replicates) if k not in done]
+        if todo:
+            folder.remove_derived()
+        return todo
+
+
+def clear(out: OutputFolder | str | Path) -> None:
+    """Remove a previous run's results (only the files this project wrote) from an output folder."""
+    with _held(out) as folder:
+        folder.clear()
+
+
+@contextlib.contextmanager
+def _held(out, wait: float | None = 0):
+    """The output folder, held by this run for the duration (already held: left as it is)."""
+    if isinstance(out, OutputFolder) and out.is_open:
+        yield out
+        return
+    folder = out if isinstance(out, OutputFolder) else OutputFolder(out)
+    folder.open(wait)
+    try:
+        yield folder
+    finally:
+        folder.close()
+
+
+def finished_replicates(out: str | Path) -> set[int]:
+    """Replicates whose shards are complete and check out (whatever their set-up)."""
+    good, _, _ = read_markers(Path(out), None)
+    return {k for marker in good.values() for k in marker["replicates"]}
+
+
+def load_results(out: str | Path, scenario: Scenario | None = None) -> EnsembleResult:
+    """Read an output folder's complete shards back into tidy DataFrames: only shards that a
+    completion marker of this set-up vouches for, checksums verified (a damaged one is an
+    OutputFolderError naming it; running the same command again recomputes it)."""
+    out = Path(out)
+    if scenario is None:
+        try:
+            manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+            scenario = load(manifest["file"]).with_run(seed=manifest["seed"], until=manifest["until"],
+                                                       scale=manifest["scale"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise OutputFolderError(out, "has no readable manifest.json to say which scenario it holds; "
+                                    "pass the scenario: load_results(out, scenario)") from None
+    good, damaged, other = read_markers(out, scenario.fingerprint())
+    if damaged or other:
+        raise OutputFolderError(out, f"{next(iter(damaged.values()), None) or 'holds results of another set-up'}; "
+                                "run the same command again to recompute what is damaged")
+    tags = sorted(good)
+    tables = {}
+    for name in TABLES:
+        frames = [pd.read_parquet(io.BytesIO((out / name / f"part-{t}.parquet").read_bytes())) for t in tags]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        sort = [c for c in ("replicate", "step", "adcode", "target", "indicator", "src", "dst") if c in df.columns]
+        tables[name] = df.sort_values(sort, kind="stable").reset_index(drop=True) if sort else df
+    n = scenario.replicates
+    for name in TABLES:     # a folder may hold more replicates than asked for; report those asked for
+        if "replicate" in tables[name].columns:
+            tables[name] = tables[name][tables[name]["replicate"] < n].reset_index(drop=True)
+    summary = summarise(tables["targets"], scenario.targets)
+    return EnsembleResult(scenario=scenario, out=out, summary=summary, **tables)
+
+
+def summarise(per_replicate: pd.DataFrame, targets) -> pd.DataFrame:
+    """One row per target: median and 5–95 % band of its value across replicates, the share of
+    replicates meeting it, and the median year it is first met (empty when fewer than half of
+    the replicates meet it within the horizon)."""
+    rows = []
+    for t in targets:
+        r = per_replicate[per_replicate["target"] == t.id] if len(per_replicate) else per_replicate
+        v = r["value"].to_numpy(float) if len(r) else np.array([])
+        first = r["year_first_met"].to_numpy(float) if len(r) else np.array([])
+        first = np.where(np.isfinite(first), first, np.inf)
+        median_first = float(np.median(first)) if len(first) else math.nan
+        rows.append(dict(target=t.id, description=t.description, threshold=t.threshold, year=t.year,
+                         median=_q(v, 50), p05=_q(v, 5), p95=_q(v, 95),
+                         prob_met=float(r["met"].mean()) if len(r) else math.nan,
+                         year_first_met=median_first if np.isfinite(median_first) else math.nan))
+    return pd.DataFrame(rows, columns=["target", "description", "threshold", "year", "median", "p05", "p95",
+                                       "prob_met", "year_first_met"])
+
+
+def _q(v: np.ndarray, q: float) -> float:
+    v = v[np.isfinite(v)]
+    return float(np.percentile(v, q)) if len(v) else math.nan

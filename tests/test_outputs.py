@@ -14,7 +14,7 @@ import pytest
 
 from sim import cli
 from sim.ensemble import load_results
-from sim.results import LOCK_FILE, OWNER_FILE, OutputFolder, OutputFolderError
+from sim.outfolder import LOCK_FILE, OWNER_FILE, OutputFolder, OutputFolderError
 from sim.scenarios import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +176,7 @@ def test_two_runs_into_one_folder_the_second_refuses_or_waits(tmp_path):
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     out = tmp_path / "out"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from sim.results import OutputFolder; "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from sim.outfolder import OutputFolder; "
                                f"held = OutputFolder({str(out)!r}).open(); print('held', flush=True); time.sleep(60)"],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert holder.stdout.readline().strip() == "held"
