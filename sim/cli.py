@@ -118,6 +118,13 @@ def main(argv=None) -> int:
     except INPUT_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        if e.filename is None:
+            raise
+        # A full disk or a folder made read-only halfway: what finished is on disk, with its marker.
+        print(f"error: cannot write {clip(str(e.filename), 200)}: {e.strerror or e}; the replicates that finished are "
+              "kept: fix this and run the same command to resume", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\ninterrupted: finished replicates are kept in the output folder; run the same command to resume",
               file=sys.stderr)
@@ -263,7 +270,7 @@ def run_command(args) -> int:
                     done.append(ensemble.run_ensemble(s, out=f, chunk=args.chunk, pool=pool, backend=backend,
                                                       workers=workers, progress=not args.quiet))
         except OSError as e:
-            if args.scheduler:
+            if args.scheduler and e.filename is None:
                 raise ScenarioError("(command line)", "--scheduler", f"cannot use the Dask scheduler {args.scheduler}: {e}") from None
             raise
 

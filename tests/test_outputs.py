@@ -186,3 +186,20 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     holder.wait()
     with OutputFolder(out) as folder:
         assert folder.is_open
+
+
+def test_a_write_that_fails_halfway_keeps_what_finished_and_resumes(tmp_path, capsys, monkeypatch, reference):
+    import sim.results as results
+    out, write = tmp_path / "out", results.atomic_write
+
+    def full_disk(path, data, run_id):
+        if "part-r00001" in str(path):
+            raise OSError(28, "No space left on device", str(path))
+        return write(path, data, run_id)
+    monkeypatch.setattr(results, "atomic_write", full_disk)
+    code, _, err = run(capsys, "baseline", *SMALL, "--out", out)
+    assert code == 2 and "No space left on device" in err and "run the same command to resume" in err
+    monkeypatch.setattr(results, "atomic_write", write)
+    code, _, err = run(capsys, "baseline", *SMALL, "--out", out)
+    assert code == 0 and "1 run(s) to do, 2 already done" in err
+    pd.testing.assert_frame_equal(targets(out), targets(reference), check_exact=True)
