@@ -255,8 +255,8 @@ def run_command(args) -> int:
             for f in held:
                 f.clear()
         todo = {s.name: ensemble.prepare(s, f) for s, f in zip(scenarios, folders)}   # fails before any run
-        if root and any(todo.values()):
-            root.remove_derived()
+        for f in held:      # rewritten below; an old report may describe other replicates than this run's
+            f.remove_derived()
         backend = "dask" if args.scheduler else args.backend
         workers = args.workers or ensemble.default_workers()
         total = sum(len(t) for t in todo.values())

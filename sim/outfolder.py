@@ -17,6 +17,7 @@ What the shards and their completion markers hold, and how a resume trusts them,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -40,6 +41,8 @@ ARTEFACTS = frozenset({OWNER_FILE, LOCK_FILE, "manifest.json", "summary.csv", "r
                        FIGURES, MARKERS, *TABLES})
 TAG_RE = re.compile(r"^r\d{5}-\d{5}$")
 PART_RE = re.compile(r"^part-(r\d{5}-\d{5})\.parquet$")
+RUN_ID_RE = re.compile(r"^[0-9a-f]{12}$")
+FIGURE_RE = re.compile(rf"^{FIGURES}/[A-Za-z0-9_][A-Za-z0-9_.-]*\.png$")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KEEP_RUN_IDS = 200            # the owner record remembers this many run ids
 
@@ -113,7 +116,11 @@ class OutputFolder:
             resolved = self.path.resolve()
         except (OSError, RuntimeError, ValueError) as e:
             raise self._error(f"cannot be used as a folder: {e}") from None
-        for place, what in ((Path(resolved.anchor), "the filesystem root"), (Path.home().resolve(), "your home folder"),
+        try:
+            home = Path.home().resolve()
+        except (RuntimeError, KeyError, OSError):       # no home folder known (a service account)
+            home = None
+        for place, what in ((Path(resolved.anchor), "the filesystem root"), (home, "your home folder"),
                             (REPO_ROOT, "the project's own folder")):
             if resolved == place:
                 raise self._error(f"is {what}; results go into a folder of their own, e.g. results/<scenario>")
@@ -155,9 +162,8 @@ class OutputFolder:
                        (Path(e.path) / f).exists() for f in (OWNER_FILE, "manifest.json")))]
         ours = {"manifest.json", MARKERS, "differences.csv"} & set(entries)
         if foreign or not ours:
-            raise self._error(f"holds files this simulator did not write ({listing(foreign or entries)}); --out must be a "
-                              "new or empty "
-                              "folder, or one that holds this simulator's results")
+            raise self._error(f"holds files this simulator did not write ({listing(foreign or entries)}); {self.option} "
+                              "must be a new or empty folder, or one that holds this simulator's results")
         self._adopt = [n for n in ("summary.csv", "report.html", "differences.csv") if n in entries]
         if FIGURES in entries and entries[FIGURES].is_dir():
             self._adopt += [f"{FIGURES}/{p.name}" for p in (resolved / FIGURES).glob("*.png")]
@@ -251,7 +257,8 @@ class OutputFolder:
     def remove_temporaries(self) -> None:
         """Temporary files of runs that wrote into this folder (none of them is running: this
         run holds the lock)."""
-        runs = set((self._read_owner() or {}).get("runs", [])) - {self.run_id}
+        runs = {r for r in (self._read_owner() or {}).get("runs", []) if isinstance(r, str) and RUN_ID_RE.match(r)}
+        runs.discard(self.run_id)
         for folder in (self.path, *(self.path / t for t in (*TABLES, MARKERS))):
             if not folder.is_dir():
                 continue
@@ -265,9 +272,10 @@ class OutputFolder:
         rewritten when this run ends, and must never describe shards that are no longer there."""
         owner = self._read_owner() or {}
         for rel in owner.get("written", []):
-            if rel in ("summary.csv", "report.html", "differences.csv") or (rel.startswith(f"{FIGURES}/") and
-                                                                             "/" not in rel[len(FIGURES) + 1:]):
-                (self.path / rel).unlink(missing_ok=True)
+            # The record is a file anyone can edit: only names a report writes are ever removed.
+            if isinstance(rel, str) and (rel in ("summary.csv", "report.html", "differences.csv") or FIGURE_RE.match(rel)):
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    (self.path / rel).unlink()
         _rmdir_if_empty(self.path / FIGURES)
 
     def clear(self) -> None:

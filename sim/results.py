@@ -141,6 +141,14 @@ def check_resume(folder: OutputFolder, scenario) -> dict[str, dict]:
     remove shards no marker vouches for (a task killed before its marker)."""
     out = folder.path
     good, damaged, other = read_markers(out, scenario.fingerprint())
+    if damaged and not good:
+        # Markers too damaged to say their set-up: the manifest's word decides whether they are ours to redo.
+        try:
+            said = json.loads((out / "manifest.json").read_text("utf-8")).get("fingerprint")
+        except (OSError, ValueError, AttributeError):
+            said = None
+        if said not in (None, scenario.fingerprint()):
+            other.append(f"{len(damaged)} damaged marker(s) of the set-up manifest.json names, fingerprint {said}")
     if other:
         raise OutputFolderError(out, f"holds results of another set-up ({listing(other, 2)}; this run is "
                                 f"{scenario.name}, fingerprint {scenario.fingerprint()}); choose another --out, or "
@@ -188,7 +196,7 @@ class EnsembleResult:
 
 def prepare(scenario: Scenario, out: OutputFolder | str | Path) -> list[int]:
     """Check the output folder may hold this scenario set-up, tidy up what a killed or damaged
-    run left, and return the replicates still to run (see :mod:`sim.results`)."""
+    run left, and return the replicates still to run (the rules are in the module's docstring)."""
     with _held(out) as folder:
         good = check_resume(folder, scenario)
         write_manifest(folder, scenario)

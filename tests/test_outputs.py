@@ -203,3 +203,16 @@ def test_a_write_that_fails_halfway_keeps_what_finished_and_resumes(tmp_path, ca
     code, _, err = run(capsys, "baseline", *SMALL, "--out", out)
     assert code == 0 and "1 run(s) to do, 2 already done" in err
     pd.testing.assert_frame_equal(targets(out), targets(reference), check_exact=True)
+
+
+def test_markers_too_damaged_to_say_their_setup_are_not_redone_as_another(tmp_path, capsys, reference):
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    for marker in (out / "done").glob("*.json"):
+        marker.write_text(marker.read_text()[:40])
+    code, _, err = run(capsys, "fund_need", *SMALL, "--out", out)      # the manifest still says baseline
+    assert code == 2 and "damaged marker(s) of the set-up manifest.json names" in err
+    assert len(list((out / "city").glob("part-*.parquet"))) == 3
+    code, _, err = run(capsys, "baseline", *SMALL, "--out", out)
+    assert code == 0 and err.count("warning:") == 3 and "3 run(s) to do" in err
+    pd.testing.assert_frame_equal(targets(out), targets(reference), check_exact=True)
