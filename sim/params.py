@@ -400,5 +400,6 @@ FIRM_START = {
 # verified): ≤ 50 million yuan: 5 %; ≤ 200 million: 4 %; above: 3 %.
 CERT_RD_BANDS = ((50.0, 0.05), (200.0, 0.04), (float("inf"), 0.03))
 
+
 # Last: the cross-field rules need ParamError and Params defined above (and load the data layer).
 from .validation import check_params  # noqa: E402
