@@ -47,7 +47,8 @@ def _add_run_options(p: argparse.ArgumentParser, out_help: str):
     p.add_argument("--out", type=Path, help=out_help)
     p.add_argument("--backend", choices=BACKENDS, default="processes",
                    help="serial in this process, a local process pool (default), or Dask distributed")
-    p.add_argument("--workers", type=int, help="worker processes (default: the number of CPUs)")
+    p.add_argument("--workers", type=int, help=f"worker processes (default: the number of CPUs; at most {WORKERS_PER_CPU} "
+                                                "per CPU)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 (implies --backend dask)")
     p.add_argument("--chunk", type=int, help="replicates per task (default: spread evenly over the workers)")
     p.add_argument("--overwrite", action="store_true",
@@ -71,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(Parquet), summary.csv, report.html and PNG figures. Re-running into the "
                                      "same --out resumes: finished replicates are kept.")
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file or name in scenarios/")
-    _add_run_options(run, "output folder (default results/<scenario>/; with several scenarios, one sub-folder each)")
+    _add_run_options(run, "output folder: new, empty or holding this simulator's results (default results/<scenario>/; "
+                          "with several scenarios, one sub-folder each)")
 
     cmp = sub.add_parser("compare", help="paired comparison of scenarios (same seeds per replicate)",
                          description="Run every scenario with the same root seed and replicates as the first "
