@@ -5,19 +5,38 @@ files (see ``python run.py SUBCOMMAND --help``)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import math
+import os
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
+from .messages import clip, short
+from .params import ParamError
 from .scenarios import ScenarioError, list_scenarios
+from .tables import DataError
+from .targets import TargetError
+
+# What bad input raises: each names the file (or option), the key and what is allowed.
+INPUT_ERRORS = (ScenarioError, TargetError, ParamError, DataError)
 
 # Subcommands that live in their own module: each provides HELP, add_arguments(parser) and
 # main(args) -> exit code. A module that is not present simply has no subcommand.
 PLUGINS = {"ui": "sim.app_cli", "calibrate": "sim.calibration"}
 BACKENDS = ("serial", "processes", "dask")
+# More worker processes than this only add memory and start-up time: each holds one replicate.
+WORKERS_PER_CPU = 4
+MAX_WORKERS = 256
+
+
+def max_workers() -> int:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(MAX_WORKERS, WORKERS_PER_CPU * max(cpus, 1))
 
 
 def _add_run_options(p: argparse.ArgumentParser, out_help: str):
@@ -28,11 +47,16 @@ def _add_run_options(p: argparse.ArgumentParser, out_help: str):
     p.add_argument("--out", type=Path, help=out_help)
     p.add_argument("--backend", choices=BACKENDS, default="processes",
                    help="serial in this process, a local process pool (default), or Dask distributed")
-    p.add_argument("--workers", type=int, help="worker processes (default: the number of CPUs)")
+    p.add_argument("--workers", type=int, help=f"worker processes (default: the number of CPUs; at most {WORKERS_PER_CPU} "
+                                                "per CPU)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 (implies --backend dask)")
     p.add_argument("--chunk", type=int, help="replicates per task (default: spread evenly over the workers)")
     p.add_argument("--overwrite", action="store_true",
-                   help="discard results already in the output folder instead of resuming from them")
+                   help="discard the results this simulator wrote in the output folder instead of resuming from them "
+                        "(other files there are left alone)")
+    p.add_argument("--wait", nargs="?", type=float, const=math.inf, default=0.0, metavar="SECONDS",
+                   help="if another run is writing to the output folder, wait for it (at most SECONDS; without a "
+                        "number, as long as it takes) instead of stopping with exit code 2")
     p.add_argument("--no-report", action="store_true", help="write the results and summary, skip report.html and figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -48,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(Parquet), summary.csv, report.html and PNG figures. Re-running into the "
                                      "same --out resumes: finished replicates are kept.")
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file or name in scenarios/")
-    _add_run_options(run, "output folder (default results/<scenario>/; with several scenarios, one sub-folder each)")
+    _add_run_options(run, "output folder: new, empty or holding this simulator's results (default results/<scenario>/; "
+                          "with several scenarios, one sub-folder each)")
 
     cmp = sub.add_parser("compare", help="paired comparison of scenarios (same seeds per replicate)",
                          description="Run every scenario with the same root seed and replicates as the first "
@@ -58,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(cmp, "output folder (default results/compare_<A>_vs_<B>…/)")
 
     val = sub.add_parser("validate", help="check scenario files without running them",
-                         description="Check scenario files (keys, types, ranges, extends) and print what each runs.")
+                         description="Check scenario files (keys, types, ranges, extends, what the model needs across "
+                                     "parameters, calibration file, target set) and build each one quarter at a tiny "
+                                     "scale; print what each runs.")
     val.add_argument("scenarios", nargs="+", metavar="SCENARIO")
 
     for name, module in PLUGINS.items():
@@ -80,18 +107,81 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     if getattr(args, "plugin", None) is not None:
+        problem = _host_problem(getattr(args, "host", None))
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         return args.plugin.main(args)
     try:
-        if args.command == "validate":
-            return _validate(args)
-        return run_command(args)
-    except ScenarioError as e:
+        with _plain_warnings():
+            if args.command == "validate":
+                return _validate(args)
+            return run_command(args)
+    except INPUT_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.filename is None:
+            raise
+        # A full disk or a folder made read-only halfway: what finished is on disk, with its marker.
+        print(f"error: cannot write {clip(str(e.filename), 200)}: {e.strerror or e}; the replicates that finished are "
+              "kept: fix this and run the same command to resume", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted: finished replicates are kept in the output folder; run the same command to resume",
               file=sys.stderr)
         return 130
+
+
+def _host_problem(host) -> str | None:
+    """The app's address check resolves the name; a malformed one (an empty or 64+ character
+    label) makes the resolver raise instead of answering, so it is caught here first."""
+    if host is None:
+        return None
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return f"--host {short(host)} is not an address or host name (dot-separated labels of 1–63 characters)"
+    return None
+
+
+@contextlib.contextmanager
+def _plain_warnings():
+    """Damaged results found while resuming are one line each on stderr, not a Python warning."""
+    from .results import ResultsWarning
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ResultsWarning):
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+    warnings.showwarning = show
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ResultsWarning)
+            yield
+    finally:
+        warnings.showwarning = shown
+
+
+def smoke_test(scenario) -> None:
+    """Build the scenario's model at a tiny scale and run one quarter (well under a second), so
+    that what no check foresaw fails here, before anything is written or simulated."""
+    from .validation import smoke_build
+    try:
+        smoke_build(scenario.params, scenario.seed)
+    except INPUT_ERRORS as e:
+        raise ScenarioError(scenario.file, getattr(e, "key", None) or "(data)", clip(str(e), 600)) from None
+    except Exception as e:  # noqa: BLE001 — the point of a smoke test: any failure becomes one clear message
+        raise ScenarioError(scenario.file, "(model)", "the model cannot build or run its first quarter with this "
+                            f"scenario ({type(e).__name__}: {clip(str(e), 200)}); no check caught it first, so "
+                            "please report it with the scenario file") from None
+
+
+def _display(path) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def _validate(args) -> int:
@@ -100,24 +190,32 @@ def _validate(args) -> int:
     for ref in args.scenarios:
         try:
             s = load(ref)
-        except ScenarioError as e:
+            smoke_test(s)
+        except INPUT_ERRORS as e:
             print(f"error: {e}", file=sys.stderr)
             ok = False
             continue
         chain = " ← ".join(Path(f).name for f in s.chain)
+        calibration = f", calibration {_display(s.calibration)}" if s.calibration else ""
         print(f"ok  {s.name:<20} {s.replicates} replicates to {s.until}, seed {s.seed}, targets {s.target_set}, "
-              f"scale {s.params.scale:g}  [{chain}]\n    {s.description}")
+              f"scale {s.params.scale:g}{calibration}  [{chain}]\n    {s.description}")
     return 0 if ok else 2
 
 
 def run_command(args) -> int:
     """``run`` and ``compare``: validate everything first, then simulate, then write and print."""
-    from . import ensemble
+    from . import ensemble, outfolder
     from .scenarios import load
 
-    for flag in ("workers", "chunk"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            raise ScenarioError("(command line)", f"--{flag}", f"must be at least 1, got {getattr(args, flag)}")
+    limits = {"workers": max_workers(), "chunk": ensemble.MAX_CHUNK}
+    for flag, hi in limits.items():
+        value = getattr(args, flag)
+        if value is not None and not 1 <= value <= hi:
+            why = f" ({WORKERS_PER_CPU} per CPU here, at most {MAX_WORKERS})" if flag == "workers" else ""
+            raise ScenarioError("(command line)", f"--{flag}", f"allowed 1 to {hi}{why}, got {short(value)}")
+    if not args.wait >= 0:
+        raise ScenarioError("(command line)", "--wait", f"expected seconds (0 or more), got {short(args.wait)}")
+    wait = None if math.isinf(args.wait) else args.wait
     scenarios = [load(ref) for ref in args.scenarios]
     if args.command == "compare":
         if len(scenarios) < 2:
@@ -131,59 +229,90 @@ def run_command(args) -> int:
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise ScenarioError("(command line)", "SCENARIO", f"each scenario may appear once, got {', '.join(names)}")
+    for s in scenarios:
+        smoke_test(s)
 
     # Default folders carry the command-line settings that change results, so a quick small run
     # never collides with the full one in results/<scenario>/.
     tag = "".join(f"_{k}{v:g}" for k, v in (("scale", args.scale), ("seed", args.seed), ("until", args.until)) if v is not None)
+    root = None
     if args.command == "compare":
-        root = args.out or Path("results") / ("compare_" + "_vs_".join(names) + tag)
-        outs = [root / n for n in names]
+        root = outfolder.OutputFolder(args.out or Path("results") / ("compare_" + "_vs_".join(names) + tag), "comparison")
+        outs = [root.path / n for n in names]
     elif len(scenarios) == 1:
-        root = None
         outs = [args.out or Path("results") / (names[0] + tag)]
     else:
-        root = args.out or Path("results")
-        outs = [root / (n + tag) for n in names]
-    if args.overwrite:
-        for out in outs:
-            ensemble.clear(out)
-    todo = {s.name: ensemble.prepare(s, out) for s, out in zip(scenarios, outs)}   # fails before any run
+        parent = outfolder.OutputFolder(args.out or Path("results"))
+        parent.check_place()         # a parent of results folders: never the root, home or project folder
+        outs = [parent.path / (n + tag) for n in names]
+    folders = [outfolder.OutputFolder(out) for out in outs]
+    held = ([root] if root else []) + folders
+    for f in held:                  # every folder is checked before any is touched
+        f.check()
 
-    backend = "dask" if args.scheduler else args.backend
-    workers = args.workers or ensemble.default_workers()
-    total = sum(len(t) for t in todo.values())
-    where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{backend}, {workers if backend != 'serial' else 1} worker(s)"
-    print(f"{len(scenarios)} scenario(s) × replicates: {total} run(s) to do, "
-          f"{sum(s.replicates for s in scenarios) - total} already done [{where}]", file=sys.stderr)
-    results = []
-    try:
-        with ensemble.executor(backend, workers, args.scheduler) as pool:
-            for s, out in zip(scenarios, outs):
-                results.append(ensemble.run_ensemble(s, out=out, chunk=args.chunk, pool=pool, backend=backend,
-                                                     workers=workers, progress=not args.quiet))
-    except OSError as e:
-        if args.scheduler:
-            raise ScenarioError("(command line)", "--scheduler", f"cannot use the Dask scheduler {args.scheduler}: {e}") from None
-        raise
+    with contextlib.ExitStack() as stack:
+        for f in sorted(held, key=lambda f: str(f.path.resolve())):    # one order: two runs never deadlock
+            stack.enter_context(_opened(f, wait))
+        if args.overwrite:
+            for f in held:
+                f.clear()
+        todo = {s.name: ensemble.prepare(s, f) for s, f in zip(scenarios, folders)}   # fails before any run
+        for f in held:      # rewritten below; an old report may describe other replicates than this run's
+            f.remove_derived()
+        backend = "dask" if args.scheduler else args.backend
+        workers = args.workers or ensemble.default_workers()
+        total = sum(len(t) for t in todo.values())
+        where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{backend}, {workers if backend != 'serial' else 1} worker(s)"
+        print(f"{len(scenarios)} scenario(s) × replicates: {total} run(s) to do, "
+              f"{sum(s.replicates for s in scenarios) - total} already done [{where}]", file=sys.stderr)
+        done = []
+        try:
+            with ensemble.executor(backend, workers, args.scheduler) as pool:
+                for s, f in zip(scenarios, folders):
+                    done.append(ensemble.run_ensemble(s, out=f, chunk=args.chunk, pool=pool, backend=backend,
+                                                      workers=workers, progress=not args.quiet))
+        except OSError as e:
+            if args.scheduler and e.filename is None:
+                raise ScenarioError("(command line)", "--scheduler", f"cannot use the Dask scheduler {args.scheduler}: {e}") from None
+            raise
 
-    from . import report
-    for r, out in zip(results, outs):
-        r.summary.to_csv(out / "summary.csv", index=False)
-        # A comparison's report shows every scenario; its own reports would repeat it.
-        own_report = not args.no_report and args.command == "run"
-        if own_report:
-            report.write_report(r, out)
-        print(summary_table(r))
-        print(f"  → {out}/summary.csv" + (f", {out}/report.html, {out}/figures/" if own_report else "") + "\n")
-    if args.command == "compare":
-        diffs = pd.concat([ensemble.compare(results[0], r) for r in results[1:]], ignore_index=True)
-        root.mkdir(parents=True, exist_ok=True)
-        diffs.to_csv(root / "differences.csv", index=False)
-        if not args.no_report:
-            report.write_comparison_report(results, diffs, root)
-        print(differences_table(diffs))
-        print(f"  → {root}/differences.csv" + ("" if args.no_report else f", {root}/report.html") )
+        from . import report
+        for r, f in zip(done, folders):
+            outfolder.atomic_write(f.path / "summary.csv", r.summary.to_csv(index=False).encode(), f.run_id)
+            # A comparison's report shows every scenario; its own reports would repeat it.
+            own_report = not args.no_report and args.command == "run"
+            if own_report:
+                report.write_report(r, f.path)
+            f.record_reports()
+            print(summary_table(r))
+            print(f"  → {f.path}/summary.csv" + (f", {f.path}/report.html, {f.path}/figures/" if own_report else "") + "\n")
+        if root:
+            diffs = pd.concat([ensemble.compare(done[0], r) for r in done[1:]], ignore_index=True)
+            outfolder.atomic_write(root.path / "differences.csv", diffs.to_csv(index=False).encode(), root.run_id)
+            if not args.no_report:
+                report.write_comparison_report(done, diffs, root.path)
+            root.record_reports()
+            print(differences_table(diffs))
+            print(f"  → {root.path}/differences.csv" + ("" if args.no_report else f", {root.path}/report.html"))
     return 0
+
+
+@contextlib.contextmanager
+def _opened(folder, wait):
+    """Hold a folder for the run; say so when waiting for another run to release it."""
+    from .outfolder import FolderBusy
+    try:
+        folder.open(0)
+    except FolderBusy:
+        if wait == 0:
+            raise
+        limit = "" if wait is None else f" (at most {wait:g} s)"
+        print(f"{folder.path} is in use by another run; waiting for it{limit}…", file=sys.stderr)
+        folder.open(wait)
+    try:
+        yield folder
+    finally:
+        folder.close()
 
 
 def _num(x, digits=0) -> str:

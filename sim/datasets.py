@@ -1,25 +1,32 @@
 """Loading and validation of the real-data layer in ``sim/data/``.
 
 Every loader takes an optional ``data_dir`` (default :data:`DATA_DIR`) and returns a fresh
-pandas object. Files are parsed with the :mod:`csv` module first so that any malformed value
-raises :class:`DataError` naming the file, the 1-based line number, the column and what is
-allowed. Provenance (status + source) lives in the files themselves; see sim/data/README.md.
+pandas object. Files are read through :mod:`sim.tables`, so any damage raises
+:class:`DataError` naming the file, the 1-based line number, the column and what is allowed;
+this module adds what the project's tables must hold (38 districts, published totals, one
+university row per counted university, ...). Provenance (status + source) lives in the files
+themselves; see sim/data/README.md.
 """
 from __future__ import annotations
 
-import csv
+import dataclasses
 import functools
 import json
-import math
 from pathlib import Path
-from typing import Any, Callable
 
 import pandas as pd
+
+from .messages import short
+from .tables import DataError, SchemaT, check_polygons, is_number, read_csv, read_json, stamp
+from .tables import adcode as _adcode
+from .tables import enum as _enum
+from .tables import integer as _int
+from .tables import number as _float
+from .tables import text as _str
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 STATUSES = frozenset({"verified", "derived", "estimated"})
-PAIR_STATUSES = frozenset({"verified", "proxy"})
 GROUPS = ("central_urban", "new_metropolitan", "northeast", "southeast")
 GROUP_SIZES = {"central_urban": 9, "new_metropolitan": 12, "northeast": 11, "southeast": 6}
 KINDS = frozenset({"district", "county", "autonomous_county"})
@@ -27,11 +34,6 @@ CORE_ZONES = frozenset({"", "西部（重庆）科学城", "两江协同创新�
 HIGHTECH = frozenset({"none", "municipal", "national"})
 PLATFORM_STAGES = frozenset({"none", "existing_upgrade", "under_construction", "bid"})
 INNOVATIVE_COUNTY = frozenset({"none", "candidate", "national"})
-DIRECTIONS = ("industrial_software", "electronic_devices", "intelligent_manufacturing", "big_data",
-              "biomedicine", "food_health", "modern_agriculture", "green_energy",
-              "ecology_environment", "energy_saving")
-FIELDS = frozenset({"intelligent", "life", "low_carbon"})
-UNI_KINDS = frozenset({"university", "institute", "lab"})
 
 # Indicators every district must have, with the year used by load_districts().
 DISTRICT_INDICATORS = {
@@ -48,123 +50,12 @@ CITY_TOTALS = {
     ("rd_expenditure", 2022): (686.6, 0.01), ("fiscal_st_spending", 2022): (98.9, 0.01),
     ("population", 2020): (32054159, 0),
 }
+# Per-capita and per-GDP measures divide by these.
+POSITIVE_INDICATORS = frozenset({"population", "gdp"})
 RD_TOLERANCE = 0.01  # 100m yuan, for the published regional R&D splits
 RD_2020_SPLIT = {"metropolitan": 495.54, "northeast": 26.35, "southeast": 4.9}
 RD_2022_CENTRAL_SHARE = 61.2  # percent, published to one decimal
 RD_SHARE_TOLERANCE = 0.05  # percentage points
-
-
-class DataError(ValueError):
-    """A data file is malformed. The message names file, row (1-based line), column, allowed values."""
-
-    def __init__(self, file: str | Path, row: int | None, column: str | None, problem: str,
-                 allowed: str | None = None):
-        self.file, self.row, self.column, self.problem, self.allowed = str(file), row, column, problem, allowed
-        where = f"{self.file}, row {row if row is not None else '(all rows)'}, column {column or '(none)'}"
-        msg = f"{where}: {problem}"
-        if allowed:
-            msg += f" (allowed: {allowed})"
-        super().__init__(msg)
-
-
-# ----------------------------------------------------------------------------- column checks
-def _str(required: bool = True) -> Callable[[str], str]:
-    def conv(v: str) -> str:
-        if required and not v.strip():
-            raise ValueError("missing value|a non-empty text")
-        return v.strip()
-    return conv
-
-
-def _enum(values, required: bool = True) -> Callable[[str], str]:
-    vals = frozenset(values)
-    def conv(v: str) -> str:
-        v = v.strip()
-        if v not in vals:
-            raise ValueError(f"invalid value {v!r}|" + ", ".join(repr(x) for x in sorted(vals)))
-        return v
-    return conv
-
-
-def _int(lo: int | None = None, hi: int | None = None, required: bool = True) -> Callable[[str], Any]:
-    def conv(v: str):
-        v = v.strip()
-        if not v:
-            if required:
-                raise ValueError("missing value|an integer")
-            return None
-        try:
-            x = int(v)
-        except ValueError:
-            raise ValueError(f"non-integer value {v!r}|an integer") from None
-        if (lo is not None and x < lo) or (hi is not None and x > hi):
-            raise ValueError(f"value {x} out of range|integers in [{lo}, {hi}]")
-        return x
-    return conv
-
-
-def _float(lo: float | None = None) -> Callable[[str], float]:
-    def conv(v: str) -> float:
-        v = v.strip()
-        if not v:
-            raise ValueError("missing value|a number")
-        try:
-            x = float(v)
-        except ValueError:
-            raise ValueError(f"non-numeric value {v!r}|a number") from None
-        if not math.isfinite(x) or (lo is not None and x < lo):
-            raise ValueError(f"value {v!r} out of range|finite numbers >= {lo}")
-        return x
-    return conv
-
-
-def _adcode(codes: frozenset[str] | None) -> Callable[[str], int]:
-    def conv(v: str) -> int:
-        v = v.strip()
-        if codes is None:
-            if not (v.isdigit() and len(v) == 6 and v.startswith("50")):
-                raise ValueError(f"invalid adcode {v!r}|six-digit Chongqing codes 500101…500243")
-        elif v not in codes:
-            raise ValueError(f"unknown adcode {v!r}|one of the 38 adcodes in districts.csv")
-        return int(v)
-    return conv
-
-
-SchemaT = dict[str, Callable[[str], Any]]
-
-
-def _read(path: Path, schema: SchemaT) -> tuple[pd.DataFrame, list[int]]:
-    """Parse ``path`` with ``schema`` (column -> converter). Returns the frame and line numbers."""
-    if not path.exists():
-        raise DataError(path, None, None, "file not found")
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise DataError(path, 1, None, "empty file") from None
-        header = [h.strip() for h in header]
-        for col in schema:
-            if col not in header:
-                raise DataError(path, 1, col, "missing column", ", ".join(schema))
-        idx = {c: header.index(c) for c in schema}
-        records, lines = [], []
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise DataError(path, line, None, f"{len(row)} fields, header has {len(header)}")
-            rec = {}
-            for col, conv in schema.items():
-                try:
-                    rec[col] = conv(row[idx[col]])
-                except ValueError as exc:
-                    problem, _, allowed = str(exc).partition("|")
-                    raise DataError(path, line, col, problem, allowed or None) from None
-            records.append(rec)
-            lines.append(line)
-    return pd.DataFrame.from_records(records, columns=list(schema)), lines
 
 
 def _dir(data_dir) -> Path:
@@ -196,28 +87,14 @@ def _districts_schema() -> SchemaT:
     return s
 
 
-def _stamp(path: Path) -> tuple:
-    """Cache key part that changes when the file changes (edited copies are re-validated)."""
-    try:
-        st = path.stat()
-        return (st.st_mtime_ns, st.st_size)
-    except OSError:
-        return (None, None)
-
-
 def _identity(path_str: str) -> pd.DataFrame:
-    return _identity_cached(path_str, _stamp(Path(path_str)))
+    return _identity_cached(path_str, stamp(Path(path_str)))
 
 
 @functools.lru_cache(maxsize=16)
 def _identity_cached(path_str: str, stamp: tuple) -> pd.DataFrame:
     path = Path(path_str)
-    df, lines = _read(path, _districts_schema())
-    seen: dict[int, int] = {}
-    for code, line in zip(df["adcode"], lines):
-        if code in seen:
-            raise DataError(path, line, "adcode", f"duplicate adcode {code} (first on row {seen[code]})")
-        seen[code] = line
+    df, lines = read_csv(path, _districts_schema(), key=("adcode",))
     if len(df) != 38:
         raise DataError(path, None, "adcode", f"{len(df)} districts, expected 38")
     sizes = df["group"].value_counts().to_dict()
@@ -231,6 +108,11 @@ def _identity_cached(path_str: str, stamp: tuple) -> pd.DataFrame:
     return df.sort_values("adcode").reset_index(drop=True)
 
 
+def district_identity(data_dir=None) -> pd.DataFrame:
+    """The 38 districts' identity columns (districts.csv, validated), sorted by adcode."""
+    return _identity(str(_dir(data_dir) / "districts.csv")).copy()
+
+
 def _codes(data_dir) -> frozenset[str]:
     return frozenset(str(c) for c in _identity(str(_dir(data_dir) / "districts.csv"))["adcode"])
 
@@ -242,19 +124,17 @@ def _read_indicator_rows(path: Path, codes: frozenset[str]):
         "adcode": _adcode(codes), "indicator": _str(), "year": _int(2000, 2030),
         "value": _float(lo=0.0), "unit": _str(), "status": _enum(STATUSES), "source": _str(),
     }
-    df, lines = _read(path, schema)
-    seen: dict[tuple, int] = {}
+    df, lines = read_csv(path, schema, key=("adcode", "indicator", "year"))
     for row, line in zip(df.itertuples(index=False), lines):
-        key = (row.adcode, row.indicator, row.year)
-        if key in seen:
-            raise DataError(path, line, "indicator", f"duplicate ({row.adcode}, {row.indicator}, {row.year}), first on row {seen[key]}")
-        seen[key] = line
+        if row.indicator in POSITIVE_INDICATORS and not row.value > 0:
+            raise DataError(path, line, "value", f"{row.indicator} of {row.adcode} in {row.year} is {row.value:g}; "
+                            "the model divides by it", "numbers > 0")
     return df, lines
 
 
 # ----------------------------------------------------------------------------- indicators
 def _indicators(path_str: str, codes: frozenset[str]) -> pd.DataFrame:
-    return _indicators_cached(path_str, codes, _stamp(Path(path_str)))
+    return _indicators_cached(path_str, codes, stamp(Path(path_str)))
 
 
 @functools.lru_cache(maxsize=16)
@@ -288,7 +168,8 @@ def _indicators_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd
         h = df[(df.indicator == "high_tech_enterprises") & (df.year == year)].set_index("adcode")["value"]
         bad = [c for c in h.index if c in t.index and h[c] > t[c]]
         if bad:
-            line = seen[(bad[0], "high_tech_enterprises", year)]
+            line = next(n for r, n in zip(df.itertuples(index=False), lines)
+                        if (r.adcode, r.indicator, r.year) == (bad[0], "high_tech_enterprises", year))
             raise DataError(path, line, "value", f"high_tech_enterprises exceeds tech_enterprises for {bad[0]} in {year}",
                             "high_tech_enterprises <= tech_enterprises")
     df["adcode"] = df["adcode"].astype(int)
@@ -314,43 +195,44 @@ def provenance(indicator: str, adcode: int | str, year: int = 2022, data_dir=Non
 
 # ----------------------------------------------------------------------------- boundaries
 def _boundaries(path_str: str, codes: frozenset[str]) -> str:
-    return _boundaries_cached(path_str, codes, _stamp(Path(path_str)))
+    return _boundaries_cached(path_str, codes, stamp(Path(path_str)))
 
 
 @functools.lru_cache(maxsize=16)
 def _boundaries_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> str:
     path = Path(path_str)
-    if not path.exists():
-        raise DataError(path, None, None, "file not found")
-    try:
-        gj = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(path, exc.lineno, None, f"invalid JSON: {exc.msg}") from None
+    gj = read_json(path)
     feats = gj.get("features") if isinstance(gj, dict) else None
-    if gj.get("type") != "FeatureCollection" or not isinstance(feats, list):
-        raise DataError(path, None, "type", "not a GeoJSON FeatureCollection")
+    if not isinstance(gj, dict) or gj.get("type") != "FeatureCollection" or not isinstance(feats, list):
+        raise DataError(path, None, "type", "not a GeoJSON FeatureCollection", '{"type": "FeatureCollection", "features": [...]}')
     if "license" not in gj:
         raise DataError(path, None, "license", "licence attribution missing")
     seen = set()
     for i, f in enumerate(feats, start=1):
-        props = f.get("properties") or {}
         where = f"feature {i}"
+        props = f.get("properties") if isinstance(f, dict) else None
+        if not isinstance(props, dict):
+            raise DataError(path, None, f"{where}.properties", "missing properties", "a GeoJSON Feature with properties")
         for key in ("adcode", "name_zh", "rep_lon", "rep_lat", "source"):
             if key not in props:
                 raise DataError(path, None, f"{where}.properties.{key}", "missing property")
         code = str(props["adcode"])
         if code not in codes:
-            raise DataError(path, None, f"{where}.properties.adcode", f"unknown adcode {code}", "adcodes in districts.csv")
+            raise DataError(path, None, f"{where}.properties.adcode", f"unknown adcode {short(code)}", "adcodes in districts.csv")
         if code in seen:
             raise DataError(path, None, f"{where}.properties.adcode", f"duplicate adcode {code}")
         seen.add(code)
-        if not (105 < float(props["rep_lon"]) < 111 and 28 < float(props["rep_lat"]) < 33):
-            raise DataError(path, None, f"{where}.properties.rep_lon", "representative point outside Chongqing")
-        if (f.get("geometry") or {}).get("type") not in ("Polygon", "MultiPolygon"):
-            raise DataError(path, None, f"{where}.geometry", "geometry must be Polygon or MultiPolygon")
+        for key, (lo, hi) in (("rep_lon", LON_RANGE), ("rep_lat", LAT_RANGE)):
+            if not (is_number(props[key]) and lo < props[key] < hi):
+                raise DataError(path, None, f"{where}.properties.{key}", f"representative point {short(props[key])} "
+                                "is not a number inside Chongqing", f"numbers from {lo} to {hi}")
+        check_polygons(path, f"{where}.geometry", f.get("geometry"), LON_RANGE, LAT_RANGE)
     if seen != set(codes):
         raise DataError(path, None, "adcode", f"missing features for {sorted(set(codes) - seen)}")
     return json.dumps(gj, ensure_ascii=False)
+
+
+LON_RANGE, LAT_RANGE = (105.0, 111.0), (28.0, 33.0)   # a box around Chongqing
 
 
 def load_boundaries(data_dir=None) -> dict:
@@ -374,7 +256,7 @@ def load_districts(data_dir=None, year: int = 2022) -> pd.DataFrame:
     d = _dir(data_dir)
     # Every model builds this view; ensembles and calibration build thousands of models, so the
     # validated view is kept until one of its files changes.
-    stamps = tuple(_stamp(d / f) for f in ("districts.csv", "district_indicators.csv", "boundaries.geojson",
+    stamps = tuple(stamp(d / f) for f in ("districts.csv", "district_indicators.csv", "boundaries.geojson",
                                            "hindcast_2017.csv"))
     return _districts_view(str(d), year, stamps).copy()
 
@@ -412,7 +294,7 @@ def load_hindcast_indicators(data_dir=None) -> pd.DataFrame:
     same layout as district_indicators.csv; written by tools/estimate_hindcast.py)."""
     d = _dir(data_dir)
     path = d / "hindcast_2017.csv"
-    return _hindcast_cached(str(path), _codes(d), _stamp(path)).copy()
+    return _hindcast_cached(str(path), _codes(d), stamp(path)).copy()
 
 
 @functools.lru_cache(maxsize=8)
@@ -445,7 +327,7 @@ def load_policy_environment(data_dir=None) -> pd.DataFrame:
     ``zone.<adcode>`` (a high-tech zone's level from that year) or one of ENV_SPECIAL."""
     d = _dir(data_dir)
     path = d / "policy_environment.csv"
-    return _env_cached(str(path), _codes(d), _stamp(path)).copy()
+    return _env_cached(str(path), _codes(d), stamp(path)).copy()
 
 
 @functools.lru_cache(maxsize=8)
@@ -454,22 +336,23 @@ def _env_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFr
     path = Path(path_str)
     schema: SchemaT = {"year": _int(2017, 2022), "key": _str(), "value": _str(required=False), "unit": _str(),
                        "status": _enum(STATUSES), "source": _str()}
-    df, lines = _read(path, schema)
-    seen: dict[tuple, int] = {}
+    df, lines = read_csv(path, schema, key=("year", "key"))
     for row, line in zip(df.itertuples(index=False), lines):
-        if (row.year, row.key) in seen:
-            raise DataError(path, line, "key", f"duplicate ({row.year}, {row.key}), first on row {seen[(row.year, row.key)]}")
-        seen[(row.year, row.key)] = line
         if row.key.startswith("zone."):
             if row.key[5:] not in codes or row.value not in HIGHTECH:
-                raise DataError(path, line, "key", f"bad zone change {row.key}={row.value}", "zone.<adcode> with none, municipal or national")
+                raise DataError(path, line, "key", f"bad zone change {short(row.key)}={short(row.value)}",
+                                "zone.<adcode> with none, municipal or national")
         elif row.key in ENV_SPECIAL:
-            _float(lo=0.0)(row.value)
+            try:
+                _float(lo=0.0)(row.value)
+            except ValueError as exc:
+                problem, _, allowed = str(exc).partition("|")
+                raise DataError(path, line, "value", problem, allowed) from None
         else:
             try:
                 Params().with_overrides(**{row.key.replace(".", "__"): env_value(row.key, row.value)})
-            except (ParamError, KeyError, ValueError) as exc:
-                raise DataError(path, line, "key", f"{row.key}={row.value!r}: {exc}",
+            except (ParamError, KeyError, ValueError, TypeError, AttributeError) as exc:
+                raise DataError(path, line, "key", f"{short(row.key)}={short(row.value)}: {exc}",
                                 "a dotted Params key with a valid value, zone.<adcode>, or " + ", ".join(ENV_SPECIAL)) from None
     for key in ENV_SPECIAL:
         years = set(df.loc[df.key == key, "year"])
@@ -483,8 +366,8 @@ def env_value(key: str, text: str):
     from .params import Params
     node = Params()
     for part in key.split("."):
-        if not hasattr(node, part):
-            raise KeyError(f"unknown parameter key {key!r}")
+        if not (dataclasses.is_dataclass(node) and part in {f.name for f in dataclasses.fields(node)}):
+            raise KeyError(f"unknown parameter key {short(key)}")
         node = getattr(node, part)
     if isinstance(node, bool):
         if text not in ("True", "False"):
@@ -493,7 +376,7 @@ def env_value(key: str, text: str):
     if isinstance(node, tuple):
         return tuple(x for x in text.split("|") if x)
     if isinstance(node, int):
-        return int(text)
+        return int(text) if len(text) <= 30 else int("x")   # Python refuses int() of 4,300+ digits anyway
     if isinstance(node, float):
         return float(text)
     return text
@@ -530,103 +413,15 @@ def _load_districts_2022(data_dir=None) -> pd.DataFrame:
     return ident.reset_index(drop=True)
 
 
-# ----------------------------------------------------------------------------- other tables
-def _simple(filename: str, schema_fn: Callable[[frozenset[str]], SchemaT], data_dir, sort: list[str] | None = None):
-    d = _dir(data_dir)
-    codes = _codes(d)
-    path = d / filename
-    return _cached_simple(str(path), _stamp(path), codes, schema_fn, tuple(sort or ())).copy()
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_simple(path_str, stamp, codes, schema_fn, sort):
-    df, _ = _read(Path(path_str), schema_fn(codes))
-    if sort:
-        df = df.sort_values(list(sort), kind="stable").reset_index(drop=True)
-    return df
-
-
-def _uni_schema(codes):
-    return {"name_zh": _str(), "name_en": _str(), "kind": _enum(UNI_KINDS), "level": _str(),
-            "adcode": _adcode(codes), "year_opened": _int(1900, 2030, required=False),
-            "status": _enum(STATUSES), "source": _str()}
-
-
-def _firm_schema(codes):
-    return {"name_zh": _str(), "name_en": _str(), "adcode": _adcode(codes),
-            "industry_direction": _enum(DIRECTIONS), "status": _enum(STATUSES), "source": _str()}
-
-
-def _dir_schema(codes):
-    return {"id": _enum(DIRECTIONS), "name_zh": _str(), "name_en": _str(), "field": _enum(FIELDS),
-            "status": _enum(STATUSES), "source": _str()}
-
-
-def _pair_schema(codes):
-    return {"partner_unit": _str(), "partner_adcode": _adcode(codes), "county_adcode": _adcode(codes),
-            "status": _enum(PAIR_STATUSES), "source_or_method": _str()}
-
-
-def _sc_schema(codes):
-    return {"platform": _str(), "adcode": _adcode(codes), "chongqing_unit": _str(), "sichuan_side": _str(),
-            "since": _int(1990, 2030, required=False), "status": _enum(STATUSES), "source": _str()}
-
-
-def _hist_schema(codes):
-    return {"indicator": _str(), "year": _int(2000, 2030), "value": _float(), "unit": _str(),
-            "status": _enum(STATUSES), "note": _str(required=False), "source": _str()}
-
-
-def load_universities(data_dir=None) -> pd.DataFrame:
-    """Universities, institutes and labs with host district (adcode) and provenance."""
-    return _simple("universities.csv", _uni_schema, data_dir)
-
-
-def load_leading_firms(data_dir=None) -> pd.DataFrame:
-    """The five consortium-leading firms named in the policy, with district and industry direction."""
-    return _simple("leading_firms.csv", _firm_schema, data_dir)
-
-
-def load_industry_directions(data_dir=None) -> pd.DataFrame:
-    """The ten industry directions (ids used across the project) and their field."""
-    df = _simple("industry_directions.csv", _dir_schema, data_dir)
-    if sorted(df["id"]) != sorted(DIRECTIONS):
-        raise DataError(_dir(data_dir) / "industry_directions.csv", None, "id", "the ten directions must each appear once",
-                        ", ".join(DIRECTIONS))
-    return df
-
-
-def load_paired_assistance(data_dir=None) -> pd.DataFrame:
-    """对口协同 pairs: partner unit/district -> cluster county; status verified or proxy."""
-    d = _dir(data_dir)
-    df = _simple("paired_assistance.csv", _pair_schema, d)
-    ident = _identity(str(d / "districts.csv")).set_index("adcode")["group"]
-    path = d / "paired_assistance.csv"
-    for i, row in enumerate(df.itertuples(), start=2):
-        if ident[row.county_adcode] not in ("northeast", "southeast"):
-            raise DataError(path, i, "county_adcode", f"{row.county_adcode} is not a cluster county", "northeast/southeast adcodes")
-        if ident[row.partner_adcode] not in ("central_urban", "new_metropolitan"):
-            raise DataError(path, i, "partner_adcode", f"{row.partner_adcode} is not a metropolitan district",
-                            "central_urban/new_metropolitan adcodes")
-    missing = sorted(set(ident[ident.isin(["northeast", "southeast"])].index) - set(df["county_adcode"]))
-    if missing:
-        raise DataError(path, None, "county_adcode", f"cluster counties without a partner: {missing}")
-    return df
-
-
-def load_sichuan_chongqing(data_dir=None) -> pd.DataFrame:
-    """川渝毗邻 cooperation platforms and their Chongqing participants."""
-    return _simple("sichuan_chongqing.csv", _sc_schema, data_dir)
-
-
-def load_city_history(data_dir=None) -> pd.DataFrame:
-    """City-level series (2015–2022) with status, note and source."""
-    return _simple("city_history.csv", _hist_schema, data_dir, sort=["indicator", "year"])
-
+# The tables of actors and links beyond the district layer live in their own module; their
+# names stay importable from here.
+from .actor_tables import (DIRECTIONS, FIELDS, LEADING_FIRMS, PAIR_STATUSES, UNI_KINDS,  # noqa: E402, F401
+                           load_city_history, load_industry_directions, load_leading_firms, load_paired_assistance,
+                           load_sichuan_chongqing, load_universities)
 
 __all__ = [
     "DATA_DIR", "DataError", "load_districts", "load_indicators", "provenance", "load_universities",
     "load_leading_firms", "load_industry_directions", "load_paired_assistance", "load_sichuan_chongqing",
     "load_city_history", "load_boundaries", "load_hindcast_indicators", "load_policy_environment",
-    "START_YEARS",
+    "START_YEARS", "district_identity", "LEADING_FIRMS",
 ]

@@ -7,17 +7,19 @@ so all backends give identical results and scenario differences are paired.
 
 Each task runs a few replicates and writes its own result shard into the output folder::
 
-    out/manifest.json               what was run (scenario fingerprint, seed, horizon)
+    out/manifest.json               what was run (scenario fingerprint, seed, horizon), for people
     out/city/part-r00000-00004.parquet       per-step city indicators, tidy long format
     out/districts/part-r00000-00004.parquet  per-step district indicators, tidy long format
     out/targets/part-r00000-00004.parquet    per replicate and target: value, met, year first met
     out/links/part-r00000-00004.parquet      final district-to-district collaboration weights
-    out/done/r00000-00004.json               written last: the shard is complete
+    out/done/r00000-00004.json               written last: fingerprint, seed, replicates, each
+                                             shard's size and SHA-256
 
 Files are written under a temporary name and renamed, so a killed run leaves only complete
-shards; re-running into the same folder keeps them and runs only the missing replicates. Only
-the small per-target summary travels back to the caller. (With a remote Dask cluster, ``out``
-must be on a file system that the workers share.)
+shards; re-running into the same folder keeps the shards whose marker and checksums check out
+and runs the rest (:mod:`sim.results`); who may write into a folder, the lock and what a run
+may delete are :mod:`sim.outfolder`. Only the small per-target summary travels back to the
+caller. (With a remote Dask cluster, ``out`` must be on a file system that the workers share.)
 
 From Python::
 
@@ -32,15 +34,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import gc
-import json
+import io
 import logging
 import math
 import multiprocessing
 import os
 import shutil
 import tempfile
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,21 +49,20 @@ import pandas as pd
 from . import metrics
 from .model import InnovationModel, replicate_seed
 from .params import Params
-from .scenarios import Scenario, ScenarioError, load
+from .outfolder import TABLES, OutputFolder, OutputFolderError, new_run_id  # noqa: F401
+from .results import (EnsembleResult, ResultsWarning, _held, clear, finished_replicates, load_results,  # noqa: F401
+                      prepare, summarise, write_marker)
+from .scenarios import Scenario, load
 from .targets import POLICY_2025, Target, measure
 
 BACKENDS = ("serial", "processes", "dask")
+MAX_CHUNK = 10_000          # replicates per task (as many as a scenario may have)
 SCHEDULER_TIMEOUT = "10s"      # how long to try reaching a Dask scheduler given by address
-TABLES = ("city", "districts", "targets", "links")
 KEYS = ["scenario", "replicate", "step", "year", "quarter"]
 # Per-district indicators kept in the results (numeric reporters of sim.metrics.DISTRICT_REPORTERS).
 DISTRICT_INDICATORS = ("population", "gdp", "tech_enterprises", "high_tech_enterprises", "tech_per_10k",
                        "rd_expenditure", "rd_intensity", "zone_output", "industrial_output", "index_score", "tier",
                        "has_platform", "guiding_fund_received", "paired_in", "subsidy_granted")
-
-
-class OutputFolderError(ScenarioError):
-    """The output folder holds results of a different set-up; resuming into it would mix them."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -122,8 +121,9 @@ def replicate_tables(model, scenario_name: str, replicate: int, targets) -> dict
 # ------------------------------------------------------------------------------------------------
 # Tasks (run in workers; only small summaries travel back)
 # ------------------------------------------------------------------------------------------------
-def run_task(scenario: Scenario, replicates: list[int], out: str) -> dict:
-    """Run some replicates of a scenario and write their shard atomically."""
+def run_task(scenario: Scenario, replicates: list[int], out: str, run_id: str | None = None) -> dict:
+    """Run some replicates of a scenario and write their shards, then their completion marker.
+    ``run_id`` tags the temporary files (the run that holds the output folder)."""
     parts = {name: [] for name in TABLES}
     for k in replicates:
         model = simulate(scenario.params, replicate_seed(scenario.seed, k), scenario.until)
@@ -132,14 +132,14 @@ def run_task(scenario: Scenario, replicates: list[int], out: str) -> dict:
         model.release()
         del model
         gc.collect()
-    tag = _tag(replicates)
-    out = Path(out)
+    shards = {}
     for name in TABLES:
-        _atomic_parquet(pd.concat(parts[name], ignore_index=True), out / name / f"part-{tag}.parquet")
-    summary = pd.concat(parts["targets"], ignore_index=True)
-    done = dict(replicates=list(replicates), targets=summary.to_dict(orient="records"))
-    _atomic_write(out / "done" / f"{tag}.json", json.dumps(done, default=_json_default).encode())
-    return done
+        buf = io.BytesIO()
+        pd.concat(parts[name], ignore_index=True).to_parquet(buf, index=False)
+        shards[name] = buf.getvalue()
+    summary = pd.concat(parts["targets"], ignore_index=True).to_dict(orient="records")
+    marker = write_marker(Path(out), scenario, list(replicates), shards, summary, run_id or new_run_id())
+    return dict(replicates=marker["replicates"], targets=marker["targets"])
 
 
 def run_params_task(runs: list[tuple[int, Params]], replicates: list[int], seed: int, until: int,
@@ -159,34 +159,6 @@ def run_params_task(runs: list[tuple[int, Params]], replicates: list[int], seed:
             del model
             gc.collect()
     return rows
-
-
-def _tag(replicates) -> str:
-    return f"r{min(replicates):05d}-{max(replicates):05d}"
-
-
-def _atomic_write(path: Path, data: bytes):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _atomic_parquet(df: pd.DataFrame, path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def _json_default(x):
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating,)):
-        return None if not np.isfinite(x) else float(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    raise TypeError(type(x))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -257,92 +229,33 @@ def split(items: list, workers: int, chunk: int | None = None) -> list[list]:
 # ------------------------------------------------------------------------------------------------
 # Ensembles of a scenario
 # ------------------------------------------------------------------------------------------------
-@dataclass
-class EnsembleResult:
-    scenario: Scenario
-    out: Path | None
-    city: pd.DataFrame
-    districts: pd.DataFrame
-    targets: pd.DataFrame
-    links: pd.DataFrame
-    summary: pd.DataFrame
-
-
-def prepare(scenario: Scenario, out: Path) -> list[int]:
-    """Check the output folder belongs to this scenario set-up, tidy up what a killed run left,
-    and return the replicates still to run."""
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = out / "manifest.json"
-    mine = dict(scenario=scenario.name, file=scenario.file, fingerprint=scenario.fingerprint(), seed=scenario.seed,
-                until=scenario.until, scale=scenario.params.scale, target_set=scenario.target_set)
-    if manifest.exists():
-        try:
-            theirs = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            theirs = {}
-        if theirs.get("fingerprint") != mine["fingerprint"]:
-            raise OutputFolderError(out, "--out", f"holds results of another set-up ({theirs.get('scenario', '?')}, "
-                                    f"fingerprint {theirs.get('fingerprint', '?')}; this run is {mine['fingerprint']}); "
-                                    "choose another --out, or --overwrite to discard them")
-    else:
-        _atomic_write(manifest, json.dumps(mine, indent=1).encode())
-    for tmp in out.rglob(".tmp-*"):
-        tmp.unlink(missing_ok=True)
-    done = finished_replicates(out)
-    # Parts without their completion marker come from a task that was killed while writing.
-    tags = _done_tags(out)
-    for name in TABLES:
-        for part in (out / name).glob("part-*.parquet"):
-            if part.stem.removeprefix("part-") not in tags:
-                part.unlink()
-    return [k for k in range(scenario.replicates) if k not in done]
-
-
-def clear(out: Path) -> None:
-    """Remove a previous run's results (only the files a run writes) from an output folder."""
-    out = Path(out)
-    for name in (*TABLES, "done", "figures"):
-        shutil.rmtree(out / name, ignore_errors=True)
-    for name in ("manifest.json", "summary.csv", "report.html", "differences.csv"):
-        (out / name).unlink(missing_ok=True)
-
-
-def _done_tags(out: Path) -> set[str]:
-    return {p.stem for p in (out / "done").glob("r*.json")}
-
-
-def finished_replicates(out: Path) -> set[int]:
-    done: set[int] = set()
-    for p in (out / "done").glob("r*.json"):
-        done.update(json.loads(p.read_text())["replicates"])
-    return done
-
-
 def run_ensemble(scenario: Scenario | str, replicates: int | None = None, seed: int | None = None,
                  until: int | None = None, scale: float | None = None, backend: str = "serial",
-                 workers: int | None = None, scheduler: str | None = None, out: str | Path | None = None,
-                 chunk: int | None = None, progress: bool = False, pool: cf.Executor | None = None) -> EnsembleResult:
+                 workers: int | None = None, scheduler: str | None = None, out: str | Path | OutputFolder | None = None,
+                 chunk: int | None = None, progress: bool = False, pool: cf.Executor | None = None,
+                 wait: float | None = 0) -> EnsembleResult:
     """Run a scenario's replicates (resuming into ``out`` if it holds some) and load the results.
 
     ``out=None`` runs in a temporary folder that is removed afterwards. ``pool`` lets several
-    ensembles share one executor (the ``compare`` command does)."""
+    ensembles share one executor (the ``compare`` command does). ``wait``: seconds to wait when
+    another run holds ``out`` (None: as long as it takes; 0: refuse with OutputFolderError)."""
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
     scenario = scenario.with_run(replicates=replicates, seed=seed, until=until, scale=scale)
     tmpdir = None
     if out is None:
         tmpdir = out = Path(tempfile.mkdtemp(prefix=f"cqsim-{scenario.name}-"))
-    out = Path(out)
     try:
-        todo = prepare(scenario, out)
-        if todo:
-            n_workers = workers or default_workers()
-            tasks = split(todo, 1 if backend == "serial" else n_workers, chunk)
-            with contextlib.ExitStack() as stack:
-                ex = pool or stack.enter_context(executor(backend, workers, scheduler))
-                _drive(ex, [(run_task, (scenario, t, str(out)), len(t)) for t in tasks], progress,
-                       f"{scenario.name}", len(todo))
-        return load_results(out, scenario)
+        with _held(out, wait) as folder:
+            todo = prepare(scenario, folder)
+            if todo:
+                n_workers = workers or default_workers()
+                tasks = split(todo, 1 if backend == "serial" else n_workers, chunk)
+                with contextlib.ExitStack() as stack:
+                    ex = pool or stack.enter_context(executor(backend, workers, scheduler))
+                    _drive(ex, [(run_task, (scenario, t, str(folder.path), folder.run_id), len(t)) for t in tasks],
+                           progress, f"{scenario.name}", len(todo))
+            return load_results(folder.path, scenario)
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -365,51 +278,6 @@ def _drive(ex: cf.Executor, jobs, progress: bool, label: str, total: int) -> lis
                 f.cancel()
             raise
     return results
-
-
-def load_results(out: str | Path, scenario: Scenario | None = None) -> EnsembleResult:
-    """Read an output folder's complete shards back into tidy DataFrames."""
-    out = Path(out)
-    tags = sorted(_done_tags(out))
-    tables = {}
-    for name in TABLES:
-        frames = [pd.read_parquet(out / name / f"part-{t}.parquet") for t in tags]
-        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        sort = [c for c in ("replicate", "step", "adcode", "target", "indicator", "src", "dst") if c in df.columns]
-        tables[name] = df.sort_values(sort, kind="stable").reset_index(drop=True) if sort else df
-    if scenario is None:
-        manifest = json.loads((out / "manifest.json").read_text())
-        scenario = load(manifest["file"])
-    n = scenario.replicates
-    for name in TABLES:     # a folder may hold more replicates than asked for; report those asked for
-        if "replicate" in tables[name].columns:
-            tables[name] = tables[name][tables[name]["replicate"] < n].reset_index(drop=True)
-    summary = summarise(tables["targets"], scenario.targets)
-    return EnsembleResult(scenario=scenario, out=out, summary=summary, **tables)
-
-
-def summarise(per_replicate: pd.DataFrame, targets) -> pd.DataFrame:
-    """One row per target: median and 5–95 % band of its value across replicates, the share of
-    replicates meeting it, and the median year it is first met (empty when fewer than half of
-    the replicates meet it within the horizon)."""
-    rows = []
-    for t in targets:
-        r = per_replicate[per_replicate["target"] == t.id] if len(per_replicate) else per_replicate
-        v = r["value"].to_numpy(float) if len(r) else np.array([])
-        first = r["year_first_met"].to_numpy(float) if len(r) else np.array([])
-        first = np.where(np.isfinite(first), first, np.inf)
-        median_first = float(np.median(first)) if len(first) else math.nan
-        rows.append(dict(target=t.id, description=t.description, threshold=t.threshold, year=t.year,
-                         median=_q(v, 50), p05=_q(v, 5), p95=_q(v, 95),
-                         prob_met=float(r["met"].mean()) if len(r) else math.nan,
-                         year_first_met=median_first if np.isfinite(median_first) else math.nan))
-    return pd.DataFrame(rows, columns=["target", "description", "threshold", "year", "median", "p05", "p95",
-                                       "prob_met", "year_first_met"])
-
-
-def _q(v: np.ndarray, q: float) -> float:
-    v = v[np.isfinite(v)]
-    return float(np.percentile(v, q)) if len(v) else math.nan
 
 
 # ------------------------------------------------------------------------------------------------

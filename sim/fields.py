@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .messages import clip
+
 ALLOCATION_RULES = ("equal", "gdp", "need", "competitive", "mix")
 MIXING_MODES = ("graph", "complete")
 
@@ -16,8 +18,8 @@ class ParamError(ValueError):
 
     def __init__(self, key: str, message: str, file: str | None = None):
         self.key, self.file, self.detail = key, file, message
-        where = f"{file}: " if file else ""
-        super().__init__(f"{where}key '{key}': {message}")
+        where = f"{clip(str(file), 200)}: " if file else ""
+        super().__init__(clip(f"{where}key '{key}': {message}"))
 
 
 KEEP = "unchanged"  # a lever's off value when switching the policy off leaves it as the scenario set it

@@ -32,8 +32,9 @@ from .firm_processes import DT  # noqa: F401  (years per step, part of the model
 from .firms import initial_population
 from .hindcast import LAST_HISTORY_YEAR, PolicyEnvironment
 from .network import CollaborationGraph
-from .params import INDUSTRY_DIRECTIONS, ParamError, Params
+from .params import INDUSTRY_DIRECTIONS, Params
 from .universities import University
+from .validation import check_params
 
 
 def replicate_seed(root_seed: int, replicate: int) -> int:
@@ -64,9 +65,7 @@ class InnovationModel(mesa.Model):
             base = base.with_overrides(**overrides)
         if scale is not None:
             base = base.with_overrides(scale=float(scale))
-        if base.start_year not in datasets.START_YEARS:
-            raise ParamError("start_year", f"the data layer holds start states for {' and '.join(map(str, datasets.START_YEARS))} "
-                                           f"(2017 = hindcast), got {base.start_year}")
+        check_params(base, data_dir=data_dir)   # a Params built by hand is held to the same rules
         # A start before 2022 runs the years up to 2022 under their own policy environment; the
         # scenario's parameters are kept for 2023 on.
         self._scenario_params = base

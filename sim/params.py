@@ -20,6 +20,8 @@ from typing import Any, get_type_hints
 
 import numpy as np
 
+from .messages import clip, short
+
 from .fields import ALLOCATION_RULES, KEEP, MIXING_MODES, Check, CostContext, Lever, P, ParamError  # noqa: F401
 from .levers import (ConsortiaParams, CultivationParams, DistrictBudgetParams, EvaluationParams, FinanceParams,
                      GuidingFundParams, InnovativeCountyParams, PairedParams, PlatformsParams, TalentParams,
@@ -95,8 +97,9 @@ class Params:
     # ---- construction and validation -------------------------------------------------------
     @classmethod
     def from_dict(cls, data: dict | None = None, file: str | None = None) -> "Params":
-        """Build from a nested mapping (a scenario's parameter part), validating every key."""
-        return _build(cls, data or {}, "", file)
+        """Build from a nested mapping (a scenario's parameter part), validating every key and
+        what the model needs across them (:func:`sim.validation.check_params`)."""
+        return check_params(_build(cls, data or {}, "", file), file)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -141,7 +144,7 @@ def _build(cls, data: Any, prefix: str, file: str | None):
     unknown = sorted(set(data) - set(known))
     if unknown:
         allowed = ", ".join(sorted(known))
-        raise ParamError(prefix + unknown[0], f"unknown key; allowed here: {allowed}", file)
+        raise ParamError(prefix + clip(unknown[0], 80), f"unknown key; allowed here: {allowed}", file)
     kwargs = {}
     for name, value in data.items():
         f, typ, key = known[name], hints[name], prefix + name
@@ -163,31 +166,40 @@ def _check_value(key, value, typ, f, file):
         tuple: isinstance(value, (list, tuple)),
     }[typ]
     if not ok:
-        raise ParamError(key, f"expected {expected} ({meta.get('doc', '')}), got {value!r}", file)
+        raise ParamError(key, f"expected {expected} ({meta.get('doc', '')}), got {short(value)}", file)
+    lo, hi = meta.get("lo"), meta.get("hi")
+    allowed = f"allowed {lo} to {hi} {meta.get('unit', '')}".rstrip()
     if typ is float:
+        if not _finite(value):
+            raise ParamError(key, f"expected a finite number, got {short(value)}; {allowed}", file)
         value = float(value)
-        if not math.isfinite(value):
-            raise ParamError(key, f"expected a finite number, got {value!r}", file)
     if typ is tuple:
         value = tuple(value)
         default = f.default
         if default and all(isinstance(x, str) for x in default) and not all(isinstance(x, str) for x in value):
-            raise ParamError(key, f"expected a list of strings, got {list(value)!r}", file)
+            raise ParamError(key, f"expected a list of strings, got {short(list(value))}", file)
         if default and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in default):
-            if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value):
-                raise ParamError(key, f"expected a list of numbers, got {list(value)!r}", file)
+            if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and _finite(x) for x in value):
+                raise ParamError(key, f"expected a list of numbers, got {short(list(value))}", file)
             if len(value) != len(default):
                 raise ParamError(key, f"expected {len(default)} numbers, got {len(value)}", file)
     choices = meta.get("choices")
     if choices is not None and value not in choices:
-        raise ParamError(key, f"{value!r} is not allowed; choose one of: {', '.join(choices)}", file)
-    lo, hi = meta.get("lo"), meta.get("hi")
+        raise ParamError(key, f"{short(value)} is not allowed; choose one of: {', '.join(choices)}", file)
     items = value if typ is tuple else (value,)
     for item in items:
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             if (lo is not None and item < lo) or (hi is not None and item > hi):
-                raise ParamError(key, f"{item!r} is out of range; allowed {lo} to {hi} {meta.get('unit', '')}".rstrip(), file)
+                raise ParamError(key, f"{short(item)} is out of range; {allowed}", file)
     return value
+
+
+def _finite(x) -> bool:
+    """A finite number that a float can hold: TOML integers have no size limit, floats do."""
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
 
 
 def _leaves(obj, prefix=""):
@@ -271,3 +283,7 @@ FIRM_START = {
 # R&D intensity a firm needs for high-tech certification, by revenue band (国科发火〔2016〕32号,
 # verified): ≤ 50 million yuan: 5 %; ≤ 200 million: 4 %; above: 3 %.
 CERT_RD_BANDS = ((50.0, 0.05), (200.0, 0.04), (float("inf"), 0.03))
+
+
+# Last: the cross-field rules need ParamError and Params defined above (and load the data layer).
+from .validation import check_params  # noqa: E402

@@ -6,11 +6,15 @@ The default set is the 2025 targets T1–T6 of the 2022 guiding opinions (seed �
 
 from __future__ import annotations
 
+import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .messages import clip, short
 
 
 @dataclass(frozen=True)
@@ -25,23 +29,121 @@ class Target:
 
 TARGETS_FILE = Path(__file__).parent / "data" / "targets.toml"
 RD_GROWTH_TARGET = 0.10    # T3: each district's R&D grows at least 10 %/yr on average
+SPECIAL_MEASURES = ("districts_rd_cagr_10",)   # measured by measure() itself, not a city reporter
+TARGET_YEARS = (2018, 2035)                    # years a run can reach (the horizon's range)
+DEFAULT_SET = "policy_2025"
+TARGET_KEYS = {"id": str, "description": str, "indicator": str, "threshold": float, "year": int, "unit": str}
+
+
+class TargetError(ValueError):
+    """A target file that cannot be used; the message names the file, the key and what is allowed."""
+
+    def __init__(self, file, key: str, message: str):
+        self.file, self.key, self.detail = str(file), key, message
+        super().__init__(clip(f"{clip(str(file), 200)}: key '{key}': {message}"))
 
 
 def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]:
-    """Target sets are data: one TOML table per set, each with an array of targets."""
-    with open(path, "rb") as f:
-        raw = tomllib.load(f)
+    """Target sets are data: one TOML table per set, each with an array of targets. Every
+    indicator must be one the model reports, so a typo fails here, not after the simulation."""
+    from .metrics import CITY_REPORTERS
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except OSError as e:
+        raise TargetError(path, "(file)", f"cannot be read: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise TargetError(path, "(file)", f"not UTF-8 text: {e}") from None
+    except (ValueError, RecursionError) as e:      # TOMLDecodeError is a ValueError
+        raise TargetError(path, "(file)", f"not valid TOML: {clip(str(e) or 'nested too deeply', 200)}") from None
+    if not raw:
+        raise TargetError(path, "(file)", f"holds no target sets; each is a table with an array of targets, e.g. [{DEFAULT_SET}]")
+    indicators = sorted(CITY_REPORTERS) + list(SPECIAL_MEASURES)
     sets = {}
     for name, table in raw.items():
-        sets[name] = tuple(Target(str(t["id"]), str(t["description"]), str(t["indicator"]), float(t["threshold"]),
-                                  int(t["year"]), str(t.get("unit", ""))) for t in table["targets"])
+        if not isinstance(table, dict) or not isinstance(table.get("targets"), list) or not table["targets"]:
+            raise TargetError(path, name, "a target set is a table with a non-empty array of [[<set>.targets]]")
+        extra = sorted(set(table) - {"title", "source", "targets"})
+        if extra:
+            raise TargetError(path, f"{name}.{clip(extra[0], 80)}", "unknown key; allowed: title, source, targets")
+        targets = []
+        for i, t in enumerate(table["targets"]):
+            where = f"{name}.targets[{i}]"
+            if not isinstance(t, dict):
+                raise TargetError(path, where, f"expected a table of {', '.join(TARGET_KEYS)}, got {short(t)}")
+            unknown = sorted(set(t) - set(TARGET_KEYS))
+            if unknown:
+                raise TargetError(path, f"{where}.{clip(unknown[0], 80)}", f"unknown key; allowed: {', '.join(TARGET_KEYS)}")
+            for key, typ in TARGET_KEYS.items():
+                if key not in t:
+                    if key == "unit":
+                        continue
+                    raise TargetError(path, f"{where}.{key}", "missing")
+                v = t[key]
+                ok = (isinstance(v, str) and v.strip() if typ is str else
+                      isinstance(v, int) and not isinstance(v, bool) if typ is int else
+                      isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v))
+                if not ok:
+                    kind = {str: "a non-empty string", int: "an integer", float: "a finite number"}[typ]
+                    raise TargetError(path, f"{where}.{key}", f"expected {kind}, got {short(v)}")
+            if t["indicator"] not in indicators:
+                raise TargetError(path, f"{where}.indicator", f"{short(t['indicator'])} is not an indicator the model "
+                                  f"reports; choose one of: {', '.join(indicators)}")
+            if not TARGET_YEARS[0] <= t["year"] <= TARGET_YEARS[1]:
+                raise TargetError(path, f"{where}.year", f"{short(t['year'])} is out of range; allowed "
+                                  f"{TARGET_YEARS[0]} to {TARGET_YEARS[1]}")
+            if any(x.id == t["id"] for x in targets):
+                raise TargetError(path, f"{where}.id", f"{short(t['id'])} appears twice in the set {name!r}")
+            targets.append(Target(t["id"], t["description"], t["indicator"], float(t["threshold"]), t["year"],
+                                  t.get("unit", "")))
+        sets[name] = tuple(targets)
+    if DEFAULT_SET not in sets:
+        raise TargetError(path, DEFAULT_SET, "the default target set of every scenario is missing")
     return sets
 
 
-TARGET_SETS = load_target_sets()
-POLICY_2025 = TARGET_SETS["policy_2025"]
-DOUBLE_DOUBLING_2025 = TARGET_SETS["double_doubling_2025"]
-DOUBLE_DOUBLING_2027 = TARGET_SETS["double_doubling_2027"]
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
+class _TargetSets(Mapping):
+    """The target sets of targets.toml, read and checked when first used: a damaged file is then
+    a clear error of the command that needs it, not a traceback of every import."""
+
+    def __init__(self, path: Path):
+        self.path, self._sets = path, None
+
+    def _get(self) -> dict:
+        if self._sets is None:
+            self._sets = load_target_sets(self.path)
+        return self._sets
+
+    def __getitem__(self, name):
+        return self._get()[name]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+
+TARGET_SETS: Mapping[str, tuple[Target, ...]] = _TargetSets(TARGETS_FILE)
+_NAMED = {"POLICY_2025": "policy_2025", "DOUBLE_DOUBLING_2025": "double_doubling_2025",
+          "DOUBLE_DOUBLING_2027": "double_doubling_2027"}
+
+
+def __getattr__(name):
+    # POLICY_2025 and the other named sets resolve on first use (see _TargetSets).
+    if name in _NAMED:
+        try:
+            return TARGET_SETS[_NAMED[name]]
+        except KeyError:
+            raise TargetError(TARGETS_FILE, _NAMED[name], "this target set is missing") from None
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def rd_growth_rate(rd_now, rd_start, years):
@@ -90,8 +192,10 @@ def city_rd_cagr(model, year: int) -> float:
     return rd_cagr(total, start, year)
 
 
-def scoreboard(model, targets=POLICY_2025) -> list[dict]:
-    """Each target's value now (or at its year, if reached) and whether it is met."""
+def scoreboard(model, targets=None) -> list[dict]:
+    """Each target's value now (or at its year, if reached) and whether it is met (default:
+    the 2025 targets T1–T6)."""
+    targets = TARGET_SETS[DEFAULT_SET] if targets is None else targets
     rows = []
     for t in targets:
         year = min(t.year, model.year if model.quarter == 4 else model.year - 1)

@@ -176,3 +176,80 @@ def test_random_damage_to_the_text_is_a_clear_error(position, junk):
             load(f)
         except ScenarioError as e:
             assert e.key and e.file
+
+
+# ------------------------------------------------------------------------------------------------
+# Files a new user gets wrong: each is one ScenarioError naming the file and the key, quoting at
+# most ~200 characters of the value.
+# ------------------------------------------------------------------------------------------------
+BASE = str(REPO_SCENARIOS / "baseline.toml")
+
+
+@pytest.mark.parametrize("text, key, words", [
+    ('name = ".."\ndescription = "x"\n', "name", "starting with a letter or digit"),
+    ('name = ".hidden"\ndescription = "x"\n', "name", "starting with a letter or digit"),
+    (f'name = "{"a" * 300}"\ndescription = "x"\n', "name", "1–64"),
+    ('name = "x"\ndescription = "' + "d" * 100_000 + '"\n', "description", "at most 500"),
+    ('name = "x"\ndescription = "x"\nextends = "/"\n', "extends", "not found"),
+    ('name = "x"\ndescription = "x"\nextends = "a\\u0000b"\n', "extends", "not found"),
+    (f'name = "x"\ndescription = "x"\nextends = "{"b" * 300}"\n', "extends", "not found"),
+    ('name = "x"\ndescription = "x"\nseed = ' + "9" * 5000 + "\n", "(file)", "not valid TOML"),
+    # the reader may give up on it (RecursionError, depending on the stack) or the depth check catches it
+    ('name = "x"\ndescription = "x"\n[guiding_fund]\nallocation = ' + "[" * 600 + "]" * 600 + "\n", "*", "nested"),
+    ('name = "x"\ndescription = "x"\n[guiding_fund]\nallocation = ' + "[" * 40 + "]" * 40 + "\n",
+     "guiding_fund.allocation", "nested more than"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\ncalibration = "/etc/passwd"\n', "calibration", "not allowed"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\ncalibration = "../../etc/x.toml"\n', "calibration", "leads out of"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\ncalibration = "nowhere.toml"\n', "calibration", "not a file"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\ncalibration = "targets.toml"\n', "parameters",
+     "nothing would be applied"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\nstart_year = 2019\n', "start_year", "2017 and 2022"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[behaviour]\nlink_decay = 0.0\n', "behaviour.link_decay",
+     "never decay"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[evaluation]\nweights = [0, 0, 0, 0, 0]\n', "evaluation.weights",
+     "positive sum"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[cultivation]\ncertification_windows = [5, 6]\n',
+     "cultivation.certification_windows", "1 to 4"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[platforms]\nzone_upgrades = ["500151", "123"]\n',
+     "platforms.zone_upgrades", "'123'"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[innovative_county]\nin_construction = ["999999"]\n',
+     "innovative_county.in_construction", "counties"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[guiding_fund]\nannual_budget = {10**400}\n',
+     "guiding_fund.annual_budget", "finite"),
+])
+def test_ordinary_mistakes_are_one_clear_error(tmp_path, text, key, words):
+    (tmp_path / "empty.toml").write_text("", "utf-8")
+    f = write(tmp_path, "mistake", text)
+    with pytest.raises(ScenarioError) as err:
+        load(f)
+    assert key in (err.value.key, "*") and words in str(err.value), str(err.value)
+    assert len(str(err.value)) <= 2000 and "a" * 250 not in str(err.value) and "d" * 250 not in str(err.value)
+
+
+def test_a_calibration_file_next_to_the_scenario_is_found_first_and_reported(tmp_path):
+    (tmp_path / "mine.toml").write_text("[parameters.behaviour]\nbass_p = 0.05\n", "utf-8")
+    f = write(tmp_path, "s", f'name = "s"\ndescription = "own fit"\nextends = "{BASE}"\ncalibration = "mine.toml"\n')
+    s = load(f)
+    assert s.params.behaviour.bass_p == 0.05 and s.calibration == str(tmp_path / "mine.toml")
+    assert load("baseline").calibration.endswith("sim/data/calibration.toml")
+    (tmp_path / "empty.toml").write_text("[parameters]\n", "utf-8")
+    f = write(tmp_path, "e", f'name = "e"\ndescription = "empty fit"\nextends = "{BASE}"\ncalibration = "empty.toml"\n')
+    with pytest.raises(ScenarioError, match="non-empty"):
+        load(f)
+
+
+def test_a_long_chain_of_extends_is_refused_not_a_recursion_error(tmp_path):
+    for i in range(1000):
+        write(tmp_path, f"c{i}", f'name = "c{i}"\ndescription = "link {i}"\n' + (f'extends = "c{i + 1}"\n' if i < 999 else ""))
+    with pytest.raises(ScenarioError, match="longer than 32 files"):
+        load(tmp_path / "c0.toml")
+    write(tmp_path, "short", 'name = "short"\ndescription = "near the end"\nextends = "c990"\n')
+    assert load(tmp_path / "short.toml").chain[-1].endswith("c999.toml")
+
+
+def test_non_utf8_and_a_byte_order_mark(tmp_path):
+    (tmp_path / "bin.toml").write_bytes(b'name = "\xff\xfe"\n')
+    with pytest.raises(ScenarioError, match="UTF-8"):
+        load(tmp_path / "bin.toml")
+    (tmp_path / "bom.toml").write_bytes(("\ufeff" + GOOD.format(base=BASE)).encode("utf-8"))
+    assert load(tmp_path / "bom.toml").name == "x"

@@ -1,0 +1,83 @@
+"""What the model needs across parameters, refused before any simulation with a named error."""
+
+import dataclasses
+import math
+
+import pytest
+
+from sim import InnovationModel
+from sim.params import ParamError, Params
+from sim.scenarios import REPO_SCENARIOS, ScenarioError, load
+from sim.validation import MAX_LINKS, ParamConflict, check_params, expected_links
+
+
+@pytest.mark.parametrize("overrides, key, words", [
+    ({"start_year": 2019}, "start_year", "2017 and 2022"),
+    ({"evaluation": {"weights": [0, 0, 0, 0, 0]}}, "evaluation.weights", "positive sum"),
+    ({"evaluation": {"weights": [-1, 1, 1, 1, 1]}}, "evaluation.weights", "0 or more"),
+    ({"cultivation": {"certification_windows": [5, 6]}}, "cultivation.certification_windows", "1 to 4"),
+    ({"cultivation": {"certification_windows": [2.5, 4]}}, "cultivation.certification_windows", "whole numbers"),
+    ({"platforms": {"zone_upgrades": ["500151", "500999"]}}, "platforms.zone_upgrades", "'500999' is not allowed"),
+    ({"innovative_county": {"already_passed": ["999"]}}, "innovative_county.already_passed", "38 districts"),
+    # 渝中 is a district: the model only builds counties toward innovative-county status
+    ({"innovative_county": {"in_construction": ["500103"]}}, "innovative_county.in_construction", "500233 忠县"),
+    ({"behaviour": {"link_decay": 0.0}}, "behaviour.link_decay", "never decay"),
+    ({"behaviour": {"link_decay": 0.001}}, "behaviour.link_decay", "raise link_decay to at least"),
+    ({"behaviour": {"link_rate": 40.0}}, "behaviour.link_decay", f"{MAX_LINKS:,} links"),
+    ({"guiding_fund": {"annual_budget": 10**400}}, "guiding_fund.annual_budget", "finite number"),
+])
+def test_what_the_model_cannot_run_is_a_named_error(overrides, key, words):
+    with pytest.raises(ParamError) as err:
+        Params().with_overrides(overrides, file="mine.toml")
+    assert err.value.key == key and words in str(err.value) and "mine.toml" in str(err.value)
+    assert len(str(err.value)) < 1000
+
+
+def test_the_model_built_from_python_gets_the_same_checks():
+    with pytest.raises(ParamError, match="start_year"):
+        InnovationModel(start_year=2019, scale=0.01)
+    with pytest.raises(ParamError, match="link_decay"):
+        InnovationModel({"behaviour": {"link_decay": 0.0}}, scale=0.01)
+    with pytest.raises(ParamError, match="certification_windows"):
+        InnovationModel(cultivation__certification_windows=(5, 6), scale=0.01)
+
+
+def test_the_link_ceiling_scales_with_the_model_and_defaults_sit_far_below_it():
+    default = expected_links(Params())
+    assert 0 < default < MAX_LINKS / 5
+    slow = Params().with_overrides(scale=0.01, behaviour__link_decay=0.01)   # fine small, refused at full scale
+    assert expected_links(slow) < MAX_LINKS
+    with pytest.raises(ParamConflict):
+        slow.with_overrides(scale=1.0)
+    assert expected_links(Params().with_overrides(
+        behaviour={"link_rate": 0.0, "university_link_rate": 0.0}, consortia={"enabled": False})) == 0
+    p = Params()
+    never = dataclasses.replace(p, behaviour=dataclasses.replace(p.behaviour, link_decay=0.0))   # built unchecked
+    assert math.isinf(expected_links(never))
+
+
+def test_no_links_formed_means_no_decay_is_needed():
+    # nothing forms links, so links that never decay cannot grow the network
+    Params().with_overrides(behaviour={"link_rate": 0.0, "university_link_rate": 0.0, "link_decay": 0.0},
+                            consortia={"enabled": False})
+
+
+def test_check_params_returns_what_it_was_given():
+    p = Params()
+    assert check_params(p, "x.toml") is p
+
+
+def test_a_cross_field_rule_is_judged_on_the_merged_scenario_not_file_by_file(tmp_path):
+    (tmp_path / "parent.toml").write_text('name = "p"\ndescription = "fast-decaying links"\n'
+                                          f'extends = "{REPO_SCENARIOS / "baseline.toml"}"\n'
+                                          '[behaviour]\nlink_decay = 2.0\n', "utf-8")
+    (tmp_path / "child.toml").write_text('name = "c"\ndescription = "many links"\nextends = "parent"\n'
+                                         '[behaviour]\nlink_rate = 8.0\n', "utf-8")
+    s = load(tmp_path / "child.toml")
+    assert (s.params.behaviour.link_rate, s.params.behaviour.link_decay) == (8.0, 2.0)
+    (tmp_path / "alone.toml").write_text('name = "a"\ndescription = "many links, default decay"\n'
+                                         f'extends = "{REPO_SCENARIOS / "baseline.toml"}"\n'
+                                         '[behaviour]\nlink_rate = 8.0\n', "utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load(tmp_path / "alone.toml")
+    assert err.value.key == "behaviour.link_decay" and err.value.file.endswith("alone.toml")
