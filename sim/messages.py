@@ -36,3 +36,8 @@ def short(value, limit: int = LIMIT) -> str:
 def clip(message: str, limit: int = MESSAGE_LIMIT) -> str:
     """A whole message cut to ``limit`` characters (the last line of defence against echoes)."""
     return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def key_name(key: str, limit: int = 80) -> str:
+    """A key as a message names it: clipped, and an empty key (``"" = 1`` in TOML) spelled out."""
+    return clip(key, limit) if key else '""'

@@ -20,7 +20,7 @@ from typing import Any, get_type_hints
 
 import numpy as np
 
-from .messages import clip, short
+from .messages import clip, key_name, short
 
 from .fields import ALLOCATION_RULES, KEEP, MIXING_MODES, Check, CostContext, Lever, P, ParamError  # noqa: F401
 from .levers import (ConsortiaParams, CultivationParams, DistrictBudgetParams, EvaluationParams, FinanceParams,
@@ -144,7 +144,7 @@ def _build(cls, data: Any, prefix: str, file: str | None):
     unknown = sorted(set(data) - set(known))
     if unknown:
         allowed = ", ".join(sorted(known))
-        raise ParamError(prefix + clip(unknown[0], 80), f"unknown key; allowed here: {allowed}", file)
+        raise ParamError(prefix + key_name(unknown[0]), f"unknown key; allowed here: {allowed}", file)
     kwargs = {}
     for name, value in data.items():
         f, typ, key = known[name], hints[name], prefix + name

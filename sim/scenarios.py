@@ -29,7 +29,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .messages import clip, short
+from .messages import clip, key_name, short
 from .params import ParamError, Params, _merge
 from .validation import ParamConflict
 from .targets import TARGET_SETS, Target
@@ -212,7 +212,7 @@ def parse_text(text: str, path) -> dict:
                             "numbers, strings, booleans or lists of them, in the sections of sim/params.py")
     unknown = sorted(set(raw) - set(META_KEYS) - set(PARAM_KEYS))
     if unknown:
-        raise ScenarioError(path, clip(unknown[0], 80), "unknown key; allowed at the top level: "
+        raise ScenarioError(path, key_name(unknown[0]), "unknown key; allowed at the top level: "
                             f"{', '.join(META_KEYS)} and the parameter sections {', '.join(PARAM_KEYS)}")
     if "extends" in raw and not (isinstance(raw["extends"], str) and raw["extends"].strip()):
         raise ScenarioError(path, "extends", f"expected the name or path of another scenario file, got {short(raw['extends'])}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .messages import clip, short
+from .messages import clip, key_name, short
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]
                 raise TargetError(path, where, f"expected a table of {', '.join(TARGET_KEYS)}, got {short(t)}")
             unknown = sorted(set(t) - set(TARGET_KEYS))
             if unknown:
-                raise TargetError(path, f"{where}.{clip(unknown[0], 80)}", f"unknown key; allowed: {', '.join(TARGET_KEYS)}")
+                raise TargetError(path, f"{where}.{key_name(unknown[0])}", f"unknown key; allowed: {', '.join(TARGET_KEYS)}")
             for key, typ in TARGET_KEYS.items():
                 if key not in t:
                     if key == "unit":

@@ -144,7 +144,7 @@ VALID = {"name": "mutant", "description": "a mutated scenario", "extends": str(R
          "paired": {"intensity": 2.0}, "talent": {"commissioners": 2.0}}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(["set", "delete"]), keys, values), min_size=1, max_size=4))
 def test_random_mutations_only_ever_raise_the_clear_error(mutations):
     scenario = json.loads(json.dumps(VALID))
@@ -164,7 +164,7 @@ def test_random_mutations_only_ever_raise_the_clear_error(mutations):
             assert s.name and s.replicates >= 1 and isinstance(s.params, Params)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(st.integers(0, 200), st.text(min_size=1, max_size=6))
 def test_random_damage_to_the_text_is_a_clear_error(position, junk):
     text = (REPO_SCENARIOS / "paired_strong.toml").read_text("utf-8")
@@ -253,3 +253,10 @@ def test_non_utf8_and_a_byte_order_mark(tmp_path):
         load(tmp_path / "bin.toml")
     (tmp_path / "bom.toml").write_bytes(("\ufeff" + GOOD.format(base=BASE)).encode("utf-8"))
     assert load(tmp_path / "bom.toml").name == "x"
+
+
+def test_an_empty_key_is_named_as_such(tmp_path):
+    f = write(tmp_path, "empty_key", 'name = "empty_key"\n"" = 1\n')
+    with pytest.raises(ScenarioError) as e:
+        load(f)
+    assert e.value.key == '""'
