@@ -28,7 +28,6 @@ import numpy as np
 
 from . import datasets, districts, firm_processes, metrics, programmes
 from .districts import District
-from .firm_processes import DT  # noqa: F401  (years per step, part of the model's public vocabulary)
 from .firms import initial_population
 from .hindcast import LAST_HISTORY_YEAR, PolicyEnvironment
 from .network import CollaborationGraph
