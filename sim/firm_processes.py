@@ -225,11 +225,12 @@ def form_links(model, n_new: int, years: float, levers=None) -> None:
     levers = levers or model.params
     mix = model.fold("link_mix", {"paired": 0.0, "sichuan_chongqing": 0.0}, levers)
     rng = model.stream("links")
-    net.form_firm_links(model.firms, n_new, rng, b.link_local_share, mix["paired"], mix["sichuan_chongqing"], model.border)
-    model.call("form_links", rng, years, levers)
-    per_u = int(rng.poisson(b.university_link_rate * years * model.params.scale))
-    net.form_university_links(model.firms, np.array([u.district_index for u in model.universities]),
-                              per_u, rng, local_share=b.link_local_share)
+    with net.forming():
+        net.form_firm_links(model.firms, n_new, rng, b.link_local_share, mix["paired"], mix["sichuan_chongqing"], model.border)
+        model.call("form_links", rng, years, levers)
+        per_u = int(rng.poisson(b.university_link_rate * years * model.params.scale))
+        net.form_university_links(model.firms, np.array([u.district_index for u in model.universities]),
+                                  per_u, rng, local_share=b.link_local_share)
 
 
 def relink(model) -> None:
@@ -250,4 +251,4 @@ def seed_links(model) -> None:
                levers=model.reference_params())
     ages = model.rng.uniform(0, lifetime, len(net.w) - before)
     net.w[before:] *= np.exp(-b.link_decay * ages)
-    net.u_w *= np.exp(-b.link_decay * model.rng.uniform(0, lifetime, len(net.u_w)))
+    net.u_w[:] *= np.exp(-b.link_decay * model.rng.uniform(0, lifetime, len(net.u_w)))
