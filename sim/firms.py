@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .jit import kernel
 from .params import CERT_RD_BANDS, FIRM_START, INDUSTRY_DIRECTIONS, INDUSTRY_MIX
 
 # Columns and their dtypes; every array has the same length (the capacity).
@@ -47,11 +48,30 @@ def cert_threshold(revenue: np.ndarray) -> np.ndarray:
     return out
 
 
+def _district_sums_twin(district, weight, alive, masks, values, n_districts):
+    return np.stack([np.bincount(district, weights=weight * alive * m * v, minlength=n_districts)
+                     for m, v in zip(masks, values)])
+
+
+@kernel(_district_sums_twin)
+def _district_sums(district, weight, alive, masks, values, n_districts):
+    """Several weighted per-district sums over live rows in one pass. Each adds its rows in row
+    order, as ``bincount`` does, so both give the same bits; the sums of one pass are
+    independent, so they overlap where a single sum waits on its previous addition."""
+    out = np.zeros((len(masks), n_districts))
+    for i in range(len(district)):
+        a, d = weight[i] * alive[i], district[i]
+        for k in range(len(masks)):
+            out[k, d] += a * masks[k][i] * values[k][i]
+    return out
+
+
 class FirmPopulation:
     """Firm state as columns of numpy arrays; ``n`` rows are in use."""
 
     def __init__(self, capacity: int = 1024):
         self.n = 0
+        self._ones = np.ones(0)
         for name, dtype in COLUMNS.items():
             setattr(self, name, np.zeros(capacity, dtype=dtype))
 
@@ -97,6 +117,19 @@ class FirmPopulation:
         if values is not None:
             w = w * values
         return np.bincount(self.col("district"), weights=w, minlength=n_districts)
+
+    def district_sums(self, n_districts: int, *sums) -> np.ndarray:
+        """Weighted sums per district over live firms, one row per ``(mask, column)`` pair, in
+        one pass: ``mask`` (a column name, a boolean row array or None for all live firms)
+        selects the firms, ``column`` (a name, or None to count firms) is what is summed."""
+        alive = self.col("alive")
+        if len(self._ones) < self.n:
+            self._ones = np.ones(self.capacity)
+        ones = self._ones[: self.n]
+        # A missing mask is the live mask again and a count sums ones: multiplying by one is exact.
+        masks = tuple(alive if m is None else self.col(m) if isinstance(m, str) else m for m, _ in sums)
+        values = tuple(ones if c is None else self.col(c) for _, c in sums)
+        return _district_sums(self.col("district"), self.col("weight"), alive, masks, values, n_districts)
 
     def status(self) -> np.ndarray:
         """Ladder position per row: 0 exited, 1 candidate, 2 registered, 3 certified, 4 专精特新, 5 listed."""

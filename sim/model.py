@@ -222,11 +222,14 @@ class InnovationModel(mesa.Model):
             rng = self._streams[name] = np.random.default_rng(np.random.SeedSequence(self._stream_root, spawn_key=key))
         return rng
 
-    def district_firm_sum(self, column: str | None, mask: np.ndarray | None = None) -> np.ndarray:
+    def district_firm_sum(self, column: str | None, mask: np.ndarray | str | None = None) -> np.ndarray:
         """Per-district weighted sum of a firm column over live firms (and an optional mask)."""
-        pop = self.firms
-        m = pop.col("alive") if mask is None else (pop.col("alive") & mask)
-        return pop.by_district(None if column is None else pop.col(column), m, self.n_districts)
+        return self.firms.district_sums(self.n_districts, (mask, column))[0]
+
+    def district_firm_sums(self, *sums) -> np.ndarray:
+        """Several per-district sums in one pass over the firms: ``(mask, column)`` pairs as in
+        :meth:`FirmPopulation.district_sums`."""
+        return self.firms.district_sums(self.n_districts, *sums)
 
     @property
     def graph(self):
