@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from . import firm_kernels
 from .firms import FIRM_START, KNOWLEDGE_GROWTH_START, cert_threshold
 from .funds import MILLION_PER_100M
 from .network import MIN_WEIGHT
@@ -193,28 +194,33 @@ def median_candidate_revenue(model) -> np.ndarray:
                      for i in range(model.n_districts)])
 
 
+def industry_cdf(model) -> np.ndarray:
+    """Per district, the cumulative industry mix entrants are drawn from (as Generator.choice
+    forms it from the mix)."""
+    out = []
+    for d in model.district_list:
+        cdf = np.asarray(INDUSTRY_MIX[d.group], np.float64).cumsum()
+        cdf /= cdf[-1]
+        out.append(cdf)
+    return np.array(out)
+
+
 def add_entrants(model, counts: np.ndarray, registered: bool, rd_ratio: float = 1.0, knowledge_ratio: float = 1.0,
                  stream: str = "entry") -> np.ndarray:
     """``counts[i]`` new rows in district i, smaller than its incumbents; returns their rows."""
     pop, p, rng = model.firms, model.params, model.stream(stream)
-    med_rd = FIRM_START["candidate"][1]
-    new = []
-    for i, count in enumerate(counts):
-        if count <= 0:
-            continue
-        d = model.district_list[i]
-        mix = np.asarray(INDUSTRY_MIX[d.group])
-        revenue = p.behaviour.entrant_revenue_ratio * model.entrant_revenue[i] * rng.lognormal(0, FIRM_START["revenue_sigma"], count)
-        rd_base = np.clip(med_rd * rng.lognormal(0, FIRM_START["rd_sigma"], count) * rd_ratio, 0.002, MAX_RD_BASE)
-        zone_p = model.fold("entrant_zone_share", FIRM_START["zone_share"][d.hightech_zone], d)
-        idx = pop.add(int(count), district=i, weight=1.0 / p.scale, industry=rng.choice(10, size=count, p=mix),
-                      revenue=revenue, rd_base=rd_base, rd_rate=rd_base, born=model.steps,
-                      registered=registered, in_zone=rng.random(count) < zone_p)
-        pop.rd[idx] = rd_base * revenue
-        pop.knowledge[idx] = pop.rd[idx] / (KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation) * knowledge_ratio
-        new.append(idx)
-    model.events["births"] += sum(map(len, new)) / p.scale
-    return np.concatenate(new) if new else np.zeros(0, np.int64)
+    counts = np.asarray(counts, np.int64)
+    zone = np.array([model.fold("entrant_zone_share", FIRM_START["zone_share"][d.hightech_zone], d) if c > 0 else 0.0
+                     for d, c in zip(model.district_list, counts)])
+    total = int(counts[counts > 0].sum())
+    rows = pop.add(total, weight=1.0 / p.scale, born=model.steps, registered=registered)
+    if total:
+        firm_kernels.entrants(rng, counts, int(rows[0]), model.industry_cdf, p.behaviour.entrant_revenue_ratio * model.entrant_revenue,
+                              zone, FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"], FIRM_START["candidate"][1], rd_ratio,
+                              MAX_RD_BASE, KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation, knowledge_ratio,
+                              *(pop.col(c) for c in ("district", "industry", "revenue", "rd_base", "rd_rate", "rd", "knowledge", "in_zone")))
+    model.events["births"] += total / p.scale
+    return rows
 
 
 # ---- links -------------------------------------------------------------------------------------

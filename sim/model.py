@@ -120,6 +120,7 @@ class InnovationModel(mesa.Model):
         self.programmes["evaluation"].evaluate()   # the start's scores fix the benchmarks
         self.call("setup")
         self.entrant_revenue = firm_processes.median_candidate_revenue(self)
+        self.industry_cdf = firm_processes.industry_cdf(self)
         self._graph_cache = (None, None)
         self.datacollector = metrics.make_datacollector()
         self.running = True
