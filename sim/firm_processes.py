@@ -4,6 +4,11 @@ Each reads the policy only through the programmes' terms (``model.fold``) and ho
 (``model.call``), draws from its own random stream, counts its flows in ``model.events`` and —
 where it moves firms between states — returns the rows it changed. ``sim/model.py`` sets their
 order in the quarter.
+
+A transition evaluates the programmes' terms once per class of firms (a ``FirmClasses`` table:
+the few attributes a term may depend on) and hands the tables to a compiled loop over the firms
+(``sim/firm_kernels.py``) that looks each firm's class up, draws its random numbers in row order
+from the transition's stream and updates it in one pass.
 """
 
 from __future__ import annotations
@@ -13,60 +18,80 @@ import math
 import numpy as np
 
 from . import firm_kernels
-from .firms import FIRM_START, KNOWLEDGE_GROWTH_START, cert_threshold
+from .firms import CLASS_ATTRIBUTES, FIRM_START, KNOWLEDGE_GROWTH_START, FirmClasses
 from .funds import MILLION_PER_100M
 from .network import MIN_WEIGHT
-from .params import INDUSTRY_MIX
+from .params import CERT_RD_BANDS, INDUSTRY_MIX
 
 DT = 0.25  # years per step
 CIT_STANDARD, CIT_HIGH_TECH = 0.25, 0.15  # corporate income tax rates (high-tech: 国科发火〔2016〕32号)
 MIN_RD_COST = 0.05      # the after-tax, after-subsidy cost of a yuan of R&D never falls below 5 fen
 MAX_RD_RATE = 0.5       # no firm spends more than half its revenue on R&D
 MAX_RD_BASE = 0.4       # nor chooses to at reference prices
+BAND_UPPER = tuple(float(upper) for upper, _ in CERT_RD_BANDS)   # cert_threshold's bands, for the kernels
+BAND_RATE = tuple(float(rate) for _, rate in CERT_RD_BANDS)
 
 
 def _rows(mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
+def classes(model, process: str, attributes: tuple[str, ...]) -> FirmClasses:
+    """The firm classes a process evaluates its terms on (made once per model)."""
+    cache = model.__dict__.setdefault("_firm_classes", {})
+    if process not in cache:
+        cache[process] = FirmClasses(attributes, model.n_districts, process)
+    return cache[process]
+
+
 # ---- R&D ---------------------------------------------------------------------------------------
 def choose_rd(model) -> None:
     """Firms set R&D from the intensity they chose at reference prices and the price elasticity of
-    its cost now (after tax rate, super-deduction and subsidy) against the reference cost."""
-    pop, n = model.firms, model.firms.n
-    tax = np.where(pop.col("certified"), CIT_HIGH_TECH, CIT_STANDARD)
-    cost = model.fold("rd_cost", 1, tax, False)
-    cost_ref = model.fold("rd_cost", 1, tax, True)
+    its cost now (after tax rate, super-deduction and subsidy) against the reference cost; the
+    cost is that of the firm's class (district, industry, registration, certification)."""
+    pop = model.firms
+    cls = classes(model, "choose_rd", ("district", "industry", "registered", "certified"))
+    tax = np.where(cls.col("certified"), CIT_HIGH_TECH, CIT_STANDARD)
+    cost = model.fold("rd_cost", 1, tax, False, cls)
+    cost_ref = model.fold("rd_cost", 1, tax, True, cls)
     factor = (np.maximum(cost, MIN_RD_COST) / np.maximum(cost_ref, MIN_RD_COST)) ** (-model.params.behaviour.rd_elasticity)
-    pop.rd_rate[:n] = np.clip(pop.rd_base[:n] * factor, 0.0, MAX_RD_RATE)
-    pop.rd[:n] = pop.rd_rate[:n] * pop.revenue[:n] * pop.col("alive")
+    firm_kernels.choose_rd(np.ascontiguousarray(factor, np.float64), pop.classes_of(cls), pop.col("rd_base"),
+                           pop.col("revenue"), pop.col("alive"), pop.col("rd_rate"), pop.col("rd"), MAX_RD_RATE)
 
 
 # ---- knowledge and growth ----------------------------------------------------------------------
+def observe_contacts(model) -> None:
+    """What each firm sees of its contacts at the start of the quarter, before the ladder: their
+    knowledge intensity (and that of its universities) and whether they are registered, as
+    link-weighted sums (``model.contacts``, the tables of ``CollaborationGraph.contact_sums``).
+    Knowledge spillover and registration by imitation both read it."""
+    pop = model.firms
+    values = pop.scratch("contact_values", np.float64, 2)
+    firm_kernels.contact_values(pop.col("knowledge"), pop.col("revenue"), pop.col("alive"), pop.col("registered"), values)
+    model.contacts = model.network.contact_sums(values, [u.knowledge_intensity for u in model.universities])
+
+
 def learn_and_grow(model) -> None:
     """Knowledge: own R&D plus spillover from contacts and universities (scaled by absorptive
     capacity), less depreciation; patents; revenue growth from knowledge growth and the
     programmes' terms, with idiosyncratic noise; firms pushed toward certification raise R&D."""
-    b, pop, n = model.params.behaviour, model.firms, model.firms.n
-    alive = pop.col("alive")
-    revenue = np.maximum(pop.col("revenue"), 1e-6)
-    k = pop.col("knowledge") / revenue
-    absorb = model.fold("absorption", np.minimum(pop.col("rd_rate") / b.absorption_rd_reference, b.absorption_cap))
-    k_univ = np.array([u.knowledge_intensity for u in model.universities])
-    neighbour_k, degree = model.network.neighbour_mean(n, k * alive, k_univ)
-    gain = b.spillover * absorb * np.maximum(neighbour_k - k, 0.0) * revenue * DT * (degree > 0)
-    model.events["knowledge_absorbed"] = float((gain * pop.col("weight") * alive).sum() / MILLION_PER_100M)
-    before = pop.knowledge[:n].copy()
-    pop.knowledge[:n] = before * (1 - b.knowledge_depreciation * DT) + pop.rd[:n] * DT + gain
-    pop.patents[:n] = pop.patents[:n] * (1 - b.patent_lapse * DT) + model.stream("knowledge").poisson(b.patent_rate * pop.rd[:n] * DT)
-    knowledge_growth = (pop.knowledge[:n] - before) / np.maximum(before, 1e-9) / DT
-
-    growth = model.fold("growth", b.growth_base + b.growth_knowledge * np.clip(knowledge_growth, -1, 1))
-    shock = model.stream("growth").standard_normal(n)
-    pop.revenue[:n] = revenue * np.exp((growth - 0.5 * b.growth_noise**2) * DT + b.growth_noise * math.sqrt(DT) * shock)
-    pop.age[:n] += DT
-    push = model.fold("rd_push", np.zeros(n, bool))
-    pop.rd_base[:n] = np.where(push, np.minimum(pop.rd_base[:n] * (1 + b.rd_rate_drift * DT), MAX_RD_BASE), pop.rd_base[:n])
+    b, pop = model.params.behaviour, model.firms
+    cls = classes(model, "learn_and_grow", ("district", "industry", "on_list", "has_loan", "has_equity"))
+    absorption = np.ascontiguousarray(model.fold("absorption", np.ones(cls.n), cls), np.float64)
+    growth = np.ascontiguousarray(model.fold("growth", np.full(cls.n, b.growth_base), cls), np.float64)
+    push = np.ascontiguousarray(model.fold("rd_push", np.zeros(cls.n, bool), cls), bool)
+    rows = pop.classes_of(cls)
+    exponent = pop.scratch("exponent")
+    terms = (b.spillover, b.absorption_rd_reference, b.absorption_cap, DT, 1 - b.knowledge_depreciation * DT,
+             b.growth_knowledge, 0.5 * b.growth_noise**2, b.growth_noise * math.sqrt(DT))
+    absorbed = firm_kernels.learn(model.stream("growth"), rows, absorption, growth, terms,
+                                  *(pop.col(c) for c in ("knowledge", "revenue", "rd_rate", "rd", "alive", "weight")),
+                                  *model.contacts, exponent)
+    firm_kernels.patents(model.stream("knowledge"), pop.col("rd"), pop.col("patents"), b.patent_rate, DT, 1 - b.patent_lapse * DT)
+    model.events["knowledge_absorbed"] = absorbed / MILLION_PER_100M
+    np.exp(exponent, out=exponent)
+    firm_kernels.grow(rows, push, exponent, pop.col("revenue"), pop.col("age"),
+                      pop.col("rd_base"), DT, 1 + b.rd_rate_drift * DT, MAX_RD_BASE)
 
 
 # ---- the ladder --------------------------------------------------------------------------------
@@ -74,79 +99,69 @@ def register(model) -> np.ndarray:
     """Registration as a tech-based SME: a Bass-type hazard p·push + q·(registered share among
     whom the candidate imitates: its contacts and its district, or everyone)."""
     b, pop, n = model.params.behaviour, model.firms, model.firms.n
-    alive, registered, w = pop.col("alive"), pop.col("registered"), pop.col("weight")
-    candidates = alive & ~registered
-    reg_f = (alive & registered).astype(float)
-    if b.mixing == "complete":
-        exposure = np.full(n, (reg_f * w).sum() / max((alive * w).sum(), 1e-12))
-    else:
-        share_d = (model.district_firm_sum(None, registered) / np.maximum(model.district_firm_sum(None), 1e-12))[pop.col("district")]
-        neighbour, degree = model.network.neighbour_mean(n, reg_f)
-        c = b.imitation_contact_weight
-        exposure = np.where(degree > 0, c * neighbour + (1 - c) * share_d, share_d)
     push = model.fold("registration_push", 1.0)
-    hazard = 1 - np.exp(-(b.bass_p * push + b.bass_q * exposure) * DT)
-    new = candidates & (model.stream("ladder").random(n) < hazard)
-    pop.registered[:n] |= new
-    pop.patents[:n][new] = np.maximum(pop.patents[:n][new], 1)  # registration needs IP
-    model.events["registrations"] = pop.count(new)
-    return _rows(new)
+    x = pop.scratch("exponent")
+    if b.mixing == "complete":
+        alive, w = pop.col("alive"), pop.col("weight")
+        reg_f = (alive & pop.col("registered")).astype(float)
+        exposure = np.full(n, (reg_f * w).sum() / max((alive * w).sum(), 1e-12))
+        x[:] = -(b.bass_p * push + b.bass_q * exposure) * DT
+    else:
+        registered, everyone = model.district_firm_sums(("registered", None), (None, None))
+        share = registered / np.maximum(everyone, 1e-12)
+        firm_kernels.exposure_exponent(share, pop.col("district"), model.contacts[0], b.imitation_contact_weight,
+                                       b.bass_p * push, b.bass_q, DT, x)
+    np.exp(x, out=x)
+    np.subtract(1, x, out=x)
+    flags = pop.scratch("flags", bool)
+    model.events["registrations"] = firm_kernels.register(model.stream("ladder"), x, pop.col("alive"), pop.col("registered"),
+                                                          pop.col("patents"), pop.col("weight"), flags)
+    return _rows(flags)
 
 
 def deregister(model) -> np.ndarray:
     """Yearly re-evaluation (Q2): registered firms below the R&D floor may be removed."""
-    b, pop, n = model.params.behaviour, model.firms, model.firms.n
-    weak = pop.col("alive") & pop.col("registered") & ~pop.col("certified") & (pop.col("rd_rate") < b.registration_rd_floor)
-    drop = weak & (model.stream("ladder").random(n) < b.deregistration_rate)
-    pop.registered[:n] &= ~drop
-    model.events["deregistrations"] = pop.count(drop)
-    return _rows(drop)
+    b, pop = model.params.behaviour, model.firms
+    flags = pop.scratch("flags", bool)
+    model.events["deregistrations"] = firm_kernels.deregister(
+        model.stream("ladder"), pop.col("alive"), pop.col("registered"), pop.col("certified"), pop.col("rd_rate"),
+        b.registration_rd_floor, b.deregistration_rate, pop.col("weight"), flags)
+    return _rows(flags)
 
 
 def certify(model) -> np.ndarray:
     """A certification window: expiring certificates renew or lapse, eligible firms apply (close
     below the threshold, they top their R&D up to it: bunching at the notch) and pass."""
-    b, c, pop, n = model.params.behaviour, model.params.cultivation, model.firms, model.firms.n
-    rng = model.stream("ladder")
-    alive = pop.col("alive")
-    validity = 4 * c.validity_years
-    threshold = cert_threshold(pop.col("revenue"))
-    eligible = (alive & pop.col("registered") & (pop.col("rd_rate") >= threshold * (1 - b.cert_bunching))
-                & (pop.col("patents") >= 1) & (pop.col("age") >= 1))
-    expiring = alive & pop.col("certified") & (pop.col("cert_expiry") <= model.steps) & ~pop.col("leader")
-    renew = expiring & eligible & (rng.random(n) < b.recert_rate)
-    lapse = expiring & ~renew
-    pop.cert_expiry[:n][renew] += validity
-    pop.certified[:n] &= ~lapse
-    apply = np.minimum(model.fold("certification_odds", b.apply_rate), 1.0)
-    new = eligible & ~pop.col("certified") & (rng.random(n) < apply * b.pass_rate)
-    pop.certified[:n] |= new
-    pop.cert_expiry[:n][new] = model.steps + validity
-    topped = np.flatnonzero((new | renew) & (pop.col("rd_rate") < threshold))
-    if len(topped):
-        lift = threshold[topped] / np.maximum(pop.rd_rate[topped], 1e-12)
-        pop.rd_base[topped] = np.minimum(pop.rd_base[topped] * lift, MAX_RD_BASE)
-        pop.rd_rate[topped] = threshold[topped]
-        pop.rd[topped] = pop.rd_rate[topped] * pop.revenue[topped]
-    model.events.update(certifications=pop.count(new), renewals=pop.count(renew), lapses=pop.count(lapse))
-    return _rows(new)
+    b, c, pop = model.params.behaviour, model.params.cultivation, model.firms
+    cls = classes(model, "certify", ("on_list",))
+    odds = np.ascontiguousarray(np.minimum(np.broadcast_to(model.fold("certification_odds", b.apply_rate, cls), (cls.n,)), 1.0),
+                                np.float64)
+    flags = pop.scratch("flags", bool)
+    terms = (model.steps, 4 * c.validity_years, 1 - b.cert_bunching, b.recert_rate, b.pass_rate, MAX_RD_BASE)
+    counts = firm_kernels.certify(model.stream("ladder"), pop.classes_of(cls), odds, terms, BAND_UPPER, BAND_RATE,
+                                  *(pop.col(k) for k in ("alive", "registered", "certified", "leader", "rd_rate", "rd_base",
+                                                         "rd", "revenue", "patents", "age", "cert_expiry", "weight")), flags)
+    model.events.update(certifications=counts[0], renewals=counts[1], lapses=counts[2])
+    return _rows(flags)
 
 
 def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
     """Certified firms become 专精特新; 专精特新 firms (and those the programmes make eligible)
     list. Returns the rows newly specialised and newly listed."""
-    b, pop, n = model.params.behaviour, model.firms, model.firms.n
-    rng = model.stream("ladder")
-    alive = pop.col("alive")
-    spec = alive & pop.col("certified") & ~pop.col("specialised") & (rng.random(n) < b.specialised_rate * DT)
-    pop.specialised[:n] |= spec
-    eligible, rate = model.fold("listing", pop.col("specialised"), b.listing_rate)
-    new_listed = alive & ~pop.col("listed") & eligible & (rng.random(n) < rate * DT)
-    pop.listed[:n] |= new_listed
-    model.events.update(specialised=pop.count(spec), listings=pop.count(new_listed))
-    rows = _rows(new_listed)
+    b, pop = model.params.behaviour, model.firms
+    cls = classes(model, "specialise_and_list", ("specialised", "has_equity"))
+    eligible, rate = model.fold("listing", cls.col("specialised"), b.listing_rate, cls)
+    eligible = np.ascontiguousarray(np.broadcast_to(eligible, (cls.n,)), bool)
+    rate = np.ascontiguousarray(np.broadcast_to(rate, (cls.n,)), np.float64)
+    spec, listed = pop.scratch("flags", bool), pop.scratch("flags_listed", bool)
+    counts = firm_kernels.specialise_and_list(model.stream("ladder"), pop.classes_of(cls),
+                                              int(cls.strides[CLASS_ATTRIBUTES.index("specialised")]), eligible, rate,
+                                              b.specialised_rate * DT, DT, pop.col("alive"), pop.col("certified"),
+                                              pop.col("specialised"), pop.col("listed"), pop.col("weight"), spec, listed)
+    model.events.update(specialised=counts[0], listings=counts[1])
+    specialised, rows = _rows(spec), _rows(listed)
     model.call("after_listing", rows)
-    return _rows(spec), rows
+    return specialised, rows
 
 
 def climb_ladder(model) -> None:
@@ -163,14 +178,16 @@ def climb_ladder(model) -> None:
 
 # ---- exit and entry ----------------------------------------------------------------------------
 def exit_firms(model) -> np.ndarray:
-    b, pop, n = model.params.behaviour, model.firms, model.firms.n
-    alive, registered = pop.col("alive"), pop.col("registered")
-    rate = model.fold("exit_hazard", np.where(registered, b.exit_rate_registered, b.exit_rate_candidate)) * ~pop.col("leader")
-    exit_now = alive & (model.stream("exit").random(n) < 1 - np.exp(-rate * DT))
-    pop.alive[:n] &= ~exit_now
-    model.events["exits"] = pop.count(exit_now)
-    model.events["exits_registered"] = pop.count(exit_now & registered)
-    rows = _rows(exit_now)
+    """Firms exit with a hazard by class: registration, the programmes' terms; leading firms stay."""
+    b, pop = model.params.behaviour, model.firms
+    cls = classes(model, "exit_firms", ("registered", "leader", "has_loan", "has_equity"))
+    rate = model.fold("exit_hazard", np.where(cls.col("registered"), b.exit_rate_registered, b.exit_rate_candidate), cls)
+    hazard = np.ascontiguousarray(1 - np.exp(-(rate * ~cls.col("leader")) * DT), np.float64)
+    flags = pop.scratch("flags", bool)
+    model.events["exits"], model.events["exits_registered"] = firm_kernels.exit_firms(
+        model.stream("exit"), pop.classes_of(cls), hazard, pop.col("alive"), pop.col("registered"),
+        pop.col("weight"), flags)
+    rows = _rows(flags)
     model.call("after_exit", rows)
     return rows
 

@@ -13,7 +13,8 @@ the firms is in ``sim/districts.py``. The quarter, in order:
    money, the guiding fund, paired transfers, fund calls, the risk pool's top-up) and is
    committed (``commit``: subsidy plans, incubators, talent, platform building, candidate lists).
 2. Firms choose R&D given its after-tax, after-subsidy cost; subsidies, loans and equity flow.
-3. Knowledge and growth: own R&D plus spillover from contacts and universities; revenue.
+3. Knowledge and growth: what firms see of their contacts (knowledge, registration), own R&D
+   plus spillover from contacts and universities; revenue.
 4. The ladder: registration (Bass-type), re-evaluation, certification windows, 专精特新, listing.
 5. Exit and entry; links decay and form.
 6. Q4 only: spin-offs and zone upgrades (``year_end``), then the district evaluation and the
@@ -150,6 +151,7 @@ class InnovationModel(mesa.Model):
             self.call("commit")
         firm_processes.choose_rd(self)
         self.call("after_rd")
+        firm_processes.observe_contacts(self)
         firm_processes.learn_and_grow(self)
         firm_processes.climb_ladder(self)
         firm_processes.exit_firms(self)

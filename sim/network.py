@@ -1,7 +1,7 @@
 """The collaboration graph: weighted firm–firm and firm–university links that form and decay.
 
-Links are kept as edge arrays (the hot path: one sparse product per quarter carries knowledge
-and imitation along them). ``district_graph`` aggregates them into the networkx graph of the
+Links are kept as edge arrays in the order they formed (the hot path: one compiled pass over
+them per quarter carries knowledge and imitation along them). ``district_graph`` aggregates them into the networkx graph of the
 few actors — 38 districts, universities and the leading firms — that the model exposes as
 ``model.graph``; ``firm_graph`` builds the full firm-level networkx graph on demand.
 """
@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .jit import kernel
+from .firms import seqsum
 
 LINK_KINDS = ("local", "industry", "consortium", "paired", "sichuan_chongqing")
 MIN_WEIGHT = 0.15  # a link whose weight decays below this is dropped
@@ -46,6 +47,39 @@ def _grouped(keys, alive, n_groups):
             order[fill[keys[i]]] = i
             fill[keys[i]] += 1
     return order, starts, counts
+
+
+def _regrouped_twin(order, starts, counts, keys, alive, since, n_groups):
+    return _grouped_twin(keys, alive, n_groups)
+
+
+@kernel(_regrouped_twin)
+def _regrouped(order, starts, counts, keys, alive, since, n_groups):
+    """The grouping ``_grouped`` gives now, from the one it gave when the population had
+    ``since`` rows: the rows then in use are filtered by ``alive`` and the newer rows appended,
+    which is the same as grouping afresh as long as no exited firm comes back."""
+    new_counts = np.zeros(n_groups, np.int64)
+    for g in range(n_groups):
+        for j in range(starts[g], starts[g] + counts[g]):
+            new_counts[g] += alive[order[j]]
+    for i in range(since, len(keys)):
+        new_counts[keys[i]] += alive[i]
+    new_starts = np.zeros(n_groups, np.int64)
+    for g in range(1, n_groups):
+        new_starts[g] = new_starts[g - 1] + new_counts[g - 1]
+    new_order = np.empty(new_counts.sum(), np.int64)
+    fill = new_starts.copy()
+    for g in range(n_groups):
+        k = fill[g]
+        for j in range(starts[g], starts[g] + counts[g]):
+            new_order[k] = order[j]
+            k += alive[order[j]]
+        fill[g] = k
+    for i in range(since, len(keys)):
+        if alive[i]:
+            new_order[fill[keys[i]]] = i
+            fill[keys[i]] += 1
+    return new_order, new_starts, new_counts
 
 
 def _pick(group: np.ndarray, grouped, rng) -> np.ndarray:
@@ -98,6 +132,76 @@ def _decay_univ(firm, univ, w, m, factor, alive):
     return k
 
 
+def _contact_sums_twin(src, dst, w, values, out):
+    n = len(values)
+    rows, cols, w2 = np.stack((src, dst), 1).ravel(), np.stack((dst, src), 1).ravel(), np.repeat(w, 2)
+    out[:, 0] = np.bincount(rows, weights=w2 * values[cols, 0], minlength=n)
+    out[:, 1] = np.bincount(rows, weights=w2 * values[cols, 1], minlength=n)
+    out[:, 2] = np.bincount(rows, weights=w2, minlength=n)
+
+
+@kernel(_contact_sums_twin)
+def _contact_sums(src, dst, w, values, out):
+    """One pass over the links, adding to both ends: per firm, the link-weighted sums of the two
+    values of its contacts and its link weight (a firm's three sums share a cache line or two;
+    the indices are 32-bit to halve what the pass reads)."""
+    out[:] = 0.0
+    for e in range(len(src)):
+        s, d, we = src[e], dst[e], w[e]
+        out[s, 0] += we * values[d, 0]
+        out[s, 1] += we * values[d, 1]
+        out[s, 2] += we
+        out[d, 0] += we * values[s, 0]
+        out[d, 1] += we * values[s, 1]
+        out[d, 2] += we
+
+
+def _university_sums_twin(firm, univ, w, univ_values, out):
+    n = len(out)
+    out[:, 0] = np.bincount(firm, weights=w * univ_values[univ], minlength=n)
+    out[:, 1] = np.bincount(firm, weights=w, minlength=n)
+
+
+@kernel(_university_sums_twin)
+def _university_sums(firm, univ, w, univ_values, out):
+    out[:] = 0.0
+    for e in range(len(firm)):
+        f, we = firm[e], w[e]
+        out[f, 0] += we * univ_values[univ[e]]
+        out[f, 1] += we
+
+
+def _link_totals_twin(src, dst, w, kind, district, is_cluster, leader, weight, marks, kinds):
+    cross = is_cluster[district[src]] != is_cluster[district[dst]]
+    for k in range(len(kinds)):
+        kinds[k] = seqsum(w * (kind == k))
+    members = np.unique(np.concatenate((dst[leader[src]], src[leader[dst]])))
+    return seqsum(w), seqsum(w * cross), seqsum(weight[members])
+
+
+@kernel(_link_totals_twin)
+def _link_totals(src, dst, w, kind, district, is_cluster, leader, weight, marks, kinds):
+    """One pass over the links: their total weight, the weight between the clusters and the
+    rest, the weight of each kind (into ``kinds``) and the weight of the firms linked to a
+    leading firm (``marks``: a false flag per firm, left false)."""
+    total = cross = 0.0
+    kinds[:] = 0.0
+    for e in range(len(src)):
+        s, d, we = src[e], dst[e], w[e]
+        total += we
+        cross += we * (is_cluster[district[s]] != is_cluster[district[d]])
+        kinds[kind[e]] += we
+        if leader[s]:       # rare: a branch, not a write per link
+            marks[d] = True
+        if leader[d]:
+            marks[s] = True
+    reach = 0.0
+    for i in range(len(marks)):
+        reach += weight[i] * marks[i]
+        marks[i] = False
+    return total, cross, reach
+
+
 def _room(arrays: list, used: int, need: int) -> list:
     """The arrays, reallocated (doubling) if ``need`` rows do not fit."""
     if need <= len(arrays[0]):
@@ -122,13 +226,14 @@ class CollaborationGraph:
             self._partner_table[d, : len(p)] = p
         # Links live in arrays with room to grow; src, dst, w, kind (and u_firm, u_univ, u_w for
         # university links) are views of the part in use.
-        self._links = [np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int8)]
-        self._ulinks = [np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)]
+        # 32-bit rows: the passes over the links read half as much.
+        self._links = [np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float64), np.zeros(0, np.int8)]
+        self._ulinks = [np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float64)]
         self.m = self.mu = 0
         self._views()
         self._groups = None
-        self._A = None
-        self._U = None
+        self._last_groups = {}
+        self._contacts, self._univ_contacts = np.zeros((0, 3)), np.zeros((0, 2))
 
     def _views(self):
         self.src, self.dst, self.w, self.kind = (a[: self.m] for a in self._links)
@@ -146,12 +251,23 @@ class CollaborationGraph:
             self._groups = None
 
     def _grouping(self, pop, by: str, leaders: bool = True):
+        """Live firms (leading firms too, or not) grouped by district or industry, updated from
+        the last grouping of the same kind when the live count confirms that only exits and
+        new rows happened since."""
         key = (by, leaders)
         if self._groups is not None and key in self._groups:
             return self._groups[key]
         n_groups = self.n_districts if by == "district" else 10
         alive = pop.col("alive") if leaders else pop.col("alive") & ~pop.col("leader")
-        g = _grouped(pop.col(by), alive, n_groups)
+        last = self._last_groups.get(key)
+        g = None
+        if last is not None and last[1] <= pop.n:
+            g = _regrouped(*last[0], pop.col(by), alive, last[1], n_groups)
+            if len(g[0]) != np.count_nonzero(alive):
+                g = None
+        if g is None:
+            g = _grouped(pop.col(by), alive, n_groups)
+        self._last_groups[key] = (g, pop.n)
         if self._groups is not None:
             self._groups[key] = g
         return g
@@ -166,7 +282,6 @@ class CollaborationGraph:
         s[m:m + k], d[m:m + k], w[m:m + k], kd[m:m + k] = src, dst, weight, kind
         self.m += k
         self._views()
-        self._A = None
         return k
 
     def form_firm_links(self, pop, n_new: int, rng, local_share: float, paired_share: float,
@@ -238,7 +353,6 @@ class CollaborationGraph:
         f[m:m + k], un[m:m + k], w[m:m + k] = firm[ok], univ[ok], 1.0
         self.mu += k
         self._views()
-        self._U = None
         return k
 
     def decay(self, pop, rate: float, dt: float) -> None:
@@ -248,33 +362,40 @@ class CollaborationGraph:
         self.m = _decay(*self._links, self.m, factor, alive)
         self.mu = _decay_univ(*self._ulinks, self.mu, factor, alive)
         self._views()
-        self._A = self._U = None
 
-    # ---- sparse operators -------------------------------------------------------------------
-    def firm_matrix(self, n: int) -> sp.csr_matrix:
-        """Symmetric firm×firm weight matrix (cached, with its row sums, until the links change)."""
-        if self._A is None or self._A.shape[0] != n:
-            rows = np.concatenate((self.src, self.dst))
-            cols = np.concatenate((self.dst, self.src))
-            vals = np.concatenate((self.w, self.w))
-            self._A = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
-            self._A_degree = np.bincount(rows, weights=vals, minlength=n)
-        return self._A
-
-    def university_matrix(self, n: int) -> sp.csr_matrix:
-        if self._U is None or self._U.shape[0] != n:
-            self._U = sp.csr_matrix((self.u_w, (self.u_firm, self.u_univ)), shape=(n, self.n_universities))
-            self._U_degree = np.bincount(self.u_firm, weights=self.u_w, minlength=n)
-        return self._U
+    # ---- what firms see through their links -----------------------------------------------------
+    def contact_sums(self, values: np.ndarray, univ_values) -> tuple[np.ndarray, np.ndarray]:
+        """Per firm (rows of ``values``, an (n, 2) table of two quantities per firm): the
+        link-weighted sums of both over its firm contacts and its firm link weight, an (n, 3)
+        table; and the weighted sum of ``univ_values`` over its university contacts and its
+        university link weight, an (n, 2) table. Both are kept and reused: read them before the
+        next call. Each firm's sums run over its links in the order they formed."""
+        n = len(values)
+        if len(self._contacts) < n:
+            size = max(n, 2 * len(self._contacts))
+            self._contacts, self._univ_contacts = np.zeros((size, 3)), np.zeros((size, 2))
+        firms, univs = self._contacts[:n], self._univ_contacts[:n]
+        _contact_sums(self.src, self.dst, self.w, values, firms)
+        _university_sums(self.u_firm, self.u_univ, self.u_w, np.asarray(univ_values, np.float64), univs)
+        return firms, univs
 
     def neighbour_mean(self, n: int, firm_values: np.ndarray, univ_values: np.ndarray | None = None):
         """Weighted mean of the values at each firm's contacts, and each firm's total link weight."""
-        total = self.firm_matrix(n) @ firm_values
-        degree = self._A_degree
+        values = np.zeros((n, 2))
+        values[:, 0] = firm_values
+        firms, univs = self.contact_sums(values, np.zeros(self.n_universities) if univ_values is None else univ_values)
+        total, degree = firms[:, 0].copy(), firms[:, 2].copy()
         if univ_values is not None and self.n_universities:
-            total += self.university_matrix(n) @ univ_values
-            degree = degree + self._U_degree
+            total += univs[:, 0]
+            degree += univs[:, 1]
         return total / np.maximum(degree, 1e-12), degree
+
+    def firm_matrix(self, n: int) -> sp.csr_matrix:
+        """The symmetric firm×firm weight matrix (built on demand; the model itself sums over
+        the links directly)."""
+        rows = np.concatenate((self.src, self.dst))
+        cols = np.concatenate((self.dst, self.src))
+        return sp.csr_matrix((np.concatenate((self.w, self.w)), (rows, cols)), shape=(n, n))
 
     # ---- views ------------------------------------------------------------------------------
     def district_links(self, pop) -> np.ndarray:
@@ -299,6 +420,16 @@ class CollaborationGraph:
 
     def kind_weights(self) -> dict:
         return {k: float(self.w[self.kind == i].sum()) for i, k in enumerate(LINK_KINDS)}
+
+    def totals(self, pop, is_cluster: np.ndarray) -> dict:
+        """What the reporters read of the links, in one pass: the total weight of firm links,
+        the weight between the two clusters and the rest, the weight of each kind and the real
+        firms linked to a leading firm."""
+        kinds = np.zeros(len(LINK_KINDS))
+        total, cross, reach = _link_totals(self.src, self.dst, self.w, self.kind, pop.col("district"), is_cluster,
+                                           pop.col("leader"), pop.col("weight"), pop.scratch("marks", bool), kinds)
+        return dict(weight=total, cross_cluster_weight=cross, consortium_reach=reach,
+                    **{f"{k}_weight": float(x) for k, x in zip(LINK_KINDS, kinds)})
 
     def district_graph(self, pop, districts, universities, leaders, paired_pairs) -> nx.Graph:
         """networkx graph of districts, universities and leading firms with aggregated links."""

@@ -43,26 +43,26 @@ class Cultivation(Programme):
             if k > 0:
                 pop.on_list[rows[np.argsort(-readiness[rows])[:k]]] = True
 
-    def rd_cost(self, cost, tax, reference: bool):
+    def rd_cost(self, cost, tax, reference: bool, firms):
         """Less the super-deduction's tax saving per yuan of R&D: at this year's rates, or at the
         start year's (the reference the firms' R&D intensities were drawn at)."""
         m = self.model
-        c, registered, env = m.params.cultivation, m.firms.col("registered"), m.environment
+        c, registered, env = m.params.cultivation, firms.col("registered"), m.environment
         if env is None:
             sd = np.where(registered, c.super_deduction_2022_sme, SUPER_DEDUCTION_2022_OTHER) if reference else c.super_deduction
         else:
-            mfg = self._manufacturing[m.firms.col("industry")]
+            mfg = self._manufacturing[firms.col("industry")]
             if reference:
                 sd = env.super_deduction(m.params.start_year, registered, mfg)
             else:
                 sd = env.super_deduction(m.year, registered, mfg) if m.year <= LAST_HISTORY_YEAR else c.super_deduction
         return cost - tax * sd
 
-    def rd_push(self, push):
-        return push | self.model.firms.col("on_list")
+    def rd_push(self, push, firms):
+        return push | firms.col("on_list")
 
     def registration_push(self, push):
         return push + self.model.params.cultivation.coaching_registration_boost
 
-    def certification_odds(self, odds):
-        return odds * np.where(self.model.firms.col("on_list"), self.model.params.cultivation.candidate_list_boost, 1.0)
+    def certification_odds(self, odds, firms):
+        return odds * np.where(firms.col("on_list"), self.model.params.cultivation.candidate_list_boost, 1.0)
