@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .firms import seqsum
-from .jit import inline, kernel
+from .jit import NUMBA, inline, kernel
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -164,6 +164,29 @@ def entrants(rng, counts, start, cdf, revenue_scale, zone_share, sigma_revenue, 
         knowledge[j] = rd[j] / knowledge_denominator * knowledge_ratio
 
 
+# ---- two uniforms per row in one pass ------------------------------------------------------------
+def draws_ahead(rng, n: int):
+    """A copy of ``rng`` as it will stand after n more uniforms, for a compiled pass that needs
+    uniform i and uniform n + i of the stream at once (numpy draws one vector after the other);
+    ``caught_up`` then moves ``rng`` past both. None where that cannot be done exactly (with the
+    numpy twins, another bit generator, or a half-used 32-bit draw), and the twin runs instead."""
+    bg = rng.bit_generator
+    if not NUMBA or type(bg) is not np.random.PCG64:
+        return None
+    state = bg.state
+    if state["has_uint32"]:
+        return None
+    ahead = np.random.PCG64()
+    ahead.state = state
+    ahead.advance(n)
+    return np.random.Generator(ahead)
+
+
+def caught_up(rng, ahead) -> None:
+    if ahead is not None:
+        rng.bit_generator.state = ahead.bit_generator.state
+
+
 # ---- R&D -----------------------------------------------------------------------------------------
 def _choose_rd_twin(factor, cls, rd_base, revenue, alive, rd_rate, rd, max_rate):
     rd_rate[:] = np.clip(rd_base * factor[cls], 0.0, max_rate)
@@ -180,25 +203,34 @@ def choose_rd(factor, cls, rd_base, revenue, alive, rd_rate, rd, max_rate):
 
 
 # ---- knowledge and growth ------------------------------------------------------------------------
-def _contact_values_twin(knowledge, revenue, alive, registered, out):
-    out[:, 0] = knowledge / np.maximum(revenue, 1e-6) * alive
-    out[:, 1] = alive & registered
+def _contact_values_twin(knowledge, revenue, alive, registered, district, weight, table, shares):
+    table[:, 0] = knowledge / np.maximum(revenue, 1e-6) * alive
+    table[:, 1] = alive & registered
+    a = weight * alive
+    shares[0] = np.bincount(district, weights=a * registered, minlength=shares.shape[1])
+    shares[1] = np.bincount(district, weights=a, minlength=shares.shape[1])
 
 
 @kernel(_contact_values_twin)
-def contact_values(knowledge, revenue, alive, registered, out):
-    """What a firm shows its contacts: its knowledge intensity and whether it is registered
-    (zero once exited)."""
+def contact_values(knowledge, revenue, alive, registered, district, weight, table, shares):
+    """What a firm shows its contacts, into the first two columns of ``table``: its knowledge
+    intensity and whether it is registered (zero once exited); and per district (``shares``)
+    the real firms registered and alive, added in row order as FirmPopulation.district_sums
+    adds them."""
+    shares[:] = 0.0
     for i in range(len(knowledge)):
-        out[i, 0] = knowledge[i] / _max(revenue[i], 1e-6) * alive[i]
-        out[i, 1] = alive[i] and registered[i]
+        table[i, 0] = knowledge[i] / _max(revenue[i], 1e-6) * alive[i]
+        table[i, 1] = alive[i] & registered[i]
+        a = weight[i] * alive[i]
+        shares[0, district[i]] += a * registered[i]
+        shares[1, district[i]] += a
 
 
 def _learn_twin(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,
                 univ_contacts, exponent):
     spillover, rd_reference, capacity_cap, dt, knowledge_keep, growth_knowledge, half_variance, noise_dt = c
-    degree = contacts[:, 2] + univ_contacts[:, 1]
-    neighbour_k = (contacts[:, 0] + univ_contacts[:, 0]) / np.maximum(degree, 1e-12)
+    degree = contacts[:, 4] + univ_contacts[:, 1]
+    neighbour_k = (contacts[:, 2] + univ_contacts[:, 0]) / np.maximum(degree, 1e-12)
     rev = np.maximum(revenue, 1e-6)
     k = knowledge / rev
     absorb = np.minimum(rd_rate / rd_reference, capacity_cap) * absorption[cls]
@@ -223,8 +255,8 @@ def learn(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_rate, r
     absorbed = 0.0
     for i in range(len(knowledge)):
         cl = cls[i]
-        degree = contacts[i, 2] + univ_contacts[i, 1]
-        neighbour_k = (contacts[i, 0] + univ_contacts[i, 0]) / _max(degree, 1e-12)
+        degree = contacts[i, 4] + univ_contacts[i, 1]
+        neighbour_k = (contacts[i, 2] + univ_contacts[i, 0]) / _max(degree, 1e-12)
         rev = _max(revenue[i], 1e-6)
         k = knowledge[i] / rev
         absorb = _min(rd_rate[i] / rd_reference, capacity_cap) * absorption[cl]
@@ -259,8 +291,8 @@ def grow(cls, push, factor, revenue, age, rd_base, dt, drift, max_rd_base):
 # ---- the ladder ----------------------------------------------------------------------------------
 def _exposure_exponent_twin(share, district, contacts, contact_weight, push, imitation, dt, out):
     s = share[district]
-    neighbour = contacts[:, 1] / np.maximum(contacts[:, 2], 1e-12)
-    exposure = np.where(contacts[:, 2] > 0, contact_weight * neighbour + (1 - contact_weight) * s, s)
+    neighbour = contacts[:, 3] / np.maximum(contacts[:, 4], 1e-12)
+    exposure = np.where(contacts[:, 4] > 0, contact_weight * neighbour + (1 - contact_weight) * s, s)
     out[:] = -(push + imitation * exposure) * dt
 
 
@@ -271,9 +303,9 @@ def exposure_exponent(share, district, contacts, contact_weight, push, imitation
     CollaborationGraph.contact_sums) and in its district, or its district's alone."""
     for i in range(len(out)):
         s = share[district[i]]
-        degree = contacts[i, 2]
+        degree = contacts[i, 4]
         if degree > 0:
-            exposure = contact_weight * (contacts[i, 1] / _max(degree, 1e-12)) + (1 - contact_weight) * s
+            exposure = contact_weight * (contacts[i, 3] / _max(degree, 1e-12)) + (1 - contact_weight) * s
         else:
             exposure = s
         out[i] = -(push + imitation * exposure) * dt
@@ -339,7 +371,7 @@ def _threshold_twin(revenue, band_upper, band_rate):
     return out
 
 
-def _certify_twin(rng, cls, odds, c, band_upper, band_rate, alive, registered, certified, leader, rd_rate,
+def _certify_twin(rng, ahead, cls, odds, c, band_upper, band_rate, alive, registered, certified, leader, rd_rate,
                   rd_base, rd, revenue, patents, age, cert_expiry, weight, flags):
     step, validity, bunch_factor, recert_rate, pass_rate, max_rd_base = c
     n = len(alive)
@@ -364,35 +396,30 @@ def _certify_twin(rng, cls, odds, c, band_upper, band_rate, alive, registered, c
 
 
 @kernel(_certify_twin)
-def certify(rng, cls, odds, c, band_upper, band_rate, alive, registered, certified, leader, rd_rate,
+def certify(rng, ahead, cls, odds, c, band_upper, band_rate, alive, registered, certified, leader, rd_rate,
             rd_base, rd, revenue, patents, age, cert_expiry, weight, flags):
-    """A certification window, in two passes because each draws a uniform for every row:
-    expiring certificates renew or lapse, then eligible uncertified firms pass with their
-    class's odds; firms certified or renewed below their R&D threshold top their R&D up to it.
-    ``flags`` is scratch, left flagging the newly certified rows; returns the weighted counts of
-    certifications, renewals and lapses."""
+    """A certification window: expiring certificates renew or lapse (a uniform per row), then
+    eligible uncertified firms pass with their class's odds (a second uniform per row, drawn
+    from ``ahead``, the stream n draws on); firms certified or renewed below their R&D threshold
+    top their R&D up to it. ``flags`` is left flagging the newly certified rows; returns the
+    weighted counts of certifications, renewals and lapses."""
     step, validity, bunch_factor, recert_rate, pass_rate, max_rd_base = c
-    renewals = lapses = 0.0
+    certifications = renewals = lapses = 0.0
     for i in range(len(alive)):
-        u = rng.random()
-        flags[i] = False
-        if alive[i] and certified[i] and cert_expiry[i] <= step and not leader[i]:
-            threshold = _threshold(revenue[i], band_upper, band_rate)
-            eligible = (registered[i] and rd_rate[i] >= threshold * bunch_factor and patents[i] >= 1 and age[i] >= 1)
-            if eligible and u < recert_rate:
-                flags[i] = True
+        u, u2 = rng.random(), ahead.random()
+        threshold = _threshold(revenue[i], band_upper, band_rate)
+        eligible = (alive[i] & registered[i] & (rd_rate[i] >= threshold * bunch_factor) & (patents[i] >= 1)
+                    & (age[i] >= 1))
+        renew = False
+        if alive[i] & certified[i] & (cert_expiry[i] <= step) & (not leader[i]):   # rare: a branch
+            renew = eligible & (u < recert_rate)
+            if renew:
                 cert_expiry[i] += validity
                 renewals += weight[i]
             else:
                 certified[i] = False
                 lapses += weight[i]
-    certifications = 0.0
-    for i in range(len(alive)):
-        u = rng.random()
-        threshold = _threshold(revenue[i], band_upper, band_rate)
-        renew = flags[i]
-        new = ((not certified[i]) & alive[i] & registered[i] & (patents[i] >= 1) & (age[i] >= 1)
-               & (rd_rate[i] >= threshold * bunch_factor) & (u < odds[cls[i]] * pass_rate))
+        new = eligible & (not certified[i]) & (u2 < odds[cls[i]] * pass_rate)
         certified[i] |= new
         cert_expiry[i] = step + validity if new else cert_expiry[i]
         certifications += weight[i] * new
@@ -405,7 +432,7 @@ def certify(rng, cls, odds, c, band_upper, band_rate, alive, registered, certifi
     return certifications, renewals, lapses
 
 
-def _specialise_and_list_twin(rng, cls, specialised_stride, eligible, rate, specialise_rate, dt, alive, certified,
+def _specialise_and_list_twin(rng, ahead, cls, specialised_stride, eligible, rate, specialise_rate, dt, alive, certified,
                               specialised, listed, weight, flags, flags_listed):
     n = len(alive)
     spec = alive & certified & ~specialised & (rng.random(n) < specialise_rate)
@@ -418,21 +445,22 @@ def _specialise_and_list_twin(rng, cls, specialised_stride, eligible, rate, spec
 
 
 @kernel(_specialise_and_list_twin)
-def specialise_and_list(rng, cls, specialised_stride, eligible, rate, specialise_rate, dt, alive, certified,
+def specialise_and_list(rng, ahead, cls, specialised_stride, eligible, rate, specialise_rate, dt, alive, certified,
                         specialised, listed, weight, flags, flags_listed):
     """Certified firms become 专精特新 (a uniform per row), then firms their class makes
-    eligible list (a second uniform per row). ``flags`` and ``flags_listed`` are left flagging
-    the newly specialised and listed rows; returns the weighted counts of both. ``cls`` are the
-    classes before; a newly specialised firm moves ``specialised_stride`` rows on."""
+    eligible list (a second uniform per row): one pass, the second uniforms drawn from
+    ``ahead``, the stream n draws on (``draws_ahead``). ``flags`` and ``flags_listed`` are left
+    flagging the newly specialised and listed rows; returns the weighted counts of both.
+    ``cls`` are the classes before; a newly specialised firm moves ``specialised_stride`` rows
+    on."""
     specialisations = listings = 0.0
     for i in range(len(alive)):
         spec = alive[i] & certified[i] & (not specialised[i]) & (rng.random() < specialise_rate)
         flags[i] = spec
         specialised[i] |= spec
         specialisations += weight[i] * spec
-    for i in range(len(alive)):
-        c = cls[i] + specialised_stride * flags[i]
-        new = alive[i] & (not listed[i]) & eligible[c] & (rng.random() < rate[c] * dt)
+        c = cls[i] + specialised_stride * spec
+        new = alive[i] & (not listed[i]) & eligible[c] & (ahead.random() < rate[c] * dt)
         flags_listed[i] = new
         listed[i] |= new
         listings += weight[i] * new

@@ -14,6 +14,7 @@ from the transition's stream and updates it in one pass.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -60,15 +61,26 @@ def choose_rd(model) -> None:
 
 
 # ---- knowledge and growth ----------------------------------------------------------------------
+class Contacts(NamedTuple):
+    """What firms see at the start of the quarter (``observe_contacts``)."""
+    table: np.ndarray           # per firm: knowledge intensity, registered, their link-weighted sums over its contacts, link weight
+    universities: np.ndarray    # per firm: link-weighted knowledge intensity of its universities, university link weight
+    district_registered: np.ndarray   # per district: real firms registered
+    district_firms: np.ndarray        # per district: real live firms
+
+
 def observe_contacts(model) -> None:
     """What each firm sees of its contacts at the start of the quarter, before the ladder: their
     knowledge intensity (and that of its universities) and whether they are registered, as
-    link-weighted sums (``model.contacts``, the tables of ``CollaborationGraph.contact_sums``).
-    Knowledge spillover and registration by imitation both read it."""
+    link-weighted sums, and its district's registered share (``model.contacts``). Knowledge
+    spillover and registration by imitation both read it."""
     pop = model.firms
-    values = pop.scratch("contact_values", np.float64, 2)
-    firm_kernels.contact_values(pop.col("knowledge"), pop.col("revenue"), pop.col("alive"), pop.col("registered"), values)
-    model.contacts = model.network.contact_sums(values, [u.knowledge_intensity for u in model.universities])
+    table = pop.scratch("contacts", np.float64, 5)
+    shares = np.zeros((2, model.n_districts))
+    firm_kernels.contact_values(*(pop.col(c) for c in ("knowledge", "revenue", "alive", "registered", "district", "weight")),
+                                table, shares)
+    universities = model.network.contact_sums(table, [u.knowledge_intensity for u in model.universities])
+    model.contacts = Contacts(table, universities, shares[0], shares[1])
 
 
 def learn_and_grow(model) -> None:
@@ -86,7 +98,7 @@ def learn_and_grow(model) -> None:
              b.growth_knowledge, 0.5 * b.growth_noise**2, b.growth_noise * math.sqrt(DT))
     absorbed = firm_kernels.learn(model.stream("growth"), rows, absorption, growth, terms,
                                   *(pop.col(c) for c in ("knowledge", "revenue", "rd_rate", "rd", "alive", "weight")),
-                                  *model.contacts, exponent)
+                                  model.contacts.table, model.contacts.universities, exponent)
     firm_kernels.patents(model.stream("knowledge"), pop.col("rd"), pop.col("patents"), b.patent_rate, DT, 1 - b.patent_lapse * DT)
     model.events["knowledge_absorbed"] = absorbed / MILLION_PER_100M
     np.exp(exponent, out=exponent)
@@ -107,9 +119,9 @@ def register(model) -> np.ndarray:
         exposure = np.full(n, (reg_f * w).sum() / max((alive * w).sum(), 1e-12))
         x[:] = -(b.bass_p * push + b.bass_q * exposure) * DT
     else:
-        registered, everyone = model.district_firm_sums(("registered", None), (None, None))
-        share = registered / np.maximum(everyone, 1e-12)
-        firm_kernels.exposure_exponent(share, pop.col("district"), model.contacts[0], b.imitation_contact_weight,
+        c = model.contacts
+        share = c.district_registered / np.maximum(c.district_firms, 1e-12)
+        firm_kernels.exposure_exponent(share, pop.col("district"), c.table, b.imitation_contact_weight,
                                        b.bass_p * push, b.bass_q, DT, x)
     np.exp(x, out=x)
     np.subtract(1, x, out=x)
@@ -138,9 +150,13 @@ def certify(model) -> np.ndarray:
                                 np.float64)
     flags = pop.scratch("flags", bool)
     terms = (model.steps, 4 * c.validity_years, 1 - b.cert_bunching, b.recert_rate, b.pass_rate, MAX_RD_BASE)
-    counts = firm_kernels.certify(model.stream("ladder"), pop.classes_of(cls), odds, terms, BAND_UPPER, BAND_RATE,
-                                  *(pop.col(k) for k in ("alive", "registered", "certified", "leader", "rd_rate", "rd_base",
-                                                         "rd", "revenue", "patents", "age", "cert_expiry", "weight")), flags)
+    rng = model.stream("ladder")
+    ahead = firm_kernels.draws_ahead(rng, pop.n)
+    counts = (firm_kernels.certify if ahead is not None else firm_kernels._certify_twin)(
+        rng, ahead, pop.classes_of(cls), odds, terms, BAND_UPPER, BAND_RATE,
+        *(pop.col(k) for k in ("alive", "registered", "certified", "leader", "rd_rate", "rd_base", "rd", "revenue",
+                               "patents", "age", "cert_expiry", "weight")), flags)
+    firm_kernels.caught_up(rng, ahead)
     model.events.update(certifications=counts[0], renewals=counts[1], lapses=counts[2])
     return _rows(flags)
 
@@ -154,10 +170,13 @@ def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
     eligible = np.ascontiguousarray(np.broadcast_to(eligible, (cls.n,)), bool)
     rate = np.ascontiguousarray(np.broadcast_to(rate, (cls.n,)), np.float64)
     spec, listed = pop.scratch("flags", bool), pop.scratch("flags_listed", bool)
-    counts = firm_kernels.specialise_and_list(model.stream("ladder"), pop.classes_of(cls),
-                                              int(cls.strides[CLASS_ATTRIBUTES.index("specialised")]), eligible, rate,
-                                              b.specialised_rate * DT, DT, pop.col("alive"), pop.col("certified"),
-                                              pop.col("specialised"), pop.col("listed"), pop.col("weight"), spec, listed)
+    rng = model.stream("ladder")
+    ahead = firm_kernels.draws_ahead(rng, pop.n)
+    counts = (firm_kernels.specialise_and_list if ahead is not None else firm_kernels._specialise_and_list_twin)(
+        rng, ahead, pop.classes_of(cls), int(cls.strides[CLASS_ATTRIBUTES.index("specialised")]), eligible, rate,
+        b.specialised_rate * DT, DT, pop.col("alive"), pop.col("certified"), pop.col("specialised"), pop.col("listed"),
+        pop.col("weight"), spec, listed)
+    firm_kernels.caught_up(rng, ahead)
     model.events.update(specialised=counts[0], listings=counts[1])
     specialised, rows = _rows(spec), _rows(listed)
     model.call("after_listing", rows)

@@ -132,28 +132,30 @@ def _decay_univ(firm, univ, w, m, factor, alive):
     return k
 
 
-def _contact_sums_twin(src, dst, w, values, out):
-    n = len(values)
+def _contact_sums_twin(src, dst, w, table):
+    n = len(table)
     rows, cols, w2 = np.stack((src, dst), 1).ravel(), np.stack((dst, src), 1).ravel(), np.repeat(w, 2)
-    out[:, 0] = np.bincount(rows, weights=w2 * values[cols, 0], minlength=n)
-    out[:, 1] = np.bincount(rows, weights=w2 * values[cols, 1], minlength=n)
-    out[:, 2] = np.bincount(rows, weights=w2, minlength=n)
+    table[:, 2] = np.bincount(rows, weights=w2 * table[cols, 0], minlength=n)
+    table[:, 3] = np.bincount(rows, weights=w2 * table[cols, 1], minlength=n)
+    table[:, 4] = np.bincount(rows, weights=w2, minlength=n)
 
 
 @kernel(_contact_sums_twin)
-def _contact_sums(src, dst, w, values, out):
-    """One pass over the links, adding to both ends: per firm, the link-weighted sums of the two
-    values of its contacts and its link weight (a firm's three sums share a cache line or two;
-    the indices are 32-bit to halve what the pass reads)."""
-    out[:] = 0.0
+def _contact_sums(src, dst, w, table):
+    """One pass over the links, adding to both ends. A firm's two values and its three sums
+    share one row of the table, so each end of a link costs one cache line rather than two
+    (the pass waits on memory; the indices are 32-bit for the same reason)."""
+    for i in range(len(table)):
+        table[i, 2] = table[i, 3] = table[i, 4] = 0.0
     for e in range(len(src)):
         s, d, we = src[e], dst[e], w[e]
-        out[s, 0] += we * values[d, 0]
-        out[s, 1] += we * values[d, 1]
-        out[s, 2] += we
-        out[d, 0] += we * values[s, 0]
-        out[d, 1] += we * values[s, 1]
-        out[d, 2] += we
+        vs0, vs1, vd0, vd1 = table[s, 0], table[s, 1], table[d, 0], table[d, 1]
+        table[s, 2] += we * vd0
+        table[s, 3] += we * vd1
+        table[s, 4] += we
+        table[d, 2] += we * vs0
+        table[d, 3] += we * vs1
+        table[d, 4] += we
 
 
 def _university_sums_twin(firm, univ, w, univ_values, out):
@@ -233,7 +235,7 @@ class CollaborationGraph:
         self._views()
         self._groups = None
         self._last_groups = {}
-        self._contacts, self._univ_contacts = np.zeros((0, 3)), np.zeros((0, 2))
+        self._univ_contacts = np.zeros((0, 2))
 
     def _views(self):
         self.src, self.dst, self.w, self.kind = (a[: self.m] for a in self._links)
@@ -364,27 +366,27 @@ class CollaborationGraph:
         self._views()
 
     # ---- what firms see through their links -----------------------------------------------------
-    def contact_sums(self, values: np.ndarray, univ_values) -> tuple[np.ndarray, np.ndarray]:
-        """Per firm (rows of ``values``, an (n, 2) table of two quantities per firm): the
-        link-weighted sums of both over its firm contacts and its firm link weight, an (n, 3)
-        table; and the weighted sum of ``univ_values`` over its university contacts and its
-        university link weight, an (n, 2) table. Both are kept and reused: read them before the
-        next call. Each firm's sums run over its links in the order they formed."""
-        n = len(values)
-        if len(self._contacts) < n:
-            size = max(n, 2 * len(self._contacts))
-            self._contacts, self._univ_contacts = np.zeros((size, 3)), np.zeros((size, 2))
-        firms, univs = self._contacts[:n], self._univ_contacts[:n]
-        _contact_sums(self.src, self.dst, self.w, values, firms)
+    def contact_sums(self, table: np.ndarray, univ_values) -> np.ndarray:
+        """``table`` holds two quantities per firm in its first two columns (an (n, 5) array);
+        fills its last three with their link-weighted sums over the firm's contacts and the
+        firm's link weight. Returns the weighted sum of ``univ_values`` over each firm's
+        university contacts and its university link weight, an (n, 2) table kept and reused
+        (read it before the next call). Each firm's sums run over its links in the order they
+        formed."""
+        n = len(table)
+        if len(self._univ_contacts) < n:
+            self._univ_contacts = np.zeros((max(n, 2 * len(self._univ_contacts)), 2))
+        univs = self._univ_contacts[:n]
+        _contact_sums(self.src, self.dst, self.w, table)
         _university_sums(self.u_firm, self.u_univ, self.u_w, np.asarray(univ_values, np.float64), univs)
-        return firms, univs
+        return univs
 
     def neighbour_mean(self, n: int, firm_values: np.ndarray, univ_values: np.ndarray | None = None):
         """Weighted mean of the values at each firm's contacts, and each firm's total link weight."""
-        values = np.zeros((n, 2))
-        values[:, 0] = firm_values
-        firms, univs = self.contact_sums(values, np.zeros(self.n_universities) if univ_values is None else univ_values)
-        total, degree = firms[:, 0].copy(), firms[:, 2].copy()
+        table = np.zeros((n, 5))
+        table[:, 0] = firm_values
+        univs = self.contact_sums(table, np.zeros(self.n_universities) if univ_values is None else univ_values)
+        total, degree = table[:, 2].copy(), table[:, 4].copy()
         if univ_values is not None and self.n_universities:
             total += univs[:, 0]
             degree += univs[:, 1]
