@@ -7,8 +7,8 @@ medians (the machine may be shared). Each part runs in a fresh process, so memor
 belong to it alone:
 
 * the full-scale quarter 2023–2025 (wall time, live firms, firm rows, links), the firm update
-  alone (R&D choice, subsidies and finance, knowledge and growth, the ladder) in firm-steps
-  per second, the build of a full-scale model, and the peak memory of a process holding one
+  alone (R&D choice, subsidies and finance, contacts, knowledge and growth, the ladder) in
+  firm-steps per second, the build of a full-scale model, and the peak memory of a process holding one
   full-scale model run to 2030;
 * the per-agent peer (``benchmarks/peer_mesa.py``) at the same number of live firms, and the
   ratio of its step to the model's quarter;
@@ -83,6 +83,8 @@ def part_model(scale: float, quarters: int) -> dict:
         t = time.perf_counter()
         firm_processes.choose_rd(model)
         model.call("after_rd")
+        if hasattr(firm_processes, "observe_contacts"):
+            firm_processes.observe_contacts(model)
         firm_processes.learn_and_grow(model)
         firm_processes.climb_ladder(model)
         firm.append(time.perf_counter() - t)

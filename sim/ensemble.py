@@ -244,13 +244,21 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
+# A task keeps its replicates' tables in memory until it writes its shard: this many at most, so a
+# worker's memory stays flat however long the ensemble (about 2 MB of tables per replicate to 2030).
+MAX_TASK_ITEMS = 20
+
+
 def split(items: list, workers: int, chunk: int | None = None) -> list[list]:
     """Tasks of ``chunk`` items each, or by default three tasks per worker of near-equal size:
     a multiple of the worker count keeps every worker busy to the end, and more tasks would only
-    add overhead. (Serial runs one item per task, so a resume loses the least.)"""
+    add overhead; large ensembles get more tasks, of at most MAX_TASK_ITEMS items. (Serial runs
+    one item per task, so a resume loses the least.)"""
     if chunk:
         return [items[i:i + chunk] for i in range(0, len(items), chunk)]
     n_tasks = min(len(items), 3 * workers) if workers > 1 else len(items)
+    if n_tasks and len(items) > n_tasks * MAX_TASK_ITEMS:
+        n_tasks = workers * math.ceil(len(items) / (workers * MAX_TASK_ITEMS))
     return [list(part) for part in np.array_split(np.array(items, dtype=object), n_tasks) if len(part)]
 
 
