@@ -74,6 +74,21 @@ def simulate(params: Params, seed: int, until: int) -> InnovationModel:
     return InnovationModel(params=params, seed=seed).run_until(until)
 
 
+_frozen = False
+
+
+def collect_garbage() -> None:
+    """Free a released model's reference cycles. In a worker process, everything imported is
+    first handed to the collector's permanent generation (once), so each collection walks only
+    the last replicate's objects instead of all of pandas and Mesa (about 60 ms a replicate)."""
+    global _frozen
+    if not _frozen and multiprocessing.current_process().name != "MainProcess":
+        gc.collect()
+        gc.freeze()
+        _frozen = True
+    gc.collect()
+
+
 def first_year_met(model, target: Target, frame=None) -> float:
     """The first year-end from the start at which the target's indicator reaches its threshold."""
     frame = model.datacollector.get_model_vars_dataframe() if frame is None else frame
@@ -131,7 +146,7 @@ def run_task(scenario: Scenario, replicates: list[int], out: str) -> dict:
             parts[name].append(df)
         model.release()
         del model
-        gc.collect()
+        collect_garbage()
     tag = _tag(replicates)
     out = Path(out)
     for name in TABLES:
@@ -157,7 +172,7 @@ def run_params_task(runs: list[tuple[int, Params]], replicates: list[int], seed:
             rows.append(row)
             model.release()
             del model
-            gc.collect()
+            collect_garbage()
     return rows
 
 

@@ -14,39 +14,11 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from .jit import kernel
-from .firms import seqsum
+from .jit import NUMBA, kernel
+from .firms import grouped_rows as _grouped, grouped_rows_twin as _grouped_twin, seqsum
 
 LINK_KINDS = ("local", "industry", "consortium", "paired", "sichuan_chongqing")
 MIN_WEIGHT = 0.15  # a link whose weight decays below this is dropped
-
-
-def _grouped_twin(keys: np.ndarray, alive: np.ndarray, n_groups: int):
-    rows = np.flatnonzero(alive)
-    order = rows[np.argsort(keys[rows], kind="stable")]
-    counts = np.bincount(keys[rows], minlength=n_groups)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    return order, starts, counts
-
-
-@kernel(_grouped_twin)
-def _grouped(keys, alive, n_groups):
-    """The rows where ``alive`` holds, sorted by key (ascending rows within a key: a stable
-    counting sort), with start offsets and counts per key, for O(1) random picks."""
-    counts = np.zeros(n_groups, np.int64)
-    for i in range(len(keys)):
-        if alive[i]:
-            counts[keys[i]] += 1
-    starts = np.zeros(n_groups, np.int64)
-    for g in range(1, n_groups):
-        starts[g] = starts[g - 1] + counts[g - 1]
-    order = np.empty(counts.sum(), np.int64)
-    fill = starts.copy()
-    for i in range(len(keys)):
-        if alive[i]:
-            order[fill[keys[i]]] = i
-            fill[keys[i]] += 1
-    return order, starts, counts
 
 
 def _regrouped_twin(order, starts, counts, keys, alive, since, n_groups):
@@ -80,6 +52,52 @@ def _regrouped(order, starts, counts, keys, alive, since, n_groups):
             new_order[fill[keys[i]]] = i
             fill[keys[i]] += 1
     return new_order, new_starts, new_counts
+
+
+# Categories of new firm links while their targets are drawn (stored as LINK_KINDS codes after).
+# The two kernels below have no twin of their own: without numba, form_firm_links draws the
+# same targets with array operations.
+LOCAL, INDUSTRY, PAIRED, BORDER, NO_BORDER = 0, 1, 3, 4, 5
+
+
+@kernel(None)
+def _local_targets(rng, u, d_src, n_partners, border, local_share, paired_share, sc_share, order, starts, counts,
+                   category, dst):
+    """Sort new links into local, paired, border and same-industry ones by their uniform ``u``
+    (as form_firm_links' masks do) and draw the local ones' targets, one uniform per link whose
+    district has live firms, in link order. Returns the numbers of paired and border links."""
+    n_paired = n_border = 0
+    for j in range(len(u)):
+        d = d_src[j]
+        if u[j] < local_share:
+            category[j] = LOCAL
+            c = counts[d]
+            if c > 0:
+                dst[j] = order[starts[d] + np.int64(rng.random() * c)]
+        elif n_partners[d] > 0 and u[j] < local_share + paired_share:
+            category[j] = PAIRED
+            n_paired += 1
+        elif border[d] and u[j] < local_share + paired_share + sc_share:
+            category[j] = BORDER
+            n_border += 1
+        else:
+            category[j] = INDUSTRY
+    return n_paired, n_border
+
+
+@kernel(None)
+def _grouped_targets(rng, which, groups, category, order, starts, counts, dst):
+    """Targets of the links of one category, in link order: a uniform pick from the live firms of
+    the group ``groups[k]`` given for the k-th such link (one uniform per link whose group has
+    live firms)."""
+    k = 0
+    for j in range(len(category)):
+        if category[j] == which:
+            g = groups[k]
+            k += 1
+            c = counts[g]
+            if c > 0:
+                dst[j] = order[starts[g] + np.int64(rng.random() * c)]
 
 
 def _pick(group: np.ndarray, grouped, rng) -> np.ndarray:
@@ -303,6 +321,11 @@ class CollaborationGraph:
         d_src = district[src].astype(np.int64)
         u = rng.random(n_new)
         dst = np.full(n_new, -1, np.int64)
+        if NUMBA:
+            kind = self._targets_compiled(rng, src, d_src, u, industry, local_share, paired_share, sc_share, border,
+                                          by_d, by_i, dst)
+            by_kind = np.argsort(kind, kind="stable")  # stored kind after kind
+            return self._append(src[by_kind], dst[by_kind], kind[by_kind])
         kind = np.zeros(n_new, np.int8)
 
         local = u < local_share
@@ -326,6 +349,29 @@ class CollaborationGraph:
         kind[rest] = LINK_KINDS.index("industry")
         by_kind = np.argsort(kind, kind="stable")  # stored kind after kind
         return self._append(src[by_kind], dst[by_kind], kind[by_kind])
+
+    def _targets_compiled(self, rng, src, d_src, u, industry, local_share, paired_share, sc_share, border, by_d, by_i,
+                          dst) -> np.ndarray:
+        """form_firm_links' targets by compiled loops, the same draws in the same order as its
+        numpy form: local picks, the partner choices (numpy's bounded integers) and their picks,
+        the border districts and their picks, then the same-industry picks."""
+        category = np.empty(len(u), np.int8)
+        n_paired, n_border = _local_targets(rng, u, d_src, self._n_partners, border, local_share, paired_share, sc_share,
+                                            *by_d, category, dst)
+        if n_paired:
+            d = d_src[category == PAIRED]
+            k = rng.integers(0, 1 << 30, n_paired)
+            _grouped_targets(rng, PAIRED, self._partner_table[d, k % self._n_partners[d]], category, *by_d, dst)
+        border_ids = np.flatnonzero(border)
+        if n_border:
+            if len(border_ids) > 1:
+                _grouped_targets(rng, BORDER, border_ids[rng.integers(0, len(border_ids), n_border)], category, *by_d, dst)
+            else:
+                category[category == BORDER] = NO_BORDER   # no other border district: these links are not formed
+        rest = category == INDUSTRY
+        _grouped_targets(rng, INDUSTRY, industry[src[rest]].astype(np.int64), category, *by_i, dst)
+        category[category == NO_BORDER] = LOCAL
+        return category
 
     def form_consortium_links(self, pop, leaders: np.ndarray, per_leader: int, rng) -> int:
         """Each leading firm links ``per_leader`` live firms of its industry direction."""

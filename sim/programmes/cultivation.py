@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..firms import cert_threshold
+from ..firms import cert_threshold, grouped_rows
 from ..hindcast import LAST_HISTORY_YEAR, MANUFACTURING_DIRECTIONS
 from ..params import INDUSTRY_DIRECTIONS
 from ._base import Programme
@@ -37,8 +37,9 @@ class Cultivation(Programme):
             return
         pool = pop.col("alive") & pop.col("registered") & ~pop.col("certified")
         readiness = pop.col("rd_rate") / cert_threshold(pop.col("revenue")) + c.list_patent_weight * np.log1p(pop.col("patents"))
+        order, starts, counts = grouped_rows(pop.col("district"), pool, m.n_districts)
         for i in range(m.n_districts):
-            rows = np.flatnonzero(pool & (pop.col("district") == i))
+            rows = order[starts[i]:starts[i] + counts[i]]   # the district's pool, in row order
             k = int(round(c.candidate_list_size * len(rows)))
             if k > 0:
                 pop.on_list[rows[np.argsort(-readiness[rows])[:k]]] = True
