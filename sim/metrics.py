@@ -126,7 +126,7 @@ class Collector(mesa.DataCollector):
     (``model.totals``), one pass over the firms and one over the links."""
 
     def collect(self, model):
-        model.totals = dict(firms=model.firms.totals(), links=model.network.totals(model.firms, model.is_cluster))
+        model.totals = dict(firms=model.firms.totals(), links=model.network.totals(model.firms))
         super().collect(model)
 
 

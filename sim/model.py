@@ -110,7 +110,7 @@ class InnovationModel(mesa.Model):
             unis = unis[[y is None or y != y or y <= p.start_year for y in unis["year_opened"]]]
         self.universities = [University(self, row, index_of[str(row.adcode)]) for row in unis.itertuples(index=False)]
         self.network = CollaborationGraph(self.n_districts, len(self.universities),
-                                          [d.partners for d in self.district_list])
+                                          [d.partners for d in self.district_list], self.is_cluster)
         self.programmes = programmes.build(self)
         self._hooks = programmes.hooks_of(self.programmes.values())
         firm_processes.seed_links(self)

@@ -110,23 +110,23 @@ def _pick(group: np.ndarray, grouped, rng) -> np.ndarray:
     return out
 
 
-def _decay_twin(src, dst, w, kind, m, factor, alive):
+def _decay_twin(src, dst, w, kind, code, m, factor, alive):
     w[:m] *= factor
     keep = np.flatnonzero((w[:m] >= MIN_WEIGHT) & alive[src[:m]] & alive[dst[:m]])
-    for a in (src, dst, w, kind):
+    for a in (src, dst, w, kind, code):
         a[: len(keep)] = a[keep]
     return len(keep)
 
 
 @kernel(_decay_twin)
-def _decay(src, dst, w, kind, m, factor, alive):
+def _decay(src, dst, w, kind, code, m, factor, alive):
     """Weights decay in place; links too weak or with an exited end are squeezed out, the rest
     keep their order. Returns the number kept."""
     k = 0
     for e in range(m):
         we = w[e] * factor
         if we >= MIN_WEIGHT and alive[src[e]] and alive[dst[e]]:
-            src[k], dst[k], w[k], kind[k] = src[e], dst[e], we, kind[e]
+            src[k], dst[k], w[k], kind[k], code[k] = src[e], dst[e], we, kind[e], code[e]
             k += 1
     return k
 
@@ -191,30 +191,41 @@ def _university_sums(firm, univ, w, univ_values, out):
         out[f, 1] += we
 
 
-def _link_totals_twin(src, dst, w, kind, district, is_cluster, leader, weight, marks, kinds):
-    cross = is_cluster[district[src]] != is_cluster[district[dst]]
+# A link's code: whether it joins a cluster district and one outside (bit 0) and whether its
+# first or second end is a leading firm (bits 1 and 2), fixed when it forms (districts and
+# leading firms never change), so the reporters' pass over the links reads no firm.
+CROSS, SRC_LEADER, DST_LEADER = 1, 2, 4
+
+
+def _link_codes(src, dst, district, cluster, leader) -> np.ndarray:
+    return ((cluster[district[src]] != cluster[district[dst]]) * CROSS + leader[src] * SRC_LEADER
+            + leader[dst] * DST_LEADER).astype(np.uint8)
+
+
+def _link_totals_twin(src, dst, w, kind, code, weight, marks, kinds):
     for k in range(len(kinds)):
         kinds[k] = seqsum(w * (kind == k))
-    members = np.unique(np.concatenate((dst[leader[src]], src[leader[dst]])))
-    return seqsum(w), seqsum(w * cross), seqsum(weight[members])
+    members = np.unique(np.concatenate((dst[(code & SRC_LEADER) > 0], src[(code & DST_LEADER) > 0])))
+    return seqsum(w), seqsum(w * (code & CROSS)), seqsum(weight[members])
 
 
 @kernel(_link_totals_twin)
-def _link_totals(src, dst, w, kind, district, is_cluster, leader, weight, marks, kinds):
+def _link_totals(src, dst, w, kind, code, weight, marks, kinds):
     """One pass over the links: their total weight, the weight between the clusters and the
     rest, the weight of each kind (into ``kinds``) and the weight of the firms linked to a
     leading firm (``marks``: a false flag per firm, left false)."""
     total = cross = 0.0
     kinds[:] = 0.0
     for e in range(len(src)):
-        s, d, we = src[e], dst[e], w[e]
+        we, c = w[e], code[e]
         total += we
-        cross += we * (is_cluster[district[s]] != is_cluster[district[d]])
+        cross += we * (c & CROSS)
         kinds[kind[e]] += we
-        if leader[s]:       # rare: a branch, not a write per link
-            marks[d] = True
-        if leader[d]:
-            marks[s] = True
+        if c & (SRC_LEADER | DST_LEADER):       # rare: a branch, not a write per link
+            if c & SRC_LEADER:
+                marks[dst[e]] = True
+            if c & DST_LEADER:
+                marks[src[e]] = True
     reach = 0.0
     for i in range(len(marks)):
         reach += weight[i] * marks[i]
@@ -236,8 +247,9 @@ def _room(arrays: list, used: int, need: int) -> list:
 
 
 class CollaborationGraph:
-    def __init__(self, n_districts: int, n_universities: int, partners: list[list[int]]):
+    def __init__(self, n_districts: int, n_universities: int, partners: list[list[int]], cluster: np.ndarray | None = None):
         self.n_districts, self.n_universities = n_districts, n_universities
+        self.cluster = np.zeros(n_districts, bool) if cluster is None else np.asarray(cluster, bool)  # the two clusters' districts
         self.partners = partners  # per district: indices of paired districts
         # The same partners as a table, for drawing them without a Python loop per link.
         self._n_partners = np.array([len(p) for p in partners], np.int64)
@@ -247,7 +259,8 @@ class CollaborationGraph:
         # Links live in arrays with room to grow; src, dst, w, kind (and u_firm, u_univ, u_w for
         # university links) are views of the part in use.
         # 32-bit rows: the passes over the links read half as much.
-        self._links = [np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float64), np.zeros(0, np.int8)]
+        self._links = [np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float64), np.zeros(0, np.int8),
+                       np.zeros(0, np.uint8)]
         self._ulinks = [np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float64)]
         self.m = self.mu = 0
         self._views()
@@ -256,7 +269,7 @@ class CollaborationGraph:
         self._univ_contacts = np.zeros((0, 2))
 
     def _views(self):
-        self.src, self.dst, self.w, self.kind = (a[: self.m] for a in self._links)
+        self.src, self.dst, self.w, self.kind, self._code = (a[: self.m] for a in self._links)
         self.u_firm, self.u_univ, self.u_w = (a[: self.mu] for a in self._ulinks)
 
     # ---- formation and decay ----------------------------------------------------------------
@@ -292,14 +305,15 @@ class CollaborationGraph:
             self._groups[key] = g
         return g
 
-    def _append(self, src, dst, kind, weight=1.0):
+    def _append(self, pop, src, dst, kind, weight=1.0):
         keep = (dst >= 0) & (src != dst)
         src, dst = src[keep], dst[keep]
         kind = kind[keep] if isinstance(kind, np.ndarray) else kind
         m, k = self.m, len(src)
         self._links = _room(self._links, m, m + k)
-        s, d, w, kd = self._links
+        s, d, w, kd, code = self._links
         s[m:m + k], d[m:m + k], w[m:m + k], kd[m:m + k] = src, dst, weight, kind
+        code[m:m + k] = _link_codes(src, dst, pop.col("district"), self.cluster, pop.col("leader"))
         self.m += k
         self._views()
         return k
@@ -325,7 +339,7 @@ class CollaborationGraph:
             kind = self._targets_compiled(rng, src, d_src, u, industry, local_share, paired_share, sc_share, border,
                                           by_d, by_i, dst)
             by_kind = np.argsort(kind, kind="stable")  # stored kind after kind
-            return self._append(src[by_kind], dst[by_kind], kind[by_kind])
+            return self._append(pop, src[by_kind], dst[by_kind], kind[by_kind])
         kind = np.zeros(n_new, np.int8)
 
         local = u < local_share
@@ -348,7 +362,7 @@ class CollaborationGraph:
         dst[rest] = _pick(industry[src[rest]].astype(np.int64), by_i, rng)
         kind[rest] = LINK_KINDS.index("industry")
         by_kind = np.argsort(kind, kind="stable")  # stored kind after kind
-        return self._append(src[by_kind], dst[by_kind], kind[by_kind])
+        return self._append(pop, src[by_kind], dst[by_kind], kind[by_kind])
 
     def _targets_compiled(self, rng, src, d_src, u, industry, local_share, paired_share, sc_share, border, by_d, by_i,
                           dst) -> np.ndarray:
@@ -380,7 +394,7 @@ class CollaborationGraph:
         by_i = self._grouping(pop, "industry", leaders=False)
         src = np.repeat(leaders, per_leader)
         dst = _pick(pop.col("industry").astype(np.int64)[src], by_i, rng)
-        return self._append(src, dst, LINK_KINDS.index("consortium"), weight=2.0)
+        return self._append(pop, src, dst, LINK_KINDS.index("consortium"), weight=2.0)
 
     def form_university_links(self, pop, univ_district: np.ndarray, per_university: int, rng,
                               local_share: float) -> int:
@@ -469,13 +483,13 @@ class CollaborationGraph:
     def kind_weights(self) -> dict:
         return {k: float(self.w[self.kind == i].sum()) for i, k in enumerate(LINK_KINDS)}
 
-    def totals(self, pop, is_cluster: np.ndarray) -> dict:
+    def totals(self, pop) -> dict:
         """What the reporters read of the links, in one pass: the total weight of firm links,
         the weight between the two clusters and the rest, the weight of each kind and the real
         firms linked to a leading firm."""
         kinds = np.zeros(len(LINK_KINDS))
-        total, cross, reach = _link_totals(self.src, self.dst, self.w, self.kind, pop.col("district"), is_cluster,
-                                           pop.col("leader"), pop.col("weight"), pop.scratch("marks", bool), kinds)
+        total, cross, reach = _link_totals(self.src, self.dst, self.w, self.kind, self._code, pop.col("weight"),
+                                           pop.scratch("marks", bool), kinds)
         return dict(weight=total, cross_cluster_weight=cross, consortium_reach=reach,
                     **{f"{k}_weight": float(x) for k, x in zip(LINK_KINDS, kinds)})
 
