@@ -211,12 +211,12 @@ class FirmPopulation:
                 grown = np.zeros(new_cap, dtype=old.dtype)
                 grown[: self.n] = old[: self.n]
                 setattr(self, name, grown)
-        idx = np.arange(self.n, self.n + count)
+        rows = slice(self.n, self.n + count)
         self.n += count
-        self.alive[idx] = True
+        self.alive[rows] = True
         for name, value in values.items():
-            getattr(self, name)[idx] = value
-        return idx
+            getattr(self, name)[rows] = value
+        return np.arange(rows.start, rows.stop)
 
     def col(self, name: str) -> np.ndarray:
         """The used part of a column (a view)."""
