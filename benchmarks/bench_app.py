@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def in_process(steps: int) -> None:
+def in_process(steps: int, scales=(0.1, 1.0)) -> dict:
+    """Per scale: seconds for Reset (build and redraw) and the median wall and CPU seconds of a
+    Step click (step and redraw)."""
     import ipyvuetify as v
     import solara
 
@@ -35,7 +37,8 @@ def in_process(steps: int) -> None:
     from sim.app_components import SCALES
 
     _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
-    for scale in (0.1, 1.0):
+    out = {}
+    for scale in scales:
         rc.find(v.Select, label="规模 Scale").widget.v_model = SCALES[scale]
         t = time.perf_counter()
         rc.find(v.Btn, children=["Reset"]).widget.click()
@@ -47,9 +50,12 @@ def in_process(steps: int) -> None:
             step.click()
             times.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)
+        out[scale] = dict(build=build, step=statistics.median(times), step_cpu=statistics.median(cpu), step_max=max(times))
         # CPU time too: on a shared machine the wall time includes waiting for a core
-        print(f"scale {scale:<4} server side: build+redraw {build:.3f} s; step+redraw median {statistics.median(times):.3f} s "
-              f"(CPU {statistics.median(cpu):.3f} s), max {max(times):.3f} s over {steps} steps")
+        print(f"scale {scale:<4} server side: build+redraw {build:.3f} s; step+redraw median {out[scale]['step']:.3f} s "
+              f"(CPU {out[scale]['step_cpu']:.3f} s), max {max(times):.3f} s over {steps} steps", flush=True)
+    rc.close()
+    return out
 
 
 def in_browser(steps: int) -> None:

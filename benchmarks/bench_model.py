@@ -3,9 +3,10 @@
     python benchmarks/bench_model.py [--quarters 12] [--scales 1.0 0.1]
 
 Prints, per scale: build time, wall time per quarter, firm-steps per second for the whole
-quarter and for the vectorised firm update alone (R&D, knowledge and spillover, growth, the
-ladder), and the process's peak resident memory. Run each scale in a fresh process so the
-peak memory belongs to that scale alone.
+quarter and for the compiled firm update alone (R&D, contacts, knowledge and spillover, growth,
+the ladder), and the process's peak resident memory. Run each scale in a fresh process so the
+peak memory belongs to that scale alone. (Default parameters; ``bench_speed.py`` measures the
+calibrated baseline and every figure of the speed targets.)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def one(scale: float, quarters: int, seed: int) -> None:
         t = time.perf_counter()
         firm_processes.choose_rd(model)
         model.call("after_rd")
+        firm_processes.observe_contacts(model)
         firm_processes.learn_and_grow(model)
         firm_processes.climb_ladder(model)
         firm_times.append(time.perf_counter() - t)

@@ -129,13 +129,11 @@ def start_state(model) -> None:
 def refresh(model) -> None:
     """Write the firms' aggregates, GDP, R&D intensity and zone output onto the districts, and the
     research and knowledge on the universities."""
-    b, pop, p = model.params.behaviour, model.firms, model.params
+    b, p = model.params.behaviour, model.params
     years = model.steps * 0.25
-    tech = model.district_firm_sum(None, pop.col("registered"))
-    hte = model.district_firm_sum(None, pop.col("certified"))
-    rd = model.district_firm_sum("rd") / MILLION_PER_100M
-    revenue = model.district_firm_sum("revenue")
-    zone_rev = model.district_firm_sum("revenue", pop.col("in_zone"))
+    tech, hte, rd, revenue, zone_rev = model.district_firm_sums(
+        ("registered", None), ("certified", None), (None, "rd"), (None, "revenue"), ("in_zone", "revenue"))
+    rd = rd / MILLION_PER_100M
     env = model.environment
     gdp_factor = ((1 + b.gdp_growth) ** years if env is None
                   else env.gdp_factor(p.start_year + years, p.start_year, b.gdp_growth))

@@ -4,68 +4,106 @@ Each reads the policy only through the programmes' terms (``model.fold``) and ho
 (``model.call``), draws from its own random stream, counts its flows in ``model.events`` and —
 where it moves firms between states — returns the rows it changed. ``sim/model.py`` sets their
 order in the quarter.
+
+A transition evaluates the programmes' terms once per class of firms (a ``FirmClasses`` table:
+the few attributes a term may depend on) and hands the tables to a compiled loop over the firms
+(``sim/firm_kernels.py``) that looks each firm's class up, draws its random numbers in row order
+from the transition's stream and updates it in one pass.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
-from .firms import FIRM_START, KNOWLEDGE_GROWTH_START, cert_threshold
+from . import firm_kernels
+from .firms import CLASS_ATTRIBUTES, FIRM_START, KNOWLEDGE_GROWTH_START, FirmClasses
 from .funds import MILLION_PER_100M
 from .network import MIN_WEIGHT
-from .params import INDUSTRY_MIX
+from .params import CERT_RD_BANDS, INDUSTRY_MIX
 
 DT = 0.25  # years per step
 CIT_STANDARD, CIT_HIGH_TECH = 0.25, 0.15  # corporate income tax rates (high-tech: 国科发火〔2016〕32号)
 MIN_RD_COST = 0.05      # the after-tax, after-subsidy cost of a yuan of R&D never falls below 5 fen
 MAX_RD_RATE = 0.5       # no firm spends more than half its revenue on R&D
 MAX_RD_BASE = 0.4       # nor chooses to at reference prices
+BAND_UPPER = tuple(float(upper) for upper, _ in CERT_RD_BANDS)   # cert_threshold's bands, for the kernels
+BAND_RATE = tuple(float(rate) for _, rate in CERT_RD_BANDS)
 
 
 def _rows(mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
+def classes(model, process: str, attributes: tuple[str, ...]) -> FirmClasses:
+    """The firm classes a process evaluates its terms on (made once per model)."""
+    cache = model.__dict__.setdefault("_firm_classes", {})
+    if process not in cache:
+        cache[process] = FirmClasses(attributes, model.n_districts, process)
+    return cache[process]
+
+
 # ---- R&D ---------------------------------------------------------------------------------------
 def choose_rd(model) -> None:
     """Firms set R&D from the intensity they chose at reference prices and the price elasticity of
-    its cost now (after tax rate, super-deduction and subsidy) against the reference cost."""
-    pop, n = model.firms, model.firms.n
-    tax = np.where(pop.col("certified"), CIT_HIGH_TECH, CIT_STANDARD)
-    cost = model.fold("rd_cost", 1, tax, False)
-    cost_ref = model.fold("rd_cost", 1, tax, True)
+    its cost now (after tax rate, super-deduction and subsidy) against the reference cost; the
+    cost is that of the firm's class (district, industry, registration, certification)."""
+    pop = model.firms
+    cls = classes(model, "choose_rd", ("district", "industry", "registered", "certified"))
+    tax = np.where(cls.col("certified"), CIT_HIGH_TECH, CIT_STANDARD)
+    cost = model.fold("rd_cost", 1, tax, False, cls)
+    cost_ref = model.fold("rd_cost", 1, tax, True, cls)
     factor = (np.maximum(cost, MIN_RD_COST) / np.maximum(cost_ref, MIN_RD_COST)) ** (-model.params.behaviour.rd_elasticity)
-    pop.rd_rate[:n] = np.clip(pop.rd_base[:n] * factor, 0.0, MAX_RD_RATE)
-    pop.rd[:n] = pop.rd_rate[:n] * pop.revenue[:n] * pop.col("alive")
+    firm_kernels.choose_rd(np.ascontiguousarray(factor, np.float64), pop.classes_of(cls), pop.col("rd_base"),
+                           pop.col("revenue"), pop.col("alive"), pop.col("rd_rate"), pop.col("rd"), MAX_RD_RATE)
 
 
 # ---- knowledge and growth ----------------------------------------------------------------------
+class Contacts(NamedTuple):
+    """What firms see at the start of the quarter (``observe_contacts``)."""
+    table: np.ndarray           # per firm: knowledge intensity, registered, their link-weighted sums over its contacts, link weight
+    universities: np.ndarray    # per firm: link-weighted knowledge intensity of its universities, university link weight
+    district_registered: np.ndarray   # per district: real firms registered
+    district_firms: np.ndarray        # per district: real live firms
+
+
+def observe_contacts(model) -> None:
+    """What each firm sees of its contacts at the start of the quarter, before the ladder: their
+    knowledge intensity (and that of its universities) and whether they are registered, as
+    link-weighted sums, and its district's registered share (``model.contacts``). Knowledge
+    spillover and registration by imitation both read it."""
+    pop = model.firms
+    table = pop.scratch("contacts", np.float64, 5)
+    shares = np.zeros((2, model.n_districts))
+    firm_kernels.contact_values(*(pop.col(c) for c in ("knowledge", "revenue", "alive", "registered", "district", "weight")),
+                                table, shares)
+    universities = model.network.contact_sums(table, [u.knowledge_intensity for u in model.universities])
+    model.contacts = Contacts(table, universities, shares[0], shares[1])
+
+
 def learn_and_grow(model) -> None:
     """Knowledge: own R&D plus spillover from contacts and universities (scaled by absorptive
     capacity), less depreciation; patents; revenue growth from knowledge growth and the
     programmes' terms, with idiosyncratic noise; firms pushed toward certification raise R&D."""
-    b, pop, n = model.params.behaviour, model.firms, model.firms.n
-    alive = pop.col("alive")
-    revenue = np.maximum(pop.col("revenue"), 1e-6)
-    k = pop.col("knowledge") / revenue
-    absorb = model.fold("absorption", np.minimum(pop.col("rd_rate") / b.absorption_rd_reference, b.absorption_cap))
-    k_univ = np.array([u.knowledge_intensity for u in model.universities])
-    neighbour_k, degree = model.network.neighbour_mean(n, k * alive, k_univ)
-    gain = b.spillover * absorb * np.maximum(neighbour_k - k, 0.0) * revenue * DT * (degree > 0)
-    model.events["knowledge_absorbed"] = float((gain * pop.col("weight") * alive).sum() / MILLION_PER_100M)
-    before = pop.knowledge[:n].copy()
-    pop.knowledge[:n] = before * (1 - b.knowledge_depreciation * DT) + pop.rd[:n] * DT + gain
-    pop.patents[:n] = pop.patents[:n] * (1 - b.patent_lapse * DT) + model.stream("knowledge").poisson(b.patent_rate * pop.rd[:n] * DT)
-    knowledge_growth = (pop.knowledge[:n] - before) / np.maximum(before, 1e-9) / DT
-
-    growth = model.fold("growth", b.growth_base + b.growth_knowledge * np.clip(knowledge_growth, -1, 1))
-    shock = model.stream("growth").standard_normal(n)
-    pop.revenue[:n] = revenue * np.exp((growth - 0.5 * b.growth_noise**2) * DT + b.growth_noise * math.sqrt(DT) * shock)
-    pop.age[:n] += DT
-    push = model.fold("rd_push", np.zeros(n, bool))
-    pop.rd_base[:n] = np.where(push, np.minimum(pop.rd_base[:n] * (1 + b.rd_rate_drift * DT), MAX_RD_BASE), pop.rd_base[:n])
+    b, pop = model.params.behaviour, model.firms
+    cls = classes(model, "learn_and_grow", ("district", "industry", "on_list", "has_loan", "has_equity"))
+    absorption = np.ascontiguousarray(model.fold("absorption", np.ones(cls.n), cls), np.float64)
+    growth = np.ascontiguousarray(model.fold("growth", np.full(cls.n, b.growth_base), cls), np.float64)
+    push = np.ascontiguousarray(model.fold("rd_push", np.zeros(cls.n, bool), cls), bool)
+    rows = pop.classes_of(cls)
+    exponent = pop.scratch("exponent")
+    terms = (b.spillover, b.absorption_rd_reference, b.absorption_cap, DT, 1 - b.knowledge_depreciation * DT,
+             b.growth_knowledge, 0.5 * b.growth_noise**2, b.growth_noise * math.sqrt(DT))
+    absorbed = firm_kernels.learn(model.stream("growth"), rows, absorption, growth, terms,
+                                  *(pop.col(c) for c in ("knowledge", "revenue", "rd_rate", "rd", "alive", "weight")),
+                                  model.contacts.table, model.contacts.universities, exponent)
+    firm_kernels.patents(model.stream("knowledge"), pop.col("rd"), pop.col("patents"), b.patent_rate, DT, 1 - b.patent_lapse * DT)
+    model.events["knowledge_absorbed"] = absorbed / MILLION_PER_100M
+    np.exp(exponent, out=exponent)
+    firm_kernels.grow(rows, push, exponent, pop.col("revenue"), pop.col("age"),
+                      pop.col("rd_base"), DT, 1 + b.rd_rate_drift * DT, MAX_RD_BASE)
 
 
 # ---- the ladder --------------------------------------------------------------------------------
@@ -73,79 +111,76 @@ def register(model) -> np.ndarray:
     """Registration as a tech-based SME: a Bass-type hazard p·push + q·(registered share among
     whom the candidate imitates: its contacts and its district, or everyone)."""
     b, pop, n = model.params.behaviour, model.firms, model.firms.n
-    alive, registered, w = pop.col("alive"), pop.col("registered"), pop.col("weight")
-    candidates = alive & ~registered
-    reg_f = (alive & registered).astype(float)
-    if b.mixing == "complete":
-        exposure = np.full(n, (reg_f * w).sum() / max((alive * w).sum(), 1e-12))
-    else:
-        share_d = (model.district_firm_sum(None, registered) / np.maximum(model.district_firm_sum(None), 1e-12))[pop.col("district")]
-        neighbour, degree = model.network.neighbour_mean(n, reg_f)
-        c = b.imitation_contact_weight
-        exposure = np.where(degree > 0, c * neighbour + (1 - c) * share_d, share_d)
     push = model.fold("registration_push", 1.0)
-    hazard = 1 - np.exp(-(b.bass_p * push + b.bass_q * exposure) * DT)
-    new = candidates & (model.stream("ladder").random(n) < hazard)
-    pop.registered[:n] |= new
-    pop.patents[:n][new] = np.maximum(pop.patents[:n][new], 1)  # registration needs IP
-    model.events["registrations"] = pop.count(new)
-    return _rows(new)
+    x = pop.scratch("exponent")
+    if b.mixing == "complete":
+        alive, w = pop.col("alive"), pop.col("weight")
+        reg_f = (alive & pop.col("registered")).astype(float)
+        exposure = np.full(n, (reg_f * w).sum() / max((alive * w).sum(), 1e-12))
+        x[:] = -(b.bass_p * push + b.bass_q * exposure) * DT
+    else:
+        c = model.contacts
+        share = c.district_registered / np.maximum(c.district_firms, 1e-12)
+        firm_kernels.exposure_exponent(share, pop.col("district"), c.table, b.imitation_contact_weight,
+                                       b.bass_p * push, b.bass_q, DT, x)
+    np.exp(x, out=x)
+    np.subtract(1, x, out=x)
+    flags = pop.scratch("flags", bool)
+    model.events["registrations"] = firm_kernels.register(model.stream("ladder"), x, pop.col("alive"), pop.col("registered"),
+                                                          pop.col("patents"), pop.col("weight"), flags)
+    return _rows(flags)
 
 
 def deregister(model) -> np.ndarray:
     """Yearly re-evaluation (Q2): registered firms below the R&D floor may be removed."""
-    b, pop, n = model.params.behaviour, model.firms, model.firms.n
-    weak = pop.col("alive") & pop.col("registered") & ~pop.col("certified") & (pop.col("rd_rate") < b.registration_rd_floor)
-    drop = weak & (model.stream("ladder").random(n) < b.deregistration_rate)
-    pop.registered[:n] &= ~drop
-    model.events["deregistrations"] = pop.count(drop)
-    return _rows(drop)
+    b, pop = model.params.behaviour, model.firms
+    flags = pop.scratch("flags", bool)
+    model.events["deregistrations"] = firm_kernels.deregister(
+        model.stream("ladder"), pop.col("alive"), pop.col("registered"), pop.col("certified"), pop.col("rd_rate"),
+        b.registration_rd_floor, b.deregistration_rate, pop.col("weight"), flags)
+    return _rows(flags)
 
 
 def certify(model) -> np.ndarray:
     """A certification window: expiring certificates renew or lapse, eligible firms apply (close
     below the threshold, they top their R&D up to it: bunching at the notch) and pass."""
-    b, c, pop, n = model.params.behaviour, model.params.cultivation, model.firms, model.firms.n
+    b, c, pop = model.params.behaviour, model.params.cultivation, model.firms
+    cls = classes(model, "certify", ("on_list",))
+    odds = np.ascontiguousarray(np.minimum(np.broadcast_to(model.fold("certification_odds", b.apply_rate, cls), (cls.n,)), 1.0),
+                                np.float64)
+    flags = pop.scratch("flags", bool)
+    terms = (model.steps, 4 * c.validity_years, 1 - b.cert_bunching, b.recert_rate, b.pass_rate, MAX_RD_BASE)
     rng = model.stream("ladder")
-    alive = pop.col("alive")
-    validity = 4 * c.validity_years
-    threshold = cert_threshold(pop.col("revenue"))
-    eligible = (alive & pop.col("registered") & (pop.col("rd_rate") >= threshold * (1 - b.cert_bunching))
-                & (pop.col("patents") >= 1) & (pop.col("age") >= 1))
-    expiring = alive & pop.col("certified") & (pop.col("cert_expiry") <= model.steps) & ~pop.col("leader")
-    renew = expiring & eligible & (rng.random(n) < b.recert_rate)
-    lapse = expiring & ~renew
-    pop.cert_expiry[:n][renew] += validity
-    pop.certified[:n] &= ~lapse
-    apply = np.minimum(model.fold("certification_odds", b.apply_rate), 1.0)
-    new = eligible & ~pop.col("certified") & (rng.random(n) < apply * b.pass_rate)
-    pop.certified[:n] |= new
-    pop.cert_expiry[:n][new] = model.steps + validity
-    topped = np.flatnonzero((new | renew) & (pop.col("rd_rate") < threshold))
-    if len(topped):
-        lift = threshold[topped] / np.maximum(pop.rd_rate[topped], 1e-12)
-        pop.rd_base[topped] = np.minimum(pop.rd_base[topped] * lift, MAX_RD_BASE)
-        pop.rd_rate[topped] = threshold[topped]
-        pop.rd[topped] = pop.rd_rate[topped] * pop.revenue[topped]
-    model.events.update(certifications=pop.count(new), renewals=pop.count(renew), lapses=pop.count(lapse))
-    return _rows(new)
+    ahead = firm_kernels.draws_ahead(rng, pop.n)
+    counts = (firm_kernels.certify if ahead is not None else firm_kernels._certify_twin)(
+        rng, ahead, pop.classes_of(cls), odds, terms, BAND_UPPER, BAND_RATE,
+        *(pop.col(k) for k in ("alive", "registered", "certified", "leader", "rd_rate", "rd_base", "rd", "revenue",
+                               "patents", "age", "cert_expiry", "weight")), flags)
+    firm_kernels.caught_up(rng, ahead)
+    model.events.update(certifications=counts[0], renewals=counts[1], lapses=counts[2])
+    return _rows(flags)
 
 
 def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
     """Certified firms become 专精特新; 专精特新 firms (and those the programmes make eligible)
     list. Returns the rows newly specialised and newly listed."""
-    b, pop, n = model.params.behaviour, model.firms, model.firms.n
+    b, pop = model.params.behaviour, model.firms
+    cls = classes(model, "specialise_and_list", ("specialised", "has_equity"))
+    eligible, rate = model.fold("listing", cls.col("specialised"), b.listing_rate, cls)
+    eligible = np.ascontiguousarray(np.broadcast_to(eligible, (cls.n,)), bool)
+    rate = np.ascontiguousarray(np.broadcast_to(rate, (cls.n,)), np.float64)
+    spec, listed = pop.scratch("flags", bool), pop.scratch("flags_listed", bool)
     rng = model.stream("ladder")
-    alive = pop.col("alive")
-    spec = alive & pop.col("certified") & ~pop.col("specialised") & (rng.random(n) < b.specialised_rate * DT)
-    pop.specialised[:n] |= spec
-    eligible, rate = model.fold("listing", pop.col("specialised"), b.listing_rate)
-    new_listed = alive & ~pop.col("listed") & eligible & (rng.random(n) < rate * DT)
-    pop.listed[:n] |= new_listed
-    model.events.update(specialised=pop.count(spec), listings=pop.count(new_listed))
-    rows = _rows(new_listed)
+    ahead = firm_kernels.draws_ahead(rng, pop.n)
+    counts = (firm_kernels.specialise_and_list if ahead is not None else firm_kernels._specialise_and_list_twin)(
+        rng, ahead, pop.classes_of(cls), int(cls.strides[CLASS_ATTRIBUTES.index("specialised")]), eligible, rate,
+        b.specialised_rate * DT, DT, pop.col("alive"), pop.col("certified"), pop.col("specialised"), pop.col("listed"),
+        pop.col("weight"), spec, listed)
+    firm_kernels.caught_up(rng, ahead)
+    model.events.update(specialised=counts[0], listings=counts[1])
+    specialised, rows = _rows(spec), _rows(listed)
     model.call("after_listing", rows)
-    return _rows(spec), rows
+    return specialised, rows
 
 
 def climb_ladder(model) -> None:
@@ -162,14 +197,16 @@ def climb_ladder(model) -> None:
 
 # ---- exit and entry ----------------------------------------------------------------------------
 def exit_firms(model) -> np.ndarray:
-    b, pop, n = model.params.behaviour, model.firms, model.firms.n
-    alive, registered = pop.col("alive"), pop.col("registered")
-    rate = model.fold("exit_hazard", np.where(registered, b.exit_rate_registered, b.exit_rate_candidate)) * ~pop.col("leader")
-    exit_now = alive & (model.stream("exit").random(n) < 1 - np.exp(-rate * DT))
-    pop.alive[:n] &= ~exit_now
-    model.events["exits"] = pop.count(exit_now)
-    model.events["exits_registered"] = pop.count(exit_now & registered)
-    rows = _rows(exit_now)
+    """Firms exit with a hazard by class: registration, the programmes' terms; leading firms stay."""
+    b, pop = model.params.behaviour, model.firms
+    cls = classes(model, "exit_firms", ("registered", "leader", "has_loan", "has_equity"))
+    rate = model.fold("exit_hazard", np.where(cls.col("registered"), b.exit_rate_registered, b.exit_rate_candidate), cls)
+    hazard = np.ascontiguousarray(1 - np.exp(-(rate * ~cls.col("leader")) * DT), np.float64)
+    flags = pop.scratch("flags", bool)
+    model.events["exits"], model.events["exits_registered"] = firm_kernels.exit_firms(
+        model.stream("exit"), pop.classes_of(cls), hazard, pop.col("alive"), pop.col("registered"),
+        pop.col("weight"), flags)
+    rows = _rows(flags)
     model.call("after_exit", rows)
     return rows
 
@@ -193,28 +230,33 @@ def median_candidate_revenue(model) -> np.ndarray:
                      for i in range(model.n_districts)])
 
 
+def industry_cdf(model) -> np.ndarray:
+    """Per district, the cumulative industry mix entrants are drawn from (as Generator.choice
+    forms it from the mix)."""
+    out = []
+    for d in model.district_list:
+        cdf = np.asarray(INDUSTRY_MIX[d.group], np.float64).cumsum()
+        cdf /= cdf[-1]
+        out.append(cdf)
+    return np.array(out)
+
+
 def add_entrants(model, counts: np.ndarray, registered: bool, rd_ratio: float = 1.0, knowledge_ratio: float = 1.0,
                  stream: str = "entry") -> np.ndarray:
     """``counts[i]`` new rows in district i, smaller than its incumbents; returns their rows."""
     pop, p, rng = model.firms, model.params, model.stream(stream)
-    med_rd = FIRM_START["candidate"][1]
-    new = []
-    for i, count in enumerate(counts):
-        if count <= 0:
-            continue
-        d = model.district_list[i]
-        mix = np.asarray(INDUSTRY_MIX[d.group])
-        revenue = p.behaviour.entrant_revenue_ratio * model.entrant_revenue[i] * rng.lognormal(0, FIRM_START["revenue_sigma"], count)
-        rd_base = np.clip(med_rd * rng.lognormal(0, FIRM_START["rd_sigma"], count) * rd_ratio, 0.002, MAX_RD_BASE)
-        zone_p = model.fold("entrant_zone_share", FIRM_START["zone_share"][d.hightech_zone], d)
-        idx = pop.add(int(count), district=i, weight=1.0 / p.scale, industry=rng.choice(10, size=count, p=mix),
-                      revenue=revenue, rd_base=rd_base, rd_rate=rd_base, born=model.steps,
-                      registered=registered, in_zone=rng.random(count) < zone_p)
-        pop.rd[idx] = rd_base * revenue
-        pop.knowledge[idx] = pop.rd[idx] / (KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation) * knowledge_ratio
-        new.append(idx)
-    model.events["births"] += sum(map(len, new)) / p.scale
-    return np.concatenate(new) if new else np.zeros(0, np.int64)
+    counts = np.asarray(counts, np.int64)
+    zone = np.array([model.fold("entrant_zone_share", FIRM_START["zone_share"][d.hightech_zone], d) if c > 0 else 0.0
+                     for d, c in zip(model.district_list, counts)])
+    total = int(counts[counts > 0].sum())
+    rows = pop.add(total, weight=1.0 / p.scale, born=model.steps, registered=registered)
+    if total:
+        firm_kernels.entrants(rng, counts, int(rows[0]), model.industry_cdf, p.behaviour.entrant_revenue_ratio * model.entrant_revenue,
+                              zone, FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"], FIRM_START["candidate"][1], rd_ratio,
+                              MAX_RD_BASE, KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation, knowledge_ratio,
+                              *(pop.col(c) for c in ("district", "industry", "revenue", "rd_base", "rd_rate", "rd", "knowledge", "in_zone")))
+    model.events["births"] += total / p.scale
+    return rows
 
 
 # ---- links -------------------------------------------------------------------------------------
@@ -225,11 +267,12 @@ def form_links(model, n_new: int, years: float, levers=None) -> None:
     levers = levers or model.params
     mix = model.fold("link_mix", {"paired": 0.0, "sichuan_chongqing": 0.0}, levers)
     rng = model.stream("links")
-    net.form_firm_links(model.firms, n_new, rng, b.link_local_share, mix["paired"], mix["sichuan_chongqing"], model.border)
-    model.call("form_links", rng, years, levers)
-    per_u = int(rng.poisson(b.university_link_rate * years * model.params.scale))
-    net.form_university_links(model.firms, np.array([u.district_index for u in model.universities]),
-                              per_u, rng, local_share=b.link_local_share)
+    with net.forming():
+        net.form_firm_links(model.firms, n_new, rng, b.link_local_share, mix["paired"], mix["sichuan_chongqing"], model.border)
+        model.call("form_links", rng, years, levers)
+        per_u = int(rng.poisson(b.university_link_rate * years * model.params.scale))
+        net.form_university_links(model.firms, np.array([u.district_index for u in model.universities]),
+                                  per_u, rng, local_share=b.link_local_share)
 
 
 def relink(model) -> None:
@@ -250,4 +293,4 @@ def seed_links(model) -> None:
                levers=model.reference_params())
     ages = model.rng.uniform(0, lifetime, len(net.w) - before)
     net.w[before:] *= np.exp(-b.link_decay * ages)
-    net.u_w *= np.exp(-b.link_decay * model.rng.uniform(0, lifetime, len(net.u_w)))
+    net.u_w[:] *= np.exp(-b.link_decay * model.rng.uniform(0, lifetime, len(net.u_w)))

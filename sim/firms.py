@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .jit import inline, kernel
 from .params import CERT_RD_BANDS, FIRM_START, INDUSTRY_DIRECTIONS, INDUSTRY_MIX
 
 # Columns and their dtypes; every array has the same length (the capacity).
@@ -39,6 +40,75 @@ KNOWLEDGE_GROWTH_START = 0.10
 STATUS_NAMES = ("exited", "candidate", "tech-based SME", "high-tech (certified)", "专精特新", "listed")
 
 
+# What a programme's term may depend on: a firm's class. Terms are evaluated once per class (a
+# FirmClasses table), not per firm, and the firm processes look each firm's class up.
+CLASS_ATTRIBUTES = ("district", "industry", "registered", "certified", "on_list", "specialised", "leader",
+                    "has_loan", "has_equity")
+
+
+class FirmClasses:
+    """Every combination of some class attributes, one row each, as columns named like the
+    population's (``has_loan`` and ``has_equity`` say whether a loan or stake is held): what
+    the programmes' terms are evaluated on. ``strides`` gives each attribute's step in the
+    row number (zero for attributes the classes do not distinguish)."""
+
+    def __init__(self, attributes: tuple[str, ...], n_districts: int, process: str = ""):
+        unknown = set(attributes) - set(CLASS_ATTRIBUTES)
+        if unknown:
+            raise KeyError(f"not a class attribute: {sorted(unknown)}; choose from {CLASS_ATTRIBUTES}")
+        sizes = [n_districts if a == "district" else len(INDUSTRY_DIRECTIONS) if a == "industry" else 2
+                 for a in attributes]
+        grid = np.indices(sizes).reshape(len(sizes), -1) if sizes else np.zeros((0, 1), np.int64)
+        self.attributes, self.process = attributes, process
+        self.n = grid.shape[1]
+        self._cols = {a: (g.astype(np.int64) if a in ("district", "industry") else g.astype(bool))
+                      for a, g in zip(attributes, grid)}
+        step, self.strides = 1, np.zeros(len(CLASS_ATTRIBUTES), np.int64)
+        for a, size in reversed(list(zip(attributes, sizes))):
+            self.strides[CLASS_ATTRIBUTES.index(a)] = step
+            step *= size
+        self.key = tuple(int(x) for x in self.strides)   # the strides as the kernels take them
+
+    def col(self, name: str) -> np.ndarray:
+        if name not in self._cols:
+            raise KeyError(f"the terms of {self.process or 'this process'} depend on a firm's "
+                           f"{', '.join(self.attributes)} only; {name!r} is not one of them")
+        return self._cols[name]
+
+    def __repr__(self):
+        return f"FirmClasses({', '.join(self.attributes)}: {self.n} classes)"
+
+
+@inline
+def _cell(strides, district, industry, registered, certified, on_list, specialised, leader, loan, equity):
+    # scalars only: a compiled helper that takes arrays pays a reference count per call
+    c = (strides[0] * district + strides[1] * industry + strides[2] * registered + strides[3] * certified
+         + strides[4] * on_list + strides[5] * specialised + strides[6] * leader)
+    if strides[7]:
+        c += strides[7] * (loan > 0)
+    if strides[8]:
+        c += strides[8] * (equity > 0)
+    return c
+
+
+def _class_rows_twin(strides, cols, out):
+    c = strides[0] * cols[0].astype(np.int64) + strides[1] * cols[1].astype(np.int64)
+    for s, flag in zip(strides[2:7], cols[2:7]):
+        if s:
+            c += s * flag
+    for s, amount in zip(strides[7:], cols[7:]):
+        if s:
+            c += s * (amount > 0)
+    out[:] = c
+
+
+@kernel(_class_rows_twin)
+def _class_rows(strides, cols, out):
+    k0, k1, k2, k3, k4, k5, k6, k7, k8 = cols
+    for i in range(len(out)):
+        out[i] = _cell(strides, k0[i], k1[i], k2[i], k3[i], k4[i], k5[i], k6[i], k7[i], k8[i])
+
+
 def cert_threshold(revenue: np.ndarray) -> np.ndarray:
     """R&D intensity required for high-tech certification at this revenue (three bands)."""
     out = np.full(revenue.shape, CERT_RD_BANDS[-1][1])
@@ -47,11 +117,81 @@ def cert_threshold(revenue: np.ndarray) -> np.ndarray:
     return out
 
 
+def grouped_rows_twin(keys: np.ndarray, alive: np.ndarray, n_groups: int):
+    rows = np.flatnonzero(alive)
+    order = rows[np.argsort(keys[rows], kind="stable")]
+    counts = np.bincount(keys[rows], minlength=n_groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return order, starts, counts
+
+
+@kernel(grouped_rows_twin)
+def grouped_rows(keys, alive, n_groups):
+    """The rows where ``alive`` holds, sorted by key (ascending rows within a key: a stable
+    counting sort), with start offsets and counts per key, for O(1) random picks."""
+    counts = np.zeros(n_groups, np.int64)
+    for i in range(len(keys)):
+        if alive[i]:
+            counts[keys[i]] += 1
+    starts = np.zeros(n_groups, np.int64)
+    for g in range(1, n_groups):
+        starts[g] = starts[g - 1] + counts[g - 1]
+    order = np.empty(counts.sum(), np.int64)
+    fill = starts.copy()
+    for i in range(len(keys)):
+        if alive[i]:
+            order[fill[keys[i]]] = i
+            fill[keys[i]] += 1
+    return order, starts, counts
+
+
+def seqsum(x) -> float:
+    """A sum added in row order, as the kernels add (numpy's own sum adds pairwise)."""
+    return float(np.cumsum(x)[-1]) if len(x) else 0.0
+
+
+def _district_sums_twin(district, weight, alive, masks, values, n_districts):
+    return np.stack([np.bincount(district, weights=weight * alive * m * v, minlength=n_districts)
+                     for m, v in zip(masks, values)])
+
+
+@kernel(_district_sums_twin)
+def _district_sums(district, weight, alive, masks, values, n_districts):
+    """Several weighted per-district sums over live rows in one pass. Each adds its rows in row
+    order, as ``bincount`` does, so both give the same bits; the sums of one pass are
+    independent, so they overlap where a single sum waits on its previous addition."""
+    out = np.zeros((len(masks), n_districts))
+    for i in range(len(district)):
+        a, d = weight[i] * alive[i], district[i]
+        for k in range(len(masks)):
+            out[k, d] += a * masks[k][i] * values[k][i]
+    return out
+
+
+def _status_totals_twin(alive, registered, specialised, listed, knowledge, weight):
+    w = weight * alive
+    return seqsum(w * ~registered), seqsum(w * specialised), seqsum(w * listed), seqsum(knowledge * weight * alive)
+
+
+@kernel(_status_totals_twin)
+def _status_totals(alive, registered, specialised, listed, knowledge, weight):
+    candidates = spec = lst = k = 0.0
+    for i in range(len(alive)):
+        w = weight[i] * alive[i]
+        candidates += w * (not registered[i])
+        spec += w * specialised[i]
+        lst += w * listed[i]
+        k += knowledge[i] * weight[i] * alive[i]
+    return candidates, spec, lst, k
+
+
 class FirmPopulation:
     """Firm state as columns of numpy arrays; ``n`` rows are in use."""
 
     def __init__(self, capacity: int = 1024):
         self.n = 0
+        self._ones = np.ones(0)
+        self._scratch = {}
         for name, dtype in COLUMNS.items():
             setattr(self, name, np.zeros(capacity, dtype=dtype))
 
@@ -71,21 +211,50 @@ class FirmPopulation:
                 grown = np.zeros(new_cap, dtype=old.dtype)
                 grown[: self.n] = old[: self.n]
                 setattr(self, name, grown)
-        idx = np.arange(self.n, self.n + count)
+        rows = slice(self.n, self.n + count)
         self.n += count
-        self.alive[idx] = True
+        self.alive[rows] = True
         for name, value in values.items():
-            getattr(self, name)[idx] = value
-        return idx
+            getattr(self, name)[rows] = value
+        return np.arange(rows.start, rows.stop)
 
     def col(self, name: str) -> np.ndarray:
         """The used part of a column (a view)."""
         return getattr(self, name)[: self.n]
 
+    def scratch(self, name: str, dtype=np.float64, width: int | None = None) -> np.ndarray:
+        """A working array of n rows (of ``width`` columns), kept between calls: the compiled
+        processes write their intermediate results into memory already in use rather than into
+        fresh pages."""
+        buf = self._scratch.get(name)
+        if buf is None or len(buf) < self.n or buf.dtype != dtype:
+            buf = self._scratch[name] = np.zeros(self.capacity if width is None else (self.capacity, width), dtype)
+        return buf[: self.n]
+
+    def class_columns(self) -> tuple:
+        """The columns a firm's class is read from, in the order of CLASS_ATTRIBUTES (loan and
+        equity for has_loan and has_equity)."""
+        return tuple(self.col(c) for c in ("district", "industry", "registered", "certified", "on_list",
+                                            "specialised", "leader", "loan", "equity"))
+
+    def classes_of(self, classes: FirmClasses) -> np.ndarray:
+        """Each firm's row in the ``classes`` table, as the firms stand now (a scratch array:
+        read it before the next call)."""
+        out = self.scratch("class_rows", np.int32)
+        _class_rows(classes.key, self.class_columns(), out)
+        return out
+
     # ---- aggregates -------------------------------------------------------------------------
     def count(self, mask: np.ndarray) -> float:
         """Number of real firms a row mask stands for."""
         return float(self.col("weight")[mask].sum())
+
+    def totals(self) -> dict:
+        """What the reporters read of the firms, in one pass: real live firms not registered,
+        specialised (专精特新) and listed, and their knowledge stock."""
+        c, s, lst, k = _status_totals(*(self.col(x) for x in ("alive", "registered", "specialised", "listed",
+                                                              "knowledge", "weight")))
+        return dict(candidates=c, specialised=s, listed=lst, knowledge=k)
 
     def count_sum(self, column: str) -> float:
         """Weighted sum of a column over live firms."""
@@ -97,6 +266,19 @@ class FirmPopulation:
         if values is not None:
             w = w * values
         return np.bincount(self.col("district"), weights=w, minlength=n_districts)
+
+    def district_sums(self, n_districts: int, *sums) -> np.ndarray:
+        """Weighted sums per district over live firms, one row per ``(mask, column)`` pair, in
+        one pass: ``mask`` (a column name, a boolean row array or None for all live firms)
+        selects the firms, ``column`` (a name, or None to count firms) is what is summed."""
+        alive = self.col("alive")
+        if len(self._ones) < self.n:
+            self._ones = np.ones(self.capacity)
+        ones = self._ones[: self.n]
+        # A missing mask is the live mask again and a count sums ones: multiplying by one is exact.
+        masks = tuple(alive if m is None else self.col(m) if isinstance(m, str) else m for m, _ in sums)
+        values = tuple(ones if c is None else self.col(c) for _, c in sums)
+        return _district_sums(self.col("district"), self.col("weight"), alive, masks, values, n_districts)
 
     def status(self) -> np.ndarray:
         """Ladder position per row: 0 exited, 1 candidate, 2 registered, 3 certified, 4 专精特新, 5 listed."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from .jit import kernel
+
 MILLION_PER_100M = 100.0
 # Lenders and funds screen on what they can see, with judgement the model does not: a log-normal
 # factor of this spread on each firm's score.
@@ -26,6 +28,33 @@ def _top(score: np.ndarray, n: int) -> np.ndarray:
     if n >= len(score):
         return np.arange(len(score))
     return np.argpartition(-score, n - 1)[:n]
+
+
+def _credit_scores_twin(rng, rows, log_patents, rd_rate, certified, rd_weight, noise, out):
+    out[:] = (log_patents + rd_weight * rd_rate[rows] + certified[rows]) * rng.lognormal(0, noise, len(rows))
+
+
+@kernel(_credit_scores_twin)
+def _credit_scores(rng, rows, log_patents, rd_rate, certified, rd_weight, noise, out):
+    """The credit rating of each candidate row times its screening noise: numpy's log-normal
+    draws, one per row in order (exp of the scaled normal, as numpy forms it; numba's own
+    lognormal gives the same numbers three times slower)."""
+    for j in range(len(rows)):
+        i = rows[j]
+        out[j] = (log_patents[j] + rd_weight * rd_rate[i] + certified[i]) * np.exp(noise * rng.standard_normal())
+
+
+def _fund_scores_twin(rng, rows, knowledge, revenue, noise, out):
+    out[:] = knowledge[rows] / np.maximum(revenue[rows], 1e-9) * rng.lognormal(0, noise, len(rows))
+
+
+@kernel(_fund_scores_twin)
+def _fund_scores(rng, rows, knowledge, revenue, noise, out):
+    """Knowledge intensity of each candidate row times its screening noise."""
+    for j in range(len(rows)):
+        i = rows[j]
+        r = revenue[i]
+        out[j] = knowledge[i] / (r if (r > 1e-9 or r != r) else 1e-9) * np.exp(noise * rng.standard_normal())
 
 
 def allocation_weights(rule: str, districts, mix, index_scores=None) -> np.ndarray:
@@ -126,7 +155,8 @@ class CultivationFund(mesa.Agent):
         if n <= 0:
             return 0.0
         # Prefer knowledge-intensive firms (what the sub-funds screen for), with noise.
-        score = pop.knowledge[eligible] / np.maximum(pop.revenue[eligible], 1e-9) * rng.lognormal(0, SCREENING_NOISE, len(eligible))
+        score = np.empty(len(eligible))
+        _fund_scores(rng, eligible, pop.col("knowledge"), pop.col("revenue"), SCREENING_NOISE, score)
         chosen = eligible[_top(score, n)]
         spent = float((self.ticket * pop.weight[chosen]).sum() / MILLION_PER_100M)
         pop.equity[chosen] = self.ticket
@@ -187,8 +217,9 @@ class CreditPool(mesa.Agent):
         cost = self.loan_size * pop.weight[eligible] / MILLION_PER_100M
         n = int(min(len(eligible), budget / max(cost.mean(), 1e-12)))
         # Knowledge-value score: IP, R&D intensity and certification, as the credit rating does.
-        score = (np.log1p(pop.patents[eligible]) + CREDIT_RD_WEIGHT * pop.rd_rate[eligible] + pop.certified[eligible])
-        score = score * rng.lognormal(0, SCREENING_NOISE, len(eligible))
+        score = np.empty(len(eligible))
+        _credit_scores(rng, eligible, np.log1p(pop.patents[eligible]), pop.col("rd_rate"), pop.col("certified"),
+                       CREDIT_RD_WEIGHT, SCREENING_NOISE, score)
         chosen = eligible[_top(score, n)]
         pop.loan[chosen] = self.loan_size
         pop.loan_due[chosen] = step + self.term

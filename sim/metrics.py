@@ -47,21 +47,8 @@ def _cluster_share(m, attr):
 
 def _core_cluster_link_share(m) -> float:
     """Share of firm-link weight that connects the two clusters with the metropolitan area."""
-    net, d = m.network, m.firms.col("district")
-    if len(net.w) == 0:
-        return 0.0
-    c = m.is_cluster[d[net.src]] != m.is_cluster[d[net.dst]]
-    return float(net.w[c].sum() / net.w.sum())
-
-
-def _consortium_reach(m) -> float:
-    """Real firms linked to a leading firm."""
-    net = m.network
-    rows = m.leaders["row"].to_numpy()
-    is_leader = np.zeros(m.firms.n, bool)
-    is_leader[rows] = True
-    members = np.unique(np.concatenate((net.dst[is_leader[net.src]], net.src[is_leader[net.dst]])))
-    return float(m.firms.col("weight")[members].sum())
+    links = m.totals["links"]
+    return links["cross_cluster_weight"] / links["weight"] if links["weight"] else 0.0
 
 
 CITY_REPORTERS = {
@@ -69,11 +56,11 @@ CITY_REPORTERS = {
     "quarter": lambda m: m.quarter,
     "tech_enterprises": lambda m: _sum(m, "tech_enterprises"),
     "high_tech_enterprises": lambda m: _sum(m, "high_tech_enterprises"),
-    "candidate_firms": lambda m: m.firms.count(m.firms.col("alive") & ~m.firms.col("registered")),
-    "specialised_enterprises": lambda m: m.firms.count(m.firms.col("alive") & m.firms.col("specialised")),
-    "listed_enterprises": lambda m: m.firms.count(m.firms.col("alive") & m.firms.col("listed")),
+    "candidate_firms": lambda m: m.totals["firms"]["candidates"],
+    "specialised_enterprises": lambda m: m.totals["firms"]["specialised"],
+    "listed_enterprises": lambda m: m.totals["firms"]["listed"],
     "rd_expenditure": lambda m: _sum(m, "rd"),
-    "knowledge_stock": lambda m: m.firms.count_sum("knowledge") / 100.0,
+    "knowledge_stock": lambda m: m.totals["firms"]["knowledge"] / 100.0,
     "gdp": lambda m: _sum(m, "gdp"),
     "rd_intensity": lambda m: 100.0 * _sum(m, "rd") / _sum(m, "gdp"),
     "hightech_zone_output_share": lambda m: 100.0 * _sum(m, "zone_output") / _sum(m, "industrial_output"),
@@ -91,8 +78,8 @@ CITY_REPORTERS = {
     "clusters_tech_share": lambda m: 100.0 * _cluster_share(m, "tech_enterprises"),
     "links": lambda m: float(len(m.network.w)),
     "core_cluster_link_share": lambda m: 100.0 * _core_cluster_link_share(m),
-    "paired_link_weight": lambda m: m.network.kind_weights()["paired"],
-    "consortium_reach": _consortium_reach,
+    "paired_link_weight": lambda m: m.totals["links"]["paired_weight"],
+    "consortium_reach": lambda m: m.totals["links"]["consortium_reach"],
     # money, 100m yuan (cumulative unless said otherwise)
     "guiding_fund_transferred": lambda m: m.guiding_fund.transferred,
     "district_programme_spent": lambda m: float(sum(sum(d.ledger[k] for k in ("rd_subsidy", "platforms", "incubators", "talent")) for d in m.district_list)),
@@ -134,9 +121,17 @@ DISTRICT_REPORTERS = {
 }
 
 
+class Collector(mesa.DataCollector):
+    """Mesa's DataCollector, which first takes the firm and link totals its reporters share
+    (``model.totals``), one pass over the firms and one over the links."""
+
+    def collect(self, model):
+        model.totals = dict(firms=model.firms.totals(), links=model.network.totals(model.firms))
+        super().collect(model)
+
+
 def make_datacollector() -> mesa.DataCollector:
-    return mesa.DataCollector(model_reporters=CITY_REPORTERS,
-                              agenttype_reporters={District: DISTRICT_REPORTERS})
+    return Collector(model_reporters=CITY_REPORTERS, agenttype_reporters={District: DISTRICT_REPORTERS})
 
 
 def city_frame(model) -> pd.DataFrame:

@@ -13,7 +13,8 @@ the firms is in ``sim/districts.py``. The quarter, in order:
    money, the guiding fund, paired transfers, fund calls, the risk pool's top-up) and is
    committed (``commit``: subsidy plans, incubators, talent, platform building, candidate lists).
 2. Firms choose R&D given its after-tax, after-subsidy cost; subsidies, loans and equity flow.
-3. Knowledge and growth: own R&D plus spillover from contacts and universities; revenue.
+3. Knowledge and growth: what firms see of their contacts (knowledge, registration), own R&D
+   plus spillover from contacts and universities; revenue.
 4. The ladder: registration (Bass-type), re-evaluation, certification windows, 专精特新, listing.
 5. Exit and entry; links decay and form.
 6. Q4 only: spin-offs and zone upgrades (``year_end``), then the district evaluation and the
@@ -106,7 +107,7 @@ class InnovationModel(mesa.Model):
             unis = unis[[y is None or y != y or y <= p.start_year for y in unis["year_opened"]]]
         self.universities = [University(self, row, index_of[str(row.adcode)]) for row in unis.itertuples(index=False)]
         self.network = CollaborationGraph(self.n_districts, len(self.universities),
-                                          [d.partners for d in self.district_list])
+                                          [d.partners for d in self.district_list], self.is_cluster)
         self.programmes = programmes.build(self)
         self._hooks = programmes.hooks_of(self.programmes.values())
         firm_processes.seed_links(self)
@@ -117,6 +118,7 @@ class InnovationModel(mesa.Model):
         self.programmes["evaluation"].evaluate()   # the start's scores fix the benchmarks
         self.call("setup")
         self.entrant_revenue = firm_processes.median_candidate_revenue(self)
+        self.industry_cdf = firm_processes.industry_cdf(self)
         self._graph_cache = (None, None)
         self.datacollector = metrics.make_datacollector()
         self.running = True
@@ -146,6 +148,7 @@ class InnovationModel(mesa.Model):
             self.call("commit")
         firm_processes.choose_rd(self)
         self.call("after_rd")
+        firm_processes.observe_contacts(self)
         firm_processes.learn_and_grow(self)
         firm_processes.climb_ladder(self)
         firm_processes.exit_firms(self)
@@ -207,11 +210,14 @@ class InnovationModel(mesa.Model):
             rng = self._streams[name] = np.random.default_rng(np.random.SeedSequence(self._stream_root, spawn_key=key))
         return rng
 
-    def district_firm_sum(self, column: str | None, mask: np.ndarray | None = None) -> np.ndarray:
+    def district_firm_sum(self, column: str | None, mask: np.ndarray | str | None = None) -> np.ndarray:
         """Per-district weighted sum of a firm column over live firms (and an optional mask)."""
-        pop = self.firms
-        m = pop.col("alive") if mask is None else (pop.col("alive") & mask)
-        return pop.by_district(None if column is None else pop.col(column), m, self.n_districts)
+        return self.firms.district_sums(self.n_districts, (mask, column))[0]
+
+    def district_firm_sums(self, *sums) -> np.ndarray:
+        """Several per-district sums in one pass over the firms: ``(mask, column)`` pairs as in
+        :meth:`FirmPopulation.district_sums`."""
+        return self.firms.district_sums(self.n_districts, *sums)
 
     @property
     def graph(self):

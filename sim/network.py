@@ -1,27 +1,103 @@
 """The collaboration graph: weighted firm–firm and firm–university links that form and decay.
 
-Links are kept as edge arrays (the hot path: one sparse product per quarter carries knowledge
-and imitation along them). ``district_graph`` aggregates them into the networkx graph of the
+Links are kept as edge arrays in the order they formed (the hot path: one compiled pass over
+them per quarter carries knowledge and imitation along them). ``district_graph`` aggregates them into the networkx graph of the
 few actors — 38 districts, universities and the leading firms — that the model exposes as
 ``model.graph``; ``firm_graph`` builds the full firm-level networkx graph on demand.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+
+from .jit import NUMBA, kernel
+from .firms import grouped_rows as _grouped, grouped_rows_twin as _grouped_twin, seqsum
 
 LINK_KINDS = ("local", "industry", "consortium", "paired", "sichuan_chongqing")
 MIN_WEIGHT = 0.15  # a link whose weight decays below this is dropped
 
 
-def _grouped(keys: np.ndarray, rows: np.ndarray, n_groups: int):
-    """Rows sorted by key, with start offsets and counts per key, for O(1) random picks."""
-    order = rows[np.argsort(keys[rows], kind="stable")]
-    counts = np.bincount(keys[rows], minlength=n_groups)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    return order, starts, counts
+def _regrouped_twin(order, starts, counts, keys, alive, since, n_groups):
+    return _grouped_twin(keys, alive, n_groups)
+
+
+@kernel(_regrouped_twin)
+def _regrouped(order, starts, counts, keys, alive, since, n_groups):
+    """The grouping ``_grouped`` gives now, from the one it gave when the population had
+    ``since`` rows: the rows then in use are filtered by ``alive`` and the newer rows appended,
+    which is the same as grouping afresh as long as no exited firm comes back."""
+    new_counts = np.zeros(n_groups, np.int64)
+    for g in range(n_groups):
+        for j in range(starts[g], starts[g] + counts[g]):
+            new_counts[g] += alive[order[j]]
+    for i in range(since, len(keys)):
+        new_counts[keys[i]] += alive[i]
+    new_starts = np.zeros(n_groups, np.int64)
+    for g in range(1, n_groups):
+        new_starts[g] = new_starts[g - 1] + new_counts[g - 1]
+    new_order = np.empty(new_counts.sum(), np.int64)
+    fill = new_starts.copy()
+    for g in range(n_groups):
+        k = fill[g]
+        for j in range(starts[g], starts[g] + counts[g]):
+            new_order[k] = order[j]
+            k += alive[order[j]]
+        fill[g] = k
+    for i in range(since, len(keys)):
+        if alive[i]:
+            new_order[fill[keys[i]]] = i
+            fill[keys[i]] += 1
+    return new_order, new_starts, new_counts
+
+
+# Categories of new firm links while their targets are drawn (stored as LINK_KINDS codes after).
+# The two kernels below have no twin of their own: without numba, form_firm_links draws the
+# same targets with array operations.
+LOCAL, INDUSTRY, PAIRED, BORDER, NO_BORDER = 0, 1, 3, 4, 5
+
+
+@kernel(None)
+def _local_targets(rng, u, d_src, n_partners, border, local_share, paired_share, sc_share, order, starts, counts,
+                   category, dst):
+    """Sort new links into local, paired, border and same-industry ones by their uniform ``u``
+    (as form_firm_links' masks do) and draw the local ones' targets, one uniform per link whose
+    district has live firms, in link order. Returns the numbers of paired and border links."""
+    n_paired = n_border = 0
+    for j in range(len(u)):
+        d = d_src[j]
+        if u[j] < local_share:
+            category[j] = LOCAL
+            c = counts[d]
+            if c > 0:
+                dst[j] = order[starts[d] + np.int64(rng.random() * c)]
+        elif n_partners[d] > 0 and u[j] < local_share + paired_share:
+            category[j] = PAIRED
+            n_paired += 1
+        elif border[d] and u[j] < local_share + paired_share + sc_share:
+            category[j] = BORDER
+            n_border += 1
+        else:
+            category[j] = INDUSTRY
+    return n_paired, n_border
+
+
+@kernel(None)
+def _grouped_targets(rng, which, groups, category, order, starts, counts, dst):
+    """Targets of the links of one category, in link order: a uniform pick from the live firms of
+    the group ``groups[k]`` given for the k-th such link (one uniform per link whose group has
+    live firms)."""
+    k = 0
+    for j in range(len(category)):
+        if category[j] == which:
+            g = groups[k]
+            k += 1
+            c = counts[g]
+            if c > 0:
+                dst[j] = order[starts[g] + np.int64(rng.random() * c)]
 
 
 def _pick(group: np.ndarray, grouped, rng) -> np.ndarray:
@@ -34,57 +110,246 @@ def _pick(group: np.ndarray, grouped, rng) -> np.ndarray:
     return out
 
 
+def _decay_twin(src, dst, w, kind, code, m, factor, alive):
+    w[:m] *= factor
+    keep = np.flatnonzero((w[:m] >= MIN_WEIGHT) & alive[src[:m]] & alive[dst[:m]])
+    for a in (src, dst, w, kind, code):
+        a[: len(keep)] = a[keep]
+    return len(keep)
+
+
+@kernel(_decay_twin)
+def _decay(src, dst, w, kind, code, m, factor, alive):
+    """Weights decay in place; links too weak or with an exited end are squeezed out, the rest
+    keep their order. Returns the number kept."""
+    k = 0
+    for e in range(m):
+        we = w[e] * factor
+        if we >= MIN_WEIGHT and alive[src[e]] and alive[dst[e]]:
+            src[k], dst[k], w[k], kind[k], code[k] = src[e], dst[e], we, kind[e], code[e]
+            k += 1
+    return k
+
+
+def _decay_univ_twin(firm, univ, w, m, factor, alive):
+    w[:m] *= factor
+    keep = np.flatnonzero((w[:m] >= MIN_WEIGHT) & alive[firm[:m]])
+    for a in (firm, univ, w):
+        a[: len(keep)] = a[keep]
+    return len(keep)
+
+
+@kernel(_decay_univ_twin)
+def _decay_univ(firm, univ, w, m, factor, alive):
+    k = 0
+    for e in range(m):
+        we = w[e] * factor
+        if we >= MIN_WEIGHT and alive[firm[e]]:
+            firm[k], univ[k], w[k] = firm[e], univ[e], we
+            k += 1
+    return k
+
+
+def _contact_sums_twin(src, dst, w, table):
+    n = len(table)
+    rows, cols, w2 = np.stack((src, dst), 1).ravel(), np.stack((dst, src), 1).ravel(), np.repeat(w, 2)
+    table[:, 2] = np.bincount(rows, weights=w2 * table[cols, 0], minlength=n)
+    table[:, 3] = np.bincount(rows, weights=w2 * table[cols, 1], minlength=n)
+    table[:, 4] = np.bincount(rows, weights=w2, minlength=n)
+
+
+@kernel(_contact_sums_twin)
+def _contact_sums(src, dst, w, table):
+    """One pass over the links, adding to both ends. A firm's two values and its three sums
+    share one row of the table, so each end of a link costs one cache line rather than two
+    (the pass waits on memory; the indices are 32-bit for the same reason)."""
+    for i in range(len(table)):
+        table[i, 2] = table[i, 3] = table[i, 4] = 0.0
+    for e in range(len(src)):
+        s, d, we = src[e], dst[e], w[e]
+        vs0, vs1, vd0, vd1 = table[s, 0], table[s, 1], table[d, 0], table[d, 1]
+        table[s, 2] += we * vd0
+        table[s, 3] += we * vd1
+        table[s, 4] += we
+        table[d, 2] += we * vs0
+        table[d, 3] += we * vs1
+        table[d, 4] += we
+
+
+def _university_sums_twin(firm, univ, w, univ_values, out):
+    n = len(out)
+    out[:, 0] = np.bincount(firm, weights=w * univ_values[univ], minlength=n)
+    out[:, 1] = np.bincount(firm, weights=w, minlength=n)
+
+
+@kernel(_university_sums_twin)
+def _university_sums(firm, univ, w, univ_values, out):
+    out[:] = 0.0
+    for e in range(len(firm)):
+        f, we = firm[e], w[e]
+        out[f, 0] += we * univ_values[univ[e]]
+        out[f, 1] += we
+
+
+# A link's code: whether it joins a cluster district and one outside (bit 0) and whether its
+# first or second end is a leading firm (bits 1 and 2), fixed when it forms (districts and
+# leading firms never change), so the reporters' pass over the links reads no firm.
+CROSS, SRC_LEADER, DST_LEADER = 1, 2, 4
+
+
+def _link_codes(src, dst, district, cluster, leader) -> np.ndarray:
+    return ((cluster[district[src]] != cluster[district[dst]]) * CROSS + leader[src] * SRC_LEADER
+            + leader[dst] * DST_LEADER).astype(np.uint8)
+
+
+def _link_totals_twin(src, dst, w, kind, code, weight, marks, kinds):
+    for k in range(len(kinds)):
+        kinds[k] = seqsum(w * (kind == k))
+    members = np.unique(np.concatenate((dst[(code & SRC_LEADER) > 0], src[(code & DST_LEADER) > 0])))
+    return seqsum(w), seqsum(w * (code & CROSS)), seqsum(weight[members])
+
+
+@kernel(_link_totals_twin)
+def _link_totals(src, dst, w, kind, code, weight, marks, kinds):
+    """One pass over the links: their total weight, the weight between the clusters and the
+    rest, the weight of each kind (into ``kinds``) and the weight of the firms linked to a
+    leading firm (``marks``: a false flag per firm, left false)."""
+    total = cross = 0.0
+    kinds[:] = 0.0
+    for e in range(len(src)):
+        we, c = w[e], code[e]
+        total += we
+        cross += we * (c & CROSS)
+        kinds[kind[e]] += we
+        if c & (SRC_LEADER | DST_LEADER):       # rare: a branch, not a write per link
+            if c & SRC_LEADER:
+                marks[dst[e]] = True
+            if c & DST_LEADER:
+                marks[src[e]] = True
+    reach = 0.0
+    for i in range(len(marks)):
+        reach += weight[i] * marks[i]
+        marks[i] = False
+    return total, cross, reach
+
+
+def _room(arrays: list, used: int, need: int) -> list:
+    """The arrays, reallocated (doubling) if ``need`` rows do not fit."""
+    if need <= len(arrays[0]):
+        return arrays
+    cap = max(2 * len(arrays[0]), need, 1024)
+    grown = []
+    for a in arrays:
+        b = np.zeros(cap, a.dtype)
+        b[:used] = a[:used]
+        grown.append(b)
+    return grown
+
+
 class CollaborationGraph:
-    def __init__(self, n_districts: int, n_universities: int, partners: list[list[int]]):
+    def __init__(self, n_districts: int, n_universities: int, partners: list[list[int]], cluster: np.ndarray | None = None):
         self.n_districts, self.n_universities = n_districts, n_universities
+        self.cluster = np.zeros(n_districts, bool) if cluster is None else np.asarray(cluster, bool)  # the two clusters' districts
         self.partners = partners  # per district: indices of paired districts
-        self.src = np.zeros(0, np.int64)
-        self.dst = np.zeros(0, np.int64)
-        self.w = np.zeros(0, np.float64)
-        self.kind = np.zeros(0, np.int8)
-        self.u_firm = np.zeros(0, np.int64)
-        self.u_univ = np.zeros(0, np.int64)
-        self.u_w = np.zeros(0, np.float64)
-        self._A = None
-        self._U = None
+        # The same partners as a table, for drawing them without a Python loop per link.
+        self._n_partners = np.array([len(p) for p in partners], np.int64)
+        self._partner_table = np.zeros((n_districts, max(1, self._n_partners.max(initial=0))), np.int64)
+        for d, p in enumerate(partners):
+            self._partner_table[d, : len(p)] = p
+        # Links live in arrays with room to grow; src, dst, w, kind (and u_firm, u_univ, u_w for
+        # university links) are views of the part in use.
+        # 32-bit rows: the passes over the links read half as much.
+        self._links = [np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float64), np.zeros(0, np.int8),
+                       np.zeros(0, np.uint8)]
+        self._ulinks = [np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float64)]
+        self.m = self.mu = 0
+        self._views()
+        self._groups = None
+        self._last_groups = {}
+        self._univ_contacts = np.zeros((0, 2))
+
+    def _views(self):
+        self.src, self.dst, self.w, self.kind, self._code = (a[: self.m] for a in self._links)
+        self.u_firm, self.u_univ, self.u_w = (a[: self.mu] for a in self._ulinks)
 
     # ---- formation and decay ----------------------------------------------------------------
-    def _append(self, src, dst, kind, weight=1.0):
+    @contextlib.contextmanager
+    def forming(self):
+        """Links formed inside share one grouping of the live firms (no firm enters or exits
+        while links form)."""
+        self._groups = {}
+        try:
+            yield
+        finally:
+            self._groups = None
+
+    def _grouping(self, pop, by: str, leaders: bool = True):
+        """Live firms (leading firms too, or not) grouped by district or industry, updated from
+        the last grouping of the same kind when the live count confirms that only exits and
+        new rows happened since."""
+        key = (by, leaders)
+        if self._groups is not None and key in self._groups:
+            return self._groups[key]
+        n_groups = self.n_districts if by == "district" else 10
+        alive = pop.col("alive") if leaders else pop.col("alive") & ~pop.col("leader")
+        last = self._last_groups.get(key)
+        g = None
+        if last is not None and last[1] <= pop.n:
+            g = _regrouped(*last[0], pop.col(by), alive, last[1], n_groups)
+            if len(g[0]) != np.count_nonzero(alive):
+                g = None
+        if g is None:
+            g = _grouped(pop.col(by), alive, n_groups)
+        self._last_groups[key] = (g, pop.n)
+        if self._groups is not None:
+            self._groups[key] = g
+        return g
+
+    def _append(self, pop, src, dst, kind, weight=1.0):
         keep = (dst >= 0) & (src != dst)
         src, dst = src[keep], dst[keep]
-        self.src = np.concatenate((self.src, src))
-        self.dst = np.concatenate((self.dst, dst))
-        self.w = np.concatenate((self.w, np.full(len(src), weight)))
-        self.kind = np.concatenate((self.kind, np.full(len(src), kind, np.int8)))
-        self._A = None
-        return len(src)
+        kind = kind[keep] if isinstance(kind, np.ndarray) else kind
+        m, k = self.m, len(src)
+        self._links = _room(self._links, m, m + k)
+        s, d, w, kd, code = self._links
+        s[m:m + k], d[m:m + k], w[m:m + k], kd[m:m + k] = src, dst, weight, kind
+        code[m:m + k] = _link_codes(src, dst, pop.col("district"), self.cluster, pop.col("leader"))
+        self.m += k
+        self._views()
+        return k
 
     def form_firm_links(self, pop, n_new: int, rng, local_share: float, paired_share: float,
                         sc_share: float, border: np.ndarray) -> int:
         """``n_new`` links from random live firms: to a firm of the same district (proximity),
         of a paired district (对口协同), of a Sichuan–Chongqing border district (川渝毗邻), or of
         the same industry direction anywhere in the city."""
-        alive = np.flatnonzero(pop.col("alive"))
-        if n_new <= 0 or len(alive) < 2:
+        if n_new <= 0:
             return 0
-        district, industry = pop.col("district").astype(np.int64), pop.col("industry").astype(np.int64)
-        by_d = _grouped(district, alive, self.n_districts)
-        by_i = _grouped(industry, alive, 10)
+        by_d = self._grouping(pop, "district")
+        if len(by_d[0]) < 2:
+            return 0
+        alive = np.flatnonzero(pop.col("alive"))
+        by_i = self._grouping(pop, "industry")
+        district, industry = pop.col("district"), pop.col("industry")
         src = alive[rng.integers(0, len(alive), n_new)]
-        d_src = district[src]
+        d_src = district[src].astype(np.int64)
         u = rng.random(n_new)
         dst = np.full(n_new, -1, np.int64)
+        if NUMBA:
+            kind = self._targets_compiled(rng, src, d_src, u, industry, local_share, paired_share, sc_share, border,
+                                          by_d, by_i, dst)
+            by_kind = np.argsort(kind, kind="stable")  # stored kind after kind
+            return self._append(pop, src[by_kind], dst[by_kind], kind[by_kind])
         kind = np.zeros(n_new, np.int8)
 
         local = u < local_share
         dst[local] = _pick(d_src[local], by_d, rng)
 
-        has_partner = np.array([len(p) > 0 for p in self.partners])[d_src]
-        paired = ~local & has_partner & (u < local_share + paired_share)
+        paired = ~local & (self._n_partners[d_src] > 0) & (u < local_share + paired_share)
         if paired.any():
-            choice = [self.partners[d][k % len(self.partners[d])] for d, k in
-                      zip(d_src[paired], rng.integers(0, 1 << 30, paired.sum()))]
-            dst[paired] = _pick(np.asarray(choice, np.int64), by_d, rng)
+            d = d_src[paired]
+            k = rng.integers(0, 1 << 30, len(d))
+            dst[paired] = _pick(self._partner_table[d, k % self._n_partners[d]], by_d, rng)
             kind[paired] = LINK_KINDS.index("paired")
 
         border_ids = np.flatnonzero(border)
@@ -94,78 +359,105 @@ class CollaborationGraph:
             kind[sc] = LINK_KINDS.index("sichuan_chongqing")
 
         rest = ~local & ~paired & ~sc
-        dst[rest] = _pick(industry[src[rest]], by_i, rng)
+        dst[rest] = _pick(industry[src[rest]].astype(np.int64), by_i, rng)
         kind[rest] = LINK_KINDS.index("industry")
-        made = 0
-        for k in np.unique(kind):
-            m = kind == k
-            made += self._append(src[m], dst[m], int(k))
-        return made
+        by_kind = np.argsort(kind, kind="stable")  # stored kind after kind
+        return self._append(pop, src[by_kind], dst[by_kind], kind[by_kind])
+
+    def _targets_compiled(self, rng, src, d_src, u, industry, local_share, paired_share, sc_share, border, by_d, by_i,
+                          dst) -> np.ndarray:
+        """form_firm_links' targets by compiled loops, the same draws in the same order as its
+        numpy form: local picks, the partner choices (numpy's bounded integers) and their picks,
+        the border districts and their picks, then the same-industry picks."""
+        category = np.empty(len(u), np.int8)
+        n_paired, n_border = _local_targets(rng, u, d_src, self._n_partners, border, local_share, paired_share, sc_share,
+                                            *by_d, category, dst)
+        if n_paired:
+            d = d_src[category == PAIRED]
+            k = rng.integers(0, 1 << 30, n_paired)
+            _grouped_targets(rng, PAIRED, self._partner_table[d, k % self._n_partners[d]], category, *by_d, dst)
+        border_ids = np.flatnonzero(border)
+        if n_border:
+            if len(border_ids) > 1:
+                _grouped_targets(rng, BORDER, border_ids[rng.integers(0, len(border_ids), n_border)], category, *by_d, dst)
+            else:
+                category[category == BORDER] = NO_BORDER   # no other border district: these links are not formed
+        rest = category == INDUSTRY
+        _grouped_targets(rng, INDUSTRY, industry[src[rest]].astype(np.int64), category, *by_i, dst)
+        category[category == NO_BORDER] = LOCAL
+        return category
 
     def form_consortium_links(self, pop, leaders: np.ndarray, per_leader: int, rng) -> int:
         """Each leading firm links ``per_leader`` live firms of its industry direction."""
         if per_leader <= 0 or len(leaders) == 0:
             return 0
-        alive = np.flatnonzero(pop.col("alive") & ~pop.col("leader"))
-        by_i = _grouped(pop.col("industry").astype(np.int64), alive, 10)
+        by_i = self._grouping(pop, "industry", leaders=False)
         src = np.repeat(leaders, per_leader)
         dst = _pick(pop.col("industry").astype(np.int64)[src], by_i, rng)
-        return self._append(src, dst, LINK_KINDS.index("consortium"), weight=2.0)
+        return self._append(pop, src, dst, LINK_KINDS.index("consortium"), weight=2.0)
 
     def form_university_links(self, pop, univ_district: np.ndarray, per_university: int, rng,
                               local_share: float) -> int:
         """Universities link firms: mostly in their host district, otherwise anywhere."""
-        alive = np.flatnonzero(pop.col("alive"))
-        if per_university <= 0 or len(alive) == 0 or len(univ_district) == 0:
+        if per_university <= 0 or len(univ_district) == 0:
             return 0
-        by_d = _grouped(pop.col("district").astype(np.int64), alive, self.n_districts)
+        by_d = self._grouping(pop, "district")
+        if len(by_d[0]) == 0:
+            return 0
+        alive = np.flatnonzero(pop.col("alive"))
         univ = np.repeat(np.arange(len(univ_district)), per_university)
         local = rng.random(len(univ)) < local_share
         firm = np.where(local, _pick(univ_district[univ], by_d, rng), alive[rng.integers(0, len(alive), len(univ))])
         ok = firm >= 0
-        self.u_firm = np.concatenate((self.u_firm, firm[ok]))
-        self.u_univ = np.concatenate((self.u_univ, univ[ok]))
-        self.u_w = np.concatenate((self.u_w, np.ones(ok.sum())))
-        self._U = None
-        return int(ok.sum())
+        m, k = self.mu, int(ok.sum())
+        self._ulinks = _room(self._ulinks, m, m + k)
+        f, un, w = self._ulinks
+        f[m:m + k], un[m:m + k], w[m:m + k] = firm[ok], univ[ok], 1.0
+        self.mu += k
+        self._views()
+        return k
 
     def decay(self, pop, rate: float, dt: float) -> None:
         """Weights decay; links of exited firms and links too weak to matter are dropped."""
         alive = pop.col("alive")
         factor = np.exp(-rate * dt)
-        self.w *= factor
-        keep = (self.w >= MIN_WEIGHT) & alive[self.src] & alive[self.dst]
-        self.src, self.dst, self.w, self.kind = self.src[keep], self.dst[keep], self.w[keep], self.kind[keep]
-        self.u_w *= factor
-        keep = (self.u_w >= MIN_WEIGHT) & alive[self.u_firm]
-        self.u_firm, self.u_univ, self.u_w = self.u_firm[keep], self.u_univ[keep], self.u_w[keep]
-        self._A = self._U = None
+        self.m = _decay(*self._links, self.m, factor, alive)
+        self.mu = _decay_univ(*self._ulinks, self.mu, factor, alive)
+        self._views()
 
-    # ---- sparse operators -------------------------------------------------------------------
-    def firm_matrix(self, n: int) -> sp.csr_matrix:
-        """Symmetric firm×firm weight matrix (cached, with its row sums, until the links change)."""
-        if self._A is None or self._A.shape[0] != n:
-            rows = np.concatenate((self.src, self.dst))
-            cols = np.concatenate((self.dst, self.src))
-            vals = np.concatenate((self.w, self.w))
-            self._A = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
-            self._A_degree = np.bincount(rows, weights=vals, minlength=n)
-        return self._A
-
-    def university_matrix(self, n: int) -> sp.csr_matrix:
-        if self._U is None or self._U.shape[0] != n:
-            self._U = sp.csr_matrix((self.u_w, (self.u_firm, self.u_univ)), shape=(n, self.n_universities))
-            self._U_degree = np.bincount(self.u_firm, weights=self.u_w, minlength=n)
-        return self._U
+    # ---- what firms see through their links -----------------------------------------------------
+    def contact_sums(self, table: np.ndarray, univ_values) -> np.ndarray:
+        """``table`` holds two quantities per firm in its first two columns (an (n, 5) array);
+        fills its last three with their link-weighted sums over the firm's contacts and the
+        firm's link weight. Returns the weighted sum of ``univ_values`` over each firm's
+        university contacts and its university link weight, an (n, 2) table kept and reused
+        (read it before the next call). Each firm's sums run over its links in the order they
+        formed."""
+        n = len(table)
+        if len(self._univ_contacts) < n:
+            self._univ_contacts = np.zeros((max(n, 2 * len(self._univ_contacts)), 2))
+        univs = self._univ_contacts[:n]
+        _contact_sums(self.src, self.dst, self.w, table)
+        _university_sums(self.u_firm, self.u_univ, self.u_w, np.asarray(univ_values, np.float64), univs)
+        return univs
 
     def neighbour_mean(self, n: int, firm_values: np.ndarray, univ_values: np.ndarray | None = None):
         """Weighted mean of the values at each firm's contacts, and each firm's total link weight."""
-        total = self.firm_matrix(n) @ firm_values
-        degree = self._A_degree
+        table = np.zeros((n, 5))
+        table[:, 0] = firm_values
+        univs = self.contact_sums(table, np.zeros(self.n_universities) if univ_values is None else univ_values)
+        total, degree = table[:, 2].copy(), table[:, 4].copy()
         if univ_values is not None and self.n_universities:
-            total += self.university_matrix(n) @ univ_values
-            degree = degree + self._U_degree
+            total += univs[:, 0]
+            degree += univs[:, 1]
         return total / np.maximum(degree, 1e-12), degree
+
+    def firm_matrix(self, n: int) -> sp.csr_matrix:
+        """The symmetric firm×firm weight matrix (built on demand; the model itself sums over
+        the links directly)."""
+        rows = np.concatenate((self.src, self.dst))
+        cols = np.concatenate((self.dst, self.src))
+        return sp.csr_matrix((np.concatenate((self.w, self.w)), (rows, cols)), shape=(n, n))
 
     # ---- views ------------------------------------------------------------------------------
     def district_links(self, pop) -> np.ndarray:
@@ -190,6 +482,16 @@ class CollaborationGraph:
 
     def kind_weights(self) -> dict:
         return {k: float(self.w[self.kind == i].sum()) for i, k in enumerate(LINK_KINDS)}
+
+    def totals(self, pop) -> dict:
+        """What the reporters read of the links, in one pass: the total weight of firm links,
+        the weight between the two clusters and the rest, the weight of each kind and the real
+        firms linked to a leading firm."""
+        kinds = np.zeros(len(LINK_KINDS))
+        total, cross, reach = _link_totals(self.src, self.dst, self.w, self.kind, self._code, pop.col("weight"),
+                                           pop.scratch("marks", bool), kinds)
+        return dict(weight=total, cross_cluster_weight=cross, consortium_reach=reach,
+                    **{f"{k}_weight": float(x) for k, x in zip(LINK_KINDS, kinds)})
 
     def district_graph(self, pop, districts, universities, leaders, paired_pairs) -> nx.Graph:
         """networkx graph of districts, universities and leading firms with aggregated links."""

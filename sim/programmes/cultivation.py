@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..firms import cert_threshold
+from ..firms import cert_threshold, grouped_rows
 from ..hindcast import LAST_HISTORY_YEAR, MANUFACTURING_DIRECTIONS
 from ..params import in_directions
 from ._base import Programme
@@ -36,32 +36,33 @@ class Cultivation(Programme):
             return
         pool = pop.col("alive") & pop.col("registered") & ~pop.col("certified")
         readiness = pop.col("rd_rate") / cert_threshold(pop.col("revenue")) + c.list_patent_weight * np.log1p(pop.col("patents"))
+        order, starts, counts = grouped_rows(pop.col("district"), pool, m.n_districts)
         for i in range(m.n_districts):
-            rows = np.flatnonzero(pool & (pop.col("district") == i))
+            rows = order[starts[i]:starts[i] + counts[i]]   # the district's pool, in row order
             k = int(round(c.candidate_list_size * len(rows)))
             if k > 0:
                 pop.on_list[rows[np.argsort(-readiness[rows])[:k]]] = True
 
-    def rd_cost(self, cost, tax, reference: bool):
+    def rd_cost(self, cost, tax, reference: bool, firms):
         """Less the super-deduction's tax saving per yuan of R&D: at this year's rates, or at the
         start year's (the reference the firms' R&D intensities were drawn at)."""
         m = self.model
-        c, registered, env = m.params.cultivation, m.firms.col("registered"), m.environment
+        c, registered, env = m.params.cultivation, firms.col("registered"), m.environment
         if env is None:
             sd = np.where(registered, c.super_deduction_2022_sme, SUPER_DEDUCTION_2022_OTHER) if reference else c.super_deduction
         else:
-            mfg = self._manufacturing[m.firms.col("industry")]
+            mfg = self._manufacturing[firms.col("industry")]
             if reference:
                 sd = env.super_deduction(m.params.start_year, registered, mfg)
             else:
                 sd = env.super_deduction(m.year, registered, mfg) if m.year <= LAST_HISTORY_YEAR else c.super_deduction
         return cost - tax * sd
 
-    def rd_push(self, push):
-        return push | self.model.firms.col("on_list")
+    def rd_push(self, push, firms):
+        return push | firms.col("on_list")
 
     def registration_push(self, push):
         return push + self.model.params.cultivation.coaching_registration_boost
 
-    def certification_odds(self, odds):
-        return odds * np.where(self.model.firms.col("on_list"), self.model.params.cultivation.candidate_list_boost, 1.0)
+    def certification_odds(self, odds, firms):
+        return odds * np.where(firms.col("on_list"), self.model.params.cultivation.candidate_list_boost, 1.0)

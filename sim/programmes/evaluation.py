@@ -34,9 +34,9 @@ def indicators(model) -> np.ndarray:
     gdp = np.array([d.gdp for d in ds])
     env = np.array([d.n_universities + d.n_institutes + 3 * d.has_platform for d in ds]) / pop * 1e6
     rd = np.array([d.rd for d in ds])
-    patents = model.district_firm_sum("patents")
+    patents, revenue = model.district_firm_sums((None, "patents"), (None, "revenue"))
     hte = np.array([d.high_tech_enterprises for d in ds])
-    va = model.district_firm_sum("revenue") * model.params.behaviour.value_added_ratio / 100.0
+    va = revenue * model.params.behaviour.value_added_ratio / 100.0
     X = np.column_stack([env, rd / gdp, patents / pop * 1e4, hte / pop * 1e4, va / gdp])
     city = np.array([env @ pop / pop.sum(), rd.sum() / gdp.sum(), patents.sum() / pop.sum() * 1e4,
                      hte.sum() / pop.sum() * 1e4, va.sum() / gdp.sum()])

@@ -28,9 +28,9 @@ class Finance(Programme):
         self.fund = CultivationFund(model)
         self.credit = CreditPool(model)
 
-    def financed(self) -> np.ndarray:
-        pop = self.model.firms
-        return (pop.col("loan") > 0) | (pop.col("equity") > 0)
+    @staticmethod
+    def financed(firms) -> np.ndarray:
+        return firms.col("has_loan") | firms.col("has_equity")
 
     def budget(self):
         self.fund.call_capital()
@@ -42,21 +42,21 @@ class Finance(Programme):
         m.events["loans_issued"] = self.credit.lend(m.firms, rng, m.steps, DT)
         m.events["equity_invested"] = self.fund.invest(m.firms, rng, DT)
 
-    def growth(self, growth):
-        return growth + self.model.params.behaviour.growth_finance * self.financed()
+    def growth(self, growth, firms):
+        return growth + self.model.params.behaviour.growth_finance * self.financed(firms)
 
-    def rd_push(self, push):
-        return push | self.financed()
+    def rd_push(self, push, firms):
+        return push | self.financed(firms)
 
-    def listing(self, eligible, rate):
-        equity = self.model.firms.col("equity") > 0
+    def listing(self, eligible, rate, firms):
+        equity = firms.col("has_equity")
         return eligible | equity, rate * (1 + equity)
 
     def after_listing(self, rows):
         self.fund.settle(self.model.firms, rows, NO_ROWS)
 
-    def exit_hazard(self, rate):
-        return rate * np.where(self.financed(), self.model.params.finance.financed_exit_ratio, 1.0)
+    def exit_hazard(self, rate, firms):
+        return rate * np.where(self.financed(firms), self.model.params.finance.financed_exit_ratio, 1.0)
 
     def after_exit(self, rows):
         m = self.model

@@ -11,10 +11,28 @@ from __future__ import annotations
 import numpy as np
 
 from ..firm_processes import DT
+from ..firms import seqsum
 from ..funds import MILLION_PER_100M, GuidingFund, allocation_weights
+from ..jit import kernel
 from ._base import Programme
 
 MAX_SUBSIDY_RATE = 0.5  # a district never pays more than half of a firm's R&D
+
+
+def _subsidies_twin(rates, district, rd, registered, alive, weight, dt, out):
+    out[:] = rates[district] * rd * dt * registered * alive
+    return seqsum(out * weight)
+
+
+@kernel(_subsidies_twin)
+def _subsidies(rates, district, rd, registered, alive, weight, dt, out):
+    """Each registered firm's subsidy for the quarter at its district's rate; returns the total."""
+    total = 0.0
+    for i in range(len(out)):
+        s = rates[district[i]] * rd[i] * dt * registered[i] * alive[i]
+        out[i] = s
+        total += s * weight[i]
+    return total
 
 
 def programme_shares(params) -> dict:
@@ -68,24 +86,23 @@ class GuidingFundProgramme(Programme):
         for d in self.model.district_list:
             d.subsidy_plan = d.pot["rd_subsidy"]
 
-    def rd_cost(self, cost, tax, reference: bool):
+    def rd_cost(self, cost, tax, reference: bool, firms):
         """Less the subsidy per yuan of registered firms' R&D (last quarter's rate, or 2022's)."""
         m = self.model
         rates = self.subsidy_reference if reference else np.array([d.subsidy_rate for d in m.district_list])
-        return cost - rates[m.firms.col("district")] * m.firms.col("registered")
+        return cost - rates[firms.col("district")] * firms.col("registered")
 
     def after_rd(self):
         """A quarter of the year's subsidy money, pro rata to registered firms' R&D."""
         m = self.model
-        pop, n = m.firms, m.firms.n
-        registered = pop.col("registered")
-        rd_q = m.district_firm_sum("rd", registered) * DT / MILLION_PER_100M
-        pop.subsidy[:n] = 0.0
+        pop = m.firms
+        rd_q = m.district_firm_sum("rd", "registered") * DT / MILLION_PER_100M
         for d, r in zip(m.district_list, rd_q):
             plan = d.subsidy_plan * DT
             rate = min(plan / r, MAX_SUBSIDY_RATE) if r > 0 else 0.0
             d.spend("rd_subsidy", rate * r)
             d.subsidy_rate = rate
         rates = np.array([d.subsidy_rate for d in m.district_list])
-        pop.subsidy[:n] = rates[pop.col("district")] * pop.rd[:n] * DT * registered * pop.col("alive")
-        m.events["subsidy_granted"] = float((pop.subsidy[:n] * pop.weight[:n]).sum() / MILLION_PER_100M)
+        granted = _subsidies(rates, *(pop.col(c) for c in ("district", "rd", "registered", "alive", "weight")), DT,
+                             pop.col("subsidy"))
+        m.events["subsidy_granted"] = granted / MILLION_PER_100M

@@ -27,8 +27,8 @@ class Platforms(Programme):
         super().__init__(model)
         self._scenario_direction = in_directions(SCENARIO_DIRECTIONS).astype(float)
 
-    def _platform(self) -> np.ndarray:
-        return np.array([d.has_platform for d in self.model.district_list], float)[self.model.firms.col("district")]
+    def _platform(self, firms) -> np.ndarray:
+        return np.array([d.has_platform for d in self.model.district_list], float)[firms.col("district")]
 
     def enter_year(self):
         m = self.model
@@ -47,13 +47,13 @@ class Platforms(Programme):
                     d.has_platform = True
                     m.events["platforms_completed"] += 1
 
-    def absorption(self, capacity):
-        return capacity * (1 + self.model.params.platforms.absorption_boost * self._platform())
+    def absorption(self, capacity, firms):
+        return capacity * (1 + self.model.params.platforms.absorption_boost * self._platform(firms))
 
-    def growth(self, growth):
+    def growth(self, growth, firms):
         m = self.model
-        return (growth + m.params.behaviour.growth_environment * self._platform()
-                + m.params.platforms.scenario_pull * self._scenario_direction[m.firms.col("industry")])
+        return (growth + m.params.behaviour.growth_environment * self._platform(firms)
+                + m.params.platforms.scenario_pull * self._scenario_direction[firms.col("industry")])
 
     def entry(self, per_year):
         return per_year + np.array([d.extra_entry for d in self.model.district_list])

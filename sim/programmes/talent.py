@@ -28,9 +28,9 @@ class Talent(Programme):
             spent = d.spend("talent", d.pot["talent"])
             d.talent_per_firm = spent * MILLION_PER_100M / max(n_reg, 1.0)
 
-    def absorption(self, capacity):
+    def absorption(self, capacity, firms):
         m = self.model
-        t, district = m.params.talent, m.firms.col("district")
+        t, district = m.params.talent, firms.col("district")
         talent = np.array([d.talent_per_firm for d in m.district_list])
         commissioners = t.commissioners * t.commissioner_effect * self._county
         return capacity * (1 + t.effect * talent[district] + commissioners[district])

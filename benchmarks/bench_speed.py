@@ -1,0 +1,268 @@
+"""Every speed figure of the model in one run, beside a per-agent Mesa peer measured in the same run.
+
+    python benchmarks/bench_speed.py [--replicates 1000] [--no-ensemble] [--no-app] [--quarters 12]
+
+All figures use the calibrated baseline scenario (``sim.scenarios.load("baseline").params``) and
+medians (the machine may be shared). Each part runs in a fresh process, so memory and timing
+belong to it alone:
+
+* the full-scale quarter 2023–2025 (wall time, live firms, firm rows, links), the firm update
+  alone (R&D choice, subsidies and finance, contacts, knowledge and growth, the ladder) in
+  firm-steps per second, the build of a full-scale model, and the peak memory of a process holding one
+  full-scale model run to 2030;
+* the per-agent peer (``benchmarks/peer_mesa.py``) at the same number of live firms, and the
+  ratio of its step to the model's quarter;
+* the scaling of the quarter's cost from scale 0.1 to 1.0, per firm row and per link;
+* the app's step and redraw at full scale (``benchmarks/bench_app.py``, in process);
+* ``--replicates`` full-scale replicates 2022→2030 with the process pool and with Dask's
+  LocalCluster, and the resident memory of each worker as its replicates go by.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+TARGETS = dict(quarter_ms=12, firm_msteps=30, ensemble_min=10, dask_ratio=1.10, app_s=0.1, build_s=0.2, memory_mb=250)
+
+
+def rss_mb(pid: str | int = "self") -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+def part(*args: str) -> dict:
+    """Run one part of this benchmark in a fresh interpreter; it prints its figures as JSON last."""
+    res = subprocess.run([sys.executable, __file__, "--part", *args], cwd=ROOT, capture_output=True, text=True)
+    if res.returncode:
+        sys.stderr.write(res.stderr)
+        raise SystemExit(f"part {args} failed")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# ---- parts (each in its own process) ------------------------------------------------------------
+def part_model(scale: float, quarters: int) -> dict:
+    from sim import InnovationModel, firm_processes, scenarios
+    params = scenarios.load("baseline").params.with_overrides(scale=scale)
+    builds = []
+    for seed in (42, 43, 44):
+        t = time.perf_counter()
+        model = InnovationModel(params, seed=seed)
+        builds.append(time.perf_counter() - t)
+        if seed != 44:
+            model.release()
+    steps, rows, live, links = [], [], [], []
+    for _ in range(quarters):
+        rows.append(model.firms.n)
+        live.append(int(model.firms.col("alive").sum()))
+        links.append(len(model.network.w))
+        t = time.perf_counter()
+        model.step()
+        steps.append(time.perf_counter() - t)
+    # The firm update alone, on the state reached (the same calls as inside step()).
+    firm = []
+    for _ in range(quarters):
+        t = time.perf_counter()
+        firm_processes.choose_rd(model)
+        model.call("after_rd")
+        if hasattr(firm_processes, "observe_contacts"):
+            firm_processes.observe_contacts(model)
+        firm_processes.learn_and_grow(model)
+        firm_processes.climb_ladder(model)
+        firm.append(time.perf_counter() - t)
+    return dict(scale=scale, build_first=builds[0], build=statistics.median(builds[1:]),
+                quarter=statistics.median(steps), quarter_mean=statistics.fmean(steps),
+                rows=statistics.median(rows), live=statistics.median(live), links=statistics.median(links),
+                firm_update=statistics.median(firm), firm_rows=model.firms.n)
+
+
+def part_memory(horizon: int) -> dict:
+    """Peak resident memory of a process holding one full-scale model run to ``horizon``."""
+    from sim import InnovationModel, scenarios
+    params = scenarios.load("baseline").params
+    imports = rss_mb()
+    model = InnovationModel(params, seed=45)
+    model.step()  # every kernel loaded
+    t = time.perf_counter()
+    model.run_until(2025)
+    peak_2025 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    model.run_until(horizon)
+    return dict(imports_mb=imports, peak_2025_mb=peak_2025, run_to_horizon=time.perf_counter() - t,
+                horizon_rows=model.firms.n, horizon_links=len(model.network.w),
+                peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def part_peer(firms: int) -> dict:
+    from peer_mesa import time_peer
+    step, build = time_peer(firms, steps=3)
+    return dict(firms=firms, step=step, build=build)
+
+
+def part_app(steps: int) -> dict:
+    import warnings
+    warnings.filterwarnings("ignore")
+    import bench_app
+    return {str(k): v for k, v in bench_app.in_process(steps, scales=(1.0,)).items()}
+
+
+def _descendants(pid: int) -> list[int]:
+    kids = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(p))
+            except OSError:
+                pass
+    return kids + [g for k in kids for g in _descendants(k)]
+
+
+def part_ensemble(backend: str, replicates: int, workers: int) -> dict:
+    """Wall time of run_ensemble to 2030, and each worker's resident memory sampled every second."""
+    from sim.ensemble import run_ensemble
+    samples: dict[int, list[tuple[float, float]]] = {}
+    done = threading.Event()
+    t0 = time.perf_counter()
+
+    def watch():
+        while not done.wait(1.0):
+            for pid in _descendants(os.getpid()):
+                mb = rss_mb(pid)
+                if mb > 100:   # model workers, not the resource tracker or the nanny
+                    samples.setdefault(pid, []).append((time.perf_counter() - t0, mb))
+
+    threading.Thread(target=watch, daemon=True).start()
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        run_ensemble("baseline", replicates=replicates, until=2030, scale=1.0, backend=backend, workers=workers,
+                     out=Path(tmp) / "out")
+        wall = time.perf_counter() - t
+    done.set()
+    memory = []
+    for pid, s in samples.items():
+        if len(s) >= 10:
+            mbs = [mb for _, mb in s]
+            k = max(1, len(mbs) // 10)
+            memory.append(dict(first=statistics.median(mbs[k:2 * k]), last=statistics.median(mbs[-k:]), peak=max(mbs)))
+    return dict(backend=backend, replicates=replicates, workers=workers, wall=wall, memory=memory)
+
+
+# ---- the report ---------------------------------------------------------------------------------
+def verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--replicates", type=int, default=1000, help="replicates of each ensemble (default 1000)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--quarters", type=int, default=12)
+    ap.add_argument("--scales", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0])
+    ap.add_argument("--no-ensemble", action="store_true")
+    ap.add_argument("--no-app", action="store_true")
+    ap.add_argument("--part", nargs="+", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.part:
+        kind, *args = a.part
+        fn = dict(model=lambda s, q: part_model(float(s), int(q)), memory=lambda h: part_memory(int(h)),
+                  peer=lambda f: part_peer(int(f)), app=lambda s: part_app(int(s)),
+                  ensemble=lambda b, r, w: part_ensemble(b, int(r), int(w)))[kind]
+        print(json.dumps(fn(*args)))
+        return
+
+    import numpy
+    try:
+        import numba
+        nb = f"numba {numba.__version__}"
+    except ImportError:
+        nb = "no numba"
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    print(f"machine: {cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; python "
+          f"{platform.python_version()}, numpy {numpy.__version__}, {nb}; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; calibrated baseline", flush=True)
+
+    full = part("model", "1.0", str(a.quarters))
+    mem = part("memory", "2030")
+    quarter_ms = 1000 * full["quarter"]
+    msteps = full["firm_rows"] / full["firm_update"] / 1e6
+    print(f"\nfull scale, {a.quarters} quarters from end-2022: {full['rows']:,.0f} firm rows ({full['live']:,.0f} live), "
+          f"{full['links']:,.0f} links (medians)")
+    print(f"  quarter            median {quarter_ms:6.1f} ms (mean {1000 * full['quarter_mean']:.1f} ms)"
+          f"   target ≤ {TARGETS['quarter_ms']} ms: {verdict(quarter_ms <= TARGETS['quarter_ms'])}")
+    print(f"  whole quarter      {full['rows'] / full['quarter'] / 1e6:6.1f} M firm-steps/s")
+    print(f"  firm update        {msteps:6.1f} M firm-steps/s ({1000 * full['firm_update']:.1f} ms for {full['firm_rows']:,} rows)"
+          f"   target ≥ {TARGETS['firm_msteps']} (aim 50): {verdict(msteps >= TARGETS['firm_msteps'])}")
+    print(f"  build              {full['build']:6.3f} s (first in a fresh process {full['build_first']:.3f} s)"
+          f"   target ≤ {TARGETS['build_s']} s: {verdict(full['build'] <= TARGETS['build_s'])}")
+    print(f"  peak memory        {mem['peak_mb']:6.0f} MB to 2030 ({mem['horizon_rows']:,} rows, {mem['horizon_links']:,} links; "
+          f"{mem['peak_2025_mb']:.0f} MB to 2025; the interpreter with its imports alone {mem['imports_mb']:.0f} MB)"
+          f"   target ≤ {TARGETS['memory_mb']} MB: {verdict(mem['peak_mb'] <= TARGETS['memory_mb'])}")
+    print(f"  one run 2022→2030  {mem['run_to_horizon']:6.2f} s after the build", flush=True)
+
+    peer = part("peer", str(int(full["live"])))
+    ratio = peer["step"] / full["quarter"]
+    print(f"\nper-agent Mesa peer at {peer['firms']:,} live firms: {peer['step']:.2f} s per step "
+          f"({peer['firms'] / peer['step'] / 1e6:.2f} M firm-steps/s); the model's quarter is {ratio:.0f}x faster"
+          f"   target ≥ 65x (aim 100x): {verdict(ratio >= 65)}", flush=True)
+
+    print("\nscaling of the quarter (medians over the quarters):")
+    print(f"  {'scale':>5} {'rows':>9} {'links':>9} {'quarter ms':>10} {'µs/row':>7} {'µs/(row+link)':>13}")
+    scaling = []
+    for s in a.scales:
+        r = full if s == 1.0 else part("model", str(s), str(a.quarters))
+        scaling.append(r)
+        q = 1e6 * r["quarter"]
+        print(f"  {s:>5g} {r['rows']:>9,.0f} {r['links']:>9,.0f} {q / 1000:>10.2f} {q / r['rows']:>7.3f} "
+              f"{q / (r['rows'] + r['links']):>13.3f}", flush=True)
+    if len(scaling) > 1:
+        lo, hi = scaling[0], scaling[-1]
+        growth = hi["quarter"] / lo["quarter"]
+        print(f"  {hi['scale'] / lo['scale']:.0f}x the scale: {hi['rows'] / lo['rows']:.1f}x the rows, "
+              f"{hi['links'] / lo['links']:.1f}x the links, {growth:.1f}x the quarter's cost")
+
+    if not a.no_app:
+        app = part("app", "8")["1.0"]
+        print(f"\napp at full scale: step and redraw {app['step']:.3f} s (CPU {app['step_cpu']:.3f} s), build and redraw "
+              f"{app['build']:.3f} s   target ≤ {TARGETS['app_s']} s: {verdict(app['step'] <= TARGETS['app_s'])}", flush=True)
+
+    if not a.no_ensemble:
+        print(f"\n{a.replicates:,} full-scale replicates 2022→2030, {a.workers} workers:")
+        walls = {}
+        for backend in ("processes", "dask"):
+            r = part("ensemble", backend, str(a.replicates), str(a.workers))
+            walls[backend] = r["wall"]
+            per_1000 = r["wall"] / a.replicates * 1000 / 60
+            line = (f"  {backend:<10} {r['wall']:7.1f} s ({r['wall'] / a.replicates:.2f} s per replicate; "
+                    f"{per_1000:.1f} min per 1,000)")
+            if backend == "processes":
+                line += f"   target ≤ {TARGETS['ensemble_min']} min: {verdict(per_1000 <= TARGETS['ensemble_min'])}"
+            else:
+                rel = r["wall"] / walls["processes"]
+                line += f"; {rel:.2f}x the pool   target within 10 %: {verdict(rel <= TARGETS['dask_ratio'])}"
+            print(line, flush=True)
+            for k, m in enumerate(r["memory"]):
+                print(f"    worker {k + 1}: resident {m['first']:.0f} MB early, {m['last']:.0f} MB at the end "
+                      f"({m['last'] - m['first']:+.0f} MB), peak {m['peak']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
