@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
 
 import matplotlib
 
@@ -20,10 +19,11 @@ from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
 from . import datasets  # noqa: E402
 from .ensemble import EnsembleResult  # noqa: E402
+from .fonts import CJK_FAMILIES, FALLBACK, use_cjk_font  # noqa: E402
 from .targets import meets_rd_growth, rd_growth_rate  # noqa: E402
 
 # Chinese district names need a CJK font (Debian fonts-noto-cjk); DejaVu covers the rest.
-FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "DejaVu Sans"]
+FONTS = [*CJK_FAMILIES, FALLBACK]
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 GROUP_ZH = {"central_urban": "中心城区", "new_metropolitan": "主城新区", "northeast": "渝东北", "southeast": "渝东南"}
 GROUP_EN = {"central_urban": "central urban", "new_metropolitan": "new metropolitan", "northeast": "northeast cluster",
@@ -54,19 +54,10 @@ MAPS = {
 }
 
 
-_WARNED = False
-
-
 def _style():
-    from matplotlib import font_manager
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    global _WARNED
-    if not _WARNED and not have & set(FONTS[:-1]):
-        _WARNED = True
-        warnings.warn("no CJK font found: Chinese district names will show as boxes; "
-                      "install one, e.g. `apt-get install fonts-noto-cjk`", stacklevel=3)
-    plt.rcParams.update({"font.family": [f for f in FONTS if f in have] or ["DejaVu Sans"], "axes.unicode_minus": False, "figure.dpi": 100,
-                         "axes.spines.top": False, "axes.spines.right": False, "font.size": 9})
+    # Registers CJK fonts a stale matplotlib font cache does not list (see sim/fonts.py).
+    use_cjk_font()
+    plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False, "font.size": 9})
 
 
 # ------------------------------------------------------------------------------------------------
