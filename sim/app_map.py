@@ -19,15 +19,13 @@ from matplotlib.colors import to_hex
 
 from . import datasets
 from .app_model import MAP_INDICATORS, AppModel, _fmt
+from .programmes.evaluation import TIER_COLOURS, TIER_NAMES
 
 TOP_LINKS = 120       # strongest district pairs drawn; paired-assistance pairs are always drawn
 
 GROUPS = {"central_urban": "中心城区 Central urban", "new_metropolitan": "主城新区 New metropolitan",
           "northeast": "渝东北三峡库区城镇群 Northeast (Three Gorges) cluster",
           "southeast": "渝东南武陵山区城镇群 Southeast (Wuling) cluster"}
-TIER_COLOURS = {1: "#2b8a3e", 2: "#f2c14e", 3: "#e8590c"}
-TIER_NAMES = {1: "1 高于全市平均 above city average", 2: "2 平均至后30% average to bottom 30 %",
-              3: "3 后30% bottom 30 %"}
 PALETTE = [to_hex(c) for c in colormaps["YlGnBu"](np.linspace(0.08, 0.95, 64))]
 
 

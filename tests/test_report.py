@@ -59,3 +59,87 @@ def test_chinese_labels_draw_with_a_font_cache_older_than_the_font(tmp_path, fin
     assert any(m in out["family"][0] for m in CJK_MARKERS), out["family"]
     missing = [w for w in out["warnings"] if "missing from font" in w or "no CJK font" in w]
     assert not missing, missing[:3]
+
+
+# ---- figures ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def result():
+    from sim.ensemble import run_ensemble
+    return run_ensemble("baseline", replicates=3, scale=0.03, backend="serial")
+
+
+def _district_labels(ax):
+    return [t for t in ax.texts if str(t.get_gid() or "").startswith("district-label-")]
+
+
+def _text_box(label, renderer):
+    """A name's own extent, without its leader line."""
+    from matplotlib.text import Text
+    label.update_positions(renderer)
+    return Text.get_window_extent(label, renderer)
+
+
+def _all_axes(fig):
+    return [a for top in fig.axes for a in (top, *top.child_axes)]
+
+
+@pytest.mark.parametrize("figure", ["choropleths", "network_map"])
+def test_map_labels_do_not_collide_and_name_every_district_once(result, figure):
+    from sim import report_figures as rf
+    fig = getattr(rf, figure)(result)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    maps = [ax for ax in _all_axes(fig) if _district_labels(ax)]
+    assert maps
+    named = []
+    for ax in maps:
+        frame = ax.get_window_extent(renderer)
+        boxes = [(t.get_text(), _text_box(t, renderer)) for t in _district_labels(ax)]
+        for i, (name, box) in enumerate(boxes):
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, name
+            for other, box2 in boxes[:i]:
+                assert not box.overlaps(box2), f"{figure}: {name} overlaps {other}"
+        named += [t.get_gid() for t in _district_labels(ax)]
+    # every district is named once per map: the central urban ones in the inset, the others on the map
+    per_map = len(named) / (4 if figure == "choropleths" else 1)
+    assert per_map == 38 and len(set(named)) == 38
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_tier_map_has_a_categorical_legend_and_every_scale_has_a_unit(result):
+    from sim import report_figures as rf
+    from sim.programmes.evaluation import TIER_NAMES
+    fig = rf.choropleths(result)
+    tier_ax = next(ax for ax in fig.axes if "tier" in ax.get_title(loc="left"))
+    legend = [t.get_text() for t in tier_ax.get_legend().get_texts()]
+    assert legend == [TIER_NAMES[t] for t in (1, 2, 3)]
+    bars = [ax for ax in _all_axes(fig) if hasattr(ax, "_colorbar")]
+    assert len(bars) == 3 and all(b.get_xlabel() for b in bars)   # the other three maps, each with its unit
+    assert not any(b in tier_ax.child_axes for b in bars)
+    for make in (rf.fan_charts, rf.inequality_chart):
+        fig = make([result])
+        for ax in fig.axes:
+            if ax.axison:
+                assert ax.get_xlabel() and ax.get_ylabel(), (make.__name__, ax.get_title())
+
+
+def test_names_that_would_collide_move_aside_with_a_leader_line():
+    # A wider font or a smaller figure than the report's: names collide until declutter moves them.
+    import matplotlib.pyplot as plt
+    from sim import report_figures as rf
+    rf._style()
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    rf.draw_districts(ax, fontsize=7)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+
+    def overlaps():
+        boxes = [_text_box(t, renderer) for t in _district_labels(ax)]
+        return sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[:i])
+
+    assert overlaps() > 0
+    rf.declutter(fig, pad=0)
+    assert overlaps() == 0
+    assert any(t.arrow_patch.get_visible() for t in _district_labels(ax))
+    plt.close(fig)
