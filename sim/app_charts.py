@@ -14,17 +14,11 @@ import math
 import numpy as np
 
 from .app_model import RATE_INDICATORS, STATUS, _fmt
+from .report_text import INDICATOR_NAMES
 from .targets import Target
 
 # Chart titles of the indicators a target set can use (sim/data/targets.toml).
-INDICATOR_LABELS = {
-    "tech_enterprises": "科技型企业 Tech-based SMEs",
-    "high_tech_enterprises": "高新技术企业 High-tech enterprises",
-    "districts_rd_cagr_10": "研发年均增长≥10%的区县 Districts with R&D growth ≥ 10 %/yr",
-    "hightech_zone_output_share": "高新区工业产值占比 High-tech zones' share of industrial output",
-    "new_innovative_counties": "新增国家创新型县 New national innovative counties",
-    "districts_with_platform": "建成特色平台的区县 Districts with a characteristic platform",
-}
+INDICATOR_LABELS = {k: f"{zh} {en[0].upper()}{en[1:]}" for k, (zh, en) in INDICATOR_NAMES.items()}
 
 
 def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:

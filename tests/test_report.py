@@ -143,3 +143,47 @@ def test_names_that_would_collide_move_aside_with_a_leader_line():
     assert overlaps() == 0
     assert any(t.arrow_patch.get_visible() for t in _district_labels(ax))
     plt.close(fig)
+
+
+# ---- the first paragraph -----------------------------------------------------------------------
+def test_wilson_interval():
+    from sim.report_text import wilson
+    lo, hi = wilson(20, 20)
+    assert lo == pytest.approx(0.839, abs=1e-3) and hi == 1.0
+    lo, hi = wilson(0, 20)
+    assert lo == 0.0 and hi == pytest.approx(0.161, abs=1e-3)
+    lo, hi = wilson(10, 20)
+    assert lo < 0.5 < hi and lo + hi == pytest.approx(1.0)
+
+
+def test_first_paragraph_says_what_is_likely_how_sure_who_lags_and_what_changes_the_odds():
+    import pandas as pd
+    from sim.report_text import plain_summary
+    from sim.targets import POLICY_2025
+    probs = {"T1": 1.0, "T2": 0.95, "T3": 0.0, "T4": 0.5, "T5": 0.0, "T6": 0.05}
+    summary = pd.DataFrame([dict(target=t.id, threshold=t.threshold, year=t.year, prob_met=probs[t.id]) for t in POLICY_2025])
+    lagging = pd.DataFrame(dict(adcode=[500229, 500238], name_zh=["城口县", "巫溪县"], rd_cagr=[3.2, 5.1]))
+    diffs = pd.DataFrame([
+        dict(target="T4", scenario="fund_need", reference="baseline", prob_met_diff=0.35, prob_met_diff_lo=0.15,
+             prob_met_diff_hi=0.55, value_diff=1.0, value_diff_lo=0.5, value_diff_hi=1.5, value_reference=30.0),
+        dict(target="T1", scenario="paired_off", reference="baseline", prob_met_diff=-0.05, prob_met_diff_lo=-0.15,
+             prob_met_diff_hi=0.05, value_diff=-10.0, value_diff_lo=-20.0, value_diff_hi=0.0, value_reference=80000.0)])
+    text = plain_summary(summary, 20, POLICY_2025, "baseline", lagging, diffs)
+    en, zh = text["en"], text["zh"]
+    likely = en[en.index("Likely:"):en.index("Could go either way")]
+    assert "T1" in likely and "T2" in likely and "met in 20 of 20 runs; 84–100 %" in likely
+    assert "T4" in en[en.index("Could go either way"):en.index("Unlikely:")]
+    unlikely = en[en.index("Unlikely:"):en.index("In brackets")]
+    assert all(t in unlikely for t in ("T3", "T5", "T6"))
+    assert "20 runs pin a probability down to about ±" in en
+    assert "Chengkou 城口 (3.2 %/yr), Wuxi 巫溪 (5.1 %/yr)" in en and "城口（3.2%）、巫溪（5.1%）" in zh
+    assert "«fund_need» on T4: +35 points (+15 to +55" in en and "「fund_need」对 T4：+35 个百分点" in zh
+    assert "很可能达成" in zh and "不太可能达成" in zh
+
+
+def test_the_report_opens_with_the_paragraph(result, tmp_path):
+    from sim.report import write_report
+    page = write_report(result, tmp_path).read_text("utf-8")
+    assert page.index("class=summary") < page.index("<h2>Targets")
+    summary = page[page.index("class=summary"):page.index("</div>", page.index("class=summary"))]
+    assert "lang=zh-Hans" in summary and "lang=en" in summary and "T1" in summary and "T3" in summary
