@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import logging
+import os
+import time
 from pathlib import Path
 
 import numpy as np
 import solara
-from mesa.visualization.utils import update_counter
+from mesa.visualization.utils import force_update, update_counter
 
 from . import datasets, scenarios
+from .app_cli import SCENARIOS_ENV      # `run.py ui --scenarios DIR` sets the picker's folder
 from .app_charts import INDICATOR_LABELS, chart_svg
 from .app_levers import (DEFAULT_SCALE, LEVERS, RULE_NAMES, SCALES, SECTIONS, AppConfig, default_config, get_value,
                          lever_keys, lever_label)
@@ -28,16 +32,23 @@ from .app_map import (GROUPS, PALETTE, TIER_COLOURS, TIER_NAMES, TOP_LINKS, Dist
                       legend_svg, map_geometry, map_layers)
 from .app_model import (MAP_INDICATORS, ON_TRACK_RULE, RATE_INDICATORS, STATUS, AppModel, _fmt,
                         district_status_counts, indicator_series, target_status)
-from .params import ALLOCATION_RULES, ParamError
+from .params import ALLOCATION_RULES
 
 __all__ = [
     "DEFAULT_SCALE", "GROUPS", "INDICATOR_LABELS", "LEVERS", "MAP_INDICATORS", "ON_TRACK_RULE", "PALETTE",
     "RATE_INDICATORS", "RULE_NAMES", "SCALES", "SECTIONS", "STATUS", "TIER_COLOURS", "TIER_NAMES", "TOP_LINKS",
-    "AppConfig", "AppModel", "Dashboard", "DistrictDetail", "DistrictMap", "DistrictMapWidget", "LeverPanel",
-    "RunHeader", "ScenarioPanel", "Scoreboard", "TargetCharts", "chart_svg", "colour_of", "default_config",
+    "AppConfig", "AppModel", "Controls", "Dashboard", "DistrictDetail", "DistrictMap", "DistrictMapWidget",
+    "Guarded", "LeverPanel", "RunHeader", "ScenarioPanel", "Scoreboard", "TargetCharts", "chart_svg", "colour_of", "default_config",
     "district_status_counts", "get_value", "indicator_series", "legend_svg", "lever_keys", "lever_label",
     "map_geometry", "map_layers", "target_status",
 ]
+
+logger = logging.getLogger(__name__)
+PLAY_INTERVAL = 150        # ms between steps while playing
+SCOREBOARD_READING = ("怎么看 How to read this: this is one run, one random path from the seed in the sidebar; "
+                      "another seed gives another path, so what a lever does to one path is partly chance. On "
+                      "track: at or above the straight line from the 2022 value to the target (hover a status for "
+                      "the rule).")
 
 
 @solara.component
@@ -55,11 +66,19 @@ def Scoreboard(model: AppModel, tick: int = 0):
                     f'<td><span title="{html.escape(ON_TRACK_RULE)}" style="background:{colour};color:#fff;'
                     f'padding:2px 8px;border-radius:10px;white-space:nowrap">{label}</span></td></tr>')
     with solara.Card(f"目标 Targets · {model.date_label}"):
-        solara.HTML(unsafe_innerHTML=(
-            '<table class="scoreboard" style="width:100%;border-collapse:collapse;font-size:13px">'
-            '<tr style="text-align:left;color:#555"><th>#</th><th>目标 Target</th><th>现值 Now</th>'
-            '<th>目标值 Goal</th><th>状态 Status</th></tr>' + "".join(rows) + "</table>"))
-        solara.Text(ON_TRACK_RULE, style="font-size: 12px; color: #555")
+        with solara.Columns([8, 4]):
+            solara.HTML(unsafe_innerHTML=(
+                '<table class="scoreboard" style="width:100%;border-collapse:collapse;font-size:13px">'
+                '<style>.scoreboard td,.scoreboard th{padding:2px 6px}</style>'
+                '<tr style="text-align:left;color:#555"><th>#</th><th>目标 Target</th><th>现值 Now</th>'
+                '<th>目标值 Goal</th><th>状态 Status</th></tr>' + "".join(rows) + "</table>"))
+            _reading_note(SCOREBOARD_READING)
+
+
+def _reading_note(text: str):
+    solara.HTML(unsafe_innerHTML=html.escape(text), classes=["reading-note"],
+                style="font-size: 12px; color: #444; background: #f6f8fa; border-left: 3px solid #1c3f6e; "
+                      "padding: 6px 10px; line-height: 1.45")
 
 
 @solara.component
@@ -166,24 +185,118 @@ def Dashboard(model: AppModel, config: AppConfig):
 
 
 @solara.component
-def ScenarioPanel(config: solara.Reactive[AppConfig], model: solara.Reactive[AppModel]):
-    error, set_error = solara.use_state("")
-    names = [p.stem for p in scenarios.list_scenarios()]
+def Guarded(model: AppModel, config: AppConfig):
+    """The dashboard, kept from taking the session down: if a view fails to draw (a scenario the
+    views do not handle, say), the page says so and the sidebar stays usable; loading another
+    scenario or pressing Reset draws again."""
+    error, clear = solara.use_exception()
+    failed_on = solara.use_ref(None)
+    if error is not None and failed_on.current is None:
+        failed_on.current = model
+        logger.error("a view failed to draw", exc_info=error)
 
-    def load(name):
+    def redraw_for_a_new_model():
+        if error is not None and failed_on.current is not model:
+            failed_on.current = None
+            clear()
+
+    solara.use_effect(redraw_for_a_new_model, [model])
+    if error is not None:
+        solara.Error(f"这一视图无法显示 A view could not be drawn: {type(error).__name__}: {error}. "
+                     "会话仍在 The session is kept: load another scenario or press Reset.", classes=["view-error"])
+        return
+    Dashboard(model, config)
+
+
+@solara.component
+def Controls(model: solara.Reactive[AppModel], config: solara.Reactive[AppConfig], playing: solara.Reactive[bool]):
+    """Reset, play / pause, step and the play interval. Mesa's SolaraViz controller is not used:
+    its play task stays registered with Solara after the page closes, so every closed session's
+    model stayed in memory, and its play state outlived a scenario load (Step stayed disabled
+    after playing to the horizon); its parameter card was empty here."""
+    update_counter.get()        # redrawn after each step: Step and play are disabled at the horizon
+    interval = solara.use_reactive(PLAY_INTERVAL)
+    error, set_error = solara.use_state("")
+    current = model.value
+
+    def step():
         try:
-            new = AppConfig.from_scenario(name, scale=config.value.scale)
-        except scenarios.ScenarioError as e:
-            set_error(str(e))
+            current.step()
+        except Exception as e:  # noqa: BLE001 — shown in the page; the session goes on
+            logger.exception("step failed")
+            playing.set(False)
+            set_error(f"步进出错 The step failed: {type(e).__name__}: {e}")
+        force_update()
+
+    def reset():
+        playing.set(False)
+        try:
+            new = AppModel(config.value)
+        except Exception as e:  # noqa: BLE001
+            logger.exception("reset failed")
+            set_error(f"重置出错 Reset failed, the current run is kept: {type(e).__name__}: {e}")
             return
         set_error("")
+        model.set(new)
+
+    def play(cancel):
+        while playing.value and current.running and not cancel.is_set():
+            time.sleep(interval.value / 1000)
+            if cancel.is_set() or not playing.value or model.value is not current:
+                return
+            step()
+        if not current.running:
+            playing.set(False)
+
+    solara.use_thread(play, dependencies=[playing.value, current], intrusive_cancel=False)
+    with solara.Card("控制 Controls"):
+        with solara.Row(justify="space-between"):
+            solara.Button(label="Reset", color="primary", on_click=reset)
+            solara.Button(label="❚❚" if playing.value else "▶", color="primary",
+                          on_click=lambda: playing.set(not playing.value), disabled=not current.running)
+            solara.Button(label="Step", color="primary", on_click=step, disabled=playing.value or not current.running)
+        solara.SliderInt("播放间隔 Play interval (ms)", value=interval, min=0, max=1000, step=50)
+        solara.Text(f"第 {current.steps} 步 step {current.steps} · {current.date_label}", style="font-size: 12px")
+        if error:
+            solara.Error(error, classes=["controls-error"])
+
+
+def scenario_files() -> dict[str, Path]:
+    """The files the picker offers, by name."""
+    return {p.stem: p for p in scenarios.list_scenarios(os.environ.get(SCENARIOS_ENV) or None)}
+
+
+@solara.component
+def ScenarioPanel(config: solara.Reactive[AppConfig], model: solara.Reactive[AppModel],
+                  playing: solara.Reactive[bool] | None = None):
+    error, set_error = solara.use_state("")
+    failures, set_failures = solara.use_state(0)
+    files = scenario_files()
+    names = list(files)
+
+    def load(name):
+        # Whatever goes wrong with a file (unreadable, invalid, a model that cannot be built from
+        # it) is shown here; the run on screen stays.
+        try:
+            new = AppConfig.from_scenario(files.get(name, name), scale=config.value.scale)
+            built = AppModel(new)
+        except Exception as e:  # noqa: BLE001
+            if not isinstance(e, scenarios.ScenarioError):
+                logger.exception("loading %s failed", name)
+            set_error(f"无法载入 Cannot load {name}: {e}")
+            set_failures(failures + 1)    # redraws the picker on the file still running
+            return
+        set_error("")
+        if playing is not None:
+            playing.set(False)     # a new run starts paused at its first quarter
         config.set(new)
-        model.set(AppModel(new))   # loading a scenario is an action: run it at once
+        model.set(built)   # loading a scenario is an action: run it at once
 
     with solara.Card("情景 Scenario"):
         stem = Path(config.value.file).stem
         current = stem if stem in names else None
-        solara.Select("情景文件 Scenario file (scenarios/)", value=current, values=names, on_value=load)
+        solara.Select("情景文件 Scenario file (scenarios/)", value=current, values=names, on_value=load).key(
+            f"scenario-picker-{failures}")
         solara.Text(config.value.description, style="font-size: 12px")
         solara.Select("规模 Scale", value=SCALES[config.value.scale] if config.value.scale in SCALES else None,
                       values=list(SCALES.values()),
@@ -193,7 +306,7 @@ def ScenarioPanel(config: solara.Reactive[AppConfig], model: solara.Reactive[App
                         on_value=lambda s: config.set(dataclasses.replace(config.value, seed=max(int(s), 0))))
         solara.Text("规模和种子在 Reset 后生效 Scale and seed apply at Reset.", style="font-size: 12px")
         if error:
-            solara.Error(error)
+            solara.Error(error, classes=["scenario-error"])
 
 
 @solara.component
@@ -209,7 +322,7 @@ def LeverPanel(config: solara.Reactive[AppConfig]):
             try:
                 config.set(config.value.with_lever(key, value))
                 set_error("")
-            except ParamError as e:
+            except Exception as e:  # noqa: BLE001 — a ParamError names the key; anything else is shown too
                 set_error(str(e))
         return on_value
 
@@ -254,3 +367,4 @@ def LeverPanel(config: solara.Reactive[AppConfig]):
                         if i == open_section:
                             for key in (k for k in keys if k.split(".")[0] == section):
                                 control(key)
+

@@ -4,6 +4,7 @@ every request to another host refused (the app must work offline). Screenshots g
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,12 +31,22 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # The shipped scenarios and two that cannot be loaded: a file that is not TOML and a value
+    # the parameters refuse.
+    folder = tmp_path_factory.mktemp("scenarios")
+    for f in (ROOT / "scenarios").glob("*.toml"):
+        shutil.copy(f, folder)
+    (folder / "broken.toml").write_text("name = = this is not TOML\n")
+    (folder / "bad_value.toml").write_text('name = "bad_value"\ndescription = "a negative budget"\n'
+                                           'extends = "baseline"\n[guiding_fund]\nannual_budget = -5\n')
     port = free_port()
     log = open(ARTIFACTS / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "run.py", "ui", "--port", str(port)], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    # this checkout's code, whatever is installed
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    proc = subprocess.Popen([sys.executable, "run.py", "ui", "--port", str(port), "--scenarios", str(folder)], cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 90
@@ -49,7 +60,7 @@ def server():
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the app did not start; see {ARTIFACTS / 'server.log'}")
             time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         # the server runs in its own session: stop the command and the Solara server it started
         os.killpg(proc.pid, signal.SIGTERM)
@@ -61,7 +72,13 @@ def server():
         log.close()
 
 
+def pick_scenario(page, name):
+    page.locator(".v-select", has_text="情景文件 Scenario file").locator(".v-select__slot").click()
+    page.locator(".v-menu__content .v-list-item", has_text=name).first.click()
+
+
 def test_app_in_chromium(server):
+    server, _ = server
     outside, errors = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -93,6 +110,9 @@ def test_app_in_chromium(server):
             chart = page.locator("svg.target-chart").first
             chart_before = chart.inner_html()
             fills_before = [page.locator("svg.district-map path").nth(i).get_attribute("fill") for i in range(38)]
+            # no empty parameter card; the scoreboard says how to read it
+            expect(page.get_by_text("Model Parameters")).to_have_count(0)
+            expect(page.locator(".reading-note").first).to_contain_text("How to read this")
             page.screenshot(path=str(ARTIFACTS / "1-start.png"))
 
             # step several times: the date and the charts move
@@ -126,9 +146,8 @@ def test_app_in_chromium(server):
             expect(paired_links).to_have_count(0)  # no paired-assistance links drawn
             page.screenshot(path=str(ARTIFACTS / "3-lever-reset.png"))
 
-            # another scenario from scenarios/
-            page.locator(".v-select", has_text="情景文件 Scenario file").locator(".v-select__slot").click()
-            page.locator(".v-menu__content .v-list-item", has_text="paired_strong").click()
+            # another scenario from the folder
+            pick_scenario(page, "paired_strong")
             expect(page.locator(".run-scenario")).to_contain_text("paired_strong")
             expect(page.get_by_text("协同强度 pairing intensity (×): 2.5")).to_be_visible()
             expect(page.locator(".run-levers")).to_contain_text("none")
@@ -144,7 +163,61 @@ def test_app_in_chromium(server):
             expect(page.get_by_text("目标 Targets · 2025 Q4")).to_be_visible()
             expect(board.locator('tr[data-status="met"], tr[data-status="off_track"]')).to_have_count(6)
             page.screenshot(path=str(ARTIFACTS / "5-played-to-2025.png"))
+
+            # files that cannot be loaded: the message shows, the session and its run stay
+            for name, words in (("broken", "not valid TOML"), ("bad_value", "annual_budget")):
+                pick_scenario(page, name)
+                expect(page.locator(".scenario-error")).to_contain_text(f"Cannot load {name}")
+                expect(page.locator(".scenario-error")).to_contain_text(words)
+                expect(date).to_have_text("2025 Q4")
+            # after playing to the horizon, a newly loaded scenario starts paused and steps
+            pick_scenario(page, "fund_need")
+            expect(page.locator(".run-scenario")).to_contain_text("fund_need")
+            expect(page.locator(".scenario-error")).to_have_count(0)
+            expect(date).to_have_text("2022 Q4")
+            step = page.get_by_role("button", name="Step", exact=True)
+            expect(step).to_be_enabled()
+            step.click()
+            expect(date).to_have_text("2023 Q1")
+
+            page.close(run_before_unload=True)        # the tab closes: its session ends
         finally:
             browser.close()
     assert not outside, f"the page asked for outside resources: {outside[:5]}"
     assert not errors, errors
+
+
+def server_rss_mb(proc) -> float:
+    """Resident memory of the Solara server (the child of ``run.py ui``)."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    for line in Path(f"/proc/{children[0]}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def test_memory_stays_flat_over_20_sessions(server):
+    """20 times: open the page, step, close the tab. What the closed sessions held is released:
+    the server's memory stays within 10 % of what it was after the first sessions."""
+    url, proc = server
+    sizes = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            context.set_default_timeout(60_000)
+            for cycle in range(23):
+                page = context.new_page()
+                page.goto(url)
+                date = page.locator(".run-date")
+                expect(date).to_have_text("2022 Q4")
+                sizes.append(server_rss_mb(proc))       # with this session open, the last one closed
+                page.get_by_role("button", name="Step", exact=True).click()
+                expect(date).to_have_text("2023 Q1")
+                page.close(run_before_unload=True)      # as closing the tab does: the page tells the server
+        finally:
+            browser.close()
+    start, end = sizes[2], sizes[-1]                    # after two sessions have warmed the server up
+    (ARTIFACTS / "memory.txt").write_text("server RSS (MB) at each session's start: "
+                                          + ", ".join(f"{x:.1f}" for x in sizes) + "\n")
+    assert end <= 1.10 * start, f"memory grew from {start:.0f} MB to {end:.0f} MB over 20 sessions: {sizes}"
