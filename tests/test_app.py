@@ -1,6 +1,7 @@
 """The browser app's parts rendered without a browser (solara.render), and its command."""
 
 import argparse
+import dataclasses
 import socket
 import statistics
 import time
@@ -11,9 +12,9 @@ import numpy as np
 import pytest
 import solara
 
-from sim import app, app_cli, app_components
+from sim import app, app_cli, app_components, app_ensemble
 from sim.app_components import (AppConfig, AppModel, Dashboard, DistrictDetail, DistrictMap, DistrictMapWidget,
-                                LeverPanel, ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS,
+                                EnsemblePanel, LeverPanel, ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS,
                                 default_config, district_status_counts, indicator_series, lever_keys, lever_label,
                                 target_status)
 from sim.params import describe
@@ -409,4 +410,70 @@ def test_a_closed_session_releases_its_models():
     assert all(m.released for m in alive) and not [m for m in alive if m in mesa.Agent._ids], \
         "a closed session's model is still registered with Mesa"
     # (That nothing else keeps them is measured in a real server: tests/test_app_e2e.py.)
+
+
+# ---- the ensemble in the app (issue 17) ---------------------------------------------------------
+@pytest.fixture
+def small_config():
+    # a cheap ensemble: a fifth of the app's default scale
+    return dataclasses.replace(default_config(), scale=0.02)
+
+
+def test_the_app_ensemble_is_paired_cached_and_cancellable(small_config):
+    changed = small_config.with_lever("paired.enabled", False)
+    req = app_ensemble.request(changed, replicates=3)
+    assert req.levers is not None and req.scenario.params.paired.enabled and not req.levers.params.paired.enabled
+    assert req.scenario.seed == req.levers.seed and req.scenario.params.scale == 0.02
+    assert app_ensemble.request(small_config, 3).levers is None          # nothing changed: one ensemble
+    ticks = []
+    view = app_ensemble.run(req, progress=lambda done, total: ticks.append((done, total)), backend="serial")
+    assert ticks[0] == (0, 6) and ticks[-1] == (6, 6) and not view.from_cache
+    assert view.names == ("baseline", "baseline+levers") and set(view.diffs["target"]) == {t.id for t in view.targets}
+    for t in view.targets:
+        p, lo, hi = view.prob(1, t.id)
+        assert 0 <= lo <= p <= hi <= 1
+    again = app_ensemble.run(req, backend="serial")
+    assert again.from_cache and again.summaries[0] is view.summaries[0]
+    # paired: the levers' replicate k ran from the scenario's replicate-k seed, so with a lever that
+    # changes nothing the two ensembles are identical
+    same = small_config.with_lever("platforms.cost", small_config.params.platforms.cost)
+    assert app_ensemble.request(same, 3).levers is None
+    # a cancel stops within a replicate; the finished ones are kept and a new run continues from them
+    more = app_ensemble.request(changed, replicates=5)
+    cancel = __import__("threading").Event()
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done >= 7:
+            cancel.set()
+
+    with pytest.raises(app_ensemble.Cancelled):
+        app_ensemble.run(more, cancel, progress, backend="serial")
+    assert max(seen) < 10
+    resumed = []
+    app_ensemble.run(more, progress=lambda done, total: resumed.append(done), backend="serial")
+    assert resumed[0] >= 7 and resumed[-1] == 10
+
+
+def test_ensemble_panel_runs_in_the_background_and_shows_the_odds(render, small_config, monkeypatch):
+    monkeypatch.setattr(app_ensemble, "BACKEND", "serial")
+    monkeypatch.setattr(app_ensemble, "DEFAULT_REPLICATES", 3)
+    config = small_config.with_lever("finance.credit_annual_lending", 2 * small_config.params.finance.credit_annual_lending)
+    rc = render(EnsemblePanel(config))
+    start = rc.find(v.Btn, children=["运行集合 Run ensemble"]).widget
+    t = time.process_time()
+    start.click()
+    assert time.process_time() - t < 0.5          # the click returns at once: the runs are in a thread
+    wait_for(lambda: html_containing(rc, 'class="ensemble-scoreboard"'), what="the ensemble's scoreboard")
+    table = html_containing(rc, 'class="ensemble-scoreboard"')[0]
+    for target in ("T1", "T2", "T3", "T4", "T5", "T6"):
+        assert f'data-target="{target}"' in table
+    assert table.count('class="p-met"') == 12 and table.count('class="p-diff"') == 6
+    assert len(html_by_class(rc, "fan-cell")) == 6
+    assert any("How to read this" in w.unsafe_innerHTML for w in html_by_class(rc, "reading-note"))
+    assert "runs of «baseline+levers»" in html_by_class(rc, "ensemble-summary")[0].unsafe_innerHTML
+    wait_for(lambda: not start.disabled, what="the run to end")
+    start.click()                                  # the same settings again: from the cache, at once
+    wait_for(lambda: html_by_class(rc, "from-cache"), timeout=5, what="the cached ensemble")
 

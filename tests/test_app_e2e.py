@@ -180,6 +180,36 @@ def test_app_in_chromium(server):
             step.click()
             expect(date).to_have_text("2023 Q1")
 
+            # the ensemble: the scenario file and a changed lever, paired, in the background
+            paired_on = page.locator(".v-input--checkbox", has_text="对口协同 paired assistance on")
+            if not paired_on.is_visible():      # the group is still open from the lever above
+                page.locator(".lever-groups .v-expansion-panel-header", has_text="对口协同 Paired assistance").click()
+            paired_on.locator("label").click()
+            expect(page.locator(".pending-levers")).to_be_visible()
+            run = page.get_by_role("button", name=re.compile("Run ensemble"))
+            started = time.monotonic()
+            run.click()
+            expect(page.locator(".ensemble-progress")).to_be_visible()
+            expect(page.get_by_role("button", name=re.compile("Cancel"))).to_be_enabled()
+            page.get_by_role("button", name="Step", exact=True).click()     # the page stays live meanwhile
+            expect(date).to_have_text("2023 Q2")
+            table = page.locator("table.ensemble-scoreboard")
+            expect(table).to_be_visible(timeout=300_000)
+            took = time.monotonic() - started
+            for t in ("T1", "T2", "T3", "T4", "T5", "T6"):
+                expect(table.locator(f'tr[data-target="{t}"] td.p-met')).to_have_count(2)
+            probs = [float(x) for x in table.locator("td.p-met").evaluate_all("els => els.map(e => e.dataset.prob)")]
+            assert len(probs) == 12 and all(0.0 <= p <= 1.0 for p in probs), probs
+            expect(table.locator("td.p-diff")).to_have_count(6)
+            expect(page.locator("svg.fan-chart")).to_have_count(6)
+            expect(page.locator(".ensemble-summary")).to_contain_text("runs of «fund_need+levers»")
+            (ARTIFACTS / "ensemble.txt").write_text(f"20 paired replicates x 2 in {took:.1f} s; P(met) {probs}\n")
+            table.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "6-ensemble.png"))
+            # the same settings again come from the cache
+            expect(run).to_be_enabled()
+            run.click()
+            expect(page.locator(".ensemble-source.from-cache")).to_be_visible(timeout=10_000)
             page.close(run_before_unload=True)        # the tab closes: its session ends
         finally:
             browser.close()
