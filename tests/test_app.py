@@ -181,6 +181,27 @@ def test_map_draws_38_districts_with_the_paired_links_and_selects_on_click(rende
     assert set(rc.find(DistrictMapWidget).widget.fills) <= set(TIER_COLOURS.values())
 
 
+def test_map_names_do_not_collide_the_crowded_centre_is_enlarged_in_an_inset():
+    from sim.app_map import label_box, map_geometry, map_inset
+    paths, _, viewbox = map_geometry()
+    inset = map_inset()
+    width, height = map(float, viewbox.split()[2:])
+    crowded = {paths[i]["label"] for i in inset["members"]}
+    assert {"渝中", "大渡口", "江北", "南岸"} <= crowded and all(paths[i]["central"] for i in inset["members"])
+    assert sorted(inset["members"] + inset["others"]) == list(range(38))
+    main = [label_box(paths[i]) for i in inset["others"]]
+    enlarged = [label_box(dict(label=paths[i]["label"], x=paths[i]["ix"], y=paths[i]["iy"])) for i in inset["members"]]
+    frame = (inset["x"], inset["y"], inset["x"] + inset["w"], inset["y"] + inset["h"])
+    for boxes, (x0, y0, x1, y1) in ((main, (0, 0, width, height)), (enlarged, frame)):
+        for i, a in enumerate(boxes):
+            assert x0 <= a[0] and a[2] <= x1 and y0 <= a[1] and a[3] <= y1
+            for b in boxes[:i]:
+                assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), "two names collide"
+    # the inset sits where the map is empty, and names on the main map stay clear of it
+    assert all(not (b[0] < frame[2] and frame[0] < b[2] and b[1] < frame[3] and frame[1] < b[3]) for b in main)
+    assert inset["scale"] >= 2
+
+
 def test_target_status_rule():
     t = Target("T1", "", "tech_enterprises", 100.0, 2025)
     start = [40.0]

@@ -104,12 +104,14 @@ def test_app_in_chromium(server):
             expect(page.get_by_text("目标 Targets", exact=False).first).to_be_visible()
             date = page.locator(".run-date")
             expect(date).to_have_text("2022 Q4")
-            expect(page.locator("svg.district-map path")).to_have_count(38)
+            shapes = page.locator("svg.district-map > path")     # the map's own; the inset draws them again
+            expect(shapes).to_have_count(38)
+            expect(page.locator("svg.district-map .map-inset text")).to_contain_text(["渝中", "南岸"])
             paired_links = page.locator("svg.district-map line[stroke='#ae3ec9']")
             assert paired_links.count() > 0 and page.locator("svg.district-map line").count() > paired_links.count()
             chart = page.locator("svg.target-chart").first
             chart_before = chart.inner_html()
-            fills_before = [page.locator("svg.district-map path").nth(i).get_attribute("fill") for i in range(38)]
+            fills_before = [shapes.nth(i).get_attribute("fill") for i in range(38)]
             # no empty parameter card; the scoreboard says how to read it
             expect(page.get_by_text("Model Parameters")).to_have_count(0)
             expect(page.locator(".reading-note").first).to_contain_text("How to read this")
@@ -122,16 +124,23 @@ def test_app_in_chromium(server):
             # the parts of the page arrive one after the other: wait for the chart, not only the date
             expect(chart.locator("polyline")).to_have_attribute("points", re.compile(r"^(\S+ ){4}\S+$"))  # 5 quarters
             assert chart.inner_html() != chart_before
-            fills = lambda: [page.locator("svg.district-map path").nth(i).get_attribute("fill") for i in range(38)]  # noqa: E731
+            fills = lambda: [shapes.nth(i).get_attribute("fill") for i in range(38)]  # noqa: E731
             deadline = time.monotonic() + 10
             while fills() == fills_before and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert fills() != fills_before
             page.screenshot(path=str(ARTIFACTS / "2-stepped.png"))
+            page.locator("svg.district-map").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "2b-map.png"))
 
             # hovering a district shows its figures; a click (忠县) opens its details
-            assert "忠县 Zhongxian" in page.locator('svg.district-map path[data-code="500233"] title').text_content()
-            page.locator('svg.district-map path[data-code="500233"]').click()
+            assert "忠县 Zhongxian" in page.locator('svg.district-map > path[data-code="500233"] title').text_content()
+            page.locator('svg.district-map > path[data-code="500233"]').click()
+            expect(page.locator(".district-detail")).to_have_attribute("data-code", "500233")
+            # a click on the enlarged centre selects too (渝中)
+            page.locator('svg.district-map .map-inset path[data-code="500103"]').click()
+            expect(page.locator(".district-detail")).to_have_attribute("data-code", "500103")
+            page.locator('svg.district-map > path[data-code="500233"]').click()
             expect(page.locator(".district-detail")).to_have_attribute("data-code", "500233")
             expect(page.get_by_text("区县详情 District: 忠县", exact=False)).to_be_visible()
 
