@@ -1,11 +1,13 @@
 """Time a step of the browser app and its redraw, at the default scale and at full scale.
 
-    python benchmarks/bench_app.py [--steps N] [--browser]
+    python benchmarks/bench_app.py [--steps N] [--browser] [--ensemble]
 
 Without --browser: the page is rendered in this process (solara.render) and the Step button is
 clicked; the time covers the model step, every view's recomputation and the widget updates the
 server sends. With --browser it also serves the app and times, in headless Chromium, the click
 on Step until the new date is on screen (server, websocket and browser drawing together).
+With --ensemble it times the app's ensemble button: 20 paired replicates of the baseline and of
+one changed lever at the default scale, then the same again from the cache.
 """
 
 from __future__ import annotations
@@ -102,12 +104,29 @@ def in_browser(steps: int) -> None:
         server.wait(timeout=10)
 
 
+def ensemble() -> None:
+    from sim import app_ensemble
+    from sim.app_levers import default_config
+
+    config = default_config().with_lever("paired.enabled", False)
+    replicates = app_ensemble.DEFAULT_REPLICATES
+    req = app_ensemble.request(config, replicates)
+    for label in ("run", "again (cache)"):
+        t = time.perf_counter()
+        view = app_ensemble.run(req)
+        print(f"ensemble {label}: {replicates} paired replicates x {len(req.runs)} at scale {config.scale:g}, "
+              f"backend {app_ensemble.BACKEND}: {time.perf_counter() - t:.2f} s (from cache: {view.from_cache})")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=8, help="steps timed per scale (default 8; the horizon is 12)")
     ap.add_argument("--browser", action="store_true", help="also time the round trip in headless Chromium")
+    ap.add_argument("--ensemble", action="store_true", help="also time the ensemble button (20 paired replicates)")
     a = ap.parse_args()
     print(f"{os.cpu_count()} CPUs")
     in_process(a.steps)
     if a.browser:
         in_browser(a.steps)
+    if a.ensemble:
+        ensemble()

@@ -1,49 +1,47 @@
 """The browser app: ``python run.py ui`` or ``solara run sim/app.py``.
 
-Mesa's SolaraViz gives the play / step / reset controls and the play interval; the levers, the
-scenario picker, the map with the collaboration network, the target charts, the scoreboard and
-the district panel come from ``sim.app_components`` (which draws on ``sim.app_levers``,
-``sim.app_model``, ``sim.app_map`` and ``sim.app_charts``). Levers edit a per-session configuration
-that SolaraViz's Reset hands to ``AppModel``, so a change applies at the next Reset; loading a
-scenario rebuilds the model at once.
+The sidebar holds the controls (Reset, play / pause, step, the play interval), the scenario
+picker and the levers; the main area the run's header, its scoreboard, the ensemble panel, the
+map with the collaboration network, the district panel and the target charts, all from
+``sim.app_components`` (which draws on ``sim.app_levers``, ``sim.app_model``, ``sim.app_map``,
+``sim.app_charts`` and ``sim.app_ensemble``). Levers edit a per-session configuration that Reset
+builds the next model from; loading a scenario rebuilds the model at once, paused.
+
+Every model the page built is released when it is replaced and when the session closes (Mesa
+3.3.1 would otherwise keep it alive); an error in a control or a view is shown in the page and
+the session goes on.
 """
 
 import solara
-from mesa.visualization import SolaraViz
 
-from sim.app_components import AppModel, Dashboard, LeverPanel, ScenarioPanel, default_config
+from sim.app_components import AppModel, Controls, Guarded, LeverPanel, ScenarioPanel, default_config
+from sim.app_model import return_freed_memory
 
 TITLE = "重庆区县科技创新政策模拟 Chongqing district innovation policy simulator"
 
 
 @solara.component
-def SidebarPanels(config, model):
-    # Solara orders sidebar parts by how deeply they are nested: two levels below the page puts
-    # the scenario and the levers under SolaraViz's play / step / reset, not above them.
-    _SidebarContent(config, model)
-
-
-@solara.component
-def _SidebarContent(config, model):
-    with solara.Sidebar():
-        ScenarioPanel(config, model)
-        LeverPanel(config)
-
-
-@solara.component
 def Page():
     config = solara.use_reactive(default_config())
+    solara.use_memo(return_freed_memory, [])     # once per session: what closed sessions freed
     first = solara.use_memo(lambda: AppModel(config.value), [])
     model = solara.use_reactive(first)
+    playing = solara.use_reactive(False)
 
     def release_when_replaced():
         current = model.value
-        return current.release   # Mesa 3.3.1 would otherwise keep every discarded model alive
+        return current.release   # run when the model is replaced, and when the session closes
 
     solara.use_effect(release_when_replaced, [model.value])
-    SolaraViz(model, components=[], model_params={"config": config}, name=TITLE, play_interval=150)
-    SidebarPanels(config, model)
-    Dashboard(model.value, config.value)
+    solara.Title(TITLE)
+    with solara.AppBar():
+        solara.AppBarTitle(TITLE)
+        solara.lab.ThemeToggle()
+    with solara.Sidebar():
+        Controls(model, config, playing)
+        ScenarioPanel(config, model, playing)
+        LeverPanel(config)
+    Guarded(model.value, config.value)
 
 
 page = Page

@@ -14,17 +14,11 @@ import math
 import numpy as np
 
 from .app_model import RATE_INDICATORS, STATUS, _fmt
+from .report_text import INDICATOR_NAMES
 from .targets import Target
 
 # Chart titles of the indicators a target set can use (sim/data/targets.toml).
-INDICATOR_LABELS = {
-    "tech_enterprises": "科技型企业 Tech-based SMEs",
-    "high_tech_enterprises": "高新技术企业 High-tech enterprises",
-    "districts_rd_cagr_10": "研发年均增长≥10%的区县 Districts with R&D growth ≥ 10 %/yr",
-    "hightech_zone_output_share": "高新区工业产值占比 High-tech zones' share of industrial output",
-    "new_innovative_counties": "新增国家创新型县 New national innovative counties",
-    "districts_with_platform": "建成特色平台的区县 Districts with a characteristic platform",
-}
+INDICATOR_LABELS = {k: f"{zh} {en[0].upper()}{en[1:]}" for k, (zh, en) in INDICATOR_NAMES.items()}
 
 
 def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
@@ -77,5 +71,52 @@ def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int,
                f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="3" fill="#1c3f6e"/>'
                f'<text x="{min(last_x + 4, W - 40):.1f}" y="{last_y - 5:.1f}" fill="#1c3f6e">'
                f'{_fmt(float(values[-1]))}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def fan_svg(target: Target, series, start_year: int, horizon: int) -> str:
+    """One target's ensemble: for each ``(label, colour, band)`` the median and 5–95 % band of its
+    indicator at every year end (``band``: index year, columns median, p05, p95), and the target
+    line."""
+    W, H, L, R, T, B = 340, 214, 52, 12, 46, 24
+    span_x = max(horizon - start_year, 1)
+    thr = target.threshold
+    frames = [b.dropna() for _, _, b in series]
+    values = [v for b in frames for v in (*b["p05"], *b["p95"])] + [thr]
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * 0.12 or max(abs(hi), 1) * 0.1
+    lo = 0.0 if lo >= 0 and lo - pad < 0 else lo - pad
+    hi += pad
+    sx = lambda x: L + (W - L - R) * (x - start_year) / span_x  # noqa: E731
+    sy = lambda y: T + (H - T - B) * (1 - (y - lo) / (hi - lo))  # noqa: E731
+    zh, _, en = INDICATOR_LABELS.get(target.indicator, target.indicator).partition(" ")
+    out = [f'<svg class="fan-chart" data-indicator="{target.indicator}" viewBox="0 0 {W} {H}" width="100%" '
+           f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="10">',
+           f'<rect width="{W}" height="{H}" fill="#fff"/>',
+           f'<text x="4" y="12" font-size="12" font-weight="bold">{html.escape(target.id)} {html.escape(zh)}</text>'
+           f'<text x="4" y="25" fill="#444">{html.escape(en)} ({html.escape(target.unit)})</text>']
+    x = 4
+    for label, colour, _ in series:       # the legend
+        out.append(f'<rect x="{x}" y="31" width="10" height="8" fill="{colour}" fill-opacity="0.35"/>'
+                   f'<text x="{x + 13}" y="39" fill="{colour}">{html.escape(label)}</text>')
+        x += 22 + 6 * len(label)
+    for t in _nice_ticks(lo, hi):
+        y = sy(t)
+        out.append(f'<line x1="{L}" x2="{W - R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>'
+                   f'<text x="{L - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{_fmt(t)}</text>')
+    for yr in range(start_year, start_year + span_x + 1):
+        out.append(f'<text x="{sx(yr):.1f}" y="{H - 8}" text-anchor="middle" fill="#555">{yr}</text>')
+    out.append(f'<line x1="{L}" x2="{W - R}" y1="{sy(thr):.1f}" y2="{sy(thr):.1f}" stroke="#c92a2a" '
+               f'stroke-dasharray="6 3"><title>target 目标 {_fmt(thr)}</title></line>')
+    for (label, colour, _), b in zip(series, frames):
+        if b.empty:
+            continue
+        upper = " ".join(f"{sx(yr):.1f},{sy(v):.1f}" for yr, v in b["p95"].items())
+        lower = " ".join(f"{sx(yr):.1f},{sy(v):.1f}" for yr, v in reversed(list(b["p05"].items())))
+        mid = " ".join(f"{sx(yr):.1f},{sy(v):.1f}" for yr, v in b["median"].items())
+        out.append(f'<polygon class="band" points="{upper} {lower}" fill="{colour}" fill-opacity="0.18" stroke="none">'
+                   f'<title>{html.escape(label)}: 5–95 % of runs</title></polygon>'
+                   f'<polyline class="median" points="{mid}" fill="none" stroke="{colour}" stroke-width="2"/>')
     out.append("</svg>")
     return "".join(out)

@@ -5,6 +5,7 @@ Every asset is served locally (``solara-assets``), so the app works without inte
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 APP = Path(__file__).resolve().with_name("app.py")
+SCENARIOS_ENV = "CQ_SIM_SCENARIOS"     # read by the scenario picker (sim/app_components.py)
 HELP = "serve the interactive browser app (levers, district map, network, target charts) on localhost"
 
 
@@ -19,6 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for the network)")
+    parser.add_argument("--scenarios", type=Path, metavar="DIR",
+                        help="folder of scenario files the picker offers (default: scenarios/)")
 
 
 def check_address(host: str, port: int) -> str | None:
@@ -43,13 +47,19 @@ def check_address(host: str, port: int) -> str | None:
 
 def main(args) -> int:
     problem = check_address(args.host, args.port)
+    folder = getattr(args, "scenarios", None)
+    if problem is None and folder is not None and not (folder.is_dir() and any(folder.glob("*.toml"))):
+        problem = f"--scenarios {folder} is not a folder of scenario files (*.toml)"
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    env = dict(os.environ)
+    if folder is not None:
+        env[SCENARIOS_ENV] = str(folder.resolve())
     print(f"serving the app at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     cmd = [sys.executable, "-m", "solara", "run", str(APP), "--host", args.host, "--port", str(args.port),
            "--production", "--no-open", "--no-check-version"]  # no call to PyPI: the app runs offline
-    server = subprocess.Popen(cmd)
+    server = subprocess.Popen(cmd, env=env)
     # A service manager or test stops us with SIGTERM: pass it on rather than orphan the server.
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     try:

@@ -4,6 +4,10 @@ target is met or on track."""
 
 from __future__ import annotations
 
+import ctypes
+import gc
+import threading
+
 import numpy as np
 import solara
 
@@ -28,6 +32,25 @@ ON_TRACK_RULE = ("进度正常 on track: the value is at or above the straight l
                  "above the target now, or at the end of the target year once it has passed.")
 
 
+def return_freed_memory() -> None:
+    """Free what closed sessions left and hand it back to the system. Their models are released,
+    but a closed session's widgets and state hold reference cycles that wait for the cyclic
+    collector, and glibc keeps freed pages between the server's long-lived objects: without this
+    the server's memory creeps up with every session ever opened. (Trimming is glibc only.)"""
+    global _malloc_trim
+    gc.collect()
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 class AppModel(InnovationModel):
     """The model as the app runs it: built from an :class:`AppConfig` (or a reactive holding
     one, so that SolaraViz's Reset picks up the levers as they are now), stopping at the
@@ -37,6 +60,11 @@ class AppModel(InnovationModel):
         cfg = getattr(config, "value", config) or default_config()
         super().__init__(params=cfg.params, seed=cfg.seed, scale=cfg.scale)
         self.config = cfg
+        # Play steps in a thread of its own while a Reset or a scenario load may release the
+        # model from the page's thread: a release waits for the step, and a released model no
+        # longer steps.
+        self._lock = threading.RLock()
+        self.released = False
         self._cache = {}
         self.rd_track = [np.array([d.rd for d in self.district_list])]
         self.link_reference = max(self.district_network()[0].max(), 1e-9)
@@ -51,10 +79,20 @@ class AppModel(InnovationModel):
         return self._cache[key]
 
     def step(self):
-        super().step()
-        self.rd_track.append(np.array([d.rd for d in self.district_list]))
-        if self.reached(self.config.until):
+        with self._lock:
+            if self.released:
+                return
+            super().step()
+            self.rd_track.append(np.array([d.rd for d in self.district_list]))
+            if self.reached(self.config.until):
+                self.running = False
+
+    def release(self):
+        with self._lock:
+            self.released = True
             self.running = False
+            self._cache = {}
+            super().release()
 
 
 def _indicator(model, key) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .ensemble import EnsembleResult
+from .report_text import result_summary
 from .report_figures import (GROUP_ZH, _png, choropleths, difference_chart, district_final, fan_charts,
                              inequality_chart, network_map)
 from .targets import RD_GROWTH_TARGET
@@ -34,8 +35,17 @@ h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-botto
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}
 th{background:#f3f3f3}td.l,th.l{text-align:left}.met{background:#d8f0d8}.risk{background:#fff2cc}.miss{background:#f8d7d7}
 img{max-width:100%}.note{color:#555;font-size:.85em}
+.summary{background:#f6f8fa;border-left:4px solid #1c3f6e;padding:.6em 1em;margin:1em 0;line-height:1.55}
+.summary p{margin:.4em 0}
 """
 
+
+
+READING = ("How to read this: each run (replicate) simulates the same policy with different chance events; "
+           "median, 5 % and 95 % are the middle run's value and the band holding 90 % of the runs at the target "
+           "year; P(met) is the share of runs that meet the target, known to about ±1/√(runs) (the first "
+           "paragraph gives each one's 95 % interval). Green: met in ≥ 90 % of runs; yellow: 50–90 %; red: below "
+           "50 %.")
 
 
 def _img(data: bytes, alt: str) -> str:
@@ -98,6 +108,13 @@ def diff_html(diffs: pd.DataFrame) -> str:
             "value difference excludes zero.</p>")
 
 
+def summary_html(result: EnsembleResult, diffs: pd.DataFrame | None = None) -> str:
+    """The first paragraph: what the numbers below say, in plain words (sim/report_text.py)."""
+    text = result_summary(result, diffs)
+    return (f'<div class=summary><p lang=zh-Hans>{html.escape(text["zh"])}</p>'
+            f'<p lang=en>{html.escape(text["en"])}</p></div>')
+
+
 def _header(results: list[EnsembleResult]) -> str:
     items = []
     for r in results:
@@ -126,9 +143,9 @@ def write_report(result: EnsembleResult, out: str | Path) -> Path:
     }
     pngs = _save(figures, out / "figures")
     s = result.scenario
-    body = [f"<h1>{html.escape(s.name)} — target report</h1>", _header([result]),
+    body = [f"<h1>{html.escape(s.name)} — target report</h1>", summary_html(result), _header([result]),
             "<h2>Targets 目标</h2>", scoreboard_html(result.summary),
-            "<p class=note>Green: met in ≥ 90 % of replicates; yellow: 50–90 %; red: below 50 %.</p>",
+            f"<p class=note>{READING}</p>",
             "<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"),
             "<h2>The 38 区县 in the final year</h2>", _img(pngs["choropleths"], "choropleth maps"),
             "<h2>District ranking (by R&D growth since the start)</h2>", ranking_html(result),
@@ -146,7 +163,7 @@ def write_comparison_report(results: list[EnsembleResult], diffs: pd.DataFrame, 
         figures[f"network_map_{r.scenario.name}"] = network_map(r)
     pngs = _save(figures, out / "figures")
     ref = results[0].scenario.name
-    body = [f"<h1>Comparison against {html.escape(ref)}</h1>", _header(results),
+    body = [f"<h1>Comparison against {html.escape(ref)}</h1>", summary_html(results[0], diffs), _header(results),
             "<h2>Paired differences 差异</h2>", diff_html(diffs), _img(pngs["differences"], "differences")]
     for r in results:
         body += [f"<h2>Targets: {html.escape(r.scenario.name)}</h2>", scoreboard_html(r.summary)]

@@ -1,6 +1,7 @@
 """The browser app's parts rendered without a browser (solara.render), and its command."""
 
 import argparse
+import dataclasses
 import socket
 import statistics
 import time
@@ -11,10 +12,11 @@ import numpy as np
 import pytest
 import solara
 
-from sim import app, app_cli
-from sim.app_components import (AppConfig, AppModel, Dashboard, DistrictDetail, DistrictMap, DistrictMapWidget, LeverPanel,
-                                ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS, default_config,
-                                district_status_counts, indicator_series, lever_keys, lever_label, target_status)
+from sim import app, app_cli, app_components, app_ensemble
+from sim.app_components import (AppConfig, AppModel, Dashboard, DistrictDetail, DistrictMap, DistrictMapWidget,
+                                EnsemblePanel, LeverPanel, ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS,
+                                default_config, district_status_counts, indicator_series, lever_keys, lever_label,
+                                target_status)
 from sim.params import describe
 from sim.targets import POLICY_2025, Target, scoreboard
 
@@ -62,6 +64,23 @@ def open_lever_group(rc, title):
 
 def pending_notice(rc):
     return [w for w in rc.find(v.Alert).widgets if "pending-levers" in w.class_.split()]
+
+
+def wait_for(condition, timeout=60.0, what="the condition"):
+    """Poll for something a background thread of the page does (play, the ensemble)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def button(rc, label):
+    return rc.find(v.Btn, children=[label]).widget
+
+
+def alerts(rc, cls):
+    return [w for w in rc.find(v.Alert).widgets if cls in (w.class_ or "").split()]
 
 
 def texts(rc):
@@ -160,6 +179,27 @@ def test_map_draws_38_districts_with_the_paired_links_and_selects_on_click(rende
     assert selected.value == "500233"
     rc.find(v.Select, label="着色指标 Colour by").widget.v_model = "评价档次 Evaluation tier"
     assert set(rc.find(DistrictMapWidget).widget.fills) <= set(TIER_COLOURS.values())
+
+
+def test_map_names_do_not_collide_the_crowded_centre_is_enlarged_in_an_inset():
+    from sim.app_map import label_box, map_geometry, map_inset
+    paths, _, viewbox = map_geometry()
+    inset = map_inset()
+    width, height = map(float, viewbox.split()[2:])
+    crowded = {paths[i]["label"] for i in inset["members"]}
+    assert {"渝中", "大渡口", "江北", "南岸"} <= crowded and all(paths[i]["central"] for i in inset["members"])
+    assert sorted(inset["members"] + inset["others"]) == list(range(38))
+    main = [label_box(paths[i]) for i in inset["others"]]
+    enlarged = [label_box(dict(label=paths[i]["label"], x=paths[i]["ix"], y=paths[i]["iy"])) for i in inset["members"]]
+    frame = (inset["x"], inset["y"], inset["x"] + inset["w"], inset["y"] + inset["h"])
+    for boxes, (x0, y0, x1, y1) in ((main, (0, 0, width, height)), (enlarged, frame)):
+        for i, a in enumerate(boxes):
+            assert x0 <= a[0] and a[2] <= x1 and y0 <= a[1] and a[3] <= y1
+            for b in boxes[:i]:
+                assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), "two names collide"
+    # the inset sits where the map is empty, and names on the main map stay clear of it
+    assert all(not (b[0] < frame[2] and frame[0] < b[2] and b[1] < frame[3] and frame[1] < b[3]) for b in main)
+    assert inset["scale"] >= 2
 
 
 def test_target_status_rule():
@@ -270,3 +310,191 @@ def test_ui_command_refuses_bad_addresses_with_exit_code_2(capsys):
     assert "already in use" in capsys.readouterr().err
     assert app_cli.main(parser.parse_args(["--host", "no-such-host.invalid"])) == 2
     assert app_cli.HELP and "\n" not in app_cli.HELP
+
+
+# ---- the session survives errors, play state and memory (issue 12) -----------------------------
+@pytest.fixture
+def page(render):
+    rc = render(solara.AppLayout(children=[app.Page()]))
+    yield rc
+    for b in rc.find(v.Btn, children=["❚❚"]).widgets:     # stop a play thread still running
+        b.click()
+
+
+def date_of(rc):
+    return html_by_class(rc, "run-date")[0].unsafe_innerHTML
+
+
+def test_the_sidebar_has_no_empty_card_and_the_scoreboard_says_how_to_read_it(page):
+    titles = [w.children[0] for w in page.find(v.CardTitle).widgets if w.children]
+    assert "Model Parameters" not in titles and "控制 Controls" in titles
+    notes = html_by_class(page, "reading-note")
+    assert any("How to read this" in n.unsafe_innerHTML and "one random path" in n.unsafe_innerHTML for n in notes)
+
+
+@pytest.fixture
+def scenario_folder(tmp_path, monkeypatch):
+    """The shipped scenarios, a file that is not TOML, and one with a value Params refuses."""
+    import shutil
+    from sim.scenarios import REPO_SCENARIOS
+    for f in REPO_SCENARIOS.glob("*.toml"):
+        shutil.copy(f, tmp_path)
+    (tmp_path / "broken.toml").write_text("name = = this is not TOML\n")
+    (tmp_path / "bad_value.toml").write_text('name = "bad_value"\ndescription = "a negative budget"\n'
+                                             'extends = "baseline"\n[guiding_fund]\nannual_budget = -5\n')
+    monkeypatch.setenv(app_components.SCENARIOS_ENV, str(tmp_path))
+    return tmp_path
+
+
+def picker(rc):
+    return rc.find(v.Select, label="情景文件 Scenario file (scenarios/)").widget
+
+
+def test_a_scenario_that_fails_to_load_keeps_the_session_and_says_why(scenario_folder, page, monkeypatch):
+    step = button(page, "Step")
+    step.click()
+    assert date_of(page) == "2023 Q1"
+    for name, words in (("broken", "not valid TOML"), ("bad_value", "annual_budget")):
+        picker(page).v_model = name
+        (alert,) = alerts(page, "scenario-error")
+        assert f"Cannot load {name}" in alert.children[0] and words in alert.children[0]
+        assert date_of(page) == "2023 Q1" and picker(page).v_model == "baseline"   # the run on screen stays
+    # a file that loads but whose model cannot be built: any error, not only the scenario's own
+    monkeypatch.setattr(app_components, "AppModel", lambda config: (_ for _ in ()).throw(RuntimeError("no data")))
+    picker(page).v_model = "paired_off"
+    assert "no data" in alerts(page, "scenario-error")[0].children[0]
+    monkeypatch.undo()
+    monkeypatch.setenv(app_components.SCENARIOS_ENV, str(scenario_folder))
+    picker(page).v_model = "paired_off"
+    assert not alerts(page, "scenario-error") and date_of(page) == "2022 Q4"
+    step.click()
+    assert date_of(page) == "2023 Q1"
+
+
+def test_step_and_view_errors_show_in_the_page_and_the_session_goes_on(page, monkeypatch):
+    assert page.find(DistrictMapWidget).widget.fills  # drawn
+
+    from sim import firm_processes
+
+    def broken_quarter(model):
+        raise ValueError("a broken quarter")
+
+    monkeypatch.setattr(firm_processes, "choose_rd", broken_quarter)
+    button(page, "Step").click()
+    assert "a broken quarter" in alerts(page, "controls-error")[0].children[0]
+    monkeypatch.undo()
+    # a view that fails to draw is replaced by a message; the controls stay and Reset draws again
+    real = app_components.Scoreboard
+
+    @solara.component
+    def FailingScoreboard(model, tick=0):
+        raise KeyError("no such indicator")
+
+    monkeypatch.setattr(app_components, "Scoreboard", FailingScoreboard)
+    button(page, "Step").click()
+    assert "no such indicator" in alerts(page, "view-error")[0].children[0]
+    assert button(page, "Reset") and button(page, "Step")
+    monkeypatch.setattr(app_components, "Scoreboard", real)
+    button(page, "Reset").click()
+    assert not alerts(page, "view-error") and date_of(page) == "2022 Q4"
+    assert html_containing(page, 'class="scoreboard"')
+
+
+def test_loading_a_scenario_after_playing_to_the_horizon_can_step_again(page):
+    page.find(v.Slider, label="播放间隔 Play interval (ms)").widget.v_model = 0
+    button(page, "▶").click()
+    wait_for(lambda: date_of(page) == "2025 Q4", what="play to reach 2025 Q4")
+    wait_for(lambda: page.find(v.Btn, children=["▶"]).widgets, what="play to stop at the horizon")
+    assert button(page, "Step").disabled and button(page, "▶").disabled
+    picker(page).v_model = "paired_strong"
+    assert date_of(page) == "2022 Q4"
+    assert not button(page, "Step").disabled and not button(page, "▶").disabled
+    button(page, "Step").click()
+    assert date_of(page) == "2023 Q1"
+
+
+def test_a_closed_session_releases_its_models():
+    """Solara's session lifecycle: closing the page's render context (what the server does when a
+    browser tab closes) releases every model the page built."""
+    import gc
+    import weakref
+    gc.collect()
+    before = {id(o) for o in gc.get_objects() if isinstance(o, AppModel)}
+    rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)[1]
+    button(rc, "Step").click()
+    button(rc, "Reset").click()
+    built = [weakref.ref(o) for o in gc.get_objects() if isinstance(o, AppModel) and id(o) not in before]
+    assert len(built) == 2
+    assert sum(m() in mesa.Agent._ids for m in built) == 1, "the model replaced by Reset is released at once"
+    rc.close()
+    alive = [m() for m in built if m() is not None]
+    assert all(m.released for m in alive) and not [m for m in alive if m in mesa.Agent._ids], \
+        "a closed session's model is still registered with Mesa"
+    # (That nothing else keeps them is measured in a real server: tests/test_app_e2e.py.)
+
+
+# ---- the ensemble in the app (issue 17) ---------------------------------------------------------
+@pytest.fixture
+def small_config():
+    # a cheap ensemble: a fifth of the app's default scale
+    return dataclasses.replace(default_config(), scale=0.02)
+
+
+def test_the_app_ensemble_is_paired_cached_and_cancellable(small_config):
+    changed = small_config.with_lever("paired.enabled", False)
+    req = app_ensemble.request(changed, replicates=3)
+    assert req.levers is not None and req.scenario.params.paired.enabled and not req.levers.params.paired.enabled
+    assert req.scenario.seed == req.levers.seed and req.scenario.params.scale == 0.02
+    assert app_ensemble.request(small_config, 3).levers is None          # nothing changed: one ensemble
+    ticks = []
+    view = app_ensemble.run(req, progress=lambda done, total: ticks.append((done, total)), backend="serial")
+    assert ticks[0] == (0, 6) and ticks[-1] == (6, 6) and not view.from_cache
+    assert view.names == ("baseline", "baseline+levers") and set(view.diffs["target"]) == {t.id for t in view.targets}
+    for t in view.targets:
+        p, lo, hi = view.prob(1, t.id)
+        assert 0 <= lo <= p <= hi <= 1
+    again = app_ensemble.run(req, backend="serial")
+    assert again.from_cache and again.summaries[0] is view.summaries[0]
+    # paired: the levers' replicate k ran from the scenario's replicate-k seed, so with a lever that
+    # changes nothing the two ensembles are identical
+    same = small_config.with_lever("platforms.cost", small_config.params.platforms.cost)
+    assert app_ensemble.request(same, 3).levers is None
+    # a cancel stops within a replicate; the finished ones are kept and a new run continues from them
+    more = app_ensemble.request(changed, replicates=5)
+    cancel = __import__("threading").Event()
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done >= 7:
+            cancel.set()
+
+    with pytest.raises(app_ensemble.Cancelled):
+        app_ensemble.run(more, cancel, progress, backend="serial")
+    assert max(seen) < 10
+    resumed = []
+    app_ensemble.run(more, progress=lambda done, total: resumed.append(done), backend="serial")
+    assert resumed[0] >= 7 and resumed[-1] == 10
+
+
+def test_ensemble_panel_runs_in_the_background_and_shows_the_odds(render, small_config, monkeypatch):
+    monkeypatch.setattr(app_ensemble, "BACKEND", "serial")
+    monkeypatch.setattr(app_ensemble, "DEFAULT_REPLICATES", 3)
+    config = small_config.with_lever("finance.credit_annual_lending", 2 * small_config.params.finance.credit_annual_lending)
+    rc = render(EnsemblePanel(config))
+    start = rc.find(v.Btn, children=["运行集合 Run ensemble"]).widget
+    t = time.process_time()
+    start.click()
+    assert time.process_time() - t < 0.5          # the click returns at once: the runs are in a thread
+    wait_for(lambda: html_containing(rc, 'class="ensemble-scoreboard"'), what="the ensemble's scoreboard")
+    table = html_containing(rc, 'class="ensemble-scoreboard"')[0]
+    for target in ("T1", "T2", "T3", "T4", "T5", "T6"):
+        assert f'data-target="{target}"' in table
+    assert table.count('class="p-met"') == 12 and table.count('class="p-diff"') == 6
+    assert len(html_by_class(rc, "fan-cell")) == 6
+    assert any("How to read this" in w.unsafe_innerHTML for w in html_by_class(rc, "reading-note"))
+    assert "runs of «baseline+levers»" in html_by_class(rc, "ensemble-summary")[0].unsafe_innerHTML
+    wait_for(lambda: not start.disabled, what="the run to end")
+    start.click()                                  # the same settings again: from the cache, at once
+    wait_for(lambda: html_by_class(rc, "from-cache"), timeout=5, what="the cached ensemble")
+

@@ -4,6 +4,7 @@ every request to another host refused (the app must work offline). Screenshots g
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,12 +31,22 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # The shipped scenarios and two that cannot be loaded: a file that is not TOML and a value
+    # the parameters refuse.
+    folder = tmp_path_factory.mktemp("scenarios")
+    for f in (ROOT / "scenarios").glob("*.toml"):
+        shutil.copy(f, folder)
+    (folder / "broken.toml").write_text("name = = this is not TOML\n")
+    (folder / "bad_value.toml").write_text('name = "bad_value"\ndescription = "a negative budget"\n'
+                                           'extends = "baseline"\n[guiding_fund]\nannual_budget = -5\n')
     port = free_port()
     log = open(ARTIFACTS / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "run.py", "ui", "--port", str(port)], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    # this checkout's code, whatever is installed
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    proc = subprocess.Popen([sys.executable, "run.py", "ui", "--port", str(port), "--scenarios", str(folder)], cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 90
@@ -49,7 +60,7 @@ def server():
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the app did not start; see {ARTIFACTS / 'server.log'}")
             time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         # the server runs in its own session: stop the command and the Solara server it started
         os.killpg(proc.pid, signal.SIGTERM)
@@ -61,7 +72,13 @@ def server():
         log.close()
 
 
+def pick_scenario(page, name):
+    page.locator(".v-select", has_text="情景文件 Scenario file").locator(".v-select__slot").click()
+    page.locator(".v-menu__content .v-list-item", has_text=name).first.click()
+
+
 def test_app_in_chromium(server):
+    server, _ = server
     outside, errors = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -87,12 +104,17 @@ def test_app_in_chromium(server):
             expect(page.get_by_text("目标 Targets", exact=False).first).to_be_visible()
             date = page.locator(".run-date")
             expect(date).to_have_text("2022 Q4")
-            expect(page.locator("svg.district-map path")).to_have_count(38)
+            shapes = page.locator("svg.district-map > path")     # the map's own; the inset draws them again
+            expect(shapes).to_have_count(38)
+            expect(page.locator("svg.district-map .map-inset text")).to_contain_text(["渝中", "南岸"])
             paired_links = page.locator("svg.district-map line[stroke='#ae3ec9']")
             assert paired_links.count() > 0 and page.locator("svg.district-map line").count() > paired_links.count()
             chart = page.locator("svg.target-chart").first
             chart_before = chart.inner_html()
-            fills_before = [page.locator("svg.district-map path").nth(i).get_attribute("fill") for i in range(38)]
+            fills_before = [shapes.nth(i).get_attribute("fill") for i in range(38)]
+            # no empty parameter card; the scoreboard says how to read it
+            expect(page.get_by_text("Model Parameters")).to_have_count(0)
+            expect(page.locator(".reading-note").first).to_contain_text("How to read this")
             page.screenshot(path=str(ARTIFACTS / "1-start.png"))
 
             # step several times: the date and the charts move
@@ -102,16 +124,23 @@ def test_app_in_chromium(server):
             # the parts of the page arrive one after the other: wait for the chart, not only the date
             expect(chart.locator("polyline")).to_have_attribute("points", re.compile(r"^(\S+ ){4}\S+$"))  # 5 quarters
             assert chart.inner_html() != chart_before
-            fills = lambda: [page.locator("svg.district-map path").nth(i).get_attribute("fill") for i in range(38)]  # noqa: E731
+            fills = lambda: [shapes.nth(i).get_attribute("fill") for i in range(38)]  # noqa: E731
             deadline = time.monotonic() + 10
             while fills() == fills_before and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert fills() != fills_before
             page.screenshot(path=str(ARTIFACTS / "2-stepped.png"))
+            page.locator("svg.district-map").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "2b-map.png"))
 
             # hovering a district shows its figures; a click (忠县) opens its details
-            assert "忠县 Zhongxian" in page.locator('svg.district-map path[data-code="500233"] title').text_content()
-            page.locator('svg.district-map path[data-code="500233"]').click()
+            assert "忠县 Zhongxian" in page.locator('svg.district-map > path[data-code="500233"] title').text_content()
+            page.locator('svg.district-map > path[data-code="500233"]').click()
+            expect(page.locator(".district-detail")).to_have_attribute("data-code", "500233")
+            # a click on the enlarged centre selects too (渝中)
+            page.locator('svg.district-map .map-inset path[data-code="500103"]').click()
+            expect(page.locator(".district-detail")).to_have_attribute("data-code", "500103")
+            page.locator('svg.district-map > path[data-code="500233"]').click()
             expect(page.locator(".district-detail")).to_have_attribute("data-code", "500233")
             expect(page.get_by_text("区县详情 District: 忠县", exact=False)).to_be_visible()
 
@@ -126,9 +155,8 @@ def test_app_in_chromium(server):
             expect(paired_links).to_have_count(0)  # no paired-assistance links drawn
             page.screenshot(path=str(ARTIFACTS / "3-lever-reset.png"))
 
-            # another scenario from scenarios/
-            page.locator(".v-select", has_text="情景文件 Scenario file").locator(".v-select__slot").click()
-            page.locator(".v-menu__content .v-list-item", has_text="paired_strong").click()
+            # another scenario from the folder
+            pick_scenario(page, "paired_strong")
             expect(page.locator(".run-scenario")).to_contain_text("paired_strong")
             expect(page.get_by_text("协同强度 pairing intensity (×): 2.5")).to_be_visible()
             expect(page.locator(".run-levers")).to_contain_text("none")
@@ -144,7 +172,91 @@ def test_app_in_chromium(server):
             expect(page.get_by_text("目标 Targets · 2025 Q4")).to_be_visible()
             expect(board.locator('tr[data-status="met"], tr[data-status="off_track"]')).to_have_count(6)
             page.screenshot(path=str(ARTIFACTS / "5-played-to-2025.png"))
+
+            # files that cannot be loaded: the message shows, the session and its run stay
+            for name, words in (("broken", "not valid TOML"), ("bad_value", "annual_budget")):
+                pick_scenario(page, name)
+                expect(page.locator(".scenario-error")).to_contain_text(f"Cannot load {name}")
+                expect(page.locator(".scenario-error")).to_contain_text(words)
+                expect(date).to_have_text("2025 Q4")
+            # after playing to the horizon, a newly loaded scenario starts paused and steps
+            pick_scenario(page, "fund_need")
+            expect(page.locator(".run-scenario")).to_contain_text("fund_need")
+            expect(page.locator(".scenario-error")).to_have_count(0)
+            expect(date).to_have_text("2022 Q4")
+            step = page.get_by_role("button", name="Step", exact=True)
+            expect(step).to_be_enabled()
+            step.click()
+            expect(date).to_have_text("2023 Q1")
+
+            # the ensemble: the scenario file and a changed lever, paired, in the background
+            paired_on = page.locator(".v-input--checkbox", has_text="对口协同 paired assistance on")
+            if not paired_on.is_visible():      # the group is still open from the lever above
+                page.locator(".lever-groups .v-expansion-panel-header", has_text="对口协同 Paired assistance").click()
+            paired_on.locator("label").click()
+            expect(page.locator(".pending-levers")).to_be_visible()
+            run = page.get_by_role("button", name=re.compile("Run ensemble"))
+            started = time.monotonic()
+            run.click()
+            expect(page.locator(".ensemble-progress")).to_be_visible()
+            expect(page.get_by_role("button", name=re.compile("Cancel"))).to_be_enabled()
+            page.get_by_role("button", name="Step", exact=True).click()     # the page stays live meanwhile
+            expect(date).to_have_text("2023 Q2")
+            table = page.locator("table.ensemble-scoreboard")
+            expect(table).to_be_visible(timeout=300_000)
+            took = time.monotonic() - started
+            for t in ("T1", "T2", "T3", "T4", "T5", "T6"):
+                expect(table.locator(f'tr[data-target="{t}"] td.p-met')).to_have_count(2)
+            probs = [float(x) for x in table.locator("td.p-met").evaluate_all("els => els.map(e => e.dataset.prob)")]
+            assert len(probs) == 12 and all(0.0 <= p <= 1.0 for p in probs), probs
+            expect(table.locator("td.p-diff")).to_have_count(6)
+            expect(page.locator("svg.fan-chart")).to_have_count(6)
+            expect(page.locator(".ensemble-summary")).to_contain_text("runs of «fund_need+levers»")
+            (ARTIFACTS / "ensemble.txt").write_text(f"20 paired replicates x 2 in {took:.1f} s; P(met) {probs}\n")
+            table.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "6-ensemble.png"))
+            # the same settings again come from the cache
+            expect(run).to_be_enabled()
+            run.click()
+            expect(page.locator(".ensemble-source.from-cache")).to_be_visible(timeout=10_000)
+            page.close(run_before_unload=True)        # the tab closes: its session ends
         finally:
             browser.close()
     assert not outside, f"the page asked for outside resources: {outside[:5]}"
     assert not errors, errors
+
+
+def server_rss_mb(proc) -> float:
+    """Resident memory of the Solara server (the child of ``run.py ui``)."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    for line in Path(f"/proc/{children[0]}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def test_memory_stays_flat_over_20_sessions(server):
+    """20 times: open the page, step, close the tab. What the closed sessions held is released:
+    the server's memory stays within 10 % of what it was after the first sessions."""
+    url, proc = server
+    sizes = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            context.set_default_timeout(60_000)
+            for cycle in range(23):
+                page = context.new_page()
+                page.goto(url)
+                date = page.locator(".run-date")
+                expect(date).to_have_text("2022 Q4")
+                sizes.append(server_rss_mb(proc))       # with this session open, the last one closed
+                page.get_by_role("button", name="Step", exact=True).click()
+                expect(date).to_have_text("2023 Q1")
+                page.close(run_before_unload=True)      # as closing the tab does: the page tells the server
+        finally:
+            browser.close()
+    start, end = sizes[2], sizes[-1]                    # after two sessions have warmed the server up
+    (ARTIFACTS / "memory.txt").write_text("server RSS (MB) at each session's start: "
+                                          + ", ".join(f"{x:.1f}" for x in sizes) + "\n")
+    assert end <= 1.10 * start, f"memory grew from {start:.0f} MB to {end:.0f} MB over 20 sessions: {sizes}"

@@ -54,6 +54,13 @@ def evaluate(model, benchmark: np.ndarray | None):
     return scores, dims, benchmark
 
 
+# What each tier means and the colour the app's map and the report's maps give it: a category,
+# so it is shown with a legend, never on a continuous colour scale.
+TIER_NAMES = {1: "1 高于全市平均 above city average", 2: "2 平均至后30% average to bottom 30 %",
+              3: "3 后30% bottom 30 %"}
+TIER_COLOURS = {1: "#2b8a3e", 2: "#f2c14e", 3: "#e8590c"}
+
+
 def tiers(scores: np.ndarray) -> np.ndarray:
     """Tier per district (scores of the districts followed by the city's, last): 1 at or above
     the city score, 3 below 30 %, 2 between, as in the report."""
