@@ -1,6 +1,7 @@
 """The browser app's parts rendered without a browser (solara.render), and its command."""
 
 import argparse
+import re
 import dataclasses
 import socket
 import statistics
@@ -498,3 +499,21 @@ def test_ensemble_panel_runs_in_the_background_and_shows_the_odds(render, small_
     start.click()                                  # the same settings again: from the cache, at once
     wait_for(lambda: html_by_class(rc, "from-cache"), timeout=5, what="the cached ensemble")
 
+
+
+def test_ensemble_panel_cancel_keeps_the_finished_runs(render, small_config, monkeypatch):
+    monkeypatch.setattr(app_ensemble, "BACKEND", "serial")
+    monkeypatch.setattr(app_ensemble, "DEFAULT_REPLICATES", 6)
+    config = small_config.with_lever("talent.commissioners", small_config.params.talent.commissioners * 2)
+    rc = render(EnsemblePanel(config))
+    rc.find(v.Btn, children=["运行集合 Run ensemble"]).widget.click()
+    wait_for(lambda: rc.find(v.ProgressLinear).widgets, what="the progress bar")
+    def counted():
+        found = [re.fullmatch(r"(\d+) / (\d+) runs", t) for t in texts(rc)]
+        return [(int(m[1]), int(m[2])) for m in found if m]
+
+    wait_for(lambda: any(0 < done < total for done, total in counted()), what="a run to finish")
+    rc.find(v.Btn, children=["取消 Cancel"]).widget.click()
+    wait_for(lambda: alerts(rc, "ensemble-note"), what="the cancel to take effect")
+    assert "Cancelled" in alerts(rc, "ensemble-note")[0].children[0]
+    assert not html_containing(rc, 'class="ensemble-scoreboard"')
