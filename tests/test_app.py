@@ -310,6 +310,8 @@ def test_ui_command_refuses_bad_addresses_with_exit_code_2(capsys):
         assert app_cli.main(parser.parse_args(["--port", str(port)])) == 2
     assert "already in use" in capsys.readouterr().err
     assert app_cli.main(parser.parse_args(["--host", "no-such-host.invalid"])) == 2
+    assert app_cli.main(parser.parse_args(["--scenarios", "/no/such/folder"])) == 2
+    assert "not a folder of scenario files" in capsys.readouterr().err
     assert app_cli.HELP and "\n" not in app_cli.HELP
 
 
