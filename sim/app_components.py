@@ -179,7 +179,7 @@ def _show(value) -> str:
 @solara.component
 def Dashboard(model: AppModel, config: AppConfig):
     """The main area, redrawn after every step. The model object is the same before and after
-    a step, so the parts get SolaraViz's step counter as ``tick``: a part whose arguments did not
+    a step, so the parts get Mesa's step counter (``update_counter``) as ``tick``: a part whose arguments did not
     change would not redraw, and one render pass for all parts is cheaper than one each."""
     tick = update_counter.get()
     selected = solara.use_reactive(str(model.district_list[0].adcode))

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*found despite early return:Use
 @pytest.fixture
 def render():
     """solara.render, closed after the test: an open render context stays subscribed to
-    SolaraViz's step counter and would redraw on every later test's step."""
+    Mesa's step counter and would redraw on every later test's step."""
     contexts = []
 
     def _render(element):
@@ -254,7 +254,7 @@ def test_district_detail_shows_firms_rd_links_and_money(render, model):
     assert 'data-code="500103"' in html_containing(rc, 'class="district-detail"')[0]
 
 
-# ---- the page: SolaraViz controls drive everything -------------------------------------------
+# ---- the page: its controls drive everything ----------------------------------------------------
 def test_page_steps_changes_a_lever_and_resets(render):
     rc = render(solara.AppLayout(children=[app.Page()]))
     date = lambda: html_by_class(rc, "run-date")[0].unsafe_innerHTML  # noqa: E731
