@@ -179,7 +179,7 @@ def _show(value) -> str:
 @solara.component
 def Dashboard(model: AppModel, config: AppConfig):
     """The main area, redrawn after every step. The model object is the same before and after
-    a step, so the parts get SolaraViz's step counter as ``tick``: a part whose arguments did not
+    a step, so the parts get Mesa's step counter (``update_counter``) as ``tick``: a part whose arguments did not
     change would not redraw, and one render pass for all parts is cheaper than one each."""
     tick = update_counter.get()
     selected = solara.use_reactive(str(model.district_list[0].adcode))
@@ -434,6 +434,7 @@ def EnsemblePanel(config: AppConfig):
     progress, set_progress = solara.use_state((0, 0))
     view, set_view = solara.use_state(None)
     note, set_note = solara.use_state("")
+    asked_to_stop = solara.use_ref(False)      # Cancel pressed, rather than the page closing
     try:
         req, problem = app_ensemble.request(config, replicates), ""
     except Exception as e:  # noqa: BLE001 — e.g. a scenario file changed on disk since it was loaded
@@ -445,7 +446,8 @@ def EnsemblePanel(config: AppConfig):
         try:
             result = app_ensemble.run(job[0], cancel, progress=lambda done, total: set_progress((done, total)))
         except app_ensemble.Cancelled:
-            set_note("已取消 Cancelled. The runs that finished are kept: running again continues from them.")
+            if asked_to_stop.current:       # (a closed page has nothing left to tell)
+                set_note("已取消 Cancelled. The runs that finished are kept: running again continues from them.")
             return
         except Exception as e:  # noqa: BLE001 — shown in the panel; the session goes on
             logger.exception("ensemble failed")
@@ -458,7 +460,12 @@ def EnsemblePanel(config: AppConfig):
     running = job is not None and task.state in (solara.ResultState.STARTING, solara.ResultState.WAITING,
                                                  solara.ResultState.RUNNING)
 
+    def stop():
+        asked_to_stop.current = True
+        task.cancel()
+
     def start():
+        asked_to_stop.current = False
         hit = app_ensemble.cached(req)
         set_note("")
         if hit is not None:        # the same settings again: straight from the cache
@@ -482,7 +489,7 @@ def EnsemblePanel(config: AppConfig):
                             style="max-width: 160px")
             solara.Button(label="运行集合 Run ensemble", color="primary", on_click=start,
                           disabled=running or req is None, classes=["run-ensemble"])
-            solara.Button(label="取消 Cancel", on_click=task.cancel, disabled=not running, classes=["cancel-ensemble"])
+            solara.Button(label="取消 Cancel", on_click=stop, disabled=not running, classes=["cancel-ensemble"])
         if running:
             done, total = progress
             solara.v.ProgressLinear(value=100 * done / max(total, 1), height=8, class_="ensemble-progress")

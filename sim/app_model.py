@@ -53,7 +53,7 @@ _malloc_trim = None
 
 class AppModel(InnovationModel):
     """The model as the app runs it: built from an :class:`AppConfig` (or a reactive holding
-    one, so that SolaraViz's Reset picks up the levers as they are now), stopping at the
+    one, so that Reset picks up the levers as they are now), stopping at the
     scenario's horizon, and keeping each district's R&D per step for target T3."""
 
     def __init__(self, config: AppConfig | solara.Reactive | None = None):

@@ -1,6 +1,7 @@
 """The browser app's parts rendered without a browser (solara.render), and its command."""
 
 import argparse
+import re
 import dataclasses
 import socket
 import statistics
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*found despite early return:Use
 @pytest.fixture
 def render():
     """solara.render, closed after the test: an open render context stays subscribed to
-    SolaraViz's step counter and would redraw on every later test's step."""
+    Mesa's step counter and would redraw on every later test's step."""
     contexts = []
 
     def _render(element):
@@ -253,7 +254,7 @@ def test_district_detail_shows_firms_rd_links_and_money(render, model):
     assert 'data-code="500103"' in html_containing(rc, 'class="district-detail"')[0]
 
 
-# ---- the page: SolaraViz controls drive everything -------------------------------------------
+# ---- the page: its controls drive everything ----------------------------------------------------
 def test_page_steps_changes_a_lever_and_resets(render):
     rc = render(solara.AppLayout(children=[app.Page()]))
     date = lambda: html_by_class(rc, "run-date")[0].unsafe_innerHTML  # noqa: E731
@@ -309,6 +310,8 @@ def test_ui_command_refuses_bad_addresses_with_exit_code_2(capsys):
         assert app_cli.main(parser.parse_args(["--port", str(port)])) == 2
     assert "already in use" in capsys.readouterr().err
     assert app_cli.main(parser.parse_args(["--host", "no-such-host.invalid"])) == 2
+    assert app_cli.main(parser.parse_args(["--scenarios", "/no/such/folder"])) == 2
+    assert "not a folder of scenario files" in capsys.readouterr().err
     assert app_cli.HELP and "\n" not in app_cli.HELP
 
 
@@ -498,3 +501,21 @@ def test_ensemble_panel_runs_in_the_background_and_shows_the_odds(render, small_
     start.click()                                  # the same settings again: from the cache, at once
     wait_for(lambda: html_by_class(rc, "from-cache"), timeout=5, what="the cached ensemble")
 
+
+
+def test_ensemble_panel_cancel_keeps_the_finished_runs(render, small_config, monkeypatch):
+    monkeypatch.setattr(app_ensemble, "BACKEND", "serial")
+    monkeypatch.setattr(app_ensemble, "DEFAULT_REPLICATES", 6)
+    config = small_config.with_lever("talent.commissioners", small_config.params.talent.commissioners * 2)
+    rc = render(EnsemblePanel(config))
+    rc.find(v.Btn, children=["运行集合 Run ensemble"]).widget.click()
+    wait_for(lambda: rc.find(v.ProgressLinear).widgets, what="the progress bar")
+    def counted():
+        found = [re.fullmatch(r"(\d+) / (\d+) runs", t) for t in texts(rc)]
+        return [(int(m[1]), int(m[2])) for m in found if m]
+
+    wait_for(lambda: any(0 < done < total for done, total in counted()), what="a run to finish")
+    rc.find(v.Btn, children=["取消 Cancel"]).widget.click()
+    wait_for(lambda: alerts(rc, "ensemble-note"), what="the cancel to take effect")
+    assert "Cancelled" in alerts(rc, "ensemble-note")[0].children[0]
+    assert not html_containing(rc, 'class="ensemble-scoreboard"')

@@ -153,6 +153,7 @@ def test_app_in_chromium(server):
             expect(page.locator(".run-levers")).to_contain_text("paired.enabled = False")
             expect(page.locator(".pending-levers")).to_have_count(0)
             expect(paired_links).to_have_count(0)  # no paired-assistance links drawn
+            page.locator(".run-date").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "3-lever-reset.png"))
 
             # another scenario from the folder
@@ -163,6 +164,7 @@ def test_app_in_chromium(server):
             expect(date).to_have_text("2022 Q4")
             page.get_by_role("button", name="Step", exact=True).click()
             expect(date).to_have_text("2023 Q1")
+            page.locator(".run-date").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "4-scenario.png"))
 
             # play runs to the scenario's horizon and stops; the scoreboard then gives the verdicts
@@ -171,6 +173,7 @@ def test_app_in_chromium(server):
             expect(page.locator("text=已到期末 reached the horizon")).to_be_visible()
             expect(page.get_by_text("目标 Targets · 2025 Q4")).to_be_visible()
             expect(board.locator('tr[data-status="met"], tr[data-status="off_track"]')).to_have_count(6)
+            page.locator(".run-date").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "5-played-to-2025.png"))
 
             # files that cannot be loaded: the message shows, the session and its run stay
