@@ -4,6 +4,8 @@ target is met or on track."""
 
 from __future__ import annotations
 
+import contextlib
+
 import ctypes
 import gc
 import threading
@@ -71,12 +73,15 @@ class AppModel(InnovationModel):
         self.map_reference = {k: max(float(np.max(_indicator(self, k))), 1e-9) * 1.5 for k in MAP_INDICATORS}
 
     def per_step(self, name: str, compute):
-        """``compute(self)`` once per step: several views need the same numbers."""
-        key = (name, self.steps)
-        if key not in self._cache:
-            self._cache = {k: v for k, v in self._cache.items() if k[1] == self.steps}
-            self._cache[key] = compute(self)
-        return self._cache[key]
+        """``compute(self)`` once per step: several views need the same numbers. It runs under the
+        step's lock: the play thread may be stepping while a view draws, and a view must not read
+        the firm arrays half-way through a step."""
+        with self._lock:
+            key = (name, self.steps)
+            if key not in self._cache:
+                self._cache = {k: v for k, v in self._cache.items() if k[1] == self.steps}
+                self._cache[key] = compute(self)
+            return self._cache[key]
 
     def step(self):
         with self._lock:
@@ -125,11 +130,13 @@ def target_status(values: np.ndarray, target: Target, start_year: int) -> str:
 
 
 def district_status_counts(model, index: int) -> dict[str, float]:
-    pop = model.firms
-    status = pop.status()
-    mine = pop.col("district") == index
-    w = pop.col("weight")
-    return {STATUS_NAMES[s]: float(w[mine & (status == s)].sum()) for s in range(len(STATUS_NAMES))}
+    # Under the step's lock, so the play thread cannot grow the firm arrays between two reads.
+    with getattr(model, "_lock", contextlib.nullcontext()):
+        pop = model.firms
+        status = pop.status()
+        mine = pop.col("district") == index
+        w = pop.col("weight")
+        return {STATUS_NAMES[s]: float(w[mine & (status == s)].sum()) for s in range(len(STATUS_NAMES))}
 
 
 def _fmt(x: float, unit: str = "") -> str:
