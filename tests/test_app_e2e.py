@@ -77,6 +77,17 @@ def pick_scenario(page, name):
     page.locator(".v-menu__content .v-list-item", has_text=name).first.click()
 
 
+
+def _scroll_to(locator, tries: int = 5) -> None:
+    """Bring an element into view for a screenshot. The page re-renders as updates arrive, so the
+    element may be replaced mid-scroll; try again, and a screenshot of the page as it is will do."""
+    for _ in range(tries):
+        try:
+            locator.scroll_into_view_if_needed(timeout=5_000)
+            return
+        except Exception:  # noqa: BLE001 — the screenshot is an artefact, not an assertion
+            time.sleep(0.2)
+
 def test_app_in_chromium(server):
     server, _ = server
     outside, errors = [], []
@@ -130,7 +141,7 @@ def test_app_in_chromium(server):
                 time.sleep(0.2)
             assert fills() != fills_before
             page.screenshot(path=str(ARTIFACTS / "2-stepped.png"))
-            page.locator("svg.district-map").scroll_into_view_if_needed()
+            _scroll_to(page.locator("svg.district-map"))
             page.screenshot(path=str(ARTIFACTS / "2b-map.png"))
 
             # hovering a district shows its figures; a click (忠县) opens its details
@@ -153,7 +164,7 @@ def test_app_in_chromium(server):
             expect(page.locator(".run-levers")).to_contain_text("paired.enabled = False")
             expect(page.locator(".pending-levers")).to_have_count(0)
             expect(paired_links).to_have_count(0)  # no paired-assistance links drawn
-            page.locator(".run-date").scroll_into_view_if_needed()
+            _scroll_to(page.locator(".run-date"))
             page.screenshot(path=str(ARTIFACTS / "3-lever-reset.png"))
 
             # another scenario from the folder
@@ -164,7 +175,7 @@ def test_app_in_chromium(server):
             expect(date).to_have_text("2022 Q4")
             page.get_by_role("button", name="Step", exact=True).click()
             expect(date).to_have_text("2023 Q1")
-            page.locator(".run-date").scroll_into_view_if_needed()
+            _scroll_to(page.locator(".run-date"))
             page.screenshot(path=str(ARTIFACTS / "4-scenario.png"))
 
             # play runs to the scenario's horizon and stops; the scoreboard then gives the verdicts
@@ -173,7 +184,7 @@ def test_app_in_chromium(server):
             expect(page.locator("text=已到期末 reached the horizon")).to_be_visible()
             expect(page.get_by_text("目标 Targets · 2025 Q4")).to_be_visible()
             expect(board.locator('tr[data-status="met"], tr[data-status="off_track"]')).to_have_count(6)
-            page.locator(".run-date").scroll_into_view_if_needed()
+            _scroll_to(page.locator(".run-date"))
             page.screenshot(path=str(ARTIFACTS / "5-played-to-2025.png"))
 
             # files that cannot be loaded: the message shows, the session and its run stay
@@ -216,7 +227,7 @@ def test_app_in_chromium(server):
             expect(page.locator("svg.fan-chart")).to_have_count(6)
             expect(page.locator(".ensemble-summary")).to_contain_text("runs of «fund_need+levers»")
             (ARTIFACTS / "ensemble.txt").write_text(f"20 paired replicates x 2 in {took:.1f} s; P(met) {probs}\n")
-            table.scroll_into_view_if_needed()
+            _scroll_to(table)
             page.screenshot(path=str(ARTIFACTS / "6-ensemble.png"))
             # the same settings again come from the cache
             expect(run).to_be_enabled()
