@@ -27,7 +27,7 @@ INPUT_ERRORS = (ScenarioError, TargetError, ParamError, DataError)
 
 # Subcommands that live in their own module: each provides HELP, add_arguments(parser) and
 # main(args) -> exit code. A module that is not present simply has no subcommand.
-PLUGINS = {"ui": "sim.app_cli", "calibrate": "sim.calibration"}
+PLUGINS = {"ui": "sim.app_cli", "calibrate": "sim.calibration", "optimise": "sim.optimise_cli"}
 BACKENDS = ("serial", "processes", "dask")
 # More worker processes than this only add memory and start-up time: each holds one replicate.
 WORKERS_PER_CPU = 4

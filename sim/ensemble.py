@@ -341,10 +341,12 @@ def compare(reference: EnsembleResult, other: EnsembleResult, level: float = 0.9
 # ------------------------------------------------------------------------------------------------
 def evaluate_params(param_sets, replicates: int = 1, seed: int = 42, until: int = 2025, targets=None,
                     indicators=(), backend: str = "serial", workers: int | None = None,
-                    scheduler: str | None = None, progress: bool = False, chunk: int | None = None) -> pd.DataFrame:
+                    scheduler: str | None = None, progress: bool = False, chunk: int | None = None,
+                    pool: cf.Executor | None = None) -> pd.DataFrame:
     """Run every parameter set (``Params`` or nested override dicts) for the same replicates and
     return one row per (run, replicate): each target's value at its year and each extra city
-    indicator at the final year-end. Replicate ``k`` has the same seed in every run."""
+    indicator at the final year-end. Replicate ``k`` has the same seed in every run. ``pool``
+    lets many calls share one executor (a search evaluates a few sets at a time)."""
     targets = tuple(targets or POLICY_2025)
     runs = [(i, p if isinstance(p, Params) else Params.from_dict(p)) for i, p in enumerate(param_sets)]
     unknown = [n for n in indicators if n not in metrics.CITY_REPORTERS]
@@ -357,7 +359,7 @@ def evaluate_params(param_sets, replicates: int = 1, seed: int = 42, until: int 
     n_workers = 1 if backend == "serial" else (workers or default_workers())
     jobs = [(run_params_task, (batch, reps, seed, until, targets, tuple(indicators)), len(batch) * len(reps))
             for batch in split(runs, n_workers, chunk)]
-    with executor(backend, workers, scheduler) as ex:
+    with contextlib.nullcontext(pool) if pool is not None else executor(backend, workers, scheduler) as ex:
         parts = _drive(ex, jobs, progress, "runs", len(runs) * len(reps))
     rows = [r for part in parts for r in part]
     return pd.DataFrame(rows).sort_values(["run", "replicate"]).reset_index(drop=True)

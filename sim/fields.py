@@ -41,7 +41,8 @@ class Check:
 @dataclass(frozen=True)
 class Lever:
     """Everything the project derives from a lever: the no-policy counterfactual, the app's
-    control, the study range of the sensitivity analysis and the optimiser, and its public cost.
+    control, the study range of the sensitivity analysis, the optimiser's search range and its
+    public cost.
 
     ``money(params, context)`` is the new public money the lever moves, 亿元 per year on average
     over a run (``context``: :class:`CostContext`); ``None`` where it moves none — ``cost`` then
@@ -55,6 +56,21 @@ class Lever:
     study: tuple | None = None        # (lo, hi), or the choices, a study varies it over
     money: Callable | None = None
     check: Check | None = None
+    # The range (lo, hi, step) or the choices the search for the cheapest policy mix varies it
+    # over; None: not searched. Only levers whose public money is priced (``money``) or that split
+    # priced money (the guiding fund's rule and shares) are searched: a lever the model does not
+    # price would be pushed to whatever helps most, at no cost, and the "cheapest" mix would be
+    # an artefact of what is left unpriced.
+    optimise: tuple | None = None
+
+    def search_space(self) -> tuple | None:
+        """``("float", lo, hi, step)`` or ``("choice", *choices)``, or None if not searched."""
+        if self.optimise is None:
+            return None
+        if all(isinstance(x, str) for x in self.optimise):
+            return ("choice", *self.optimise)
+        lo, hi, step = self.optimise
+        return ("float", float(lo), float(hi), float(step))
 
 
 @dataclass(frozen=True)

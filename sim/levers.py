@@ -1,9 +1,10 @@
 """The policy levers: one section per programme of the 2022 guiding opinions.
 
 Each lever field declares, once, its unit, meaning, provenance and allowed range, and its
-:class:`~sim.fields.Lever` — labels, off value, the app's control, the study range and the
-public money it moves; everything else (the no-policy counterfactual, the app's lever panel, the
-sensitivity ranges, the direction tests) is derived from these declarations.
+:class:`~sim.fields.Lever` — labels, off value, the app's control, the study range, the
+optimiser's search range and the public money it moves; everything else (the no-policy
+counterfactual, the app's lever panel, the sensitivity ranges, the search space of the cheapest
+mix, the direction tests) is derived from these declarations.
 """
 
 from __future__ import annotations
@@ -58,14 +59,15 @@ class GuidingFundParams:
     annual_budget: float = P(10.0, "100m_yuan/yr", "yearly budget of the municipal guiding fund for district S&T", "estimated: the 2021 municipal decision added 10亿/yr of city-level S&T money (policy_timeline 2021-05-17); the fund's own size is not published", 0, 200,
                              lever=Lever("年度预算", "annual budget (亿元/yr)", 0.0, "the budget itself, 亿元/yr", (0, 50, 0.5), (5.0, 30.0),
                                          money=lambda p, ctx: p.guiding_fund.annual_budget,
-                                         check=Check("rd_expenditure", {"guiding_fund.annual_budget": 60.0})))
+                                         check=Check("rd_expenditure", {"guiding_fund.annual_budget": 60.0}),
+                                         optimise=(0.0, 40.0, 0.5)))
     allocation: str = P("mix", "rule", "how the budget is split across the 38 districts", "seed §(二十五); the rule itself is a scenario choice", choices=ALLOCATION_RULES,
-                        lever=Lever("分配规则", "allocation rule", KEEP, SPLIT, study=ALLOCATION_RULES))
+                        lever=Lever("分配规则", "allocation rule", KEEP, SPLIT, study=ALLOCATION_RULES, optimise=ALLOCATION_RULES))
     mix: MixWeightsParams = field(default_factory=MixWeightsParams, metadata=dict(doc="weights of the 'mix' rule"))
     share_rd_subsidy: float = P(0.45, "share", "share spent on ex-post R&D subsidies proportional to firms' R&D", "estimated: the 2021 decision switched firm support to ex-post subsidy proportional to R&D (policy_timeline 2021-05-17)", 0, 1,
-                                lever=Lever("研发补助占比", "share to R&D subsidies", KEEP, SPLIT, SHARES, (0.2, 0.7)))
+                                lever=Lever("研发补助占比", "share to R&D subsidies", KEEP, SPLIT, SHARES, (0.2, 0.7), optimise=(0.2, 0.7, 0.05)))
     share_platforms: float = P(0.25, "share", "share spent on characteristic platforms (一区一平台)", "estimated", 0, 1,
-                               lever=Lever("平台占比", "share to platforms", KEEP, SPLIT, SHARES))
+                               lever=Lever("平台占比", "share to platforms", KEEP, SPLIT, SHARES, optimise=(0.1, 0.6, 0.05)))
     share_incubators: float = P(0.15, "share", "share spent on incubators and maker spaces", "estimated", 0, 1,
                                 lever=Lever("孵化器占比", "share to incubators", KEEP, SPLIT, SHARES))
     share_talent: float = P(0.15, "share", "share spent on talent (英才计划, S&T commissioners)", "estimated", 0, 1,
@@ -76,7 +78,8 @@ class GuidingFundParams:
 class DistrictBudgetParams:
     own_programme_share: float = P(0.25, "share", "share of a district's own fiscal S&T spending that goes to the four programmes (subsidy, platform, incubator, talent), the rest being institutions' running costs", "estimated", 0, 1,
                                    lever=Lever("区县自有资金用于项目的比例", "own money to programmes", 0.0,
-                                               "districts' own money put into the programmes, 亿元/yr (grows with own_budget_growth)", SHARES, (0.1, 0.5), money=_own_money))
+                                               "districts' own money put into the programmes, 亿元/yr (grows with own_budget_growth)", SHARES, (0.1, 0.5), money=_own_money,
+                                               optimise=(0.0, 0.6, 0.05)))
     own_budget_growth: float = P(0.068, "1/yr", "yearly growth of districts' own fiscal S&T spending", "verified: local fiscal S&T spending grew 6.8 % in 2022 (city_history fiscal_st_spending)", -0.5, 1.0,
                                  lever=Lever("区县科技支出年增长", "own S&T budget growth (/yr)", KEEP,
                                              "counted in district_budget.own_programme_share's money", (-0.1, 0.3, 0.01)))
@@ -135,7 +138,8 @@ class FinanceParams:
     fund_of_funds_size: float = P(20.0, "100m_yuan", "committed capital of the municipal S&T cultivation fund-of-funds (科创培育基金) with district sub-funds", "estimated: the seed/angel/VC guidance funds were 10亿 each (policy_timeline 2018-04-02)", 0, 1000,
                                   lever=Lever("科创培育基金规模", "fund-of-funds size (亿元)", 0.0, "capital called from the public side, 亿元/yr (size × call rate until all is called)", (0, 200, 5), (0.0, 60.0),
                                               money=_called_capital,
-                                              check=Check("listed_enterprises", {"finance.fund_of_funds_size": 400.0, "finance.capital_call_per_year": 0.5}, steps=12)))
+                                              check=Check("listed_enterprises", {"finance.fund_of_funds_size": 400.0, "finance.capital_call_per_year": 0.5}, steps=12),
+                                              optimise=(0.0, 60.0, 5.0)))
     capital_call_per_year: float = P(0.2, "share/yr", "share of committed capital called per year", "estimated", 0, 1)
     ticket: float = P(5.0, "million_yuan", "equity ticket per young firm", "estimated", 0.1, 1000)
     max_age_years: float = P(5.0, "yr", "the 'first kilometre': oldest firm age eligible for equity", "estimated from seed §(十七)", 0, 50)
@@ -149,7 +153,7 @@ class FinanceParams:
                                  lever=Lever("风险补偿资金池", "risk pool at start (亿元)", KEEP, "none new: the pool's money is in place at the start", (0, 100, 1)))
     risk_pool_topup: float = P(2.0, "100m_yuan/yr", "yearly fiscal top-up of the risk pool", "estimated", 0, 1000,
                                lever=Lever("资金池年补充", "risk pool top-up (亿元/yr)", KEEP, "the top-up itself, 亿元/yr", (0, 20, 0.5),
-                                           money=lambda p, ctx: p.finance.risk_pool_topup))
+                                           money=lambda p, ctx: p.finance.risk_pool_topup, optimise=(0.0, 10.0, 0.5)))
     compensation_share: float = P(0.8, "share", "share of defaulted principal the pool compensates", "verified: 80 % (policy_timeline, risk-sharing rule)", 0, 1)
     city_share_of_pool: float = P(0.4, "share", "city's share of pool funding (districts the rest)", "verified: city:district 4:6 (policy_timeline)", 0, 1)
     financed_exit_ratio: float = P(0.7, "x", "exit hazard of a firm holding a loan or equity, relative to one without", "estimated: lenders and funds screen for survivors and carry firms through bad quarters", 0, 1)

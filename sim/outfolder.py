@@ -152,7 +152,8 @@ class OutputFolder:
         owner = self._read_owner()
         if owner is not None:
             if owner.get("kind", "ensemble") != self.kind:
-                what = {"comparison": "the results of a compare", "ensemble": "one scenario's results"}
+                what = {"comparison": "the results of a compare", "ensemble": "one scenario's results",
+                        "optimisation": "a search for the cheapest policy mix"}
                 raise self._error(f"holds {what.get(owner.get('kind'), 'other results')}, not {what[self.kind]}; "
                                   "choose another --out")
             return

@@ -218,7 +218,7 @@ def levers() -> dict[str, Lever]:
 
 def describe(params: Params | None = None) -> list[dict]:
     """One row per leaf parameter: key, value, unit, meaning, source, range, and for a lever its
-    off value, labels, cost, control and study range."""
+    off value, labels, cost, control, study range and search range."""
     rows = []
     for key, value, m in _leaves(params or Params()):
         lv = m.get("lever")
@@ -226,7 +226,7 @@ def describe(params: Params | None = None) -> list[dict]:
                          lo=m.get("lo"), hi=m.get("hi"), choices=m.get("choices"), lever=lv is not None,
                          off=lv.off if lv else None, label_zh=lv.zh if lv else None, label_en=lv.en if lv else None,
                          cost=lv.cost if lv else None, control=lv.control if lv else None,
-                         study=lv.study if lv else None))
+                         study=lv.study if lv else None, optimise=lv.optimise if lv else None))
     return rows
 
 
