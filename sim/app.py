@@ -1,8 +1,9 @@
 """The browser app: ``python run.py ui`` or ``solara run sim/app.py``.
 
 The sidebar holds the controls (Reset, play / pause, step, the play interval), the scenario
-picker and the levers; the main area the run's header, its scoreboard, the ensemble panel, the
-map with the collaboration network, the district panel and the target charts, all from
+picker, the optimised mixes of an optimiser's output folder (``sim.app_mixes``) and the levers;
+the main area the run's header, its scoreboard, the ensemble panel, the map with the
+collaboration network, the district panel and the target charts, all from
 ``sim.app_components`` (which draws on ``sim.app_levers``, ``sim.app_model``, ``sim.app_map``,
 ``sim.app_charts`` and ``sim.app_ensemble``). Levers edit a per-session configuration that Reset
 builds the next model from; loading a scenario rebuilds the model at once, paused.
@@ -15,6 +16,7 @@ the session goes on.
 import solara
 
 from sim.app_components import AppModel, Controls, Guarded, LeverPanel, ScenarioPanel, default_config
+from sim.app_mixes import MixPanel
 from sim.app_model import return_freed_memory
 
 TITLE = "重庆区县科技创新政策模拟 Chongqing district innovation policy simulator"
@@ -40,6 +42,7 @@ def Page():
     with solara.Sidebar():
         Controls(model, config, playing)
         ScenarioPanel(config, model, playing)
+        MixPanel(config, model, playing)
         LeverPanel(config)
     Guarded(model.value, config.value)
 

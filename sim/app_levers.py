@@ -61,6 +61,15 @@ class AppConfig:
         s = scenarios.load(ref)
         return cls(s.name, s.description, s.params, s.params, s.seed, s.until, s.targets, scale, s.file)
 
+    @classmethod
+    def from_mix(cls, ref, scale: float = DEFAULT_SCALE) -> "AppConfig":
+        """A mix the optimiser wrote (a scenario file extending its input) as lever settings: the
+        input scenario is the one loaded, the mix's levers are the changes from it."""
+        mix = scenarios.load(ref)
+        base = scenarios.load(mix.chain[1]) if len(mix.chain) > 1 else mix
+        return cls(base.name, f"{base.description} — levers of the mix {mix.name}: {mix.description}", base.params,
+                   mix.params, base.seed, base.until, base.targets, scale, base.file)
+
     def with_lever(self, key: str, value) -> "AppConfig":
         params = self.params.with_overrides(**{key.replace(".", "__"): value})
         return dataclasses.replace(self, params=params)

@@ -218,8 +218,8 @@ def open_study(setup: Setup, out: Path):
                                     f"command asks for {short(record[key])}; rerun with the stored set-up to "
                                     "continue it, or choose another --out for a new search")
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
             storage.set_trial_user_attr(t._trial_id, "stopped", True)
+            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
     else:
         study = optuna.create_study(study_name=STUDY, storage=storage, directions=setup.directions(),
                                     sampler=_sampler(setup, 0))

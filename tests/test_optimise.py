@@ -1,0 +1,268 @@
+"""The search for the cheapest mix: its search space, statistics, stored study, outputs and
+command line (subprocesses on tiny settings: scale 0.03, 2–4 trials)."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import ensemble, mixes, optimise
+from sim.fields import KEEP
+from sim.params import Params, levers
+from sim.scenarios import ScenarioError, load
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--scale", "0.03", "--replicates", "2", "--check-replicates", "3", "--backend", "serial", "--quiet"]
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "run.py", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+# ---- the search space comes from the lever declarations ---------------------------------------
+def test_only_priced_levers_and_splits_of_priced_money_are_searched():
+    space = optimise.searchable()
+    assert "guiding_fund.annual_budget" in space and "paired.intensity" not in space
+    for key, sp in space.items():
+        lv = levers()[key]
+        assert lv.money is not None or lv.cost.startswith("none: splits"), key
+        if sp[0] == "float":
+            _, lo, hi, step = sp
+            meta = {r["key"]: r for r in __import__("sim.params", fromlist=["describe"]).describe()}[key]
+            assert meta["lo"] <= lo < hi <= meta["hi"], key
+            assert math.isclose(round((hi - lo) / step), (hi - lo) / step), key     # Optuna's step grid ends at hi
+
+
+def test_a_lever_that_is_not_searched_or_not_a_lever_is_refused_by_name():
+    with pytest.raises(ScenarioError, match="paired.intensity is a lever but not searchable"):
+        optimise.lever_space(["paired.intensity"])
+    with pytest.raises(ScenarioError, match="'nope' is not a lever"):
+        optimise.lever_space(["nope"])
+    assert list(optimise.lever_space(["finance.risk_pool_topup"])) == ["finance.risk_pool_topup"]
+
+
+def test_cost_is_the_declared_public_money_and_grows_with_the_budget():
+    p = Params()
+    base = optimise.cost(p, 2025)
+    more = optimise.cost(p.with_overrides(guiding_fund__annual_budget=p.guiding_fund.annual_budget + 5), 2025)
+    assert more == pytest.approx(base + 5)
+    # rules that split the fund's money cost nothing new
+    assert optimise.cost(p.with_overrides(guiding_fund__allocation="need"), 2025) == pytest.approx(base)
+
+
+# ---- statistics ------------------------------------------------------------------------------
+def test_wilson_interval():
+    lo, hi = mixes.wilson(8, 10)
+    assert (round(lo, 3), round(hi, 3)) == (0.490, 0.943)       # the textbook values
+    assert mixes.wilson(0, 5)[0] == 0.0 and mixes.wilson(5, 5)[1] == 1.0
+    assert mixes.wilson(0, 5)[1] == pytest.approx(0.4345, abs=1e-3)
+
+
+def test_the_front_and_the_chosen_mixes():
+    t = pd.DataFrame(dict(trial=[0, 1, 2, 3, 4], cost=[10.0, 5.0, 20.0, 7.0, 30.0], p_all=[0.5, 0.5, 0.9, 0.8, 0.9]))
+    t["feasible"] = t["p_all"] >= 0.8
+    t["pareto"] = optimise.front(t)
+    assert list(t.loc[t["pareto"], "trial"]) == [1, 2, 3]      # 0 and 4 are dominated
+    chosen = optimise.choose_mixes(t, 0.8, 3)
+    assert chosen[0][0] == "cheapest" and chosen[0][1]["trial"] == 3
+    assert [int(r["trial"]) for _, r in chosen[1:]] == [1, 2]
+    none = optimise.choose_mixes(t.assign(feasible=False), 0.95, 1)
+    assert none[0][0] == "most_likely" and none[0][1]["trial"] == 2
+
+
+def test_check_seeds_are_another_stream():
+    assert mixes.check_seed(42) != 42 and mixes.check_seed(42) == mixes.check_seed(42) != mixes.check_seed(43)
+
+
+def test_bad_probability_and_targets():
+    s = load("baseline")
+    for bad in (0, -0.1, 1.01, float("nan")):
+        with pytest.raises(ScenarioError, match="--prob"):
+            optimise.check_prob(bad)
+    assert optimise.check_prob(1) == 1.0
+    with pytest.raises(ScenarioError, match="'DD27-HT' is not a target of the scenario's set 'policy_2025'"):
+        optimise.choose_targets(s, ["DD27-HT"])
+    assert [t.id for t in optimise.choose_targets(s, ["T6", "T2"])] == ["T6", "T2"]
+
+
+# ---- one small search, through the command line ---------------------------------------------
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    out = tmp_path_factory.mktemp("opt") / "search"
+    res = run_cli("optimise", "baseline", "--targets", "T1,T2", "--prob", "0.5", "--trials", "3", "--mixes", "2",
+                  *TINY, "--out", out)
+    assert res.returncode == 0, res.stderr
+    return out, res
+
+
+def test_search_writes_trials_front_mixes_and_report(searched):
+    out, res = searched
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 3 and list(trials["trial"]) == [0, 1, 2]
+    assert {"cost", "p_all", "p_T1", "p_T2", "feasible", "pareto", "guiding_fund.annual_budget"} <= set(trials.columns)
+    assert trials.loc[0, "input"]                                      # the first trial is the input's own mix
+    assert trials.loc[0, "cost"] == pytest.approx(optimise.cost(load("baseline").params, 2025))
+    front = pd.read_csv(out / "pareto.csv")
+    assert set(front["trial"]) <= set(trials["trial"]) and len(front) >= 1
+    assert front["cost"].is_monotonic_increasing
+    files = sorted((out / "mixes").glob("*.toml"))
+    assert files and all(f.stem.startswith("baseline_mix") for f in files)
+    page = (out / "report.html").read_text("utf-8")
+    for words in ("Cost against probability", "fresh replicates", "Districts that still lag", "3 trials evaluated",
+                  "standard error", "data:image/png;base64"):
+        assert words in page
+    assert "trial" in res.stdout and "check P" in res.stdout
+
+
+def test_trials_use_common_random_numbers(searched):
+    """Trial 0 is the input's mix: its P(met) and mean values are those of evaluate_params with
+    the search's seeds (replicate k gets the same seed in every trial)."""
+    out, _ = searched
+    t0 = pd.read_csv(out / "trials.csv").iloc[0]
+    s = load("baseline").with_run(scale=0.03)
+    rows = ensemble.evaluate_params([s.params], replicates=2, seed=s.seed, until=s.until, targets=s.targets[:2])
+    assert t0["mean_T2"] == pytest.approx(rows["T2"].mean())
+    assert t0["p_T1"] == pytest.approx((rows["T1"] >= s.targets[0].threshold).mean())
+
+
+def test_a_mix_file_is_a_scenario_that_run_and_compare_take_as_it_is(searched, tmp_path):
+    out, _ = searched
+    mix = sorted((out / "mixes").glob("*.toml"))[0]
+    raw = tomllib.loads(mix.read_text("utf-8"))
+    s = load(mix)
+    assert raw["extends"] == "baseline" and s.chain[1].endswith("baseline.toml")
+    trial = pd.read_csv(out / "trials.csv").set_index("trial").loc[int(mix.stem[-4:])]
+    for key in optimise.searchable():
+        section, leaf = key.split(".")
+        assert raw[section][leaf] == trial[key]
+    assert "checked P" in s.description
+    # the check ran on fresh replicates: another root seed, recorded in the check folder
+    manifest = (out / "checks" / s.name / "manifest.json").read_text()
+    assert str(mixes.check_seed(42)) in manifest
+    res = run_cli("run", mix, "--scale", "0.03", "--replicates", "1", "--backend", "serial", "--quiet", "--no-report",
+                  "--out", tmp_path / "run")
+    assert res.returncode == 0, res.stderr
+    res = run_cli("compare", "baseline", mix, "--scale", "0.03", "--replicates", "1", "--backend", "serial", "--quiet",
+                  "--no-report", "--out", tmp_path / "cmp")
+    assert res.returncode == 0, res.stderr
+
+
+def test_a_larger_trials_continues_and_another_set_up_is_refused(searched, tmp_path):
+    out, _ = searched
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    before = pd.read_csv(copy / "trials.csv")
+    res = run_cli("optimise", "baseline", "--targets", "T1,T2", "--prob", "0.5", "--trials", "4", "--mixes", "1",
+                  *TINY, "--out", copy)
+    assert res.returncode == 0, res.stderr
+    after = pd.read_csv(copy / "trials.csv")
+    assert len(after) == 4
+    pd.testing.assert_frame_equal(after.iloc[:3][["trial", "cost", "p_all"]], before[["trial", "cost", "p_all"]])
+    for args, key in ((["--targets", "T1", "--prob", "0.5"], "targets"), (["--targets", "T1,T2", "--prob", "0.6"], "prob")):
+        res = run_cli("optimise", "baseline", *args, "--trials", "4", *TINY, "--out", copy)
+        assert res.returncode == 2 and f"key '{key}'" in res.stderr and "optuna.db" in res.stderr
+        assert "Traceback" not in res.stderr
+    res = run_cli("optimise", "baseline", "--targets", "T1,T2", "--prob", "0.5", "--trials", "4", *TINY[:-1],
+                  "--seed", "7", "--quiet", "--out", copy)
+    assert res.returncode == 2 and "key 'fingerprint'" in res.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--targets", "T9"], "'T9' is not a target"),
+    (["--prob", "0"], "--prob"),
+    (["--prob", "1.5"], "--prob"),
+    (["--levers", "paired.intensity"], "paired.intensity is a lever but not searchable"),
+    (["--trials", "0"], "--trials"),
+])
+def test_bad_input_exits_2_naming_it(args, words, tmp_path):
+    res = run_cli("optimise", "baseline", *args, *TINY, "--out", tmp_path / "o")
+    assert res.returncode == 2 and words in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "o").exists()        # refused before any folder is made
+
+
+def test_a_storage_file_that_is_not_a_search_is_refused(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "optuna.db").write_text("not a database")
+    res = run_cli("optimise", "baseline", "--trials", "1", *TINY, "--out", out)
+    assert res.returncode == 2 and "optuna.db" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_kill_9_loses_no_finished_trial(tmp_path):
+    import optuna
+    out = tmp_path / "o"
+    cmd = [sys.executable, "run.py", "optimise", "baseline", "--targets", "T2", "--trials", "200", *TINY, "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        done = []
+        while time.monotonic() < deadline and len(done) < 2:
+            time.sleep(0.5)
+            if (out / "optuna.db").exists():
+                try:
+                    study = optuna.load_study(study_name=optimise.STUDY, storage=optimise.storage_url(out))
+                    done = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+                except Exception:  # noqa: BLE001 — the study may not be created yet
+                    pass
+        assert len(done) >= 2, "the search did not finish two trials in time"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    study = optuna.load_study(study_name=optimise.STUDY, storage=optimise.storage_url(out))
+    kept = {t.number: t.values for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
+    assert len(kept) >= 2
+    n = len(kept) + 1
+    res = run_cli("optimise", "baseline", "--targets", "T2", "--trials", n, *TINY, "--out", out)
+    assert res.returncode == 0, res.stderr
+    trials = pd.read_csv(out / "trials.csv").set_index("trial")
+    assert len(trials) == n
+    for number, values in kept.items():
+        assert trials.loc[number, "cost"] == pytest.approx(values[0]) and trials.loc[number, "p_all"] == values[1]
+
+
+def test_the_app_loads_a_mix_as_the_lever_settings_of_its_input(searched):
+    from sim.app_levers import AppConfig
+    out, _ = searched
+    found = mixes.list_mixes(out)
+    assert found and all(m["ok"] for m in found)
+    cfg = AppConfig.from_mix(found[0]["file"])
+    mix = load(found[0]["file"])
+    assert cfg.scenario == "baseline" and cfg.params == mix.params and cfg.scenario_params == load("baseline").params
+    changed = dict(cfg.changed_levers())
+    for key, value in changed.items():
+        assert key in optimise.searchable() and value != KEEP
+    assert mixes.list_mixes(out / "mixes") == found
+
+
+def test_the_app_card_lists_and_loads_the_mixes(searched):
+    import ipyvuetify as v
+    import solara
+    from sim.app_components import AppModel, default_config
+    from sim.app_mixes import MixPanel
+    out, _ = searched
+    config = solara.reactive(default_config())
+    first = AppModel(config.value)
+    model = solara.reactive(first)
+    _, rc = solara.render(MixPanel(config, model), handle_error=False)
+    try:
+        rc.find(v.TextField, label="优化结果文件夹 Optimiser output folder").widget.v_model = str(out)
+        select = rc.find(v.Select, label="组合 Mix (loads as the levers)").widget
+        name = select.items[0]
+        select.v_model = name
+        assert "levers of the mix " + name in config.value.description
+        assert model.value is not first and model.value.params == load(out / "mixes" / f"{name}.toml").params.with_overrides(
+            {"scale": config.value.scale})
+    finally:
+        rc.close()
+        first.release()
+        model.value.release()
