@@ -27,8 +27,6 @@ def _png(fig) -> str:
 
 
 def front_chart(answer):
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     t, setup = answer.trials, answer.setup
     fig, ax = plt.subplots(figsize=(7.5, 4.2))

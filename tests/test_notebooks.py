@@ -27,9 +27,10 @@ CI_PARAMETERS = {
     "05_calibration": dict(SCALE=0.05, REPLICATES=2, POSTERIOR_DRAWS=4,
                            FIT_IF_MISSING=dict(budget=16, generations=2, scale=0.05, eval_scale=0.05, replicates=2,
                                                top=1, refine=0)),
+    "06_optimise": dict(TRIALS=3, REPLICATES=2, CHECK_REPLICATES=3, SCALE=0.03, WORKERS=1),
 }
 # Figures each notebook must draw (a notebook that silently draws nothing fails).
-MIN_FIGURES = {"01_quickstart": 2, "02_scenarios": 5, "03_sensitivity": 2, "04_network": 2, "05_calibration": 1}
+MIN_FIGURES = {"01_quickstart": 2, "02_scenarios": 5, "03_sensitivity": 2, "04_network": 2, "05_calibration": 1, "06_optimise": 1}
 
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 
