@@ -388,6 +388,23 @@ def choose_mixes(table: pd.DataFrame, prob: float, n: int = DEFAULTS["mixes"]) -
     return chosen
 
 
+def reach(table: pd.DataFrame, targets) -> pd.DataFrame:
+    """Per target, the highest P(met) any trial reached on its own and the cheapest trial reaching
+    it: says which target keeps every trial from meeting them all."""
+    rows = []
+    for t in targets:
+        col = f"p_{t.id}"
+        if not len(table):
+            rows.append(dict(target=t.id, threshold=t.threshold, best_p=math.nan, trial=None, cost=math.nan,
+                             best_mean=math.nan))
+            continue
+        best = table[col].max()
+        first = table[table[col] == best].sort_values("cost").iloc[0]
+        rows.append(dict(target=t.id, threshold=t.threshold, best_p=float(best), trial=int(first["trial"]),
+                         cost=float(first["cost"]), best_mean=float(table[f"mean_{t.id}"].max())))
+    return pd.DataFrame(rows)
+
+
 def describe_setup(setup: Setup) -> dict:
     """For the report and the mix files: what was searched and how."""
     s = setup.scenario

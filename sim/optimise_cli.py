@@ -98,5 +98,10 @@ def summary(answer) -> str:
                      f"check P {c['p_all']:4.0%} [{c['lo']:.0%}, {c['hi']:.0%}] ({c['n']} fresh)  → {m['path']}")
     if not answer.mixes:
         lines.append("  no trial finished")
+    elif not answer.trials["feasible"].any():
+        from .optimise import reach
+        r = reach(answer.trials, s.targets)
+        lines.append(f"  no trial reached P ≥ {s.prob:g} for every target; best P per target on its own: "
+                     + ", ".join(f"{x.target} {x.best_p:.0%}" for x in r.itertuples()))
     lines.append(f"  → {answer.out}/trials.csv, pareto.csv" + (", report.html" if (answer.out / 'report.html').exists() else ""))
     return "\n".join(lines)

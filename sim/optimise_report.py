@@ -78,6 +78,16 @@ def write_report(answer, path, run_id: str) -> None:
             f"year on average over {s.params.start_year + 1}–{s.until}.</p>")
     parts = [head, "<h2>Cost against probability</h2>", f"<img src='data:image/png;base64,{_png(front_chart(answer))}'>"]
 
+    from .optimise import reach
+    r = reach(answer.trials, setup.targets)
+    body = "".join(f"<tr><td class='l'>{e(x.target)}</td><td>{_fmt(x.threshold)}</td><td>{x.best_p:.0%}</td>"
+                   f"<td>{_fmt(x.best_mean)}</td><td>{'—' if x.trial is None else int(x.trial)}</td><td>{x.cost:.2f}</td></tr>"
+                   for x in r.itertuples())
+    parts += ["<h2>How far each target is within reach</h2><p class='note'>Per target on its own: the highest P(met) "
+              "any trial reached (search estimates), the highest mean value of its indicator, and the cheapest trial "
+              "reaching that P. A target no trial meets keeps every mix from meeting them all.</p>",
+              f"<table><tr><th class='l'>target</th><th>threshold</th><th>best P(met)</th><th>best mean value</th>"
+              f"<th>cheapest trial</th><th>its cost, 亿元/yr</th></tr>{body}</table>"]
     if not answer.mixes:
         parts.append("<p>No trial finished, so no mix was chosen.</p>")
     else:

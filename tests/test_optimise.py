@@ -79,6 +79,16 @@ def test_the_front_and_the_chosen_mixes():
     assert none[0][0] == "most_likely" and none[0][1]["trial"] == 2
 
 
+def test_reach_names_the_target_no_trial_meets():
+    from sim.targets import Target
+    targets = (Target("A", "a", "x", 1, 2025), Target("B", "b", "y", 1, 2025))
+    t = pd.DataFrame(dict(trial=[0, 1, 2], cost=[3.0, 1.0, 2.0], p_A=[0.9, 0.9, 0.2], p_B=[0.0, 0.0, 0.0],
+                          mean_A=[2.0, 1.5, 0.5], mean_B=[0.1, 0.3, 0.2]))
+    r = optimise.reach(t, targets).set_index("target")
+    assert r.loc["A", "best_p"] == 0.9 and r.loc["A", "trial"] == 1 and r.loc["A", "cost"] == 1.0
+    assert r.loc["B", "best_p"] == 0.0 and r.loc["B", "best_mean"] == 0.3
+
+
 def test_check_seeds_are_another_stream():
     assert mixes.check_seed(42) != 42 and mixes.check_seed(42) == mixes.check_seed(42) != mixes.check_seed(43)
 
@@ -117,7 +127,7 @@ def test_search_writes_trials_front_mixes_and_report(searched):
     files = sorted((out / "mixes").glob("*.toml"))
     assert files and all(f.stem.startswith("baseline_mix") for f in files)
     page = (out / "report.html").read_text("utf-8")
-    for words in ("Cost against probability", "fresh replicates", "Districts that still lag", "3 trials evaluated",
+    for words in ("Cost against probability", "fresh replicates", "How far each target is within reach", "Districts that still lag", "3 trials evaluated",
                   "standard error", "data:image/png;base64"):
         assert words in page
     assert "trial" in res.stdout and "check P" in res.stdout
