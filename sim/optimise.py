@@ -400,8 +400,11 @@ def reach(table: pd.DataFrame, targets) -> pd.DataFrame:
             continue
         best = table[col].max()
         first = table[table[col] == best].sort_values("cost").iloc[0]
-        rows.append(dict(target=t.id, threshold=t.threshold, best_p=float(best), trial=int(first["trial"]),
-                         cost=float(first["cost"]), best_mean=float(table[f"mean_{t.id}"].max())))
+        reached = best > 0          # no trial to name when none met it even once
+        rows.append(dict(target=t.id, threshold=t.threshold, best_p=float(best),
+                         trial=int(first["trial"]) if reached else None,
+                         cost=float(first["cost"]) if reached else math.nan,
+                         best_mean=float(table[f"mean_{t.id}"].max())))
     return pd.DataFrame(rows)
 
 

@@ -58,6 +58,16 @@ def main(args) -> int:
     except INPUT_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        if args.scheduler and e.filename is None:
+            print(f"error: (command line): key '--scheduler': cannot use the Dask scheduler {args.scheduler}: {e}",
+                  file=sys.stderr)
+            return 2
+        if e.filename is None:
+            raise
+        print(f"error: cannot write {e.filename}: {e.strerror or e}; finished trials are kept: fix this and run the "
+              "same command to continue", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\ninterrupted: finished trials are kept in the output folder's optuna.db; run the same command to "
               "continue", file=sys.stderr)

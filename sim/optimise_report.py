@@ -49,7 +49,7 @@ def front_chart(answer):
     ax.set_xlabel("public money of the levers (100 million yuan per year)")
     ax.set_ylabel("P(every chosen target met)")
     ax.set_ylim(-0.03, 1.03)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", framealpha=0.9)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -81,7 +81,7 @@ def write_report(answer, path, run_id: str) -> None:
     from .optimise import reach
     r = reach(answer.trials, setup.targets)
     body = "".join(f"<tr><td class='l'>{e(x.target)}</td><td>{_fmt(x.threshold)}</td><td>{x.best_p:.0%}</td>"
-                   f"<td>{_fmt(x.best_mean)}</td><td>{'—' if x.trial is None else int(x.trial)}</td><td>{x.cost:.2f}</td></tr>"
+                   f"<td>{_fmt(x.best_mean)}</td><td>{'—' if x.trial is None or x.trial != x.trial else int(x.trial)}</td><td>{_fmt(round(x.cost, 2))}</td></tr>"
                    for x in r.itertuples())
     parts += ["<h2>How far each target is within reach</h2><p class='note'>Per target on its own: the highest P(met) "
               "any trial reached (search estimates), the highest mean value of its indicator, and the cheapest trial "

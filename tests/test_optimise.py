@@ -86,7 +86,7 @@ def test_reach_names_the_target_no_trial_meets():
                           mean_A=[2.0, 1.5, 0.5], mean_B=[0.1, 0.3, 0.2]))
     r = optimise.reach(t, targets).set_index("target")
     assert r.loc["A", "best_p"] == 0.9 and r.loc["A", "trial"] == 1 and r.loc["A", "cost"] == 1.0
-    assert r.loc["B", "best_p"] == 0.0 and r.loc["B", "best_mean"] == 0.3
+    assert r.loc["B", "best_p"] == 0.0 and r.loc["B", "best_mean"] == 0.3 and pd.isna(r.loc["B", "trial"])
 
 
 def test_check_seeds_are_another_stream():
@@ -198,6 +198,21 @@ def test_bad_input_exits_2_naming_it(args, words, tmp_path):
     res = run_cli("optimise", "baseline", *args, *TINY, "--out", tmp_path / "o")
     assert res.returncode == 2 and words in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "o").exists()        # refused before any folder is made
+
+
+def test_an_existing_dask_cluster_runs_the_same_trials(searched, tmp_path):
+    from distributed import LocalCluster
+    out, _ = searched
+    args = ["optimise", "baseline", "--targets", "T1,T2", "--prob", "0.5", "--trials", "3", "--mixes", "1",
+            "--scale", "0.03", "--replicates", "2", "--check-replicates", "2", "--quiet", "--workers", "1"]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        res = run_cli(*args, "--scheduler", cluster.scheduler_address, "--out", tmp_path / "remote")
+    assert res.returncode == 0, res.stderr
+    cols = ["trial", "cost", "p_all", "mean_T1", "mean_T2"]
+    pd.testing.assert_frame_equal(pd.read_csv(out / "trials.csv")[cols], pd.read_csv(tmp_path / "remote" / "trials.csv")[cols])
+    res = run_cli(*args, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "nowhere")
+    assert res.returncode == 2 and "cannot use the Dask scheduler tcp://127.0.0.1:9" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_a_storage_file_that_is_not_a_search_is_refused(tmp_path):
