@@ -49,7 +49,7 @@ def front_chart(answer):
     ax.set_xlabel("public money of the levers (100 million yuan per year)")
     ax.set_ylabel("P(every chosen target met)")
     ax.set_ylim(-0.03, 1.03)
-    ax.legend(fontsize=7, loc="upper left", framealpha=0.9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
