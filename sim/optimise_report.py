@@ -101,6 +101,12 @@ def write_report(answer, path, run_id: str) -> None:
                         f"<td>{_fmt(base)}</td>{cells}</tr>")
         rows.append("<tr><td class='l'><b>public money, 亿元/yr</b></td><td>"
                     f"{_input_cost(answer):.2f}</td>" + "".join(f"<td><b>{m['row']['cost']:.2f}</b></td>" for m in answer.mixes) + "</tr>")
+        if setup.inequality:
+            from .optimise import INEQUALITY
+            inp = answer.trials[answer.trials["input"]]
+            base = _fmt(float(inp[INEQUALITY].iloc[0])) if len(inp) else "—"
+            rows.append(f"<tr><td class='l'>R&amp;D-intensity Gini across districts at the horizon (search mean)</td>"
+                        f"<td>{base}</td>" + "".join(f"<td>{m['row'][INEQUALITY]:.3f}</td>" for m in answer.mixes) + "</tr>")
         parts += ["<h2>The chosen mixes' levers beside the input's</h2>",
                   f"<table><tr><th class='l'>lever</th><th>input ({e(s.name)})</th>{cols}</tr>{''.join(rows)}</table>"]
 

@@ -291,3 +291,17 @@ def test_the_app_card_lists_and_loads_the_mixes(searched):
         rc.close()
         first.release()
         model.value.release()
+
+
+def test_inequality_is_a_third_objective_and_only_named_levers_are_searched(tmp_path):
+    from sim import cheapest_mix
+    answer = cheapest_mix.find("baseline", tmp_path / "o", targets=["T2"], prob=0.5, trials=2, replicates=2,
+                               scale=0.03, levers=["guiding_fund.annual_budget"], inequality=True, check_replicates=2,
+                               n_mixes=1, sampler="nsga2", report=True)
+    import optuna
+    study = optuna.load_study(study_name=optimise.STUDY, storage=optimise.storage_url(tmp_path / "o"))
+    assert len(study.directions) == 3
+    t = answer.trials
+    assert optimise.INEQUALITY in t.columns and t[optimise.INEQUALITY].between(0, 1).all()
+    assert [c for c in t.columns if "." in c] == ["guiding_fund.annual_budget"]
+    assert "Gini across districts" in (tmp_path / "o" / "report.html").read_text("utf-8")
