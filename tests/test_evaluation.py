@@ -24,6 +24,9 @@ def test_the_start_reproduces_the_published_2022_tiers_and_city_index():
     assert m.city_index == pytest.approx(70.70, abs=0.01)
     wrong = [d.short_zh for d in m.district_list if d.tier != d.tier_2022]
     assert wrong == [] and sum(d.tier == 1 for d in m.district_list) == 10 and sum(d.tier == 3 for d in m.district_list) == 7
+    # and, as the report says, the nine 中心城区 districts all rank in the top 15
+    top15 = sorted(m.district_list, key=lambda d: -d.index_score)[:15]
+    assert sum(d.group == "central_urban" for d in top15) == 9
     # the city scores the published dimension values exactly
     X = ev.indicators(m)
     dims = ev.dimension_scores(X[-1:], m.programmes["evaluation"].benchmark, m.params.evaluation.exponents,
