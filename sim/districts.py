@@ -54,7 +54,7 @@ class District(mesa.Agent):
         self.index_score = 0.0
         self.dimension_scores = (0.0,) * 5
         self.tier = self.tier_2022
-        self.innovative_county = "none"            # none | construction (listed) | passed
+        self.innovative_county = "none"            # none | construction (listed) | passed | failed
         self.listed_year = None                    # year the county entered the national construction list
         self.accepted_year = None
         self.zone_output0 = self.zone_output = 0.0

@@ -69,7 +69,6 @@ CITY_REPORTERS = {
     "counties_in_construction": lambda m: sum(d.innovative_county == "construction" for d in m.district_list),
     # T5 as the seed reads it (新创建): counties that entered the national construction list after the start
     "new_innovative_counties_listed": lambda m: sum(d.listed_year is not None and d.listed_year > m.params.start_year
-                                                    or d.accepted_year is not None and d.accepted_year > m.params.start_year
                                                     for d in m.district_list),
     "districts_with_platform": lambda m: sum(d.has_platform for d in m.district_list),
     "city_index": lambda m: m.city_index,

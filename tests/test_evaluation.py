@@ -83,7 +83,7 @@ def test_a_county_that_fails_acceptance_may_apply_again():
     assert prog.list_counties(2023) == 1
     c["忠县"].rd_history[2023] = c["忠县"].rd
     c["忠县"].rd_intensity = 0.5                                   # below the acceptance level
-    assert prog.check(2027) == 0 and c["忠县"].innovative_county == "none"
+    assert prog.check(2027) == 0 and c["忠县"].innovative_county == "failed" and c["忠县"].listed_year == 2023
     c["忠县"].rd_intensity = 0.8
     assert prog.list_counties(2027) == 1 and c["忠县"].listed_year == 2027
     m.release()

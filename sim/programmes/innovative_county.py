@@ -18,7 +18,7 @@ passed (奉节: listed 2018, passed 2022). Here:
 3. construction: ``construction_years`` from the year after listing;
 4. acceptance: ``acceptance_lag`` years after construction ends; a county passes if its R&D
    intensity and R&D growth since listing reach ``rd_intensity_min`` and ``rd_growth_min``;
-   one that fails may apply again in a later batch.
+   one that fails ("failed"; it did enter the list) may apply again in a later batch.
 
 T5 counts the counties newly listed (the seed's "新创建", the default reading) or, in the
 ``policy_2025_acceptance`` target set, those newly accepted (see sim/data/targets.toml).
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from ._base import Programme
 
-STATES = ("none", "construction", "passed")   # a listed county is in construction until accepted
+STATES = ("none", "construction", "passed", "failed")   # a listed county is in construction until its acceptance
 
 
 class InnovativeCounties(Programme):
@@ -51,7 +51,7 @@ class InnovativeCounties(Programme):
         ic = self.model.params.innovative_county
         if not ic.support:
             return []
-        free = [d for d in self.model.district_list if d.is_county and d.innovative_county == "none"]
+        free = [d for d in self.model.district_list if d.is_county and d.innovative_county in ("none", "failed")]
         named = [d for d in free if str(d.adcode) in ic.candidates]
         ready = sorted((d for d in free if d not in named and d.tier <= 2 and d.rd_intensity >= ic.list_rd_intensity_min),
                        key=lambda d: -d.rd_intensity)
@@ -84,5 +84,5 @@ class InnovativeCounties(Programme):
                 d.accepted_year = year
                 passed += 1
             else:
-                d.innovative_county, d.listed_year = "none", None
+                d.innovative_county = "failed"
         return passed
