@@ -34,6 +34,21 @@ CORE_ZONES = frozenset({"", "西部（重庆）科学城", "两江协同创新�
 HIGHTECH = frozenset({"none", "municipal", "national"})
 PLATFORM_STAGES = frozenset({"none", "existing_upgrade", "under_construction", "bid"})
 INNOVATIVE_COUNTY = frozenset({"none", "candidate", "national"})
+# platforms.csv: what a district hosts. "一区（县）一平台" (seed §(七)) counts a district when it hosts
+# one of the platforms §(七) itself lists: a national or municipal high-tech zone, an agricultural
+# S&T park or high-tech demonstration zone, a core zone of the S&T centre, a named characteristic
+# platform, science city or town, a national technology innovation centre, a national innovative
+# county. Membership of a zone run from elsewhere (科学城 member, 高新区拓展园) and the agriculture
+# ministry's 现代农业产业园 are recorded but do not count.
+PLATFORM_KINDS = frozenset({"high_tech_zone", "agri_sci_tech_park", "agri_hitech_demo_zone", "core_zone",
+                            "characteristic_platform", "sci_tech_town", "science_city", "tech_innovation_center",
+                            "innovative_county", "science_city_member", "hightech_zone_extension",
+                            "modern_agri_industrial_park"})
+PLATFORM_COUNTING_KINDS = frozenset({"high_tech_zone", "agri_sci_tech_park", "agri_hitech_demo_zone", "core_zone",
+                                     "characteristic_platform", "sci_tech_town", "science_city",
+                                     "tech_innovation_center", "innovative_county"})
+PLATFORM_LEVELS = frozenset({"national", "municipal", "district"})
+PLATFORM_STAGES_2022 = frozenset({"existing", "under_construction", "candidate"})
 
 # Indicators every district must have, with the year used by load_districts().
 DISTRICT_INDICATORS = {
@@ -257,7 +272,7 @@ def load_districts(data_dir=None, year: int = 2022) -> pd.DataFrame:
     # Every model builds this view; ensembles and calibration build thousands of models, so the
     # validated view is kept until one of its files changes.
     stamps = tuple(stamp(d / f) for f in ("districts.csv", "district_indicators.csv", "boundaries.geojson",
-                                           "hindcast_2017.csv"))
+                                           "hindcast_2017.csv", "platforms.csv"))
     return _districts_view(str(d), year, stamps).copy()
 
 
@@ -265,7 +280,7 @@ def load_districts(data_dir=None, year: int = 2022) -> pd.DataFrame:
 def _districts_view(dir_str: str, year: int, stamps: tuple) -> pd.DataFrame:
     ident = _load_districts_2022(dir_str)
     if year == 2022:
-        return ident
+        return _with_platforms(ident, Path(dir_str), year)
     d = Path(dir_str)
     ind = load_indicators(d)
     hind = load_hindcast_indicators(d)
@@ -280,6 +295,50 @@ def _districts_view(dir_str: str, year: int, stamps: tuple) -> pd.DataFrame:
     levels = ("none", "municipal", "national")
     ident["hightech_zone"] = [levels[int(zones[c])] if c in zones.index else z
                               for c, z in zip(ident["adcode"], ident["hightech_zone"])]
+    return _with_platforms(ident, d, year)
+
+
+def load_platforms(data_dir=None) -> pd.DataFrame:
+    """The district S&T platforms at end-2022 (platforms.csv): adcode, platform, kind, level,
+    stage (existing, under_construction, candidate), year (of establishment, blank if not
+    found), status, source, wording; plus ``counts`` (the kind counts for 一区（县）一平台)."""
+    d = _dir(data_dir)
+    path = d / "platforms.csv"
+    return _platforms_cached(str(path), _codes(d), stamp(path), stamp(d / "districts.csv")).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _platforms_cached(path_str: str, codes: frozenset[str], stamp: tuple, ident_stamp: tuple) -> pd.DataFrame:
+    path = Path(path_str)
+    schema: SchemaT = {"adcode": _adcode(codes), "platform": _str(), "kind": _enum(PLATFORM_KINDS),
+                       "level": _enum(PLATFORM_LEVELS), "stage": _enum(PLATFORM_STAGES_2022),
+                       "year": _int(1949, 2022, required=False), "status": _enum(STATUSES), "source": _str(),
+                       "wording": _str()}
+    df, lines = read_csv(path, schema, key=("adcode", "platform"))
+    zones = _identity(str(path.parent / "districts.csv")).set_index("adcode")["hightech_zone"]
+    for row, line in zip(df.itertuples(index=False), lines):
+        # The zone level the model starts from is districts.csv's; the inventory must agree.
+        if row.kind == "high_tech_zone" and row.stage == "existing" and zones[int(row.adcode)] != row.level:
+            raise DataError(path, line, "level", f"{row.adcode} has a {row.level} high-tech zone here but "
+                            f"'{zones[int(row.adcode)]}' in districts.csv", "the level districts.csv gives")
+    df["adcode"] = df["adcode"].astype(int)
+    df["counts"] = df["kind"].isin(PLATFORM_COUNTING_KINDS)
+    return df
+
+
+def _with_platforms(ident: pd.DataFrame, d: Path, year: int) -> pd.DataFrame:
+    """Adds ``n_platforms`` (platforms that count for 一区（县）一平台, existing at the end of
+    ``year``) and ``platform_building`` (one is under construction, none exists). A high-tech zone
+    counts from the zone level of that year (the hindcast's zone history); other platforms from
+    their year of establishment, a blank year counting as older."""
+    pf = load_platforms(d)
+    other = pf[pf["counts"] & (pf.kind != "high_tech_zone")]
+    opened = pd.Series([y is None or y != y or y <= year for y in other["year"]], index=other.index, dtype=bool)
+    existing = other[(other.stage == "existing") & opened]
+    n = existing.groupby("adcode").size()
+    building = set(other.loc[other.stage == "under_construction", "adcode"])
+    ident["n_platforms"] = [int(n.get(c, 0)) + (z != "none") for c, z in zip(ident["adcode"], ident["hightech_zone"])]
+    ident["platform_building"] = [k == 0 and c in building for c, k in zip(ident["adcode"], ident["n_platforms"])]
     return ident
 
 
@@ -423,5 +482,5 @@ __all__ = [
     "DATA_DIR", "DataError", "load_districts", "load_indicators", "provenance", "load_universities",
     "load_leading_firms", "load_industry_directions", "load_paired_assistance", "load_sichuan_chongqing",
     "load_city_history", "load_boundaries", "load_hindcast_indicators", "load_policy_environment",
-    "START_YEARS", "district_identity", "LEADING_FIRMS",
+    "START_YEARS", "district_identity", "LEADING_FIRMS", "load_platforms",
 ]

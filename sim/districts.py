@@ -34,7 +34,11 @@ class District(mesa.Agent):
         self.is_county = self.kind in ("county", "autonomous_county")
         self.partners: list[int] = []
         # state
-        self.has_platform = bool(isinstance(row.platform_2022, str) and row.platform_2022.strip())
+        # 一区（县）一平台: the platforms of the inventory (platforms.csv) that exist at the start;
+        # one under construction starts part-built (see Platforms.setup).
+        self.n_platforms = int(row.n_platforms)
+        self.has_platform = self.n_platforms > 0
+        self.platform_building = bool(row.platform_building)
         self.platform_progress = 0.0
         self.ledger = {k: 0.0 for k in ("own", "guiding_fund", "paired_in", "paired_out", *PROGRAMMES)}
         self.pot = {k: 0.0 for k in PROGRAMMES}   # money set aside for each programme, 100m yuan
@@ -50,8 +54,9 @@ class District(mesa.Agent):
         self.index_score = 0.0
         self.dimension_scores = (0.0,) * 5
         self.tier = self.tier_2022
-        self.innovative_county = "none"            # none | construction | passed
-        self.construction_start = None
+        self.innovative_county = "none"            # none | construction (listed) | passed | failed
+        self.listed_year = None                    # year the county entered the national construction list
+        self.accepted_year = None
         self.zone_output0 = self.zone_output = 0.0
         self.industrial_output = self.industrial_output0
 

@@ -185,6 +185,7 @@ class PlatformsParams:
                              lever=Lever("场景应用拉动", "application-scenario pull (/yr)", 0.0, UNPRICED.format("scenario procurement"), (0, 0.1, 0.005), (0.0, 0.03),
                                          check=Check("rd_expenditure", {"platforms.scenario_pull": 0.1})))
     incubator_cost: float = P(0.5, "million_yuan per entrant", "incubator spending per additional new firm per year", "estimated", 0.01, 1000)
+    building_progress: float = P(0.5, "share", "share of a platform's cost already spent at the start where the district's only platform is under construction (platforms.csv stage under_construction: 渝中软件产业园, 云阳小江科创城)", "estimated: 'being built' read as half-way", 0, 1)
     absorption_boost: float = P(0.2, "x", "absorptive-capacity gain of firms in a district with a characteristic platform", "estimated: shared equipment and services, a fifth of a firm's own capacity", 0, 10)
 
 
@@ -201,19 +202,26 @@ class TransferParams:
 
 @dataclass(frozen=True)
 class InnovativeCountyParams:
-    support: bool = P(True, "bool", "the city supports counties building toward national innovative county status", "seed §(七)",
-                      lever=Lever("支持创建创新型县", "innovative-county support on", False, UNPRICED.format("the city's support work")))
-    in_construction: tuple = P(("500233", "500230"), "adcodes", "counties building toward national innovative county status from 2023 (忠县, 丰都)", "seed §(七) names them")
-    construction_years: int = P(3, "yr", "construction cycle before acceptance", "verified: 3-year cycle of the second batch (国科发农〔2023〕76号, notes/districts_first_pass §3)", 1, 10)
-    rd_intensity_min: float = P(1.0, "pct_gdp", "county R&D intensity required at acceptance", "estimated", 0, 10)
-    rd_growth_min: float = P(0.10, "1/yr", "county R&D CAGR over construction required at acceptance", "estimated (in line with target T3)", -1, 5)
-    already_passed: tuple = P(("500236",), "adcodes", "counties already accepted at end-2022", "verified: 奉节 passed in 2022 (city_history)")
+    support: bool = P(True, "bool", "the city recommends counties for the national innovative-county list (seed §(七) '支持…创建国家创新型县')", "seed §(七)",
+                      lever=Lever("支持创建创新型县", "innovative-county support on", False, UNPRICED.format("the city's support work"),
+                                  check=Check("new_innovative_counties_listed", {"innovative_county.support": True}, low={"innovative_county.support": False})))
+    candidates: tuple = P(("500233", "500230"), "adcodes", "counties the city recommends first when the ministry calls for a list (忠县, 丰都)", "seed §(七) names them")
+    batch_year: int = P(2023, "yr", "first year from the start in which the ministry publishes a national construction list", "estimated: the first list (2018-11) came a year after 国办发〔2017〕43号 and its acceptance ended in 2022 (cq.cri.cn 2022-08-31); the next call is assumed for the year after", 2018, 2100)
+    batch_interval: int = P(5, "yr", "years between two national lists", "estimated: one list per five-year plan (the first in 2018)", 1, 50)
+    quota: int = P(2, "counties", "Chongqing counties a national list can take in", "estimated: the first list took 52 counties nationwide (≈1.7 per province; Chongqing 1, 奉节)", 0, 12)
+    list_rd_intensity_min: float = P(0.4, "pct_gdp", "county R&D intensity the ministry's review requires for listing", "derived: 奉节 was listed in 2018 at ≈0.42 % (R&D 1.195亿, cq.cri.cn 2022-08-31; GDP ≈ 286亿 estimated from hindcast_2017.csv × city growth)", 0, 10)
+    construction_years: int = P(3, "yr", "construction cycle after listing", "verified: 奉节 '创建周期为三年' (cq.cri.cn 2022-08-31)", 1, 10)
+    acceptance_lag: int = P(1, "yr", "years from the end of construction to the published acceptance", "derived: 奉节 listed 2018-11, built 2019–2021, passed 2022 (cq.cri.cn 2022-08-31)", 0, 5)
+    rd_intensity_min: float = P(0.7, "pct_gdp", "county R&D intensity required at acceptance", "derived: 奉节 reached ≈0.70 % in 2021 (R&D 2.701亿, cq.cri.cn 2022-08-31; GDP ≈ 386亿 estimated) and passed", 0, 10)
+    rd_growth_min: float = P(0.10, "1/yr", "county R&D growth per year from listing to acceptance required to pass", "estimated: the policy's T3 rate (奉节 grew ≈31 %/yr over 2018–2021)", -1, 5)
+    already_passed: tuple = P(("500236",), "adcodes", "counties already accepted at the start", "verified: 奉节 passed in 2022 (city_history)")
 
 
 @dataclass(frozen=True)
 class EvaluationParams:
-    weights: tuple = P((0.2, 0.2, 0.2, 0.2, 0.2), "share", "weights of environment, input, output, high-tech industrialisation, economic contribution", "estimated: the report's weights are not published")
-    city_score_start: float = P(70.70, "pct", "city innovation index at the start; fixes the benchmark of every indicator", "verified: 重庆科技创新指数报告2023 (2022 data), city_history", 1, 100)
+    weights: tuple = P((0.295, 0.197, 0.305, 0.143, 0.06), "share", "weights of environment, input, output, high-tech industrialisation, economic contribution", "derived: fitted to the published 2022 tiers and city index (sim/data/evaluation_fit.toml, sim/data/tools/fit_evaluation.py); the report's weights are not published")
+    exponents: tuple = P((0.166, 0.129, 0.833, 1.413, 0.515, 0.172, 1.499, 0.8, 0.051), "x", "elasticity of each indicator's score to its ratio to the city value (programmes/evaluation.py INDICATORS order); below 1 compresses the spread", "derived: fitted with the weights (sim/data/evaluation_fit.toml)")
+    city_dimension_scores: tuple = P((68.16, 62.21, 76.27, 74.95, 72.63), "pct", "the city's score on each dimension at the start; with the weights they make the city index (70.70 in 2022)", "verified: 重庆科技创新指数报告2023 (2022 data), 重庆日报 2023-12-21 (td.fyun.cc mirror): 环境68.16% 投入62.21% 产出76.27% 高新技术产业化74.95% 科技促进经济发展72.63%, 综合70.70%")
     competitive_feedback: bool = P(True, "bool", "the yearly evaluation feeds the competitive share of the guiding fund", "seed §(二十五)",
                                    lever=Lever("评价结果用于竞争性分配", "evaluation feeds competitive split", False, SPLIT))
 

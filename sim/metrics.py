@@ -12,7 +12,7 @@ from .districts import District
 EVENTS = ("births", "registrations", "deregistrations", "certifications", "renewals", "lapses",
           "specialised", "listings", "exits", "exits_registered", "spinoffs", "subsidy_granted",
           "loans_issued", "loan_defaults", "equity_invested", "platforms_completed", "knowledge_absorbed", "zone_upgrades",
-          "innovative_counties_passed")
+          "innovative_counties_passed", "innovative_counties_listed")
 
 
 def empty_events() -> dict:
@@ -67,6 +67,9 @@ CITY_REPORTERS = {
     "national_innovative_counties": lambda m: sum(d.innovative_county == "passed" for d in m.district_list),
     "new_innovative_counties": lambda m: sum(d.innovative_county == "passed" for d in m.district_list) - m.innovative_counties_start,
     "counties_in_construction": lambda m: sum(d.innovative_county == "construction" for d in m.district_list),
+    # T5 as the seed reads it (新创建): counties that entered the national construction list after the start
+    "new_innovative_counties_listed": lambda m: sum(d.listed_year is not None and d.listed_year > m.params.start_year
+                                                    for d in m.district_list),
     "districts_with_platform": lambda m: sum(d.has_platform for d in m.district_list),
     "city_index": lambda m: m.city_index,
     "tier1_districts": lambda m: sum(d.tier == 1 for d in m.district_list),

@@ -37,7 +37,8 @@ FAN_INDICATORS = {
     "high_tech_enterprises": "高新技术企业 high-tech enterprises",
     "districts_rd_cagr_10": "R&D 年均增长≥10% 的区县 districts with R&D growth ≥ 10 %/yr",
     "hightech_zone_output_share": "高新区工业产值占比 high-tech-zone output share (%)",
-    "new_innovative_counties": "新增国家创新型县 new innovative counties",
+    "new_innovative_counties": "新增通过验收的国家创新型县 new innovative counties (accepted)",
+    "new_innovative_counties_listed": "新创建国家创新型县 new innovative counties (listed)",
     "districts_with_platform": "一区一平台 districts with a platform",
     "rd_expenditure": "全社会R&D经费 R&D spending (100m yuan)",
     "rd_intensity": "R&D 投入强度 R&D intensity (% of GDP)",
@@ -60,7 +61,7 @@ MAPS = {
 UNITS = {
     "tech_enterprises": "家 firms", "high_tech_enterprises": "家 firms",
     "districts_rd_cagr_10": "区县 districts (of 38)", "hightech_zone_output_share": "% of industrial output",
-    "new_innovative_counties": "县 counties", "districts_with_platform": "区县 districts (of 38)",
+    "new_innovative_counties": "县 counties", "new_innovative_counties_listed": "县 counties", "districts_with_platform": "区县 districts (of 38)",
     "rd_expenditure": "亿元 100 million yuan", "rd_intensity": "% of GDP",
 }
 INEQUALITY_UNITS = {"rd_intensity_gini": "Gini index (0 = equal)",

@@ -1,7 +1,10 @@
 """The policy's targets and how each is measured on a model run.
 
-The default set is the 2025 targets T1–T6 of the 2022 guiding opinions (seed §一(三)); the
-2023 "double-doubling" plan's sets are stricter alternatives.
+The default set is the 2025 targets T1–T6 of the 2022 guiding opinions (seed §一(三)), with T5
+read as the seed means "新创建": counties entering the national innovative-county construction
+list; ``policy_2025_acceptance`` reads T5 as counties passing the acceptance after construction.
+The 2023 "double-doubling" plan's sets are stricter alternatives. T6 counts the districts that
+host a platform of the kinds seed §(七) lists (``sim/data/platforms.csv``).
 """
 
 from __future__ import annotations
@@ -59,13 +62,15 @@ def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]
     if not raw:
         raise TargetError(path, "(file)", f"holds no target sets; each is a table with an array of targets, e.g. [{DEFAULT_SET}]")
     indicators = sorted(CITY_REPORTERS) + list(SPECIAL_MEASURES)
-    sets = {}
+    sets, bases = {}, {}
     for name, table in raw.items():
         if not isinstance(table, dict) or not isinstance(table.get("targets"), list) or not table["targets"]:
             raise TargetError(path, name, "a target set is a table with a non-empty array of [[<set>.targets]]")
-        extra = sorted(set(table) - {"title", "source", "targets"})
+        extra = sorted(set(table) - {"title", "source", "targets", "extends"})
         if extra:
-            raise TargetError(path, f"{name}.{clip(extra[0], 80)}", "unknown key; allowed: title, source, targets")
+            raise TargetError(path, f"{name}.{clip(extra[0], 80)}", "unknown key; allowed: title, source, extends, targets")
+        if "extends" in table:
+            bases[name] = table["extends"]
         targets = []
         for i, t in enumerate(table["targets"]):
             where = f"{name}.targets[{i}]"
@@ -99,6 +104,12 @@ def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]
         sets[name] = tuple(targets)
     if DEFAULT_SET not in sets:
         raise TargetError(path, DEFAULT_SET, "the default target set of every scenario is missing")
+    for name, base in bases.items():
+        if not isinstance(base, str) or base not in sets or base in bases:
+            raise TargetError(path, f"{name}.extends", f"{short(base)} is not a set of this file without an "
+                              f"'extends' of its own; choose one of: {', '.join(s for s in sets if s not in bases)}")
+        own = {x.id: x for x in sets[name]}
+        sets[name] = tuple([own.pop(x.id, x) for x in sets[base]] + list(own.values()))
     return sets
 
 
@@ -132,7 +143,8 @@ class _TargetSets(Mapping):
 
 
 TARGET_SETS: Mapping[str, tuple[Target, ...]] = _TargetSets(TARGETS_FILE)
-_NAMED = {"POLICY_2025": "policy_2025", "DOUBLE_DOUBLING_2025": "double_doubling_2025",
+_NAMED = {"POLICY_2025": "policy_2025", "POLICY_2025_ACCEPTANCE": "policy_2025_acceptance",
+          "DOUBLE_DOUBLING_2025": "double_doubling_2025",
           "DOUBLE_DOUBLING_2027": "double_doubling_2027"}
 
 

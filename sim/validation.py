@@ -6,11 +6,12 @@ without doing what it says — is refused before any simulation with a :class:`P
 names the key and what is allowed:
 
 * ``start_year``: a year the data layer holds a start state for (2017 or 2022);
-* ``evaluation.weights``: non-negative with a positive sum (the index divides by it);
+* ``evaluation.weights``: non-negative with a positive sum (the index divides by it); 5 of
+  them, 5 city dimension scores in (0, 100] and 9 indicator exponents in (0, 10];
 * ``cultivation.certification_windows``: quarters 1–4 (another number never comes round, so
   nothing would ever be certified);
 * ``platforms.zone_upgrades``, ``innovative_county.already_passed``: adcodes of the 38 districts;
-  ``innovative_county.in_construction``: adcodes of counties (the model only builds counties
+  ``innovative_county.candidates``: adcodes of counties (the model only builds counties
   toward national innovative-county status, so a district there would silently do nothing);
 * the collaboration network stays bounded: see :data:`MAX_LINKS`.
 """
@@ -52,6 +53,15 @@ def check_params(params: Params, file: str | None = None, data_dir=None) -> Para
     if any(w < 0 for w in weights) or not sum(weights) > 0:
         raise ParamError("evaluation.weights", "the five dimension weights must be 0 or more with a positive sum "
                          f"(they are normalised to shares), got {short(list(weights))}", file)
+    ev = params.evaluation
+    if len(weights) != 5 or len(ev.city_dimension_scores) != 5 or len(ev.exponents) != 9:
+        raise ParamError("evaluation", "5 weights, 5 city dimension scores and 9 indicator exponents are needed, got "
+                         f"{len(weights)}, {len(ev.city_dimension_scores)} and {len(ev.exponents)}", file)
+    if not all(0 < e <= 10 for e in ev.exponents):
+        raise ParamError("evaluation.exponents", f"each must be above 0 and at most 10, got {short(list(ev.exponents))}", file)
+    if not all(0 < c <= 100 for c in ev.city_dimension_scores):
+        raise ParamError("evaluation.city_dimension_scores", "percentages above 0 and at most 100, got "
+                         f"{short(list(ev.city_dimension_scores))}", file)
     windows = params.cultivation.certification_windows
     if not all(float(q).is_integer() and 1 <= q <= 4 for q in windows):
         raise ParamError("cultivation.certification_windows", "quarters in which certification batches are decided: "
@@ -62,7 +72,7 @@ def check_params(params: Params, file: str | None = None, data_dir=None) -> Para
     for key, codes, allowed, what in (
             ("platforms.zone_upgrades", params.platforms.zone_upgrades, names, every),
             ("innovative_county.already_passed", params.innovative_county.already_passed, names, every),
-            ("innovative_county.in_construction", params.innovative_county.in_construction, counties,
+            ("innovative_county.candidates", params.innovative_county.candidates, counties,
              "adcodes of counties: " + ", ".join(f"{c} {n}" for c, n in sorted(counties.items())))):
         bad = [c for c in codes if c not in allowed]
         if bad:

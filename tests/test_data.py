@@ -174,3 +174,43 @@ def test_error_for_missing_column_and_broken_total(tmp_path):
         csv.writer(fh, lineterminator="\n").writerows(rows)
     with pytest.raises(ds.DataError, match=r"tech_enterprises 2022 sums to 42990"):
         ds.load_indicators(d)
+
+
+# --- the platform inventory (一区（县）一平台) ------------------------------------------------
+def test_platform_inventory_counts_the_kinds_the_policy_lists(districts):
+    pf = ds.load_platforms()
+    assert set(pf["status"]) <= STATUS and pf["source"].str.strip().ne("").all() and pf["wording"].str.strip().ne("").all()
+    assert not pf.loc[pf.kind.isin(["modern_agri_industrial_park", "science_city_member", "hightech_zone_extension"]), "counts"].any()
+    # 22 districts host a counting platform at end-2022; 渝中 and 云阳 only one under construction
+    hosting = set(districts.loc[districts.n_platforms > 0, "short_zh"])
+    assert len(hosting) == 22 and {"奉节", "酉阳", "城口", "开州", "南岸"} <= hosting
+    assert set(districts.loc[districts.platform_building, "short_zh"]) == {"渝中", "云阳"}
+    assert not hosting & {"万州", "大渡口", "北碚", "黔江", "石柱"}   # only flags or a 现代农业产业园
+    # at the end of 2017 the later zones, parks and the innovative county are not there yet
+    d17 = ds.load_districts(year=2017)
+    h17 = set(d17.loc[d17.n_platforms > 0, "short_zh"])
+    assert len(h17) == 18 and not h17 & {"奉节", "酉阳", "开州", "綦江"}
+
+
+def test_platform_inventory_must_agree_with_the_zone_levels(tmp_path):
+    d = _copy(tmp_path)
+    with open(d / "platforms.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    i = next(k for k, r in enumerate(rows) if r[0] == "500151" and r[2] == "high_tech_zone")
+    _edit_csv(d / "platforms.csv", i, "level", "national")
+    with pytest.raises(ds.DataError, match=rf"platforms.csv, row {i + 1}, column level: 500151 has a national high-tech zone"):
+        ds.load_districts(d)
+    _edit_csv(d / "platforms.csv", i, "kind", "theme_park")
+    with pytest.raises(ds.DataError, match=rf"platforms.csv, row {i + 1}, column kind: invalid value 'theme_park'"):
+        ds.load_platforms(d)
+
+
+def test_district_figures_from_their_own_publications_keep_the_city_totals(indicators):
+    ind = indicators.set_index(["adcode", "indicator", "year"])
+    # anchored on the districts' own figures (carried to end-2022 with the city's growth)
+    assert ind.loc[(500112, "high_tech_enterprises", 2022), "value"] == round(796 * 6348 / 5108)
+    assert ind.loc[(500113, "tech_enterprises", 2022), "value"] == round(3715 * 42989 / 36939)
+    assert ind.loc[(500106, "rd_expenditure", 2022), "value"] == pytest.approx(0.0444 * 1106.73, abs=1e-3)
+    anchored = indicators[(indicators.year == 2022) & (indicators.status == "derived")
+                          & indicators.indicator.isin(["tech_enterprises", "high_tech_enterprises", "rd_expenditure"])]
+    assert anchored["source"].str.contains("district_reported").all() and len(anchored) == 9

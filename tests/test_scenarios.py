@@ -212,8 +212,8 @@ BASE = str(REPO_SCENARIOS / "baseline.toml")
      "cultivation.certification_windows", "1 to 4"),
     (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[platforms]\nzone_upgrades = ["500151", "123"]\n',
      "platforms.zone_upgrades", "'123'"),
-    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[innovative_county]\nin_construction = ["999999"]\n',
-     "innovative_county.in_construction", "counties"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[innovative_county]\ncandidates = ["999999"]\n',
+     "innovative_county.candidates", "counties"),
     (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[guiding_fund]\nannual_budget = {10**400}\n',
      "guiding_fund.annual_budget", "finite"),
 ])

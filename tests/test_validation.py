@@ -20,7 +20,7 @@ from sim.validation import MAX_LINKS, ParamConflict, check_params, expected_link
     ({"platforms": {"zone_upgrades": ["500151", "500999"]}}, "platforms.zone_upgrades", "'500999' is not allowed"),
     ({"innovative_county": {"already_passed": ["999"]}}, "innovative_county.already_passed", "38 districts"),
     # 渝中 is a district: the model only builds counties toward innovative-county status
-    ({"innovative_county": {"in_construction": ["500103"]}}, "innovative_county.in_construction", "500233 忠县"),
+    ({"innovative_county": {"candidates": ["500103"]}}, "innovative_county.candidates", "500233 忠县"),
     ({"behaviour": {"link_decay": 0.0}}, "behaviour.link_decay", "never decay"),
     ({"behaviour": {"link_decay": 0.001}}, "behaviour.link_decay", "raise link_decay to at least"),
     ({"behaviour": {"link_rate": 40.0}}, "behaviour.link_decay", f"{MAX_LINKS:,} links"),

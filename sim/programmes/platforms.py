@@ -1,9 +1,14 @@
 """Platforms, zones and application scenarios (一区一平台, high-tech zones, 场景应用; seed §(七), §(十四)),
 and the incubators the districts fund.
 
-Levers: ``platforms.*`` and the guiding fund's platform and incubator shares. Each Q1 districts
+Levers: ``platforms.*`` and the guiding fund's platform and incubator shares. The start is the
+inventory of platforms at end-2022 (``sim/data/platforms.csv``: high-tech zones, agricultural S&T
+parks, core zones, named characteristic platforms, science cities and towns, the innovative
+county), which is what "一区（县）一平台" counts (T6: districts with at least one). Each Q1 districts
 spend on incubators (extra entrants over the year) and on building their characteristic
-platform, which once complete raises firms' absorptive capacity and growth. Firms of the
+platform; a district without one completes it once its spending reaches the cost (a platform
+under construction at the start is part-built). A platform raises firms' absorptive capacity
+and growth. Firms of the
 directions with application scenarios grow faster. Municipal zones that become national (in a
 scenario's upgrade year, or as history approved them in a hindcast) draw more of their
 district's firms in.
@@ -27,6 +32,12 @@ class Platforms(Programme):
         super().__init__(model)
         self._scenario_direction = in_directions(SCENARIO_DIRECTIONS).astype(float)
 
+    def setup(self):
+        m = self.model
+        for d in m.district_list:
+            if d.platform_building:
+                d.platform_progress = m.params.platforms.building_progress * m.params.platforms.cost
+
     def _platform(self, firms) -> np.ndarray:
         return np.array([d.has_platform for d in self.model.district_list], float)[firms.col("district")]
 
@@ -44,7 +55,7 @@ class Platforms(Programme):
             if p.programme:
                 d.platform_progress += d.spend("platforms", d.pot["platforms"])
                 if not d.has_platform and d.platform_progress >= p.cost:
-                    d.has_platform = True
+                    d.has_platform, d.n_platforms = True, d.n_platforms + 1
                     m.events["platforms_completed"] += 1
 
     def absorption(self, capacity, firms):
@@ -75,5 +86,8 @@ class Platforms(Programme):
         if new > old:
             rows = np.flatnonzero(pop.col("alive") & (pop.col("district") == d.index) & ~pop.col("in_zone"))
             pop.in_zone[rows[m.stream("zones").random(len(rows)) < (new - old) / max(1 - old, 1e-9)]] = True
+        if d.hightech_zone == "none":     # a new zone is a platform of 一区（县）一平台
+            d.n_platforms += 1
+            d.has_platform = True
         d.hightech_zone = level
         m.events["zone_upgrades"] += 1

@@ -88,6 +88,36 @@ METRO_SHARE_NEW_TECH = 0.9209  # Q1-2021 new 科技型企业 in 主城都市区 
 RD_INTENSITY_2020 = {"500102": (0.024, "涪陵 R&D/GDP 2.4% in 2020 (fl.gov.cn 科技创新十四五规划 2021-12-29)"),
                      "500104": (0.0398, "大渡口 R&D/GDP 3.98% at end of 13th FYP (ddk.gov.cn 十四五科技规划)")}
 FENGJIE_RD = {2018: 1.19542, 2021: 2.7010}  # 亿元 (cq.cri.cn 2022-08-31)
+# City stocks the districts' own earlier figures are carried forward with (city_history.csv).
+CITY_HIGH = {2020: 4222, 2021: 5108, 2022: 6348}
+CITY_TECH = {"2021Q1": 27509, 2021: 36939, 2022: 42989}
+DISTRICT_OWN = "the district's own publication (docs/research/district_search_2022/district_reported*.csv)"
+# 2022 district figures from the districts' own publications, or their latest earlier figure carried
+# to end-2022 with the city's growth of the same stock: adcode -> (value, status, source).
+HIGH_2022_ANCHORS = {
+    "500112": (round(796 * CITY_HIGH[2022] / CITY_HIGH[2021]), "derived",
+               "渝北 '高新技术企业达到796家' (~2021, 渝北区基本情况 区情介绍) x city growth 2021-22 (6348/5108); " + DISTRICT_OWN),
+    "500107": (round(432 * CITY_HIGH[2022] / CITY_HIGH[2020]), "derived",
+               "九龙坡 '2020年……高新技术企业432家' (九龙融媒, 十四五 S&T plan, 2022) x city growth 2020-22 (6348/4222); " + DISTRICT_OWN),
+    "500120": (round(301 * (CITY_HIGH[2022] / CITY_HIGH[2021]) ** 0.5), "derived",
+               "璧山 '高新技术企业301家' (c. mid-2022, jjftw.com/xinwen/61229.html) x half a year of city growth (6348/5108)^0.5; " + DISTRICT_OWN),
+    "500236": (round(19 * CITY_HIGH[2022] / CITY_HIGH[2021]), "derived",
+               "奉节 '高新技术企业增加到19家' (end of construction 2018-21, cq.cri.cn 2022-08-31) x city growth 2021-22 (6348/5108); " + DISTRICT_OWN),
+}
+TECH_2022_ANCHORS = {
+    "500112": (round(4545 * CITY_TECH[2022] / CITY_TECH[2021]), "derived",
+               "渝北 '科技型企业达到4545家' (~2021, 渝北区基本情况) x city growth 2021-22 (42989/36939); " + DISTRICT_OWN),
+    "500113": (round(3715 * CITY_TECH[2022] / CITY_TECH[2021]), "derived",
+               "巴南 '科技型企业3715家' (Dec 2021, 重庆日报 2021-12-31) x city growth 2021-22 (42989/36939); " + DISTRICT_OWN),
+    "500105": (round(1311 * CITY_TECH[2022] / CITY_TECH["2021Q1"]), "derived",
+               "江北 '全区科技型企业总量目前已达1311家' (Q1-2021, 重庆科技报 2021-06-08) x city growth Q1-2021 to end-2022 (42989/27509); " + DISTRICT_OWN),
+}
+SHAPINGBA, YUBEI = "500106", "500112"
+RD_2022_ANCHORS = {   # share of 2022 GDP
+    SHAPINGBA: (0.0444, "derived", "沙坪坝 '截至2022年底……研发经费投入强度达4.44%' (cqspb.gov.cn/zjsq/kjcx/) x its 2022 GDP; " + DISTRICT_OWN),
+    YUBEI: (0.044, "derived", "渝北 '全社会研发经费投入强度达4.4%' (~2021, 渝北区基本情况) held in 2022 x its 2022 GDP (its own '2022年度研发投入报统 175.53亿元' is left out: "
+                      "7.6 % of GDP, coverage unclear); " + DISTRICT_OWN),
+}
 SECONDARY_VA_VERIFIED = {"500102": (869.96, "涪陵 2022 bulletin"), "500240": (59.44, "石柱 2022 bulletin (cqszx.gov.cn)"),
                          "500241": (110.04, "秀山 2022 bulletin (cqxs.gov.cn)"), "500242": (33.80, "酉阳 2022 bulletin (bx2200.com)")}
 SECONDARY_SHARE_PRIOR = {"central_urban": (0.401, "city 2022 secondary share 40.1%"),
@@ -237,6 +267,8 @@ def main() -> None:
     rd22, rd22_src = {}, {}
     rd22[FENGJIE] = FENGJIE_RD[2021] * RD2022 / 603.8
     rd22_src[FENGJIE] = ("estimated", "奉节 2021 R&D 2.701亿 (cq.cri.cn 2022-08-31) x city R&D growth 2021-22 (686.6/603.8)")
+    for c, (share, st, src) in RD_2022_ANCHORS.items():
+        rd22[c], rd22_src[c] = share * g22[c], (st, src)
     block_txt = {"central_urban": "61.2% of 686.6 (指数报告2023: 中心城区 share)",
                  "new_metropolitan": "686.6 minus the other three blocks",
                  "northeast": "2020 cluster share of city R&D (26.35/526.79) held in 2022",
@@ -263,19 +295,38 @@ def main() -> None:
     TW_TXT = ("largest-remainder split of the city total: 92.09% to the 21 主城都市区 districts (their share of new 科技型企业 in Q1-2021, "
               "most.gov.cn 2021-04-30), within each part by 2022 GDP x sqrt(tier factor)")
     HW_TXT = "largest-remainder split of the city total in proportion to the estimated 2022 R&D expenditure"
+    def anchored(weights, total, anchors):
+        free = {c: w for c, w in weights.items() if c not in anchors}
+        out = largest_remainder(free, total - sum(v for v, _, _ in anchors.values()))
+        out.update({c: v for c, (v, _, _) in anchors.items()})
+        return out
+    shares = {}
     for year in (2022, 2017):
-        t = largest_remainder(tw, TECH[year])
-        h = largest_remainder(hw, HIGH[year])
+        if year == 2022:
+            t = anchored(tw, TECH[year], TECH_2022_ANCHORS)
+            h = anchored(hw, HIGH[year], HIGH_2022_ANCHORS)
+            shares = {"t": dict(t), "h": dict(h)}
+        else:   # the 2022 split, anchors included, applied to the 2017 total
+            t = largest_remainder(shares["t"], TECH[year])
+            h = largest_remainder(shares["h"], HIGH[year])
         # keep high-tech <= tech-based per district (move the excess to the largest slack)
         for c in codes:
             while h[c] > t[c]:
                 h[c] -= 1
                 best = max(codes, key=lambda k: (t[k] - h[k]) * (hw[k] > 0))
                 h[best] += 1
-        extra = "" if year == 2022 else " (2022 shares applied to the 2017 total)"
+        extra = "" if year == 2022 else " (the 2022 split, anchored districts included, applied to the 2017 total)"
         for c in codes:
-            add(c, "tech_enterprises", year, t[c], "firms", "estimated", f"city total {TECH[year]} (city_history.csv); {TW_TXT}{extra}")
-            add(c, "high_tech_enterprises", year, h[c], "firms", "estimated", f"city total {HIGH[year]} (city_history.csv); {HW_TXT}{extra}")
+            if year == 2022 and c in TECH_2022_ANCHORS:
+                add(c, "tech_enterprises", year, t[c], "firms", *TECH_2022_ANCHORS[c][1:])
+            else:
+                add(c, "tech_enterprises", year, t[c], "firms", "estimated", f"city total {TECH[year]} (city_history.csv); "
+                    f"{TW_TXT}{' of what the anchored districts leave' if year == 2022 else extra}")
+            if year == 2022 and c in HIGH_2022_ANCHORS:
+                add(c, "high_tech_enterprises", year, h[c], "firms", *HIGH_2022_ANCHORS[c][1:])
+            else:
+                add(c, "high_tech_enterprises", year, h[c], "firms", "estimated", f"city total {HIGH[year]} (city_history.csv); "
+                    f"{HW_TXT}{' of what the anchored districts leave' if year == 2022 else extra}")
 
     # --- fiscal S&T spending 2022
     gs = split(g22, 0.5); rs = split(rd22, 0.5)

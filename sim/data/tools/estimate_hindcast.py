@@ -28,7 +28,8 @@ FISCAL_SRC = ("geometric interpolation between the verified 33.8亿 (2012) and 9
 # Municipal-level high-tech zone changes between end-2017 and end-2022 (verified).
 ZONES_2017 = {"500118": ("municipal", "永川高新区 was municipal until its national approval 国函〔2018〕48号 (2018-02-28); shared notes districts_second_pass"),
               "500153": ("municipal", "荣昌高新区 was municipal until its national approval 国函〔2018〕47号 (2018); shared notes districts_second_pass"),
-              "500110": ("none", "綦江 was added as a municipal high-tech zone in 2020 (市科技局2020年工作情况报告, cqrd.gov.cn 2021-06-11; policy_parameters hightech_zones_count)")}
+              "500110": ("none", "綦江 was added as a municipal high-tech zone in 2020 (市科技局2020年工作情况报告, cqrd.gov.cn 2021-06-11; policy_parameters hightech_zones_count)"),
+              "500154": ("none", "开州高新区 was approved as a municipal high-tech zone in 2022-08 (重庆市人民政府批复, cq.gov.cn 2022-08-30; platforms.csv)")}
 
 
 def read(name):
@@ -147,14 +148,18 @@ def main() -> None:
           "成渝地区双城经济圈 cooperation from 2020 (policy_parameters chengyu_* funds of 2020); border cooperation before it taken as absent")
         e(y, "consortia.enabled", y >= 2022, "bool", "estimated",
           "innovation consortia are a lever of the 2022 guiding opinions (seed §(十三)); no earlier start date was found, so absent before 2022")
-        e(y, "platforms.programme", False, "bool", "verified", "一区一平台 is a programme of the guiding opinions of Nov 2022 (seed §(七)); the six named platforms are in the start state")
+        e(y, "platforms.programme", False, "bool", "verified", "一区一平台 is a programme of the guiding opinions of Nov 2022 (seed §(七)); the platforms of platforms.csv established by the start year are in the start state")
         e(y, "evaluation.competitive_feedback", False, "bool", "verified", "competitive allocation by the yearly evaluation is seed §(二十五), Nov 2022")
-        e(y, "innovative_county.in_construction", "500236", "adcodes", "verified",
+        e(y, "innovative_county.candidates", "500236", "adcodes", "verified",
           "奉节 was listed for national innovative county construction in 2018 and passed in 2022 (cq.cri.cn 2022-08-31; city_history)")
+        e(y, "innovative_county.batch_year", "2018", "yr", "verified",
+          "the ministry's first construction list (首批创新型县(市)建设名单), 公示 2018-11-22 (xwzx.qqzyw.com/show-232233.html)")
+        e(y, "innovative_county.quota", "1", "counties", "verified", "the first list took one Chongqing county, 奉节 (cq.cri.cn 2022-08-31)")
     e(2017, "innovative_county.already_passed", "", "adcodes", "verified", "no Chongqing county had passed by the end of 2017: 奉节, the first, passed in 2022 (city_history)")
     e(2018, "zone.500118", "national", "level", "verified", "永川高新区 national, 国函〔2018〕48号 (2018-02-28)")
     e(2018, "zone.500153", "national", "level", "verified", "荣昌高新区 national, 国函〔2018〕47号 (2018)")
     e(2020, "zone.500110", "municipal", "level", "verified", "綦江 added as a municipal high-tech zone in 2020 (cqrd.gov.cn 2021-06-11)")
+    e(2022, "zone.500154", "municipal", "level", "verified", "开州高新区 approved as a municipal high-tech zone, 重庆市人民政府批复 (cq.gov.cn 2022-08-30)")
     with open(DATA / "policy_environment.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["year", "key", "value", "unit", "status", "source"])
