@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .firms import seqsum
-from .jit import NUMBA, inline, kernel
+from .draws import uniform
+from .jit import inline, kernel
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -51,7 +52,7 @@ def _loggam(x):
 
 
 @inline
-def _poisson_ptrs(rng, lam):
+def _poisson_ptrs(hi, lo, inc_hi, inc_lo, lam):
     """numpy's PTRS rejection sampler for lam >= 10, step for step (numba's own rounds the
     candidate toward zero where numpy floors it, and so differs now and then)."""
     slam = np.sqrt(lam)
@@ -61,34 +62,36 @@ def _poisson_ptrs(rng, lam):
     invalpha = 1.1239 + 1.1328 / (b - 3.4)
     vr = 0.9277 - 3.6224 / (b - 2)
     while True:
-        u = rng.random() - 0.5
-        v = rng.random()
+        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+        hi, lo, v = uniform(hi, lo, inc_hi, inc_lo)
+        u -= 0.5
         us = 0.5 - abs(u)
         k = np.floor((2 * a / us + b) * u + lam + 0.43)
         if us >= 0.07 and v <= vr:
-            return int(k)
+            return hi, lo, int(k)
         if k < 0 or (us < 0.013 and v > us):
             continue
         if np.log(v) + np.log(invalpha) - np.log(a / (us * us) + b) <= -lam + k * loglam - _loggam(k + 1):
-            return int(k)
+            return hi, lo, int(k)
 
 
 @inline
-def _poisson_small(rng, lam):
+def _poisson_small(hi, lo, inc_hi, inc_lo, lam):
     """numpy's multiplication sampler for 0 <= lam < 10, draw for draw. The first uniform
     usually decides a small lam: exp(-lam) >= 1 - lam, so a uniform below that (less a margin
     far above rounding) gives 0 without computing the exponential."""
     if lam == 0.0:
-        return 0
-    u = rng.random()
+        return hi, lo, 0
+    hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
     if u < 1.0 - lam - 1e-15:
-        return 0
+        return hi, lo, 0
     enlam = np.exp(-lam)
     x, prod = 0, u
     while prod > enlam:
         x += 1
-        prod *= rng.random()
-    return x
+        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+        prod *= u
+    return hi, lo, x
 
 
 def _patents_twin(rng, rd, patents, rate, dt, keep):
@@ -100,17 +103,21 @@ def patents(rng, rd, patents, rate, dt, keep):
     """Patents: the share ``keep`` of those held stays in force and Generator.poisson(rate · R&D
     · dt) are granted, the same draws as numpy's. Rows of lam >= 10 (the rejection sampler)
     are drawn outside the inner loop: a call to it inside slows the common case fivefold."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     i, n = 0, len(rd)
     while i < n:
         while i < n:
             lam = rate * rd[i] * dt
             if lam >= 10.0:
                 break
-            patents[i] = patents[i] * keep + _poisson_small(rng, lam)
+            hi, lo, k = _poisson_small(hi, lo, inc_hi, inc_lo, lam)
+            patents[i] = patents[i] * keep + k
             i += 1
         if i < n:
-            patents[i] = patents[i] * keep + _poisson_ptrs(rng, rate * rd[i] * dt)
+            hi, lo, k = _poisson_ptrs(hi, lo, inc_hi, inc_lo, rate * rd[i] * dt)
+            patents[i] = patents[i] * keep + k
             i += 1
+    rng[0], rng[1] = hi, lo
 
 
 # ---- entry ---------------------------------------------------------------------------------------
@@ -162,29 +169,6 @@ def entrants(rng, counts, start, cdf, revenue_scale, zone_share, sigma_revenue, 
         rd_rate[j] = rd_base[j]
         rd[j] = rd_base[j] * revenue[j]
         knowledge[j] = rd[j] / knowledge_denominator * knowledge_ratio
-
-
-# ---- two uniforms per row in one pass ------------------------------------------------------------
-def draws_ahead(rng, n: int):
-    """A copy of ``rng`` as it will stand after n more uniforms, for a compiled pass that needs
-    uniform i and uniform n + i of the stream at once (numpy draws one vector after the other);
-    ``caught_up`` then moves ``rng`` past both. None where that cannot be done exactly (with the
-    numpy twins, another bit generator, or a half-used 32-bit draw), and the twin runs instead."""
-    bg = rng.bit_generator
-    if not NUMBA or type(bg) is not np.random.PCG64:
-        return None
-    state = bg.state
-    if state["has_uint32"]:
-        return None
-    ahead = np.random.PCG64()
-    ahead.state = state
-    ahead.advance(n)
-    return np.random.Generator(ahead)
-
-
-def caught_up(rng, ahead) -> None:
-    if ahead is not None:
-        rng.bit_generator.state = ahead.bit_generator.state
 
 
 # ---- R&D -----------------------------------------------------------------------------------------
@@ -323,15 +307,18 @@ def _register_twin(rng, hazard, alive, registered, patents, weight, flags):
 def register(rng, hazard, alive, registered, patents, weight, flags):
     """Unregistered firms register with their hazard (a uniform per row); registration needs
     IP. ``flags`` is left flagging them; returns their weighted count."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     count = 0.0
     for i in range(len(hazard)):
+        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
         # bitwise, not short-circuit, tests: branches on random data mispredict
-        new = alive[i] & (not registered[i]) & (rng.random() < hazard[i])
+        new = alive[i] & (not registered[i]) & (u < hazard[i])
         flags[i] = new
         registered[i] |= new
         p = patents[i]
         patents[i] = _max(p, 1.0) if new else p
         count += weight[i] * new
+    rng[0], rng[1] = hi, lo
     return count
 
 
@@ -346,12 +333,15 @@ def _deregister_twin(rng, alive, registered, certified, rd_rate, floor, rate, we
 def deregister(rng, alive, registered, certified, rd_rate, floor, rate, weight, flags):
     """Registered, uncertified firms below the R&D floor are removed with the given rate (a
     uniform per row); ``flags`` is left flagging them; returns their weighted count."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     count = 0.0
     for i in range(len(alive)):
-        drop = alive[i] & registered[i] & (not certified[i]) & (rd_rate[i] < floor) & (rng.random() < rate)
+        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+        drop = alive[i] & registered[i] & (not certified[i]) & (rd_rate[i] < floor) & (u < rate)
         flags[i] = drop
         registered[i] &= not drop
         count += weight[i] * drop
+    rng[0], rng[1] = hi, lo
     return count
 
 
@@ -404,9 +394,12 @@ def certify(rng, ahead, cls, odds, c, band_upper, band_rate, alive, registered, 
     top their R&D up to it. ``flags`` is left flagging the newly certified rows; returns the
     weighted counts of certifications, renewals and lapses."""
     step, validity, bunch_factor, recert_rate, pass_rate, max_rd_base = c
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
+    hi2, lo2 = ahead[0], ahead[1]
     certifications = renewals = lapses = 0.0
     for i in range(len(alive)):
-        u, u2 = rng.random(), ahead.random()
+        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+        hi2, lo2, u2 = uniform(hi2, lo2, inc_hi, inc_lo)
         threshold = _threshold(revenue[i], band_upper, band_rate)
         eligible = (alive[i] & registered[i] & (rd_rate[i] >= threshold * bunch_factor) & (patents[i] >= 1)
                     & (age[i] >= 1))
@@ -429,6 +422,7 @@ def certify(rng, ahead, cls, odds, c, band_upper, band_rate, alive, registered, 
             rd_rate[i] = threshold
             rd[i] = threshold * revenue[i]
         flags[i] = new
+    rng[0], rng[1], ahead[0], ahead[1] = hi, lo, hi2, lo2
     return certifications, renewals, lapses
 
 
@@ -449,21 +443,26 @@ def specialise_and_list(rng, ahead, cls, specialised_stride, eligible, rate, spe
                         specialised, listed, weight, flags, flags_listed):
     """Certified firms become 专精特新 (a uniform per row), then firms their class makes
     eligible list (a second uniform per row): one pass, the second uniforms drawn from
-    ``ahead``, the stream n draws on (``draws_ahead``). ``flags`` and ``flags_listed`` are left
+    ``ahead``, the stream n draws on (``draws.ahead``). ``flags`` and ``flags_listed`` are left
     flagging the newly specialised and listed rows; returns the weighted counts of both.
     ``cls`` are the classes before; a newly specialised firm moves ``specialised_stride`` rows
     on."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
+    hi2, lo2 = ahead[0], ahead[1]
     specialisations = listings = 0.0
     for i in range(len(alive)):
-        spec = alive[i] & certified[i] & (not specialised[i]) & (rng.random() < specialise_rate)
+        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+        hi2, lo2, u2 = uniform(hi2, lo2, inc_hi, inc_lo)
+        spec = alive[i] & certified[i] & (not specialised[i]) & (u < specialise_rate)
         flags[i] = spec
         specialised[i] |= spec
         specialisations += weight[i] * spec
         c = cls[i] + specialised_stride * spec
-        new = alive[i] & (not listed[i]) & eligible[c] & (ahead.random() < rate[c] * dt)
+        new = alive[i] & (not listed[i]) & eligible[c] & (u2 < rate[c] * dt)
         flags_listed[i] = new
         listed[i] |= new
         listings += weight[i] * new
+    rng[0], rng[1], ahead[0], ahead[1] = hi, lo, hi2, lo2
     return specialisations, listings
 
 
@@ -479,12 +478,15 @@ def _exit_twin(rng, cls, hazard, alive, registered, weight, flags):
 def exit_firms(rng, cls, hazard, alive, registered, weight, flags):
     """Live firms exit with their class's hazard. ``flags`` is left flagging the exits; returns
     the weighted exits and exits of registered firms."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     exits = exits_registered = 0.0
     for i in range(len(alive)):
-        gone = alive[i] & (rng.random() < hazard[cls[i]])
+        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+        gone = alive[i] & (u < hazard[cls[i]])
         flags[i] = gone
         alive[i] &= not gone
         w = weight[i] * gone
         exits += w
         exits_registered += w * registered[i]
+    rng[0], rng[1] = hi, lo
     return exits, exits_registered

@@ -14,6 +14,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from .draws import stream, uniform
 from .jit import NUMBA, kernel
 from .firms import grouped_rows as _grouped, grouped_rows_twin as _grouped_twin, seqsum
 
@@ -66,6 +67,7 @@ def _local_targets(rng, u, d_src, n_partners, border, local_share, paired_share,
     """Sort new links into local, paired, border and same-industry ones by their uniform ``u``
     (as form_firm_links' masks do) and draw the local ones' targets, one uniform per link whose
     district has live firms, in link order. Returns the numbers of paired and border links."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     n_paired = n_border = 0
     for j in range(len(u)):
         d = d_src[j]
@@ -73,7 +75,8 @@ def _local_targets(rng, u, d_src, n_partners, border, local_share, paired_share,
             category[j] = LOCAL
             c = counts[d]
             if c > 0:
-                dst[j] = order[starts[d] + np.int64(rng.random() * c)]
+                hi, lo, v = uniform(hi, lo, inc_hi, inc_lo)
+                dst[j] = order[starts[d] + np.int64(v * c)]
         elif n_partners[d] > 0 and u[j] < local_share + paired_share:
             category[j] = PAIRED
             n_paired += 1
@@ -82,6 +85,7 @@ def _local_targets(rng, u, d_src, n_partners, border, local_share, paired_share,
             n_border += 1
         else:
             category[j] = INDUSTRY
+    rng[0], rng[1] = hi, lo
     return n_paired, n_border
 
 
@@ -90,6 +94,7 @@ def _grouped_targets(rng, which, groups, category, order, starts, counts, dst):
     """Targets of the links of one category, in link order: a uniform pick from the live firms of
     the group ``groups[k]`` given for the k-th such link (one uniform per link whose group has
     live firms)."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     k = 0
     for j in range(len(category)):
         if category[j] == which:
@@ -97,7 +102,9 @@ def _grouped_targets(rng, which, groups, category, order, starts, counts, dst):
             k += 1
             c = counts[g]
             if c > 0:
-                dst[j] = order[starts[g] + np.int64(rng.random() * c)]
+                hi, lo, v = uniform(hi, lo, inc_hi, inc_lo)
+                dst[j] = order[starts[g] + np.int64(v * c)]
+    rng[0], rng[1] = hi, lo
 
 
 def _pick(group: np.ndarray, grouped, rng) -> np.ndarray:
@@ -370,20 +377,25 @@ class CollaborationGraph:
         numpy form: local picks, the partner choices (numpy's bounded integers) and their picks,
         the border districts and their picks, then the same-industry picks."""
         category = np.empty(len(u), np.int8)
-        n_paired, n_border = _local_targets(rng, u, d_src, self._n_partners, border, local_share, paired_share, sc_share,
-                                            *by_d, category, dst)
+        with stream(rng) as s:
+            n_paired, n_border = _local_targets(s, u, d_src, self._n_partners, border, local_share, paired_share,
+                                                sc_share, *by_d, category, dst)
         if n_paired:
             d = d_src[category == PAIRED]
             k = rng.integers(0, 1 << 30, n_paired)
-            _grouped_targets(rng, PAIRED, self._partner_table[d, k % self._n_partners[d]], category, *by_d, dst)
+            with stream(rng) as s:
+                _grouped_targets(s, PAIRED, self._partner_table[d, k % self._n_partners[d]], category, *by_d, dst)
         border_ids = np.flatnonzero(border)
         if n_border:
             if len(border_ids) > 1:
-                _grouped_targets(rng, BORDER, border_ids[rng.integers(0, len(border_ids), n_border)], category, *by_d, dst)
+                groups = border_ids[rng.integers(0, len(border_ids), n_border)]
+                with stream(rng) as s:
+                    _grouped_targets(s, BORDER, groups, category, *by_d, dst)
             else:
                 category[category == BORDER] = NO_BORDER   # no other border district: these links are not formed
         rest = category == INDUSTRY
-        _grouped_targets(rng, INDUSTRY, industry[src[rest]].astype(np.int64), category, *by_i, dst)
+        with stream(rng) as s:
+            _grouped_targets(s, INDUSTRY, industry[src[rest]].astype(np.int64), category, *by_i, dst)
         category[category == NO_BORDER] = LOCAL
         return category
 
