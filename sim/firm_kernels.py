@@ -202,12 +202,19 @@ def contact_values(knowledge, revenue, alive, registered, district, weight, tabl
     the real firms registered and alive, added in row order as FirmPopulation.district_sums
     adds them."""
     shares[:] = 0.0
+    run, reg, live = 0, 0.0, 0.0     # the current district's sums, in registers (as in _district_sums)
     for i in range(len(knowledge)):
         table[i, 0] = knowledge[i] / _max(revenue[i], 1e-6) * alive[i]
         table[i, 1] = alive[i] & registered[i]
+        d = district[i]
+        if d != run:
+            shares[0, run], shares[1, run] = reg, live
+            reg, live = shares[0, d], shares[1, d]
+            run = d
         a = weight[i] * alive[i]
-        shares[0, district[i]] += a * registered[i]
-        shares[1, district[i]] += a
+        reg += a * registered[i]
+        live += a
+    shares[0, run], shares[1, run] = reg, live
 
 
 def _learn_twin(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,

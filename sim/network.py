@@ -223,16 +223,22 @@ def _link_totals(src, dst, w, kind, code, weight, marks, kinds):
     leading firm (``marks``: a false flag per firm, left false)."""
     total = cross = 0.0
     kinds[:] = 0.0
+    run, of_kind = 0, 0.0   # links are stored kind after kind: the current kind's sum stays in a register
     for e in range(len(src)):
-        we, c = w[e], code[e]
+        we, c, k = w[e], code[e], kind[e]
         total += we
         cross += we * (c & CROSS)
-        kinds[kind[e]] += we
+        if k != run:
+            kinds[run] = of_kind
+            of_kind = kinds[k]
+            run = k
+        of_kind += we
         if c & (SRC_LEADER | DST_LEADER):       # rare: a branch, not a write per link
             if c & SRC_LEADER:
                 marks[dst[e]] = True
             if c & DST_LEADER:
                 marks[src[e]] = True
+    kinds[run] = of_kind
     reach = 0.0
     for i in range(len(marks)):
         reach += weight[i] * marks[i]
