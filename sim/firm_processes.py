@@ -7,7 +7,7 @@ order in the quarter.
 
 A transition evaluates the programmes' terms once per class of firms (a ``FirmClasses`` table:
 the few attributes a term may depend on) and hands the tables to a compiled loop over the firms
-(``sim/firm_kernels.py``) that looks each firm's class up, draws its random numbers in row order
+(``sim/firm_kernels.py``, ``sim/ladder_kernels.py``) that looks each firm's class up, draws its random numbers in row order
 from the transition's stream and updates it in one pass.
 """
 
@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import draws, firm_kernels
+from . import draws, firm_kernels, ladder_kernels
 from .firms import CLASS_ATTRIBUTES, FIRM_START, KNOWLEDGE_GROWTH_START, FirmClasses
 from .funds import MILLION_PER_100M
 from .network import MIN_WEIGHT
@@ -122,13 +122,13 @@ def register(model) -> np.ndarray:
     else:
         c = model.contacts
         share = c.district_registered / np.maximum(c.district_firms, 1e-12)
-        firm_kernels.exposure_exponent(share, pop.col("district"), c.table, b.imitation_contact_weight,
+        ladder_kernels.exposure_exponent(share, pop.col("district"), c.table, b.imitation_contact_weight,
                                        b.bass_p * push, b.bass_q, DT, x)
     np.exp(x, out=x)
     np.subtract(1, x, out=x)
     flags = pop.scratch("flags", bool)
     with draws.stream(model.stream("ladder")) as rng:
-        model.events["registrations"] = firm_kernels.register(rng, x, pop.col("alive"), pop.col("registered"),
+        model.events["registrations"] = ladder_kernels.register(rng, x, pop.col("alive"), pop.col("registered"),
                                                               pop.col("patents"), pop.col("weight"), flags)
     return _rows(flags)
 
@@ -138,7 +138,7 @@ def deregister(model) -> np.ndarray:
     b, pop = model.params.behaviour, model.firms
     flags = pop.scratch("flags", bool)
     with draws.stream(model.stream("ladder")) as rng:
-        model.events["deregistrations"] = firm_kernels.deregister(
+        model.events["deregistrations"] = ladder_kernels.deregister(
             rng, pop.col("alive"), pop.col("registered"), pop.col("certified"), pop.col("rd_rate"),
             b.registration_rd_floor, b.deregistration_rate, pop.col("weight"), flags)
     return _rows(flags)
@@ -156,7 +156,7 @@ def certify(model) -> np.ndarray:
     stream = model.stream("ladder")
     ahead = draws.ahead(stream, pop.n)
     with draws.stream(stream) as rng:
-        counts = (firm_kernels.certify if ahead is not None else firm_kernels._certify_twin)(
+        counts = (ladder_kernels.certify if ahead is not None else ladder_kernels._certify_twin)(
             rng, ahead, pop.classes_of(cls), odds, terms, BAND_UPPER, BAND_RATE,
             *(pop.col(k) for k in ("alive", "registered", "certified", "leader", "rd_rate", "rd_base", "rd", "revenue",
                                    "patents", "age", "cert_expiry", "weight")), flags)
@@ -177,7 +177,7 @@ def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
     stream = model.stream("ladder")
     ahead = draws.ahead(stream, pop.n)
     with draws.stream(stream) as rng:
-        counts = (firm_kernels.specialise_and_list if ahead is not None else firm_kernels._specialise_and_list_twin)(
+        counts = (ladder_kernels.specialise_and_list if ahead is not None else ladder_kernels._specialise_and_list_twin)(
             rng, ahead, pop.classes_of(cls), int(cls.strides[CLASS_ATTRIBUTES.index("specialised")]), eligible, rate,
             b.specialised_rate * DT, DT, pop.col("alive"), pop.col("certified"), pop.col("specialised"), pop.col("listed"),
             pop.col("weight"), spec, listed)
@@ -209,7 +209,7 @@ def exit_firms(model) -> np.ndarray:
     hazard = np.ascontiguousarray(1 - np.exp(-(rate * ~cls.col("leader")) * DT), np.float64)
     flags = pop.scratch("flags", bool)
     with draws.stream(model.stream("exit")) as rng:
-        model.events["exits"], model.events["exits_registered"] = firm_kernels.exit_firms(
+        model.events["exits"], model.events["exits_registered"] = ladder_kernels.exit_firms(
             rng, pop.classes_of(cls), hazard, pop.col("alive"), pop.col("registered"), pop.col("weight"), flags)
     rows = _rows(flags)
     model.call("after_exit", rows)

@@ -38,3 +38,14 @@ def inline(f):
     if NUMBA:
         return numba.njit(cache=True, inline="always")(f)
     return f
+
+
+@inline
+def maximum(a, b):
+    """numpy's maximum of two scalars (NaN-propagating; of equal values the second)."""
+    return a if (a > b or a != a) else b
+
+
+@inline
+def minimum(a, b):
+    return a if (a < b or a != a) else b
