@@ -248,3 +248,16 @@ def room(arrays: list, used: int, need: int) -> list:
         b[:used] = a[:used]
         grown.append(b)
     return grown
+
+
+def pair_sums_twin(a, b, w, a_group, b_group, out):
+    np.add.at(out, (a_group[a].astype(np.int64), b_group[b].astype(np.int64)), w)
+
+
+@kernel(pair_sums_twin)
+def pair_sums(a, b, w, a_group, b_group, out):
+    """Adds each link's weight to ``out`` at its ends' groups (``a_group`` of its first end,
+    ``b_group`` of its second), in link order as ``np.add.at`` adds: the district views of the
+    graph without gathering every link's districts into arrays first."""
+    for e in range(len(a)):
+        out[a_group[a[e]], b_group[b[e]]] += w[e]

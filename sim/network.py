@@ -18,7 +18,8 @@ from .draws import stream
 from .firms import grouped_rows as _grouped
 from .jit import NUMBA
 from .link_passes import (BORDER, INDUSTRY, LOCAL, NO_BORDER, PAIRED, contact_sums, decay, decay_univ, grouped_targets,
-                          link_codes, link_totals, local_targets, pick, regrouped, room, university_sums)
+                          link_codes, link_totals, local_targets, pair_sums, pick, regrouped, room,
+                          university_sums)
 
 LINK_KINDS = ("local", "industry", "consortium", "paired", "sichuan_chongqing")
 MIN_WEIGHT = 0.15  # a link whose weight decays below this is dropped
@@ -245,9 +246,9 @@ class CollaborationGraph:
     # ---- views ------------------------------------------------------------------------------
     def district_links(self, pop) -> np.ndarray:
         """District×district matrix of summed link weights (firm links aggregated)."""
-        d = pop.col("district").astype(np.int64)
+        d = pop.col("district")
         M = np.zeros((self.n_districts, self.n_districts))
-        np.add.at(M, (d[self.src], d[self.dst]), self.w)
+        pair_sums(self.src, self.dst, self.w, d, d, M)
         return M + M.T - np.diag(np.diag(M))
 
     def district_strength(self, pop, univ_district: np.ndarray, scale: float) -> np.ndarray:
@@ -256,9 +257,8 @@ class CollaborationGraph:
         within a district are left out). The one view of the network that the app's map, the
         report's map and the results' link table all show."""
         M = self.district_links(pop)
-        d = pop.col("district").astype(np.int64)
         U = np.zeros_like(M)
-        np.add.at(U, (univ_district[self.u_univ], d[self.u_firm]), self.u_w)
+        pair_sums(self.u_univ, self.u_firm, self.u_w, np.asarray(univ_district, np.int64), pop.col("district"), U)
         M = M + U + U.T
         np.fill_diagonal(M, 0.0)
         return M / scale
