@@ -154,18 +154,19 @@ def seqsum(x) -> float:
 SUMS_PER_PASS = 5
 
 
-def _district_sums_twin(district, weight, alive, masks, values, n_districts):
+def _district_sums_twin(district, weight, alive, masks, values, n_districts, k=None):
     return np.stack([np.bincount(district, weights=weight * alive * m * v, minlength=n_districts)
                      for m, v in zip(masks, values)])
 
 
 @kernel(_district_sums_twin)
-def _district_sums(district, weight, alive, masks, values, n_districts):
-    """Five weighted per-district sums over live rows in one pass. Each adds its rows in row
-    order, as ``bincount`` does, so both give the same bits. Rows come district by district
-    (the start population, each quarter's entrants), so the running sums of the current
-    district are kept in registers and written back when the district changes: a sum then
-    waits on an addition, not on a store and a load of the same memory."""
+def _district_sums(district, weight, alive, masks, values, n_districts, k):
+    """The first ``k`` (at most five) of five weighted per-district sums over live rows, in one
+    pass. Each adds its rows in row order, as ``bincount`` does, so both give the same bits.
+    Rows come district by district (the start population, each quarter's entrants), so the
+    running sums of the current district are kept in registers and written back when the
+    district changes: a sum then waits on an addition, not on a store and a load of the same
+    memory. The tests of ``k`` go the same way on every row (the branch costs nothing)."""
     out = np.zeros((5, n_districts))
     m0, m1, m2, m3, m4 = masks
     v0, v1, v2, v3, v4 = values
@@ -179,10 +180,12 @@ def _district_sums(district, weight, alive, masks, values, n_districts):
             run = d
         a = weight[i] * alive[i]
         s0 += a * m0[i] * v0[i]
-        s1 += a * m1[i] * v1[i]
-        s2 += a * m2[i] * v2[i]
-        s3 += a * m3[i] * v3[i]
-        s4 += a * m4[i] * v4[i]
+        if k > 1:
+            s1 += a * m1[i] * v1[i]
+            if k > 2:
+                s2 += a * m2[i] * v2[i]
+                s3 += a * m3[i] * v3[i] if k > 3 else 0.0
+                s4 += a * m4[i] * v4[i] if k > 4 else 0.0
     out[0, run], out[1, run], out[2, run], out[3, run], out[4, run] = s0, s1, s2, s3, s4
     return out
 
@@ -300,12 +303,12 @@ class FirmPopulation:
         k = len(sums)
         if not NUMBA:
             return _district_sums(self.col("district"), self.col("weight"), alive, masks, values, n_districts)
-        # Passes of five sums; a pass with fewer is filled up with counts of live firms, dropped after.
+        # Passes of five sums; a pass with fewer is filled up with the live mask and ones, not summed.
         pad = -k % SUMS_PER_PASS
         masks, values = masks + [alive] * pad, values + [ones] * pad
         out = np.concatenate([
             _district_sums(self.col("district"), self.col("weight"), alive, tuple(masks[j:j + SUMS_PER_PASS]),
-                           tuple(values[j:j + SUMS_PER_PASS]), n_districts)
+                           tuple(values[j:j + SUMS_PER_PASS]), n_districts, min(k - j, SUMS_PER_PASS))
             for j in range(0, k + pad, SUMS_PER_PASS)])
         return out[:k]
 
