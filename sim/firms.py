@@ -37,9 +37,6 @@ COLUMNS = {
 # have grown about 10 %/yr before the start (and for entrants, before they entered).
 KNOWLEDGE_GROWTH_START = 0.10
 
-# The start population's capacity in rows, as a multiple of its expected size.
-ROOM_FOR_ENTRANTS = 3.0
-
 STATUS_NAMES = ("exited", "candidate", "tech-based SME", "high-tech (certified)", "专精特新", "listed")
 
 
@@ -377,10 +374,7 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
     # The register was a year old at the end of 2017, so the pool of firms yet to register was
     # relatively larger then than in 2022: each start year has its own ratio.
     candidate_ratio = b.candidate_ratio_2017 if params.start_year == 2017 else b.candidate_ratio
-    # Room for the entrants of the years ahead (rows grow about 2.5-fold by 2030): growing copies
-    # every column while the old and new arrays are both held, and rows not yet used cost no memory
-    # (the operating system maps a page when it is first written).
-    pop = FirmPopulation(capacity=int(ROOM_FOR_ENTRANTS * (1 + candidate_ratio) * districts["tech_enterprises"].sum() * scale) + 64)
+    pop = FirmPopulation(capacity=int(1.3 * (1 + candidate_ratio) * districts["tech_enterprises"].sum() * scale) + 64)
     sigma_rev, sigma_rd = FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"]
     validity_steps = 4 * params.cultivation.validity_years
     leaders_by_district = leaders.groupby("district_index").size().to_dict() if len(leaders) else {}
