@@ -299,7 +299,8 @@ def main() -> None:
     first, last = statistics.median(after[:k]), statistics.median(after[-k:])
     print(f"\none process, {g['replicates']} full-scale replicates 2022→2030 one after another: resident "
           f"{after[0]:.0f} MB after the first, {first:.0f} MB over the first {k}, {last:.0f} MB over the last {k} "
-          f"({last - first:+.0f} MB), peak {g['peak']:.0f} MB", flush=True)
+          f"({last - first:+.0f} MB), peak {g['peak']:.0f} MB")
+    print("  after each replicate (MB): " + " ".join(f"{x:.0f}" for x in after), flush=True)
 
     if not a.no_app:
         app = part("app", "8")["1.0"]
