@@ -7,7 +7,7 @@ order in the quarter.
 
 A transition evaluates the programmes' terms once per class of firms (a ``FirmClasses`` table:
 the few attributes a term may depend on) and hands the tables to a compiled loop over the firms
-(``sim/firm_kernels.py``) that looks each firm's class up, draws its random numbers in row order
+(``sim/firm_kernels.py``, ``sim/ladder_kernels.py``) that looks each firm's class up, draws its random numbers in row order
 from the transition's stream and updates it in one pass.
 """
 
@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import firm_kernels
+from . import draws, firm_kernels, ladder_kernels
 from .firms import CLASS_ATTRIBUTES, FIRM_START, KNOWLEDGE_GROWTH_START, FirmClasses
 from .funds import MILLION_PER_100M
 from .network import MIN_WEIGHT
@@ -99,7 +99,8 @@ def learn_and_grow(model) -> None:
     absorbed = firm_kernels.learn(model.stream("growth"), rows, absorption, growth, terms,
                                   *(pop.col(c) for c in ("knowledge", "revenue", "rd_rate", "rd", "alive", "weight")),
                                   model.contacts.table, model.contacts.universities, exponent)
-    firm_kernels.patents(model.stream("knowledge"), pop.col("rd"), pop.col("patents"), b.patent_rate, DT, 1 - b.patent_lapse * DT)
+    with draws.stream(model.stream("knowledge")) as rng:
+        firm_kernels.patents(rng, pop.col("rd"), pop.col("patents"), b.patent_rate, DT, 1 - b.patent_lapse * DT)
     model.events["knowledge_absorbed"] = absorbed / MILLION_PER_100M
     np.exp(exponent, out=exponent)
     firm_kernels.grow(rows, push, exponent, pop.col("revenue"), pop.col("age"),
@@ -121,13 +122,14 @@ def register(model) -> np.ndarray:
     else:
         c = model.contacts
         share = c.district_registered / np.maximum(c.district_firms, 1e-12)
-        firm_kernels.exposure_exponent(share, pop.col("district"), c.table, b.imitation_contact_weight,
+        ladder_kernels.exposure_exponent(share, pop.col("district"), c.table, b.imitation_contact_weight,
                                        b.bass_p * push, b.bass_q, DT, x)
     np.exp(x, out=x)
     np.subtract(1, x, out=x)
     flags = pop.scratch("flags", bool)
-    model.events["registrations"] = firm_kernels.register(model.stream("ladder"), x, pop.col("alive"), pop.col("registered"),
-                                                          pop.col("patents"), pop.col("weight"), flags)
+    with draws.stream(model.stream("ladder")) as rng:
+        model.events["registrations"] = ladder_kernels.register(rng, x, pop.col("alive"), pop.col("registered"),
+                                                              pop.col("patents"), pop.col("weight"), flags)
     return _rows(flags)
 
 
@@ -135,9 +137,10 @@ def deregister(model) -> np.ndarray:
     """Yearly re-evaluation (Q2): registered firms below the R&D floor may be removed."""
     b, pop = model.params.behaviour, model.firms
     flags = pop.scratch("flags", bool)
-    model.events["deregistrations"] = firm_kernels.deregister(
-        model.stream("ladder"), pop.col("alive"), pop.col("registered"), pop.col("certified"), pop.col("rd_rate"),
-        b.registration_rd_floor, b.deregistration_rate, pop.col("weight"), flags)
+    with draws.stream(model.stream("ladder")) as rng:
+        model.events["deregistrations"] = ladder_kernels.deregister(
+            rng, pop.col("alive"), pop.col("registered"), pop.col("certified"), pop.col("rd_rate"),
+            b.registration_rd_floor, b.deregistration_rate, pop.col("weight"), flags)
     return _rows(flags)
 
 
@@ -150,13 +153,14 @@ def certify(model) -> np.ndarray:
                                 np.float64)
     flags = pop.scratch("flags", bool)
     terms = (model.steps, 4 * c.validity_years, 1 - b.cert_bunching, b.recert_rate, b.pass_rate, MAX_RD_BASE)
-    rng = model.stream("ladder")
-    ahead = firm_kernels.draws_ahead(rng, pop.n)
-    counts = (firm_kernels.certify if ahead is not None else firm_kernels._certify_twin)(
-        rng, ahead, pop.classes_of(cls), odds, terms, BAND_UPPER, BAND_RATE,
-        *(pop.col(k) for k in ("alive", "registered", "certified", "leader", "rd_rate", "rd_base", "rd", "revenue",
-                               "patents", "age", "cert_expiry", "weight")), flags)
-    firm_kernels.caught_up(rng, ahead)
+    stream = model.stream("ladder")
+    ahead = draws.ahead(stream, pop.n)
+    with draws.stream(stream) as rng:
+        counts = (ladder_kernels.certify if ahead is not None else ladder_kernels._certify_twin)(
+            rng, ahead, pop.classes_of(cls), odds, terms, BAND_UPPER, BAND_RATE,
+            *(pop.col(k) for k in ("alive", "registered", "certified", "leader", "rd_rate", "rd_base", "rd", "revenue",
+                                   "patents", "age", "cert_expiry", "weight")), flags)
+    draws.caught_up(stream, ahead)
     model.events.update(certifications=counts[0], renewals=counts[1], lapses=counts[2])
     return _rows(flags)
 
@@ -170,13 +174,14 @@ def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
     eligible = np.ascontiguousarray(np.broadcast_to(eligible, (cls.n,)), bool)
     rate = np.ascontiguousarray(np.broadcast_to(rate, (cls.n,)), np.float64)
     spec, listed = pop.scratch("flags", bool), pop.scratch("flags_listed", bool)
-    rng = model.stream("ladder")
-    ahead = firm_kernels.draws_ahead(rng, pop.n)
-    counts = (firm_kernels.specialise_and_list if ahead is not None else firm_kernels._specialise_and_list_twin)(
-        rng, ahead, pop.classes_of(cls), int(cls.strides[CLASS_ATTRIBUTES.index("specialised")]), eligible, rate,
-        b.specialised_rate * DT, DT, pop.col("alive"), pop.col("certified"), pop.col("specialised"), pop.col("listed"),
-        pop.col("weight"), spec, listed)
-    firm_kernels.caught_up(rng, ahead)
+    stream = model.stream("ladder")
+    ahead = draws.ahead(stream, pop.n)
+    with draws.stream(stream) as rng:
+        counts = (ladder_kernels.specialise_and_list if ahead is not None else ladder_kernels._specialise_and_list_twin)(
+            rng, ahead, pop.classes_of(cls), int(cls.strides[CLASS_ATTRIBUTES.index("specialised")]), eligible, rate,
+            b.specialised_rate * DT, DT, pop.col("alive"), pop.col("certified"), pop.col("specialised"), pop.col("listed"),
+            pop.col("weight"), spec, listed)
+    draws.caught_up(stream, ahead)
     model.events.update(specialised=counts[0], listings=counts[1])
     specialised, rows = _rows(spec), _rows(listed)
     model.call("after_listing", rows)
@@ -203,9 +208,9 @@ def exit_firms(model) -> np.ndarray:
     rate = model.fold("exit_hazard", np.where(cls.col("registered"), b.exit_rate_registered, b.exit_rate_candidate), cls)
     hazard = np.ascontiguousarray(1 - np.exp(-(rate * ~cls.col("leader")) * DT), np.float64)
     flags = pop.scratch("flags", bool)
-    model.events["exits"], model.events["exits_registered"] = firm_kernels.exit_firms(
-        model.stream("exit"), pop.classes_of(cls), hazard, pop.col("alive"), pop.col("registered"),
-        pop.col("weight"), flags)
+    with draws.stream(model.stream("exit")) as rng:
+        model.events["exits"], model.events["exits_registered"] = ladder_kernels.exit_firms(
+            rng, pop.classes_of(cls), hazard, pop.col("alive"), pop.col("registered"), pop.col("weight"), flags)
     rows = _rows(flags)
     model.call("after_exit", rows)
     return rows

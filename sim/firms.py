@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import inline, kernel
+from .jit import NUMBA, inline, kernel
 from .params import CERT_RD_BANDS, FIRM_START, INDUSTRY_DIRECTIONS, INDUSTRY_MIX
 
 # Columns and their dtypes; every array has the same length (the capacity).
@@ -150,21 +150,43 @@ def seqsum(x) -> float:
     return float(np.cumsum(x)[-1]) if len(x) else 0.0
 
 
-def _district_sums_twin(district, weight, alive, masks, values, n_districts):
+# The most sums one pass of _district_sums takes (more are split into passes of this many).
+SUMS_PER_PASS = 5
+
+
+def _district_sums_twin(district, weight, alive, masks, values, n_districts, k=None):
     return np.stack([np.bincount(district, weights=weight * alive * m * v, minlength=n_districts)
                      for m, v in zip(masks, values)])
 
 
 @kernel(_district_sums_twin)
-def _district_sums(district, weight, alive, masks, values, n_districts):
-    """Several weighted per-district sums over live rows in one pass. Each adds its rows in row
-    order, as ``bincount`` does, so both give the same bits; the sums of one pass are
-    independent, so they overlap where a single sum waits on its previous addition."""
-    out = np.zeros((len(masks), n_districts))
+def _district_sums(district, weight, alive, masks, values, n_districts, k):
+    """The first ``k`` (at most five) of five weighted per-district sums over live rows, in one
+    pass. Each adds its rows in row order, as ``bincount`` does, so both give the same bits.
+    Rows come district by district (the start population, each quarter's entrants), so the
+    running sums of the current district are kept in registers and written back when the
+    district changes: a sum then waits on an addition, not on a store and a load of the same
+    memory. The tests of ``k`` go the same way on every row (the branch costs nothing)."""
+    out = np.zeros((5, n_districts))
+    m0, m1, m2, m3, m4 = masks
+    v0, v1, v2, v3, v4 = values
+    run = 0
+    s0 = s1 = s2 = s3 = s4 = 0.0
     for i in range(len(district)):
-        a, d = weight[i] * alive[i], district[i]
-        for k in range(len(masks)):
-            out[k, d] += a * masks[k][i] * values[k][i]
+        d = district[i]
+        if d != run:
+            out[0, run], out[1, run], out[2, run], out[3, run], out[4, run] = s0, s1, s2, s3, s4
+            s0, s1, s2, s3, s4 = out[0, d], out[1, d], out[2, d], out[3, d], out[4, d]
+            run = d
+        a = weight[i] * alive[i]
+        s0 += a * m0[i] * v0[i]
+        if k > 1:
+            s1 += a * m1[i] * v1[i]
+            if k > 2:
+                s2 += a * m2[i] * v2[i]
+                s3 += a * m3[i] * v3[i] if k > 3 else 0.0
+                s4 += a * m4[i] * v4[i] if k > 4 else 0.0
+    out[0, run], out[1, run], out[2, run], out[3, run], out[4, run] = s0, s1, s2, s3, s4
     return out
 
 
@@ -273,12 +295,22 @@ class FirmPopulation:
         selects the firms, ``column`` (a name, or None to count firms) is what is summed."""
         alive = self.col("alive")
         if len(self._ones) < self.n:
-            self._ones = np.ones(self.capacity)
+            self._ones = np.ones(max(self.n, 2 * len(self._ones)))   # written pages: the rows in use, not the capacity
         ones = self._ones[: self.n]
         # A missing mask is the live mask again and a count sums ones: multiplying by one is exact.
-        masks = tuple(alive if m is None else self.col(m) if isinstance(m, str) else m for m, _ in sums)
-        values = tuple(ones if c is None else self.col(c) for _, c in sums)
-        return _district_sums(self.col("district"), self.col("weight"), alive, masks, values, n_districts)
+        masks = [alive if m is None else self.col(m) if isinstance(m, str) else m for m, _ in sums]
+        values = [ones if c is None else self.col(c) for _, c in sums]
+        k = len(sums)
+        if not NUMBA:
+            return _district_sums(self.col("district"), self.col("weight"), alive, masks, values, n_districts)
+        # Passes of five sums; a pass with fewer is filled up with the live mask and ones, not summed.
+        pad = -k % SUMS_PER_PASS
+        masks, values = masks + [alive] * pad, values + [ones] * pad
+        out = np.concatenate([
+            _district_sums(self.col("district"), self.col("weight"), alive, tuple(masks[j:j + SUMS_PER_PASS]),
+                           tuple(values[j:j + SUMS_PER_PASS]), n_districts, min(k - j, SUMS_PER_PASS))
+            for j in range(0, k + pad, SUMS_PER_PASS)])
+        return out[:k]
 
     def status(self) -> np.ndarray:
         """Ladder position per row: 0 exited, 1 candidate, 2 registered, 3 certified, 4 专精特新, 5 listed."""

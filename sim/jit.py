@@ -6,10 +6,10 @@ with array operations; the twin runs only where numba cannot be imported (or wit
 ``CQ_SIM_NUMPY=1``, which the tests use to check that both give bit-identical results).
 
 What keeps the twins identical: both draw from the same ``numpy.random.Generator`` in the same
-order (numba's Generator methods reproduce numpy's streams), both add in the same order (a
-kernel's running sum is the twin's ``bincount`` or ``cumsum``), and transcendental functions
-(``exp``, ``log1p``, powers) are left to numpy in both, because numpy's vectorised ``exp`` and
-the C library's differ in the last bit.
+order (numba's Generator methods, and the PCG64 steps of ``sim/draws.py``, reproduce numpy's
+streams), both add in the same order (a kernel's running sum is the twin's ``bincount`` or
+``cumsum``), and transcendental functions (``exp``, ``log1p``, powers) are left to numpy in
+both, because numpy's vectorised ``exp`` and the C library's differ in the last bit.
 """
 
 from __future__ import annotations
@@ -38,3 +38,14 @@ def inline(f):
     if NUMBA:
         return numba.njit(cache=True, inline="always")(f)
     return f
+
+
+@inline
+def maximum(a, b):
+    """numpy's maximum of two scalars (NaN-propagating; of equal values the second)."""
+    return a if (a > b or a != a) else b
+
+
+@inline
+def minimum(a, b):
+    return a if (a < b or a != a) else b

@@ -14,236 +14,15 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from .jit import NUMBA, kernel
-from .firms import grouped_rows as _grouped, grouped_rows_twin as _grouped_twin, seqsum
+from .draws import stream
+from .firms import grouped_rows as _grouped
+from .jit import NUMBA
+from .link_passes import (BORDER, INDUSTRY, LOCAL, NO_BORDER, PAIRED, contact_sums, decay, decay_univ, grouped_targets,
+                          link_codes, link_totals, local_targets, pair_sums, pick, regrouped, room,
+                          university_sums)
 
 LINK_KINDS = ("local", "industry", "consortium", "paired", "sichuan_chongqing")
 MIN_WEIGHT = 0.15  # a link whose weight decays below this is dropped
-
-
-def _regrouped_twin(order, starts, counts, keys, alive, since, n_groups):
-    return _grouped_twin(keys, alive, n_groups)
-
-
-@kernel(_regrouped_twin)
-def _regrouped(order, starts, counts, keys, alive, since, n_groups):
-    """The grouping ``_grouped`` gives now, from the one it gave when the population had
-    ``since`` rows: the rows then in use are filtered by ``alive`` and the newer rows appended,
-    which is the same as grouping afresh as long as no exited firm comes back."""
-    new_counts = np.zeros(n_groups, np.int64)
-    for g in range(n_groups):
-        for j in range(starts[g], starts[g] + counts[g]):
-            new_counts[g] += alive[order[j]]
-    for i in range(since, len(keys)):
-        new_counts[keys[i]] += alive[i]
-    new_starts = np.zeros(n_groups, np.int64)
-    for g in range(1, n_groups):
-        new_starts[g] = new_starts[g - 1] + new_counts[g - 1]
-    new_order = np.empty(new_counts.sum(), np.int64)
-    fill = new_starts.copy()
-    for g in range(n_groups):
-        k = fill[g]
-        for j in range(starts[g], starts[g] + counts[g]):
-            new_order[k] = order[j]
-            k += alive[order[j]]
-        fill[g] = k
-    for i in range(since, len(keys)):
-        if alive[i]:
-            new_order[fill[keys[i]]] = i
-            fill[keys[i]] += 1
-    return new_order, new_starts, new_counts
-
-
-# Categories of new firm links while their targets are drawn (stored as LINK_KINDS codes after).
-# The two kernels below have no twin of their own: without numba, form_firm_links draws the
-# same targets with array operations.
-LOCAL, INDUSTRY, PAIRED, BORDER, NO_BORDER = 0, 1, 3, 4, 5
-
-
-@kernel(None)
-def _local_targets(rng, u, d_src, n_partners, border, local_share, paired_share, sc_share, order, starts, counts,
-                   category, dst):
-    """Sort new links into local, paired, border and same-industry ones by their uniform ``u``
-    (as form_firm_links' masks do) and draw the local ones' targets, one uniform per link whose
-    district has live firms, in link order. Returns the numbers of paired and border links."""
-    n_paired = n_border = 0
-    for j in range(len(u)):
-        d = d_src[j]
-        if u[j] < local_share:
-            category[j] = LOCAL
-            c = counts[d]
-            if c > 0:
-                dst[j] = order[starts[d] + np.int64(rng.random() * c)]
-        elif n_partners[d] > 0 and u[j] < local_share + paired_share:
-            category[j] = PAIRED
-            n_paired += 1
-        elif border[d] and u[j] < local_share + paired_share + sc_share:
-            category[j] = BORDER
-            n_border += 1
-        else:
-            category[j] = INDUSTRY
-    return n_paired, n_border
-
-
-@kernel(None)
-def _grouped_targets(rng, which, groups, category, order, starts, counts, dst):
-    """Targets of the links of one category, in link order: a uniform pick from the live firms of
-    the group ``groups[k]`` given for the k-th such link (one uniform per link whose group has
-    live firms)."""
-    k = 0
-    for j in range(len(category)):
-        if category[j] == which:
-            g = groups[k]
-            k += 1
-            c = counts[g]
-            if c > 0:
-                dst[j] = order[starts[g] + np.int64(rng.random() * c)]
-
-
-def _pick(group: np.ndarray, grouped, rng) -> np.ndarray:
-    """One random row from each requested group (-1 where the group is empty)."""
-    order, starts, counts = grouped
-    c = counts[group]
-    out = np.full(len(group), -1, dtype=np.int64)
-    ok = c > 0
-    out[ok] = order[starts[group[ok]] + (rng.random(ok.sum()) * c[ok]).astype(np.int64)]
-    return out
-
-
-def _decay_twin(src, dst, w, kind, code, m, factor, alive):
-    w[:m] *= factor
-    keep = np.flatnonzero((w[:m] >= MIN_WEIGHT) & alive[src[:m]] & alive[dst[:m]])
-    for a in (src, dst, w, kind, code):
-        a[: len(keep)] = a[keep]
-    return len(keep)
-
-
-@kernel(_decay_twin)
-def _decay(src, dst, w, kind, code, m, factor, alive):
-    """Weights decay in place; links too weak or with an exited end are squeezed out, the rest
-    keep their order. Returns the number kept."""
-    k = 0
-    for e in range(m):
-        we = w[e] * factor
-        if we >= MIN_WEIGHT and alive[src[e]] and alive[dst[e]]:
-            src[k], dst[k], w[k], kind[k], code[k] = src[e], dst[e], we, kind[e], code[e]
-            k += 1
-    return k
-
-
-def _decay_univ_twin(firm, univ, w, m, factor, alive):
-    w[:m] *= factor
-    keep = np.flatnonzero((w[:m] >= MIN_WEIGHT) & alive[firm[:m]])
-    for a in (firm, univ, w):
-        a[: len(keep)] = a[keep]
-    return len(keep)
-
-
-@kernel(_decay_univ_twin)
-def _decay_univ(firm, univ, w, m, factor, alive):
-    k = 0
-    for e in range(m):
-        we = w[e] * factor
-        if we >= MIN_WEIGHT and alive[firm[e]]:
-            firm[k], univ[k], w[k] = firm[e], univ[e], we
-            k += 1
-    return k
-
-
-def _contact_sums_twin(src, dst, w, table):
-    n = len(table)
-    rows, cols, w2 = np.stack((src, dst), 1).ravel(), np.stack((dst, src), 1).ravel(), np.repeat(w, 2)
-    table[:, 2] = np.bincount(rows, weights=w2 * table[cols, 0], minlength=n)
-    table[:, 3] = np.bincount(rows, weights=w2 * table[cols, 1], minlength=n)
-    table[:, 4] = np.bincount(rows, weights=w2, minlength=n)
-
-
-@kernel(_contact_sums_twin)
-def _contact_sums(src, dst, w, table):
-    """One pass over the links, adding to both ends. A firm's two values and its three sums
-    share one row of the table, so each end of a link costs one cache line rather than two
-    (the pass waits on memory; the indices are 32-bit for the same reason)."""
-    for i in range(len(table)):
-        table[i, 2] = table[i, 3] = table[i, 4] = 0.0
-    for e in range(len(src)):
-        s, d, we = src[e], dst[e], w[e]
-        vs0, vs1, vd0, vd1 = table[s, 0], table[s, 1], table[d, 0], table[d, 1]
-        table[s, 2] += we * vd0
-        table[s, 3] += we * vd1
-        table[s, 4] += we
-        table[d, 2] += we * vs0
-        table[d, 3] += we * vs1
-        table[d, 4] += we
-
-
-def _university_sums_twin(firm, univ, w, univ_values, out):
-    n = len(out)
-    out[:, 0] = np.bincount(firm, weights=w * univ_values[univ], minlength=n)
-    out[:, 1] = np.bincount(firm, weights=w, minlength=n)
-
-
-@kernel(_university_sums_twin)
-def _university_sums(firm, univ, w, univ_values, out):
-    out[:] = 0.0
-    for e in range(len(firm)):
-        f, we = firm[e], w[e]
-        out[f, 0] += we * univ_values[univ[e]]
-        out[f, 1] += we
-
-
-# A link's code: whether it joins a cluster district and one outside (bit 0) and whether its
-# first or second end is a leading firm (bits 1 and 2), fixed when it forms (districts and
-# leading firms never change), so the reporters' pass over the links reads no firm.
-CROSS, SRC_LEADER, DST_LEADER = 1, 2, 4
-
-
-def _link_codes(src, dst, district, cluster, leader) -> np.ndarray:
-    return ((cluster[district[src]] != cluster[district[dst]]) * CROSS + leader[src] * SRC_LEADER
-            + leader[dst] * DST_LEADER).astype(np.uint8)
-
-
-def _link_totals_twin(src, dst, w, kind, code, weight, marks, kinds):
-    for k in range(len(kinds)):
-        kinds[k] = seqsum(w * (kind == k))
-    members = np.unique(np.concatenate((dst[(code & SRC_LEADER) > 0], src[(code & DST_LEADER) > 0])))
-    return seqsum(w), seqsum(w * (code & CROSS)), seqsum(weight[members])
-
-
-@kernel(_link_totals_twin)
-def _link_totals(src, dst, w, kind, code, weight, marks, kinds):
-    """One pass over the links: their total weight, the weight between the clusters and the
-    rest, the weight of each kind (into ``kinds``) and the weight of the firms linked to a
-    leading firm (``marks``: a false flag per firm, left false)."""
-    total = cross = 0.0
-    kinds[:] = 0.0
-    for e in range(len(src)):
-        we, c = w[e], code[e]
-        total += we
-        cross += we * (c & CROSS)
-        kinds[kind[e]] += we
-        if c & (SRC_LEADER | DST_LEADER):       # rare: a branch, not a write per link
-            if c & SRC_LEADER:
-                marks[dst[e]] = True
-            if c & DST_LEADER:
-                marks[src[e]] = True
-    reach = 0.0
-    for i in range(len(marks)):
-        reach += weight[i] * marks[i]
-        marks[i] = False
-    return total, cross, reach
-
-
-def _room(arrays: list, used: int, need: int) -> list:
-    """The arrays, reallocated (doubling) if ``need`` rows do not fit."""
-    if need <= len(arrays[0]):
-        return arrays
-    cap = max(2 * len(arrays[0]), need, 1024)
-    grown = []
-    for a in arrays:
-        b = np.zeros(cap, a.dtype)
-        b[:used] = a[:used]
-        grown.append(b)
-    return grown
 
 
 class CollaborationGraph:
@@ -295,7 +74,7 @@ class CollaborationGraph:
         last = self._last_groups.get(key)
         g = None
         if last is not None and last[1] <= pop.n:
-            g = _regrouped(*last[0], pop.col(by), alive, last[1], n_groups)
+            g = regrouped(*last[0], pop.col(by), alive, last[1], n_groups)
             if len(g[0]) != np.count_nonzero(alive):
                 g = None
         if g is None:
@@ -310,10 +89,10 @@ class CollaborationGraph:
         src, dst = src[keep], dst[keep]
         kind = kind[keep] if isinstance(kind, np.ndarray) else kind
         m, k = self.m, len(src)
-        self._links = _room(self._links, m, m + k)
+        self._links = room(self._links, m, m + k)
         s, d, w, kd, code = self._links
         s[m:m + k], d[m:m + k], w[m:m + k], kd[m:m + k] = src, dst, weight, kind
-        code[m:m + k] = _link_codes(src, dst, pop.col("district"), self.cluster, pop.col("leader"))
+        code[m:m + k] = link_codes(src, dst, pop.col("district"), self.cluster, pop.col("leader"))
         self.m += k
         self._views()
         return k
@@ -343,23 +122,23 @@ class CollaborationGraph:
         kind = np.zeros(n_new, np.int8)
 
         local = u < local_share
-        dst[local] = _pick(d_src[local], by_d, rng)
+        dst[local] = pick(d_src[local], by_d, rng)
 
         paired = ~local & (self._n_partners[d_src] > 0) & (u < local_share + paired_share)
         if paired.any():
             d = d_src[paired]
             k = rng.integers(0, 1 << 30, len(d))
-            dst[paired] = _pick(self._partner_table[d, k % self._n_partners[d]], by_d, rng)
+            dst[paired] = pick(self._partner_table[d, k % self._n_partners[d]], by_d, rng)
             kind[paired] = LINK_KINDS.index("paired")
 
         border_ids = np.flatnonzero(border)
         sc = ~local & ~paired & border[d_src] & (u < local_share + paired_share + sc_share)
         if sc.any() and len(border_ids) > 1:
-            dst[sc] = _pick(border_ids[rng.integers(0, len(border_ids), sc.sum())], by_d, rng)
+            dst[sc] = pick(border_ids[rng.integers(0, len(border_ids), sc.sum())], by_d, rng)
             kind[sc] = LINK_KINDS.index("sichuan_chongqing")
 
         rest = ~local & ~paired & ~sc
-        dst[rest] = _pick(industry[src[rest]].astype(np.int64), by_i, rng)
+        dst[rest] = pick(industry[src[rest]].astype(np.int64), by_i, rng)
         kind[rest] = LINK_KINDS.index("industry")
         by_kind = np.argsort(kind, kind="stable")  # stored kind after kind
         return self._append(pop, src[by_kind], dst[by_kind], kind[by_kind])
@@ -370,20 +149,25 @@ class CollaborationGraph:
         numpy form: local picks, the partner choices (numpy's bounded integers) and their picks,
         the border districts and their picks, then the same-industry picks."""
         category = np.empty(len(u), np.int8)
-        n_paired, n_border = _local_targets(rng, u, d_src, self._n_partners, border, local_share, paired_share, sc_share,
-                                            *by_d, category, dst)
+        with stream(rng) as s:
+            n_paired, n_border = local_targets(s, u, d_src, self._n_partners, border, local_share, paired_share,
+                                                sc_share, *by_d, category, dst)
         if n_paired:
             d = d_src[category == PAIRED]
             k = rng.integers(0, 1 << 30, n_paired)
-            _grouped_targets(rng, PAIRED, self._partner_table[d, k % self._n_partners[d]], category, *by_d, dst)
+            with stream(rng) as s:
+                grouped_targets(s, PAIRED, self._partner_table[d, k % self._n_partners[d]], category, *by_d, dst)
         border_ids = np.flatnonzero(border)
         if n_border:
             if len(border_ids) > 1:
-                _grouped_targets(rng, BORDER, border_ids[rng.integers(0, len(border_ids), n_border)], category, *by_d, dst)
+                groups = border_ids[rng.integers(0, len(border_ids), n_border)]
+                with stream(rng) as s:
+                    grouped_targets(s, BORDER, groups, category, *by_d, dst)
             else:
                 category[category == BORDER] = NO_BORDER   # no other border district: these links are not formed
         rest = category == INDUSTRY
-        _grouped_targets(rng, INDUSTRY, industry[src[rest]].astype(np.int64), category, *by_i, dst)
+        with stream(rng) as s:
+            grouped_targets(s, INDUSTRY, industry[src[rest]].astype(np.int64), category, *by_i, dst)
         category[category == NO_BORDER] = LOCAL
         return category
 
@@ -393,7 +177,7 @@ class CollaborationGraph:
             return 0
         by_i = self._grouping(pop, "industry", leaders=False)
         src = np.repeat(leaders, per_leader)
-        dst = _pick(pop.col("industry").astype(np.int64)[src], by_i, rng)
+        dst = pick(pop.col("industry").astype(np.int64)[src], by_i, rng)
         return self._append(pop, src, dst, LINK_KINDS.index("consortium"), weight=2.0)
 
     def form_university_links(self, pop, univ_district: np.ndarray, per_university: int, rng,
@@ -407,10 +191,10 @@ class CollaborationGraph:
         alive = np.flatnonzero(pop.col("alive"))
         univ = np.repeat(np.arange(len(univ_district)), per_university)
         local = rng.random(len(univ)) < local_share
-        firm = np.where(local, _pick(univ_district[univ], by_d, rng), alive[rng.integers(0, len(alive), len(univ))])
+        firm = np.where(local, pick(univ_district[univ], by_d, rng), alive[rng.integers(0, len(alive), len(univ))])
         ok = firm >= 0
         m, k = self.mu, int(ok.sum())
-        self._ulinks = _room(self._ulinks, m, m + k)
+        self._ulinks = room(self._ulinks, m, m + k)
         f, un, w = self._ulinks
         f[m:m + k], un[m:m + k], w[m:m + k] = firm[ok], univ[ok], 1.0
         self.mu += k
@@ -421,8 +205,8 @@ class CollaborationGraph:
         """Weights decay; links of exited firms and links too weak to matter are dropped."""
         alive = pop.col("alive")
         factor = np.exp(-rate * dt)
-        self.m = _decay(*self._links, self.m, factor, alive)
-        self.mu = _decay_univ(*self._ulinks, self.mu, factor, alive)
+        self.m = decay(*self._links, self.m, factor, alive, MIN_WEIGHT)
+        self.mu = decay_univ(*self._ulinks, self.mu, factor, alive, MIN_WEIGHT)
         self._views()
 
     # ---- what firms see through their links -----------------------------------------------------
@@ -437,8 +221,8 @@ class CollaborationGraph:
         if len(self._univ_contacts) < n:
             self._univ_contacts = np.zeros((max(n, 2 * len(self._univ_contacts)), 2))
         univs = self._univ_contacts[:n]
-        _contact_sums(self.src, self.dst, self.w, table)
-        _university_sums(self.u_firm, self.u_univ, self.u_w, np.asarray(univ_values, np.float64), univs)
+        contact_sums(self.src, self.dst, self.w, table)
+        university_sums(self.u_firm, self.u_univ, self.u_w, np.asarray(univ_values, np.float64), univs)
         return univs
 
     def neighbour_mean(self, n: int, firm_values: np.ndarray, univ_values: np.ndarray | None = None):
@@ -462,9 +246,9 @@ class CollaborationGraph:
     # ---- views ------------------------------------------------------------------------------
     def district_links(self, pop) -> np.ndarray:
         """District×district matrix of summed link weights (firm links aggregated)."""
-        d = pop.col("district").astype(np.int64)
+        d = pop.col("district")
         M = np.zeros((self.n_districts, self.n_districts))
-        np.add.at(M, (d[self.src], d[self.dst]), self.w)
+        pair_sums(self.src, self.dst, self.w, d, d, M)
         return M + M.T - np.diag(np.diag(M))
 
     def district_strength(self, pop, univ_district: np.ndarray, scale: float) -> np.ndarray:
@@ -473,9 +257,8 @@ class CollaborationGraph:
         within a district are left out). The one view of the network that the app's map, the
         report's map and the results' link table all show."""
         M = self.district_links(pop)
-        d = pop.col("district").astype(np.int64)
         U = np.zeros_like(M)
-        np.add.at(U, (univ_district[self.u_univ], d[self.u_firm]), self.u_w)
+        pair_sums(self.u_univ, self.u_firm, self.u_w, np.asarray(univ_district, np.int64), pop.col("district"), U)
         M = M + U + U.T
         np.fill_diagonal(M, 0.0)
         return M / scale
@@ -488,7 +271,7 @@ class CollaborationGraph:
         the weight between the two clusters and the rest, the weight of each kind and the real
         firms linked to a leading firm."""
         kinds = np.zeros(len(LINK_KINDS))
-        total, cross, reach = _link_totals(self.src, self.dst, self.w, self.kind, self._code, pop.col("weight"),
+        total, cross, reach = link_totals(self.src, self.dst, self.w, self.kind, self._code, pop.col("weight"),
                                            pop.scratch("marks", bool), kinds)
         return dict(weight=total, cross_cluster_weight=cross, consortium_reach=reach,
                     **{f"{k}_weight": float(x) for k, x in zip(LINK_KINDS, kinds)})
