@@ -104,7 +104,8 @@ def diff_html(diffs: pd.DataFrame) -> str:
                     f"<td>{r.prob_met_scenario:.0%}</td><td>{r.prob_met_diff:+.0%}</td>"
                     f"<td>{_fmt(r.prob_met_diff_lo, 2)} … {_fmt(r.prob_met_diff_hi, 2)}</td></tr>")
     return (f"<table>{head}{''.join(rows)}</table><p class=note>Differences are paired: replicate k of every scenario "
-            "ran from the same seed, so common randomness cancels. Highlighted rows: the 95 % interval of the "
+            "ran from the same seed (and, with posterior parameters, the same posterior draw), so common randomness "
+            "and common parameter uncertainty cancel. Highlighted rows: the 95 % interval of the "
             "value difference excludes zero.</p>")
 
 
@@ -122,14 +123,17 @@ def _header(results: list[EnsembleResult]) -> str:
         chain = " ← ".join(Path(f).name for f in s.chain)
         items.append(f"<li><b>{html.escape(s.name)}</b>: {html.escape(s.description)} — {s.replicates} replicates, "
                      f"root seed {s.seed}, {s.params.start_year + 1}–{s.until}, scale {s.params.scale:g}, targets "
-                     f"<code>{s.target_set}</code> <span class=note>[{html.escape(chain)}]</span></li>")
+                     f"<code>{s.target_set}</code>; parameters: {html.escape(s.parameters_note)} "
+                     f"<span class=note>[{html.escape(chain)}]</span></li>")
     return "<ul>" + "".join(items) + "</ul>"
 
 
 FOOT = ("<p class=note>Generated {when} by the Chongqing district innovation simulator. District starting stocks are "
         "partly estimated (see sim/data/README.md for each figure's status and source); behaviour parameters are "
-        "estimated or calibrated on 2017–2022 only. Bands are across replicates (stochastic uncertainty), not "
-        "parameter uncertainty.</p>")
+        "estimated or calibrated on 2017–2022 only. Bands are across replicates: with parameters "
+        "'posterior', replicate k also runs the calibration's posterior draw k, so they include the uncertainty of the "
+        "calibrated parameters; with 'fixed', every replicate runs the fitted point and the bands show stochastic "
+        "uncertainty only. Neither includes the uncertainty of the estimated parameters the calibration does not fit.</p>")
 
 
 def write_report(result: EnsembleResult, out: str | Path) -> Path:
