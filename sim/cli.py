@@ -199,7 +199,7 @@ def _validate(args) -> int:
             ok = False
             continue
         chain = " ← ".join(Path(f).name for f in s.chain)
-        calibration = f", calibration {_display(s.calibration)}" if s.calibration else ""
+        calibration = f", calibration {_display(s.calibration)}, parameters {s.parameters_note}" if s.calibration else ""
         print(f"ok  {s.name:<20} {s.replicates} replicates to {s.until}, seed {s.seed}, targets {s.target_set}, "
               f"scale {s.params.scale:g}{calibration}  [{chain}]\n    {s.description}")
     return 0 if ok else 2
