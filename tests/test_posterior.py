@@ -73,3 +73,18 @@ def test_evaluate_params_gives_a_scenario_its_draws(tmp_path):
 
 def test_draw_index_cycles():
     assert [posterior.draw_index(k, 3) for k in range(7)] == [0, 1, 2, 0, 1, 2, 0]
+
+
+def test_the_command_line_runs_the_point_estimate_with_fixed_parameters_and_says_so(tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, "run.py", "run", "baseline", "--scale", "0.01", "--replicates", "2",
+                          "--backend", "serial", "--no-report", "--quiet", "--fixed-parameters", "--out",
+                          str(tmp_path / "out")], cwd=root, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert set(summary["parameters"]) == {"fixed"} and set(summary["parameter_draws"]) == {0}
+    assert "parameters: fixed (calibrated point estimate)" in res.stdout
