@@ -42,7 +42,8 @@ img{max-width:100%}.note{color:#555;font-size:.85em}
 
 
 
-READING = ("How to read this: each run (replicate) simulates the same policy with different chance events; "
+READING = ("How to read this: each run (replicate) simulates the same policy with different chance events "
+           "(and, with parameters 'posterior', another draw of the calibrated behaviour parameters); "
            "median, 5 % and 95 % are the middle run's value and the band holding 90 % of the runs at the target "
            "year; P(met) is the share of runs that meet the target, known to about ±1/√(runs) (the first "
            "paragraph gives each one's 95 % interval). Green: met in ≥ 90 % of runs; yellow: 50–90 %; red: below "

@@ -75,9 +75,15 @@ def test_a_start_year_without_a_start_state_is_named():
 def test_observed_points_stop_in_2022():
     obs = C.observed()
     assert obs["year"].max() == 2022 and obs["year"].min() >= 2018
-    assert set(obs["series"]) == set(C.SERIES)
+    assert set(obs["series"]) == set(C.FIT_SERIES)
     tech = obs[obs.series == "tech_enterprises"].set_index("year")["value"]
     assert tech[2022] == 42989 and tech[2018] == 11026
+    added = obs[obs.series == "tech_enterprises_added"].set_index("year")["value"]
+    assert added[2022] == 42989 - 36939 and added[2018] == 11026 - 6725      # the slowdown the distance sees
+    early = C.observed(last_year=2020)                 # a backtest's fit: nothing after its origin
+    assert early["year"].max() == 2020 and "rd_share_central_urban" not in set(early.series)
+    with pytest.raises(C.CalibrationError, match="2018 to 2022"):
+        C.observed(last_year=2023)
 
 
 def test_fit_errors_are_zero_on_the_published_points_and_grow_with_the_gap():
