@@ -45,6 +45,9 @@ def _add_run_options(p: argparse.ArgumentParser, out_help: str):
     p.add_argument("--until", type=int, help="last simulated year (default: the scenario file's)")
     p.add_argument("--scale", type=float, help="simulated firms per real firm, 0.001–1 (default 1: every firm)")
     p.add_argument("--out", type=Path, help=out_help)
+    p.add_argument("--fixed-parameters", action="store_true", default=None,
+                   help="every replicate at the calibrated point estimate (replicate noise only); by default "
+                        "replicate k runs the calibration's posterior draw k, so the bands include parameter uncertainty")
     p.add_argument("--backend", choices=BACKENDS, default="processes",
                    help="serial in this process, a local process pool (default), or Dask distributed")
     p.add_argument("--workers", type=int, help=f"worker processes (default: the number of CPUs; at most {WORKERS_PER_CPU} "
@@ -196,7 +199,7 @@ def _validate(args) -> int:
             ok = False
             continue
         chain = " ← ".join(Path(f).name for f in s.chain)
-        calibration = f", calibration {_display(s.calibration)}" if s.calibration else ""
+        calibration = f", calibration {_display(s.calibration)}, parameters {s.parameters_note}" if s.calibration else ""
         print(f"ok  {s.name:<20} {s.replicates} replicates to {s.until}, seed {s.seed}, targets {s.target_set}, "
               f"scale {s.params.scale:g}{calibration}  [{chain}]\n    {s.description}")
     return 0 if ok else 2
@@ -225,7 +228,8 @@ def run_command(args) -> int:
         seed, replicates = args.seed if args.seed is not None else ref.seed, args.replicates or ref.replicates
     else:
         seed, replicates = args.seed, args.replicates
-    scenarios = [s.with_run(replicates=replicates, seed=seed, until=args.until, scale=args.scale) for s in scenarios]
+    scenarios = [s.with_run(replicates=replicates, seed=seed, until=args.until, scale=args.scale,
+                            fixed_parameters=args.fixed_parameters) for s in scenarios]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise ScenarioError("(command line)", "SCENARIO", f"each scenario may appear once, got {', '.join(names)}")
@@ -235,6 +239,7 @@ def run_command(args) -> int:
     # Default folders carry the command-line settings that change results, so a quick small run
     # never collides with the full one in results/<scenario>/.
     tag = "".join(f"_{k}{v:g}" for k, v in (("scale", args.scale), ("seed", args.seed), ("until", args.until)) if v is not None)
+    tag += "_fixed" if args.fixed_parameters else ""
     root = None
     if args.command == "compare":
         root = outfolder.OutputFolder(args.out or Path("results") / ("compare_" + "_vs_".join(names) + tag), "comparison")
@@ -323,6 +328,7 @@ def summary_table(result) -> str:
     s = result.scenario
     lines = [f"{s.name}: {s.description}",
              f"  {s.replicates} replicates, seed {s.seed}, to {s.until}, scale {s.params.scale:g}, targets {s.target_set}",
+             f"  parameters: {s.parameters_note}",
              f"  {'target':<8}{'threshold':>10}{'year':>6}{'median':>11}{'5–95 %':>20}{'P(met)':>8}{'first met':>11}"]
     for r in result.summary.itertuples():
         digits = 1 if abs(r.threshold) < 100 else 0
@@ -333,7 +339,11 @@ def summary_table(result) -> str:
 
 
 def differences_table(diffs) -> str:
-    lines = [f"Paired differences against {diffs['reference'].iloc[0]} (95 % intervals):",
+    modes = diffs.drop_duplicates("scenario").set_index("scenario")["parameters"]
+    ref_mode = diffs["reference_parameters"].iloc[0]
+    lines = [f"Paired differences against {diffs['reference'].iloc[0]} (95 % intervals); parameters: "
+             + (ref_mode if modes.eq(ref_mode).all() else
+                f"{diffs['reference'].iloc[0]} {ref_mode}, " + ", ".join(f"{k} {v}" for k, v in modes.items())) + ":",
              f"  {'target':<8}{'scenario':<20}{'difference':>12}{'interval':>24}{'ΔP(met)':>9}"]
     for r in diffs.itertuples():
         digits = 2 if abs(r.value_reference) < 100 else 0

@@ -3,7 +3,10 @@
 Backends: ``serial`` (in this process), ``processes`` (a local process pool) and ``dask``
 (``distributed``: an embedded ``LocalCluster`` by default, or a running cluster given by its
 scheduler address). Replicate ``k`` of every scenario gets the seed ``replicate_seed(root, k)``,
-so all backends give identical results and scenario differences are paired.
+so all backends give identical results and scenario differences are paired. With a calibration
+that holds a posterior sample, replicate ``k`` also runs posterior draw ``k`` (``sim/posterior.py``)
+unless the scenario runs at its fixed point, so the bands include parameter uncertainty and the
+pairing holds for the parameters too.
 
 Each task runs a few replicates and writes its own result shard into the output folder::
 
@@ -46,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import metrics, posterior
 from .model import InnovationModel, replicate_seed
 from .params import Params
 from .outfolder import TABLES, OutputFolder, OutputFolderError, new_run_id  # noqa: F401
@@ -141,7 +144,7 @@ def run_task(scenario: Scenario, replicates: list[int], out: str, run_id: str | 
     ``run_id`` tags the temporary files (the run that holds the output folder)."""
     parts = {name: [] for name in TABLES}
     for k in replicates:
-        model = simulate(scenario.params, replicate_seed(scenario.seed, k), scenario.until)
+        model = simulate(scenario.replicate_params(k), replicate_seed(scenario.seed, k), scenario.until)
         for name, df in replicate_tables(model, scenario.name, k, scenario.targets).items():
             parts[name].append(df)
         model.release()
@@ -157,12 +160,15 @@ def run_task(scenario: Scenario, replicates: list[int], out: str, run_id: str | 
     return dict(replicates=marker["replicates"], targets=marker["targets"])
 
 
-def run_params_task(runs: list[tuple[int, Params]], replicates: list[int], seed: int, until: int,
+def run_params_task(runs: list[tuple], replicates: list[int], seed: int, until: int,
                     targets, indicators) -> list[dict]:
+    """Runs ``(run, params)`` or ``(run, params, draws, protected)``: replicate k of a run with
+    draws applies draw k (except the protected keys) on top of its params."""
     rows = []
-    for run, params in runs:
+    for run, params, *extra in runs:
+        draws, protected = (*extra, (), frozenset())[:2]
         for k in replicates:
-            model = simulate(params, replicate_seed(seed, k), until)
+            model = simulate(posterior.replicate_params(params, draws, k, protected), replicate_seed(seed, k), until)
             row = dict(run=run, replicate=k)
             for t in targets:
                 row[t.id] = measure(model, t)
@@ -324,7 +330,8 @@ def compare(reference: EnsembleResult, other: EnsembleResult, level: float = 0.9
         va, vb = a.loc[t.id].loc[common], b.loc[t.id].loc[common]
         n = len(common)
         row = dict(target=t.id, description=t.description, reference=reference.scenario.name,
-                   scenario=other.scenario.name, replicates=n)
+                   scenario=other.scenario.name, replicates=n, reference_parameters=reference.scenario.parameters,
+                   parameters=other.scenario.parameters)
         for label, da, db in (("value", va["value"], vb["value"]), ("prob_met", va["met"], vb["met"])):
             d = (db.astype(float) - da.astype(float)).to_numpy()
             mean = float(d.mean()) if n else math.nan
@@ -342,13 +349,28 @@ def compare(reference: EnsembleResult, other: EnsembleResult, level: float = 0.9
 def evaluate_params(param_sets, replicates: int = 1, seed: int = 42, until: int = 2025, targets=None,
                     indicators=(), backend: str = "serial", workers: int | None = None,
                     scheduler: str | None = None, progress: bool = False, chunk: int | None = None,
-                    pool: cf.Executor | None = None) -> pd.DataFrame:
-    """Run every parameter set (``Params`` or nested override dicts) for the same replicates and
-    return one row per (run, replicate): each target's value at its year and each extra city
-    indicator at the final year-end. Replicate ``k`` has the same seed in every run. ``pool``
-    lets many calls share one executor (a search evaluates a few sets at a time)."""
+                    pool: cf.Executor | None = None, draws=()) -> pd.DataFrame:
+    """Run every parameter set (``Params``, nested override dicts or ``Scenario``) for the same
+    replicates and return one row per (run, replicate): each target's value at its year and each
+    extra city indicator at the final year-end. Replicate ``k`` has the same seed in every run.
+    ``pool`` lets many calls share one executor (a search evaluates a few sets at a time).
+
+    Parameter uncertainty: a ``Scenario`` brings its own posterior draws (none when it runs at
+    its fixed point) and replicate ``k`` runs draw ``k``, as in :func:`run_ensemble`; ``draws``
+    (dicts of dotted behaviour keys) does the same for ``Params`` and dicts, never replacing a
+    key a dict sets itself. By default parameter sets run as given (a sensitivity analysis
+    varies the parameters itself)."""
     targets = tuple(targets or POLICY_2025)
-    runs = [(i, p if isinstance(p, Params) else Params.from_dict(p)) for i, p in enumerate(param_sets)]
+    draws = tuple(draws or ())
+    runs = []
+    for i, p in enumerate(param_sets):
+        if isinstance(p, Scenario):
+            own = p.draws if p.parameters == posterior.POSTERIOR else ()
+            runs.append((i, p.params, own, frozenset(posterior.protected_keys(p.overrides))))
+        elif isinstance(p, Params):
+            runs.append((i, p, draws, frozenset()))
+        else:
+            runs.append((i, Params.from_dict(p), draws, frozenset(posterior.protected_keys(p))))
     unknown = [n for n in indicators if n not in metrics.CITY_REPORTERS]
     if unknown:
         raise ValueError(f"unknown indicator {unknown[0]!r}; choose city reporters of sim.metrics.CITY_REPORTERS")

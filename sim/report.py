@@ -2,7 +2,8 @@
 offline) and the same figures as PNG files for slides.
 
 Contents: the target scoreboard; fan charts (median and 5–95 % band across replicates) of the
-target indicators with their target lines; choropleth maps of the 38 区县 in the final year;
+target indicators with their target lines; how good the forecast is (the calibration's
+rolling-origin backtest: coverage of its bands and its error on held-out years); choropleth maps of the 38 区县 in the final year;
 district rankings; regional inequality over time; the district-level collaboration network on
 the map with paired-assistance links highlighted; and, for a comparison, the paired
 differences with their intervals. The figures and the summaries behind them are in
@@ -41,7 +42,8 @@ img{max-width:100%}.note{color:#555;font-size:.85em}
 
 
 
-READING = ("How to read this: each run (replicate) simulates the same policy with different chance events; "
+READING = ("How to read this: each run (replicate) simulates the same policy with different chance events "
+           "(and, with parameters 'posterior', another draw of the calibrated behaviour parameters); "
            "median, 5 % and 95 % are the middle run's value and the band holding 90 % of the runs at the target "
            "year; P(met) is the share of runs that meet the target, known to about ±1/√(runs) (the first "
            "paragraph gives each one's 95 % interval). Green: met in ≥ 90 % of runs; yellow: 50–90 %; red: below "
@@ -104,7 +106,8 @@ def diff_html(diffs: pd.DataFrame) -> str:
                     f"<td>{r.prob_met_scenario:.0%}</td><td>{r.prob_met_diff:+.0%}</td>"
                     f"<td>{_fmt(r.prob_met_diff_lo, 2)} … {_fmt(r.prob_met_diff_hi, 2)}</td></tr>")
     return (f"<table>{head}{''.join(rows)}</table><p class=note>Differences are paired: replicate k of every scenario "
-            "ran from the same seed, so common randomness cancels. Highlighted rows: the 95 % interval of the "
+            "ran from the same seed (and, with posterior parameters, the same posterior draw), so common randomness "
+            "and common parameter uncertainty cancel. Highlighted rows: the 95 % interval of the "
             "value difference excludes zero.</p>")
 
 
@@ -122,14 +125,71 @@ def _header(results: list[EnsembleResult]) -> str:
         chain = " ← ".join(Path(f).name for f in s.chain)
         items.append(f"<li><b>{html.escape(s.name)}</b>: {html.escape(s.description)} — {s.replicates} replicates, "
                      f"root seed {s.seed}, {s.params.start_year + 1}–{s.until}, scale {s.params.scale:g}, targets "
-                     f"<code>{s.target_set}</code> <span class=note>[{html.escape(chain)}]</span></li>")
+                     f"<code>{s.target_set}</code>; parameters: {html.escape(s.parameters_note)} "
+                     f"<span class=note>[{html.escape(chain)}]</span></li>")
     return "<ul>" + "".join(items) + "</ul>"
 
 
 FOOT = ("<p class=note>Generated {when} by the Chongqing district innovation simulator. District starting stocks are "
         "partly estimated (see sim/data/README.md for each figure's status and source); behaviour parameters are "
-        "estimated or calibrated on 2017–2022 only. Bands are across replicates (stochastic uncertainty), not "
-        "parameter uncertainty.</p>")
+        "estimated or calibrated on 2017–2022 only. Bands are across replicates: with parameters "
+        "'posterior', replicate k also runs the calibration's posterior draw k, so they include the uncertainty of the "
+        "calibrated parameters; with 'fixed', every replicate runs the fitted point and the bands show stochastic "
+        "uncertainty only. Neither includes the uncertainty of the estimated parameters the calibration does not fit.</p>")
+
+
+SERIES_NAMES = {"tech_enterprises": "科技型企业 tech-based SMEs", "high_tech_enterprises": "高新技术企业 high-tech enterprises",
+                "rd_expenditure": "R&D 经费 (亿元)", "rd_intensity": "R&D 强度 (% GDP)",
+                "rd_metropolitan": "主城都市区 R&D", "rd_northeast": "渝东北 R&D", "rd_southeast": "渝东南 R&D",
+                "rd_share_central_urban": "中心城区 R&D share (%)"}
+
+
+def forecast_quality_html(calibration: str | Path | None) -> str:
+    """"How good is this forecast": the calibration file's rolling-origin backtest (fit on the
+    history to 2020 and to 2019, forecast the later years to 2022, compare with what was published)."""
+    import tomllib
+    if not calibration:
+        return "<p class=note>This scenario runs without a calibration file: there is no backtest of its forecast.</p>"
+    try:
+        bt = tomllib.loads(Path(calibration).read_text("utf-8")).get("backtest")
+    except (OSError, ValueError):
+        bt = None
+    if not bt:
+        return (f"<p class=note>The calibration file {html.escape(Path(calibration).name)} holds no backtest yet "
+                "(<code>python run.py calibrate --backtest</code> adds one).</p>")
+    origins = [o for o in bt.get("origins", []) if f"origin_{o}" in bt]
+    head = ("<tr><th class=l>fitted on data to</th><th>held-out points</th><th>inside 50 % band</th>"
+            "<th>inside 90 % band</th><th>median abs. error</th></tr>")
+    rows = [f"<tr><td class=l>{o}</td><td>{bt[f'origin_{o}']['points']}</td><td>{bt[f'origin_{o}']['coverage50']:.0%}</td>"
+            f"<td>{bt[f'origin_{o}']['coverage90']:.0%}</td><td>{bt[f'origin_{o}']['median_ape']:.1f} %</td></tr>" for o in origins]
+    rows.append(f"<tr><td class=l><b>all</b></td><td>{bt['points']}</td><td>{bt['coverage50']:.0%}</td>"
+                f"<td>{bt['coverage90']:.0%}</td><td>{bt['median_ape']:.1f} %</td></tr>")
+    verdict = ("meets" if bt.get("aim_met") else "does not meet")
+    detail_head = ("<tr><th class=l>origin</th><th class=l>series</th><th>year</th><th>published</th><th>forecast median</th>"
+                   "<th>90 % band</th><th>abs. error</th><th>in 50 %</th><th>in 90 %</th></tr>")
+    detail = []
+    for o in origins:
+        t = bt[f"origin_{o}"]
+        for i, series in enumerate(t["series"]):
+            if series.endswith("_added"):
+                name = SERIES_NAMES.get(series[:-len("_added")], series) + " added in the year"
+            else:
+                name = SERIES_NAMES.get(series, series)
+            cls = "" if t["in90"][i] else " class=miss"
+            detail.append(f"<tr{cls}><td class=l>{o}</td><td class=l>{html.escape(name)}</td><td>{t['year'][i]}</td>"
+                          f"<td>{_fmt(t['observed'][i], 2)}</td><td>{_fmt(t['p50'][i], 2)}</td>"
+                          f"<td>{_fmt(t['p05'][i], 2)} – {_fmt(t['p95'][i], 2)}</td><td>{t['ape'][i]:.1f} %</td>"
+                          f"<td>{'yes' if t['in50'][i] else 'no'}</td><td>{'yes' if t['in90'][i] else 'no'}</td></tr>")
+    return (f"<p>The calibration was repeated on the published history up to {' and up to '.join(map(str, origins))} "
+            "only, and its posterior forecast the years it had not seen (to 2022). A forecast that is as honest as "
+            "it claims puts about half the published values inside its 50 % band and nine in ten inside its 90 % "
+            f"band. The aims are ≥ {bt['aim_coverage90']:.0%} inside the 90 % bands and a median absolute error ≤ "
+            f"{bt['aim_median_ape']:g} %: this calibration <b>{verdict}</b> them.</p><table>{head}{''.join(rows)}</table>"
+            f"<details><summary>Every held-out point (red: outside the 90 % band)</summary><table>{detail_head}"
+            f"{''.join(detail)}</table></details><p class=note>Bands of the backtest come from single runs per "
+            f"posterior particle at the search scale ({bt.get('search_scale', '?')}), so they hold parameter "
+            "uncertainty and chance; the 2023–2025 forecast above is checked the same way only when those years are "
+            "published. Years after 2022 are never used.</p>")
 
 
 def write_report(result: EnsembleResult, out: str | Path) -> Path:
@@ -147,6 +207,7 @@ def write_report(result: EnsembleResult, out: str | Path) -> Path:
             "<h2>Targets 目标</h2>", scoreboard_html(result.summary),
             f"<p class=note>{READING}</p>",
             "<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"),
+            "<h2>How good is this forecast 预测可信度</h2>", forecast_quality_html(s.calibration),
             "<h2>The 38 区县 in the final year</h2>", _img(pngs["choropleths"], "choropleth maps"),
             "<h2>District ranking (by R&D growth since the start)</h2>", ranking_html(result),
             "<h2>Regional inequality over time</h2>", _img(pngs["inequality"], "inequality"),
@@ -168,6 +229,8 @@ def write_comparison_report(results: list[EnsembleResult], diffs: pd.DataFrame, 
     for r in results:
         body += [f"<h2>Targets: {html.escape(r.scenario.name)}</h2>", scoreboard_html(r.summary)]
     body += ["<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"),
+             f"<h2>How good is this forecast 预测可信度 ({html.escape(ref)})</h2>",
+             forecast_quality_html(results[0].scenario.calibration),
              "<h2>Regional inequality over time</h2>", _img(pngs["inequality"], "inequality")]
     for r in results:
         body += [f"<h2>{html.escape(r.scenario.name)}: the 38 区县 and their network</h2>",

@@ -262,6 +262,9 @@ def load_results(out: str | Path, scenario: Scenario | None = None) -> EnsembleR
         if "replicate" in tables[name].columns:
             tables[name] = tables[name][tables[name]["replicate"] < n].reset_index(drop=True)
     summary = summarise(tables["targets"], scenario.targets)
+    # What the bands include: replicate noise only, or parameter uncertainty as well.
+    summary["parameters"] = scenario.parameters
+    summary["parameter_draws"] = min(len(scenario.draws), n) if scenario.parameters == "posterior" else 0
     return EnsembleResult(scenario=scenario, out=out, summary=summary, **tables)
 
 

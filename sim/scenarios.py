@@ -13,7 +13,9 @@ and overrides any parameter of ``sim.params.Params`` (same section and key names
 Run keys: ``until`` (last simulated year), ``replicates``, ``seed`` (root seed), ``targets``
 (a set of ``sim/data/targets.toml``), ``policy_off`` (start from the no-policy counterfactual),
 ``calibration`` (a file of fitted parameters with a ``[parameters]`` table, next to the scenario
-file that names it or in ``sim/data/``). Every check happens here, before any simulation, and
+file that names it or in ``sim/data/``), ``fixed_parameters`` (true: every replicate runs the
+calibration's fitted point; false, the default: replicate k runs the calibration's posterior draw
+k, see ``sim/posterior.py``). Every check happens here, before any simulation, and
 every failure is a ``ScenarioError`` naming file, key and what is allowed (quoting at most ~200
 characters of any value).
 """
@@ -29,6 +31,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import posterior
 from .messages import clip, key_name, short
 from .params import ParamError, Params, _merge
 from .validation import ParamConflict
@@ -37,7 +40,8 @@ from .targets import TARGET_SETS, Target
 REPO_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-RUN_DEFAULTS = dict(until=2025, replicates=20, seed=42, targets="policy_2025", policy_off=False, calibration="none")
+RUN_DEFAULTS = dict(until=2025, replicates=20, seed=42, targets="policy_2025", policy_off=False, calibration="none",
+                    fixed_parameters=False)
 META_KEYS = ("name", "description", "extends", *RUN_DEFAULTS)
 PARAM_KEYS = tuple(f.name for f in dataclasses.fields(Params))
 LAST_YEAR = 2035            # the model's data and behaviour are not meant for longer horizons
@@ -72,11 +76,32 @@ class Scenario:
     chain: tuple[str, ...] = ()          # this file first, then what it extends
     overrides: dict = dataclasses.field(default_factory=dict, compare=False, hash=False)
     calibration: str | None = None       # the calibration file applied, if any
+    fixed_parameters: bool = False       # True: every replicate at the fitted point, not a posterior draw
+    draws: tuple = dataclasses.field(default=(), compare=False, hash=False, repr=False)  # the calibration's posterior
+
+    @property
+    def parameters(self) -> str:
+        """``"posterior"`` when replicate k runs posterior draw k, else ``"fixed"``."""
+        return posterior.POSTERIOR if self.draws and not self.fixed_parameters else posterior.FIXED
+
+    @property
+    def parameters_note(self) -> str:
+        return posterior.describe(self.parameters, len(self.draws))
+
+    def replicate_params(self, replicate: int) -> Params:
+        """The parameters replicate ``replicate`` runs: the scenario's, with its posterior draw."""
+        if self.parameters != posterior.POSTERIOR:
+            return self.params
+        return posterior.replicate_params(self.params, self.draws, replicate, posterior.protected_keys(self.overrides))
 
     def with_run(self, replicates: int | None = None, seed: int | None = None, until: int | None = None,
-                 scale: float | None = None) -> "Scenario":
+                 scale: float | None = None, fixed_parameters: bool | None = None) -> "Scenario":
         """A copy with command-line run settings; checked like the file's own keys."""
         changes = {}
+        if fixed_parameters is not None:
+            if not isinstance(fixed_parameters, bool):
+                raise ScenarioError(self.file, "--fixed-parameters", f"expected true or false, got {short(fixed_parameters)}")
+            changes["fixed_parameters"] = fixed_parameters
         if replicates is not None:
             changes["replicates"] = _check_int(self.file, "--replicates", replicates, 1, MAX_REPLICATES)
         if seed is not None:
@@ -95,8 +120,11 @@ class Scenario:
     def fingerprint(self) -> str:
         """What fixes every replicate's results (not how many replicates): resuming into an
         output folder is only allowed when this matches."""
-        blob = json.dumps(dict(params=self.params.to_dict(), until=self.until, seed=self.seed,
-                               targets=[dataclasses.asdict(t) for t in self.targets]), sort_keys=True, default=list)
+        what = dict(params=self.params.to_dict(), until=self.until, seed=self.seed,
+                    targets=[dataclasses.asdict(t) for t in self.targets])
+        if self.parameters == posterior.POSTERIOR:     # (a fixed run keeps the fingerprint it always had)
+            what.update(draws=posterior.digest(self.draws), kept=sorted(posterior.protected_keys(self.overrides)))
+        blob = json.dumps(what, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -159,10 +187,14 @@ def load(ref: str | Path) -> Scenario:
                             f"{', '.join(TARGET_SETS)}")
     if not isinstance(run["policy_off"], bool):
         raise ScenarioError(where("policy_off"), "policy_off", f"expected true or false, got {short(run['policy_off'])}")
+    if not isinstance(run["fixed_parameters"], bool):
+        raise ScenarioError(where("fixed_parameters"), "fixed_parameters", "expected true (every replicate at the "
+                            "calibrated point) or false (replicate k at posterior draw k), got "
+                            f"{short(run['fixed_parameters'])}")
 
     base = Params()
     calibration = calibration_file(run["calibration"], where("calibration"))
-    base = _apply_calibration(base, calibration)
+    base, draws = _apply_calibration(base, calibration)
     if run["policy_off"]:
         base = base.policy_off()
     overrides = {k: v for k, v in merged.items() if k in PARAM_KEYS}
@@ -179,7 +211,8 @@ def load(ref: str | Path) -> Scenario:
     return Scenario(name=name, description=desc.strip(), file=str(path), until=until, replicates=replicates, seed=seed,
                     target_set=run["targets"], targets=targets, params=params,
                     chain=tuple(str(f) for f, _ in chain), overrides=overrides,
-                    calibration=str(calibration) if calibration else None)
+                    calibration=str(calibration) if calibration else None,
+                    fixed_parameters=run["fixed_parameters"], draws=draws)
 
 
 def validate(refs) -> list[Scenario]:
@@ -295,9 +328,10 @@ def calibration_file(ref, file) -> Path | None:
     raise ScenarioError(file, "calibration", f"{short(ref)} is not a file; expected {allowed}")
 
 
-def _apply_calibration(base: Params, path: Path | None) -> Params:
+def _apply_calibration(base: Params, path: Path | None) -> tuple[Params, tuple]:
+    """The calibration's fitted point applied to ``base``, and its posterior draws (none: ())."""
     if path is None:
-        return base
+        return base, ()
     try:
         raw = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except OSError as e:
@@ -312,9 +346,14 @@ def _apply_calibration(base: Params, path: Path | None) -> Params:
                             "table (sections and keys of sim/params.py), as `python run.py calibrate` writes it; "
                             "this file has none, so nothing would be applied")
     try:
-        return base.with_overrides(fitted, file=str(path))
+        point = base.with_overrides(fitted, file=str(path))
     except ParamError as e:
         raise ScenarioError(path, f"parameters.{e.key}", e.detail) from None
+    try:
+        draws = posterior.read_draws(raw.get("posterior"), str(path))
+    except posterior.PosteriorError as e:
+        raise ScenarioError(path, e.key, e.detail) from None
+    return point, draws
 
 
 def _check_int(file, key, value, lo, hi) -> int:

@@ -12,8 +12,8 @@ from sim import InnovationModel, ParamError, Params
 from sim import calibration as C
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(budget=16, generations=2, accept=0.25, scale=0.03, eval_scale=0.03, replicates=2, top=2, refine=6,
-            refine_replicates=1, progress=False)
+TINY = dict(population=6, budget=40, generations=2, accept=0.5, scale=0.03, eval_scale=0.03, replicates=2, top=2,
+            refine=6, refine_replicates=1, progress=False)
 
 
 def hindcast_model(scale=0.02, seed=1, **behaviour):
@@ -75,9 +75,15 @@ def test_a_start_year_without_a_start_state_is_named():
 def test_observed_points_stop_in_2022():
     obs = C.observed()
     assert obs["year"].max() == 2022 and obs["year"].min() >= 2018
-    assert set(obs["series"]) == set(C.SERIES)
+    assert set(obs["series"]) == set(C.FIT_SERIES)
     tech = obs[obs.series == "tech_enterprises"].set_index("year")["value"]
     assert tech[2022] == 42989 and tech[2018] == 11026
+    added = obs[obs.series == "tech_enterprises_added"].set_index("year")["value"]
+    assert added[2022] == 42989 - 36939 and added[2018] == 11026 - 6725      # the slowdown the distance sees
+    early = C.observed(last_year=2020)                 # a backtest's fit: nothing after its origin
+    assert early["year"].max() == 2020 and "rd_share_central_urban" not in set(early.series)
+    with pytest.raises(C.CalibrationError, match="2018 to 2022"):
+        C.observed(last_year=2023)
 
 
 def test_fit_errors_are_zero_on_the_published_points_and_grow_with_the_gap():
@@ -91,11 +97,13 @@ def test_fit_errors_are_zero_on_the_published_points_and_grow_with_the_gap():
 
 
 def test_tiny_calibration_improves_the_fit_and_writes_a_loadable_file(tmp_path):
-    result = C.calibrate(seed=5, workers=1, **TINY)
+    result = C.calibrate(seed=5, workers=1, history=tmp_path / "abc.db", **TINY)
     assert result.distance < C.distance(result.start_errors), "the fit must improve on the starting parameters"
-    assert len(result.history) == TINY["budget"]
+    assert len(result.generations) == TINY["generations"] and len(result.posterior) == TINY["population"]
+    assert result.posterior["weight"].sum() == pytest.approx(1.0)
     assert set(result.parameters) == {f.key for f in C.FREE} | set(C.DERIVED)
-    path = C.write_calibration(result, tmp_path / "cal.toml")
+    assert (tmp_path / "abc.db").stat().st_size > 0          # the SQLite history a notebook can read
+    path = C.write_calibration(result, tmp_path / "cal.toml", posterior_draws=10)
     cal = C.load_calibration(path)
     assert cal["meta"]["seed"] == 5 and len(cal["meta"]["data_version"]["city_history.csv"]) == 64
     assert cal["fit"]["tech_enterprises"]["years"] == [2018, 2019, 2020, 2021, 2022]
@@ -106,17 +114,37 @@ def test_tiny_calibration_improves_the_fit_and_writes_a_loadable_file(tmp_path):
         assert f.lo <= u["q05"] <= u["q50"] <= u["q95"] <= f.hi
     params = C.calibrated_params(path)
     assert params.behaviour.bass_q == pytest.approx(result.parameters["behaviour.bass_q"])
-    assert len(C.posterior_samples(path)) >= 1
+    draws = C.posterior_samples(path)
+    assert len(draws) == 10 and set(draws[0]) == {f.key for f in C.FREE} | set(C.DERIVED)
+    assert len(cal["search"]["ess"]) == TINY["generations"]
     png = C.plot_hindcast(result.band, tmp_path / "hindcast.png", result.errors)
     assert png.stat().st_size > 10_000
 
 
 def test_calibration_is_reproducible_from_its_seed_whatever_the_workers():
-    small = {**TINY, "budget": 8, "generations": 1, "refine": 3, "top": 1, "replicates": 1}
+    small = {**TINY, "population": 4, "budget": 8, "generations": 1, "refine": 3, "top": 1, "replicates": 1}
     a = C.calibrate(seed=9, workers=1, **small)
     b = C.calibrate(seed=9, workers=2, **small)
     assert a.parameters == b.parameters
     pd.testing.assert_frame_equal(a.errors, b.errors)
+    pd.testing.assert_frame_equal(a.posterior, b.posterior)
+
+
+def test_a_stopped_search_resumes_from_its_history_as_if_it_had_not_stopped(tmp_path):
+    from sim.calibration.search import search
+    kw = dict(population=4, budget=100, scale=0.02, seed=4, progress=False)
+    whole = search(generations=2, **kw)
+    search(generations=1, database=tmp_path / "h.db", **kw)            # stopped after one generation
+    resumed = search(generations=2, database=tmp_path / "h.db", **kw)
+    pd.testing.assert_frame_equal(whole.posterior, resumed.posterior)
+    with pytest.raises(C.CalibrationError, match="other settings"):
+        search(generations=2, database=tmp_path / "h.db", **{**kw, "scale": 0.03})
+
+
+def test_the_committed_calibration_has_a_posterior_of_at_least_200_draws():
+    draws = C.posterior_samples()
+    assert len(draws) >= 200
+    assert len({tuple(sorted(d.items())) for d in draws}) > 50, "the sample should not be a few particles repeated"
 
 
 def test_the_committed_calibration_reproduces_its_stated_fit():
@@ -167,3 +195,31 @@ def test_malformed_hindcast_data_is_named(tmp_path):
     hind.write_text(text, "utf-8")
     with pytest.raises(DataError, match="rd_expenditure 2017 sums to .*city total is 361"):
         datasets.load_hindcast_indicators(data)
+
+
+def test_backtest_coverage_is_counted_from_weighted_bands_and_reaches_file_and_report(tmp_path):
+    from sim.calibration.backtest import forecast_points, summary, weighted_quantile
+    from sim.report import forecast_quality_html
+
+    assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.1, 0.8]), 0.5) == 3.0
+    obs = C.observed()
+    held = obs[obs.year > 2020]
+    # Two particles: one at the published values (weight 0.9), one 50 % above them (weight 0.1).
+    post = pd.DataFrame({"weight": [0.9, 0.1], **{f"stat:{r.series}:{r.year}": [r.value, 1.5 * r.value]
+                                                   for r in held.itertuples()}})
+    pts = forecast_points(post, 2020)
+    assert len(pts) == len(held) and set(pts.year) == {2021, 2022}
+    assert pts.in50.all() and pts.in90.all() and np.allclose(pts.ape, 0.0)
+    s = summary(pts)
+    assert s.loc["all", "coverage90"] == 1.0 and s.loc["all", "points"] == len(held)
+    path = tmp_path / "cal.toml"
+    path.write_text('[parameters.behaviour]\nbass_q = 0.5\n', "utf-8")
+    C.write_backtest(pts, dict(population=2, search_scale=0.1), path)
+    C.write_backtest(pts, dict(population=2, search_scale=0.1), path)        # replaces, never appends twice
+    bt = C.load_calibration(path)["backtest"]
+    assert bt["origins"] == [2020] and bt["coverage90"] == 1.0 and bt["aim_met"] is True
+    assert bt["origin_2020"]["series"][0] == "tech_enterprises"
+    page = forecast_quality_html(path)
+    assert "100%" in page and "meets" in page and "2020" in page
+    assert "holds no backtest" in forecast_quality_html(tmp_path / "missing.toml")
+    assert "without a calibration file" in forecast_quality_html(None)

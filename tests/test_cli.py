@@ -49,7 +49,9 @@ def test_run_writes_the_outputs_and_they_agree_with_their_definitions(serial_run
     assert "T1" in res.stdout and "P(met)" in res.stdout          # the terminal summary table
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary.columns) == ["target", "description", "threshold", "year", "median", "p05", "p95",
-                                     "prob_met", "year_first_met"]
+                                     "prob_met", "year_first_met", "parameters", "parameter_draws"]
+    assert set(summary["parameters"]) == {"posterior"} and set(summary["parameter_draws"]) == {4}
+    assert "parameters: posterior" in res.stdout
     assert list(summary["target"]) == ["T1", "T2", "T3", "T4", "T5", "T6"]
     t = tables(out)
     per = t["targets"]
@@ -158,6 +160,7 @@ def test_compare_reports_paired_differences(serial_run, tmp_path):
     html = (tmp_path / "cmp" / "report.html").read_text("utf-8")
     assert "Paired differences" in html and "paired_off" in html
     assert "Paired differences against baseline" in res.stdout
+    assert set(diffs["parameters"]) == {"posterior"} and "parameters: posterior" in res.stdout
 
 
 @pytest.mark.parametrize("args, words", [

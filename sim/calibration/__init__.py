@@ -8,20 +8,23 @@ SMEs, certified high-tech enterprises, R&D spending and intensity (2018–2022),
 split of R&D (2020 by 一区两群 block, 2022 share of the nine central districts). Nothing
 published after 2022 is read.
 
-Method: ABC-PMC (approximate Bayesian computation by population Monte Carlo, Beaumont et al.
-2009, with an adaptive tolerance and a fixed number of simulations per generation). Generation
-0 draws a Latin hypercube from the prior box of the free parameters (uniform, or log-uniform for
-rates spanning orders of magnitude); each later generation perturbs the particles accepted in
-the previous one with a Gaussian kernel of twice their weighted covariance and weights the new
-accepted particles by prior / proposal density. The distance is the weighted mean of the
-per-series mean absolute percentage errors (MAPE, %). The accepted particles of the last
-generation are the posterior sample (mean, sd, 5–95 % range = the uncertainty written to the
-file). The fitted point is the best of the lowest-distance particles and the posterior mean,
-each re-evaluated as an ensemble mean over several replicates at a larger scale, after a
-local Nelder–Mead refinement of the best particle (ensemble means of a few replicates with
-common random numbers, so the objective is a deterministic function of the parameters).
-Every simulation of replicate k uses ``replicate_seed(seed, k)``: one seed reproduces the run,
-whatever the number of worker processes.
+Method: ABC-SMC with pyabc (sequential Monte Carlo ABC; ``search``): an adaptive p = 1
+distance over every published point — levels and yearly additions 2018–2022 (so the 2022
+slowdown of registrations binds), the 2020 regional blocks and the 2022 central-district share —
+each scaled by its spread in the current generation and weighted by its series' weight over its
+number of points; the tolerance of each generation is a quantile of the last one's distances.
+The last generation (``--population`` particles, 200 by default) is the posterior; the file
+keeps an equally weighted systematic resample of it, with each particle's own end-2022 state,
+which every ensemble runs (replicate k: draw k, ``sim/posterior.py``). The SQLite history
+(``results/calibration/abc.db``) lets a stopped search resume and a notebook read every
+generation. One seed reproduces the search whatever the number of worker processes (or a Dask
+cluster): each generation's tasks are seeded from (seed, generation). The fitted point is the
+best of the lowest-distance particles and the posterior mean, each re-evaluated as an ensemble
+mean over several replicates at a larger scale, after a local Nelder–Mead refinement of the best
+particle (common random numbers, so its objective is a deterministic function of the
+parameters). ``backtest`` repeats the search on the history to 2020 and to 2019 and checks the
+posterior's forecast of the later years against what was published (coverage of the 50 % and
+90 % bands, error of the median).
 
 Public API (the notebook ``notebooks/05_calibration.ipynb`` uses only these):
 
@@ -33,34 +36,39 @@ Public API (the notebook ``notebooks/05_calibration.ipynb`` uses only these):
 - ``hindcast_band(runs)`` → per series and year: mean, p05, p50, p95 and the published value.
 - ``fit_errors(runs_or_band)`` → per series: MAPE (%), max APE, points, weight, observed and
   simulated values. ``distance(errors)`` → the scalar the calibration minimises.
-- ``calibrate(budget=..., seed=..., ...)`` → ``CalibrationResult``; ``write_calibration``.
+- ``calibrate(budget=..., seed=..., population=..., history=...)`` → ``CalibrationResult``;
+  ``write_calibration``. ``search(...)`` → the ABC-SMC alone (``SearchResult``).
+- ``backtest(origins=(2020, 2019), ...)`` → one row per held-out published point; ``write_backtest``.
 - ``load_calibration(path=CALIBRATION_FILE)`` → dict; ``calibrated_params(path)`` → Params;
   ``posterior_samples(path)`` → list of override dicts; ``evaluate(path)`` → re-evaluated errors.
 - ``plot_hindcast(band, path, posterior_band=None)`` writes the hindcast figure (published
   points over the band); ``figure_from_file(path, figure)`` draws it for a calibration file.
 
-Command line: ``python run.py calibrate [--budget N] [--seed S] [--scale X] ...``; see ``--help``.
+Command line: ``python run.py calibrate [--population N] [--budget N] [--seed S] [--scale X] ...``,
+``--evaluate`` (re-check the stated fit), ``--backtest`` (add the backtest to the file); see ``--help``.
 
 Modules: ``problem`` (the free parameters, years, paths and defaults), ``fit`` (the published
-points and the distance), ``runs`` (hindcast simulations and ensembles), ``search`` (ABC-PMC and
-the Nelder–Mead refinement), ``file`` (the calibration file), ``figure`` (the hindcast figure),
-``cli`` (the command line). Everything above is importable from ``sim.calibration`` itself.
+points and the distance), ``runs`` (hindcast simulations and ensembles), ``search`` (ABC-SMC and
+the Nelder–Mead refinement), ``sampler`` (pyabc's seeded sampler), ``backtest`` (rolling origin),
+``file`` (the calibration file), ``figure`` (the hindcast figure), ``cli`` (the command line). Everything above is importable from ``sim.calibration`` itself.
 """
 
 from .cli import HELP, add_arguments, main
 from .figure import LABELS, figure_from_file, plot_hindcast
-from .file import (DATA_FILES, SHARED_HISTORY, calibrated_params, data_version, load_calibration, posterior_samples,
-                   write_calibration)
-from .fit import (AIM_MAPE, CITY_SERIES, HEADLINE, REGIONAL_SERIES, SERIES, WEIGHTS, distance, fit_errors,
-                  hindcast_band, observed)
+from .backtest import backtest, forecast_points
+from .file import (DATA_FILES, SHARED_HISTORY, calibrated_params, data_version, load_calibration, posterior_sample,
+                   posterior_samples, write_backtest, write_calibration)
+from .fit import (ADDED, AIM_MAPE, CITY_SERIES, FIT_SERIES, HEADLINE, REGIONAL_SERIES, SERIES, WEIGHTS, distance,
+                  fit_errors, hindcast_band, observed)
 from .problem import (CALIBRATION_FILE, DEFAULTS, DERIVED, FIGURE_FILE, FIT_YEARS, FIXED_BECAUSE, FREE, LAST_YEAR,
                       ROOT, START_YEAR, STEPS, CalibrationError, Free)
 from .problem import _flatten  # noqa: F401  (benchmarks/bench_calibration.py flattens the file's tables with it)
 from .runs import evaluate, hindcast
-from .search import CalibrationResult, calibrate
+from .search import CalibrationResult, SearchResult, calibrate, search
 
 __all__ = [
-    "AIM_MAPE", "CALIBRATION_FILE", "CITY_SERIES", "DATA_FILES", "DEFAULTS", "DERIVED", "FIGURE_FILE", "FIT_YEARS",
+    "ADDED", "FIT_SERIES", "SearchResult", "backtest", "forecast_points", "posterior_sample", "search",
+    "write_backtest", "AIM_MAPE", "CALIBRATION_FILE", "CITY_SERIES", "DATA_FILES", "DEFAULTS", "DERIVED", "FIGURE_FILE", "FIT_YEARS",
     "FIXED_BECAUSE", "FREE", "HEADLINE", "HELP", "LABELS", "LAST_YEAR", "REGIONAL_SERIES", "ROOT", "SERIES",
     "SHARED_HISTORY", "START_YEAR", "STEPS", "WEIGHTS", "CalibrationError", "CalibrationResult", "Free",
     "add_arguments", "calibrate", "calibrated_params", "data_version", "distance", "evaluate", "figure_from_file",

@@ -21,9 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.description = (HELP + ". Writes the fitted values, their uncertainty, the fit error per series and the "
                           "data version to --out (default sim/data/calibration.toml, which the baseline scenario reads) "
                           "and the hindcast figure next to --figure.")
-    parser.add_argument("--budget", type=int, default=DEFAULTS["budget"], help=f"hindcast simulations of the search (default {DEFAULTS['budget']})")
-    parser.add_argument("--generations", type=int, default=DEFAULTS["generations"], help=f"ABC-PMC generations (default {DEFAULTS['generations']})")
-    parser.add_argument("--accept", type=float, default=DEFAULTS["accept"], help=f"share of each generation accepted (default {DEFAULTS['accept']})")
+    parser.add_argument("--budget", type=int, default=DEFAULTS["budget"], help=f"hindcast simulations of the search: it stops after the generation that reaches them (default {DEFAULTS['budget']})")
+    parser.add_argument("--generations", type=int, default=DEFAULTS["generations"], help=f"ABC-SMC generations at most (default {DEFAULTS['generations']})")
+    parser.add_argument("--population", type=int, default=DEFAULTS["population"], help=f"particles per generation: the posterior sample's size (default {DEFAULTS['population']})")
+    parser.add_argument("--accept", type=float, default=DEFAULTS["accept"], help=f"quantile of a generation's distances that sets the next tolerance (default {DEFAULTS['accept']})")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], help=f"root seed: one seed reproduces the run (default {DEFAULTS['seed']})")
     parser.add_argument("--scale", type=float, default=DEFAULTS["scale"], help=f"simulated firms per real firm during the search, 0.001–1 (default {DEFAULTS['scale']})")
     parser.add_argument("--eval-scale", type=float, default=DEFAULTS["eval_scale"], help=f"scale of the final ensembles (default {DEFAULTS['eval_scale']})")
@@ -32,9 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--refine", type=int, default=DEFAULTS["refine"], help=f"Nelder–Mead evaluations refining the best particle, 0 = none (default {DEFAULTS['refine']})")
     parser.add_argument("--refine-replicates", type=int, default=DEFAULTS["refine_replicates"], help=f"replicates per refinement evaluation (default {DEFAULTS['refine_replicates']})")
     parser.add_argument("--workers", type=int, help="worker processes (default: the number of CPUs; results do not depend on it)")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler for the search, e.g. tcp://host:8786 (results do not depend on it)")
+    parser.add_argument("--history", type=Path, help="SQLite history of the search (default results/calibration/abc.db, or next to --out when --out is elsewhere); "
+                        "a search stopped halfway resumes from it with the same options")
+    parser.add_argument("--fresh", action="store_true", help="discard the --history file and search from the start")
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE, help="calibration file to write (default sim/data/calibration.toml)")
     parser.add_argument("--figure", type=Path, help="hindcast figure (default results/calibration/hindcast.png, or next to --out when --out is elsewhere)")
     parser.add_argument("--evaluate", action="store_true", help="do not fit: re-run the ensemble stated in --out and compare with its stated fit")
+    parser.add_argument("--backtest", action="store_true", help="do not fit: backtest the file in --out by rolling origin "
+                        "(search again on the history to 2020 and to 2019 with --population/--budget/--generations/"
+                        "--accept/--scale/--seed, forecast the held-out years to 2022) and add the coverage to it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -48,7 +56,8 @@ def main(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: nothing was written", file=sys.stderr)
+        print("\ninterrupted: nothing was written; the generations finished so far are kept in the --history file, "
+              "and the same command resumes from them", file=sys.stderr)
         return 130
 
 
@@ -58,7 +67,11 @@ def _main(args) -> int:
     out = Path(args.out)
     if out.suffix != ".toml":
         raise CalibrationError(f"--out: expected a .toml file, got {out}")
-    figure = args.figure or (FIGURE_FILE if out.resolve() == CALIBRATION_FILE.resolve() else out.with_name(out.stem + "_hindcast.png"))
+    default_out = out.resolve() == CALIBRATION_FILE.resolve()
+    figure = args.figure or (FIGURE_FILE if default_out else out.with_name(out.stem + "_hindcast.png"))
+    history = args.history or (FIGURE_FILE.with_name("abc.db") if default_out else out.with_name(out.stem + "_abc.db"))
+    if history.suffix != ".db":
+        raise CalibrationError(f"--history: expected a .db file (SQLite), got {history}")
     if not 1 <= workers <= 256:
         raise CalibrationError(f"--workers: allowed 1 to 256, got {workers}")
     if args.evaluate:
@@ -71,17 +84,48 @@ def _main(args) -> int:
             print(f"{s:<24}{st:>11.2f}%{row['mape']:>11.2f}%")
         print(f"largest difference {worst:.3f} percentage points")
         return 0
+    if args.backtest:
+        return _backtest(args, out, history.parent, workers)
     result = calibrate(budget=args.budget, seed=args.seed, scale=args.scale, generations=args.generations,
                        accept=args.accept, eval_scale=args.eval_scale, replicates=args.replicates, top=args.top,
-                       refine=args.refine, refine_replicates=args.refine_replicates, workers=workers, progress=not args.quiet)
+                       refine=args.refine, refine_replicates=args.refine_replicates, workers=workers, progress=not args.quiet,
+                       population=args.population, history=history, fresh=args.fresh, scheduler=args.scheduler)
     path = write_calibration(result, out)
     fig = figure_from_file(path, figure, workers=workers, progress=not args.quiet, band=result.band)
     _print_summary(result, path, fig)
     return 0
 
 
+def _backtest(args, out: Path, folder: Path, workers: int) -> int:
+    from .backtest import backtest, summary
+    from .file import load_calibration, write_backtest
+    from .search import _check_settings
+    load_calibration(out)           # the file must exist before hours are spent on it
+    _check_settings(budget=args.budget, generations=args.generations, accept=args.accept, scale=args.scale,
+                    eval_scale=args.eval_scale, replicates=args.replicates, top=args.top, workers=workers,
+                    seed=args.seed, refine=args.refine, refine_replicates=args.refine_replicates,
+                    population=args.population)
+    points = backtest(population=args.population, budget=args.budget, generations=args.generations, accept=args.accept,
+                      seed=args.seed, scale=args.scale, workers=workers, scheduler=args.scheduler,
+                      progress=not args.quiet, folder=folder)
+    settings = dict(population=args.population, budget=args.budget, generations=args.generations, accept=args.accept,
+                    seed=args.seed, search_scale=args.scale)
+    write_backtest(points, settings, out)
+    s = summary(points)
+    print(f"backtest written to {out}")
+    print(f"{'origin':<8}{'points':>7}{'in 50 %':>9}{'in 90 %':>9}{'median APE':>12}")
+    for origin, r in s.iterrows():
+        print(f"{origin!s:<8}{int(r.points):>7}{r.coverage50:>9.0%}{r.coverage90:>9.0%}{r.median_ape:>11.1f}%")
+    return 0
+
+
 def _print_summary(result: CalibrationResult, path: Path, fig: Path):
-    print(f"calibration written to {path} ({result.runtime_seconds:.0f} s); hindcast figure {fig}")
+    print(f"calibration written to {path} ({result.runtime_seconds:.0f} s); hindcast figure {fig}; "
+          f"search history {result.database}")
+    g = result.generations
+    if g is not None:
+        print(f"ABC-SMC: {len(g)} generations of {result.settings['population']}, {int(g['simulations'].sum())} simulations, "
+              f"tolerance {g['epsilon'].iloc[0]:.3g} → {g['epsilon'].iloc[-1]:.3g}, posterior ESS {result.ess:.0f}")
     print(f"{'series':<24}{'start MAPE':>11}{'fitted MAPE':>12}{'max APE':>9}")
     for s, row in result.errors.iterrows():
         print(f"{s:<24}{result.start_errors.loc[s, 'mape']:>10.1f}%{row['mape']:>11.1f}%{row['max_ape']:>8.1f}%")

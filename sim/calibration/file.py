@@ -46,16 +46,23 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
              "# Written by `python run.py calibrate`; re-run it rather than editing. [parameters] is applied to",
              "# every scenario that sets calibration = \"calibration.toml\"; the other tables document the fit.", ""]
     s = result.settings
-    meta = dict(method="ABC-PMC (population Monte Carlo ABC, adaptive tolerance, Gaussian kernel 2x weighted covariance) "
-                       "for the posterior; fitted point = best ensemble mean among the Nelder-Mead-refined best particle, "
-                       "the top particles and the posterior mean",
+    import pyabc
+    gens = result.generations
+    meta = dict(method=f"ABC-SMC (pyabc {pyabc.__version__}: adaptive p=1 distance over every published point, "
+                       "levels and yearly additions, each scaled by its spread in the generation and weighted by its "
+                       "series' weight over its points; tolerance = a quantile of the last generation's distances; "
+                       "multivariate normal kernel) for the posterior; fitted point = best ensemble mean among the "
+                       "Nelder-Mead-refined best particle, the top particles and the posterior mean",
                 created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 seed=s["seed"], budget=s["budget"], generations=s["generations"], accept=s["accept"],
+                population=s.get("population", 0), generations_run=s.get("generations_run", s["generations"]),
                 search_scale=s["scale"], eval_scale=s["eval_scale"], eval_replicates=s["replicates"], top=s["top"],
                 refine=s["refine"], refine_replicates=s["refine_replicates"], chosen=s["chosen"], simulations=s["simulations"],
                 runtime_seconds=round(result.runtime_seconds, 1), distance=round(result.distance, 4),
-                start_distance=round(distance(result.start_errors), 4),
-                distance_definition="weighted mean of per-series MAPE (%), weights in [fit.<series>].weight",
+                start_distance=round(distance(result.start_errors), 4), posterior_ess=round(result.ess, 1),
+                distance_definition="weighted mean of per-series MAPE (%) of levels and yearly additions, weights in "
+                                    "[fit.<series>].weight (the fitted point's criterion; the search's distance is "
+                                    "pyabc's adaptive one, see method)",
                 fit_years=list(FIT_YEARS), start_year=START_YEAR, history_file="sim/data/city_history.csv",
                 free=[f.key for f in FREE], derived=list(DERIVED), aim_mape_headline=AIM_MAPE,
                 aim_met=bool(all(result.errors.loc[h, "mape"] <= AIM_MAPE for h in HEADLINE)))
@@ -66,6 +73,9 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
     lines += ["", "[meta.why_free]"] + [f"{_toml(f.key)} = {_toml(f.why)}" for f in FREE]
     lines += ["", "[meta.why_fixed]"] + [f"{_toml(k)} = {_toml(v)}" for k, v in FIXED_BECAUSE.items()]
     lines += ["", "[meta.derived_how]"] + [f"{_toml(k)} = {_toml(v)}" for k, v in DERIVED.items()]
+    if gens is not None:
+        lines += ["", "[search]  # per ABC-SMC generation: tolerance, simulations run, effective sample size"]
+        lines += [f"{c} = {_toml(_r(list(gens[c])))}" for c in ("epsilon", "simulations", "accepted", "ess")]
     nested = _nest({k: float(v) for k, v in result.parameters.items()})
     for section, values in nested.items():
         lines += ["", f"[parameters.{section}]"] + [f"{k} = {_toml(v)}" for k, v in values.items()]
@@ -76,17 +86,35 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
             lines += ["", f"[{name}.{series}]"]
             for k in ("mape", "max_ape", "bias", "points", "weight", "years", "observed", "simulated"):
                 lines.append(f"{k} = {_toml(_r(row[k]))}")
-    post = result.posterior.sample(n=min(posterior_draws, len(result.posterior)), weights="weight", replace=True,
-                                   random_state=np.random.RandomState(s["seed"] % 2**32))
-    lines += ["", "# A weighted draw from the last generation's accepted particles (for bands with parameter uncertainty)."]
-    for section, keys in _nest({f.key: f.key for f in FREE}).items():
-        lines += [f"[posterior.{section}]"] + [f"{k} = {_toml([_r(v) for v in post[dotted]])}" for k, dotted in keys.items()]
+    post = posterior_sample(result.posterior, posterior_draws, s["seed"])
+    lines += ["", "# The posterior sample ensembles run (replicate k: draw k mod n): a systematic resample of the last",
+              "# generation's weighted particles (equal weights; a particle of weight w appears about n*w times), in a",
+              "# seeded random order. candidate_ratio and registered_rd_2022 are each particle's own end-2022 state."]
+    keys = [f.key for f in FREE] + [k for k in DERIVED if k in post.columns]
+    for section, names in _nest({k: k for k in keys}).items():
+        lines += [f"[posterior.{section}]"] + [f"{k} = {_toml([_r(v) for v in post[dotted]])}" for k, dotted in names.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tomllib.loads(tmp.read_text("utf-8"))
     os.replace(tmp, path)
     return path
+
+
+def posterior_sample(particles, n: int, seed: int):
+    """``n`` equally weighted draws from weighted particles: systematic resampling (the fewest
+    repeats a weighted sample allows), shuffled with the seed so that the first replicates of an
+    ensemble see a spread of draws. The derived end-2022 state of each particle goes with it."""
+    from .search import clip_ratio, clip_rd
+    w = particles["weight"].to_numpy(float)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
+    positions = (rng.random() + np.arange(n)) / n
+    idx = np.minimum(np.searchsorted(np.cumsum(w / w.sum()), positions), len(w) - 1)
+    out = particles.iloc[rng.permutation(idx)].reset_index(drop=True)
+    if "derived:candidate_ratio" in out.columns:
+        out["behaviour.candidate_ratio"] = [clip_ratio(v) for v in out["derived:candidate_ratio"]]
+        out["behaviour.registered_rd_2022"] = [clip_rd(v) for v in out["derived:registered_rd"]]
+    return out
 
 
 def _r(v):
@@ -134,3 +162,43 @@ def posterior_samples(path: Path | str = CALIBRATION_FILE) -> list[dict]:
     post = _flatten(load_calibration(path).get("posterior", {}))
     n = min((len(v) for v in post.values()), default=0)
     return [{k: float(v[i]) for k, v in post.items()} for i in range(n)]
+
+
+BACKTEST_MARK = "# ---- backtest: rolling origin inside the history (written by `python run.py calibrate --backtest`)"
+
+
+def write_backtest(points, settings: dict, path: Path | str = CALIBRATION_FILE) -> Path:
+    """Add (or replace) the ``[backtest]`` tables of a calibration file: per origin, every
+    held-out point's bands and checks, and the coverage and error summaries."""
+    from .backtest import AIMS, series_order, summary
+    path = Path(path)
+    text = path.read_text("utf-8")
+    if BACKTEST_MARK in text:
+        text = text[:text.index(BACKTEST_MARK)].rstrip("\n") + "\n"
+    points = series_order(points)
+    summ = summary(points)
+    total = summ.loc["all"]
+    lines = ["", BACKTEST_MARK, "[backtest]",
+             f"method = {_toml('for each origin, ABC-SMC on the published points up to it (same options as the search), then the last generation weighted particles own later years as the forecast: weighted median, 25-75 % and 5-95 % bands; ape = absolute percentage error of the median')}",
+             f"created = {_toml(_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'))}",
+             f"origins = {_toml(sorted({int(o) for o in points.origin}, reverse=True))}"]
+    lines += [f"{k} = {_toml(_r(v))}" for k, v in settings.items()]
+    lines += [f"points = {int(total.points)}", f"coverage50 = {_toml(_r(total.coverage50))}",
+              f"coverage90 = {_toml(_r(total.coverage90))}", f"median_ape = {_toml(_r(total.median_ape))}",
+              f"mean_ape = {_toml(_r(total.mean_ape))}", f"aim_coverage90 = {_toml(AIMS['coverage90'])}",
+              f"aim_median_ape = {_toml(AIMS['median_ape'])}",
+              f"aim_met = {_toml(bool(total.coverage90 >= AIMS['coverage90'] and total.median_ape <= AIMS['median_ape']))}"]
+    for origin, g in points.groupby("origin", sort=False):
+        s = summ.loc[origin]
+        lines += ["", f"[backtest.origin_{int(origin)}]", f"points = {int(s.points)}",
+                  f"coverage50 = {_toml(_r(s.coverage50))}", f"coverage90 = {_toml(_r(s.coverage90))}",
+                  f"median_ape = {_toml(_r(s.median_ape))}", f"mean_ape = {_toml(_r(s.mean_ape))}"]
+        for c in ("series", "year", "observed", "p05", "p25", "p50", "p75", "p95", "ape", "in50", "in90"):
+            vals = [bool(v) if c.startswith("in") else _r(v) if c != "series" else str(v) for v in g[c]]
+            vals = [int(v) for v in g[c]] if c == "year" else vals
+            lines.append(f"{c} = {_toml(vals)}")
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(text + "\n".join(lines) + "\n", encoding="utf-8")
+    tomllib.loads(tmp.read_text("utf-8"))
+    os.replace(tmp, path)
+    return path

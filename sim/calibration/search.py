@@ -1,19 +1,51 @@
-"""The method: ABC-PMC over the prior box of the free parameters, a Nelder–Mead refinement of
-the best particle, and the choice of the fitted point among ensemble means."""
+"""The method: ABC-SMC (pyabc) over the prior box of the free parameters, then the choice of the
+fitted point among ensemble means (with an optional Nelder–Mead refinement of the best particle).
+
+The search is pyabc's sequential Monte Carlo ABC (Toni et al. 2009; Klinger & Hasenauer 2017
+for the adaptive distance): each generation perturbs the previous one's weighted particles
+with a multivariate normal kernel, keeps a particle when its distance to the published points
+is below a tolerance set to a quantile of the previous generation's distances, and weights it
+by prior / proposal. The distance (``AdaptivePNormDistance``, p = 1) compares every published
+point (levels and yearly additions 2018–2022, the 2020 regional blocks, the 2022
+central-district share), each scaled by its spread in the current generation (re-estimated
+each generation) and weighted by its series' weight over its number of points.
+
+Reproducibility: every generation draws its simulations' seeds from ``(seed, generation)``, and
+each seed drives one task that samples until it has one accepted particle (the priors and
+kernels draw from numpy's global generator, which the task seeds; the model run draws its own
+seed from it). The tasks are mapped over a process pool or a Dask cluster and collected in
+order, so one seed gives the same posterior whatever the number of workers, and a stopped
+search resumed from its SQLite history continues exactly as if it had not stopped.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import json
+import logging
 import math
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .fit import _distance_of, distance, fit_errors, hindcast_band, observed
-from .problem import DEFAULTS, FREE, CalibrationError
-from .runs import _execute, _frame, _pool
+from .fit import (ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, WEIGHTS, _distance_of, _value, distance, fit_errors,
+                  hindcast_band, observed)
+from .problem import DEFAULTS, FIT_YEARS, FREE, LAST_YEAR, CalibrationError
+from .runs import _execute, _frame, _pool, _run_one
+
+# Summary statistics that are recorded but never compared: the end-2022 state a forecast starts
+# from (so every posterior draw carries its own pool of firms yet to register).
+DERIVED_STATS = ("derived:candidate_ratio", "derived:registered_rd")
+
+
+def _name(f) -> str:
+    return f.key.split(".", 1)[1]
 
 
 def _to_unit(values: np.ndarray) -> np.ndarray:
@@ -38,20 +70,177 @@ def _overrides(x: np.ndarray) -> dict:
     return {f.key: float(round(v, 6)) for f, v in zip(FREE, x)}
 
 
-def _weighted_cov(u: np.ndarray, w: np.ndarray) -> np.ndarray:
-    mean = w @ u
-    d = u - mean
-    cov = (d * w[:, None]).T @ d / max(1 - (w**2).sum(), 1e-12)
-    return cov + 1e-6 * np.eye(u.shape[1])
+def _prior():
+    """pyabc prior: uniform on each parameter, or on its log10 for log-uniform ones."""
+    import pyabc
+    return pyabc.Distribution(**{_name(f): pyabc.RV("uniform", math.log10(f.lo), math.log10(f.hi) - math.log10(f.lo))
+                                 if f.log else pyabc.RV("uniform", f.lo, f.hi - f.lo) for f in FREE})
 
 
-def _mvn_logpdf(x: np.ndarray, means: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """log N(x_i; mean_j, cov) for every pair: (len(x), len(means))."""
-    L = np.linalg.cholesky(cov)
-    diff = x[:, None, :] - means[None, :, :]
-    z = np.linalg.solve(L, diff.reshape(-1, x.shape[1]).T).T.reshape(diff.shape)
-    logdet = 2 * np.log(np.diag(L)).sum()
-    return -0.5 * (z**2).sum(-1) - 0.5 * (logdet + x.shape[1] * math.log(2 * math.pi))
+def _natural(par) -> dict:
+    """A pyabc parameter (log10 for log-uniform priors) as dotted overrides in natural units."""
+    return {f.key: float(round(10 ** par[_name(f)] if f.log else par[_name(f)], 6)) for f in FREE}
+
+
+def stats_of(result: dict, years=FIT_YEARS) -> dict:
+    """One run's summary statistics: every fitted point by name (``series:year``), the derived
+    end-2022 state, and the later years (a backtest's forecast)."""
+    out = {}
+    for s in CITY_SERIES:
+        for y in years:
+            out[f"{s}:{y}"] = float(result["series"][s][y])
+    for s in ADDED_SERIES:
+        for y in years:
+            out[f"{s}_added:{y}"] = float(_value(result, f"{s}_added", y))
+    for s, (_, y, _) in REGIONAL_SERIES.items():
+        out[f"{s}:{y}"] = float(result["series"][s][y])
+    out["derived:candidate_ratio"] = float(result["candidate_ratio"])
+    out["derived:registered_rd"] = float(result["registered_rd"]) if np.isfinite(result["registered_rd"]) else 0.0
+    return out
+
+
+# A run of the right shape (only its keys are used).
+_DUMMY = dict(series={s: {y: 1.0 for y in range(FIT_YEARS[0] - 1, LAST_YEAR + 1)}
+                      for s in (*CITY_SERIES, *REGIONAL_SERIES)}, candidate_ratio=1.0, registered_rd=0.03)
+
+
+def _observed_stats(obs: pd.DataFrame) -> dict:
+    return {f"{r.series}:{r.year}": float(r.value) for r in obs.itertuples()}
+
+
+class HindcastModel:
+    """The pyabc model: one hindcast at ``scale`` from a seed drawn from numpy's global generator."""
+
+    def __init__(self, scale: float):
+        self.scale = scale
+
+    def __call__(self, par) -> dict:
+        seed = int(np.random.randint(0, 2**31 - 1))
+        return stats_of(_run_one((_natural(par), seed, 0, self.scale, None)))
+
+
+@dataclass
+class SearchResult:
+    posterior: pd.DataFrame     # last generation: one column per free key, weight, distance, derived stats, sum stats
+    history: pd.DataFrame       # every accepted particle of every generation: generation, distance, weight, parameters
+    generations: pd.DataFrame   # per generation: epsilon, simulations, accepted, ESS
+    settings: dict
+    database: str
+
+
+def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["budget"],
+           generations: int = DEFAULTS["generations"], accept: float = DEFAULTS["accept"], seed: int = DEFAULTS["seed"],
+           scale: float = DEFAULTS["scale"], last_year: int = LAST_YEAR, database: Path | str | None = None,
+           workers: int = 1, scheduler: str | None = None, progress: bool = True, fresh: bool = False,
+           data_dir=None) -> SearchResult:
+    """ABC-SMC of FREE against the published points up to ``last_year`` (a backtest fits fewer
+    years). Stops after ``generations`` generations or the generation in which the simulations
+    reach ``budget``. ``database``: the SQLite history (a temporary file when None); a history of
+    the same settings is resumed, of other settings refused (``fresh`` discards it)."""
+    import pyabc
+
+    from .sampler import SeededMappingSampler
+    obs = observed(data_dir, last_year)
+    settings = dict(population=population, budget=budget, generations=generations, accept=accept, seed=seed,
+                    scale=scale, last_year=last_year, free=[f.key for f in FREE],
+                    observed=_observed_stats(obs))
+    # What a resumed history must share (more generations or a larger budget extend it).
+    fingerprint = hashlib.sha256(json.dumps({k: v for k, v in settings.items() if k not in ("generations", "budget")},
+                                            sort_keys=True).encode()).hexdigest()
+    # Every statistic a run records is in the observed set; those not fitted (the derived state,
+    # the years after last_year) have weight 0 and the placeholder 0, so the held-out published
+    # values never reach the search.
+    fitted = _point_weights(obs)
+    recorded = stats_of(_DUMMY)
+    weights = {k: fitted.get(k, 0.0) for k in recorded}
+    stats_obs = {k: _observed_stats(obs).get(k, 0.0) for k in recorded}
+    tmp = None
+    if database is None:
+        import tempfile
+        tmp = tempfile.TemporaryDirectory(prefix="cqsim-abc-")
+        database = Path(tmp.name) / "abc.db"
+    database = Path(database)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    if fresh and database.exists():
+        database.unlink()
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    logging.getLogger("pyabc").setLevel(logging.WARNING)
+    with contextlib.ExitStack() as stack:
+        map_ = _mapper(stack, workers, scheduler)
+        sampler = SeededMappingSampler(map_, seed, progress)
+        dist = pyabc.AdaptivePNormDistance(p=1, fixed_weights=weights, all_particles_for_scale=False)
+        abc = pyabc.ABCSMC(HindcastModel(scale), _prior(), dist, population_size=population, sampler=sampler,
+                           eps=pyabc.QuantileEpsilon(alpha=accept))
+        url = f"sqlite:///{database}"
+        run_id = _resumable(url, fingerprint) if database.exists() else None
+        if run_id is None and database.exists():
+            raise CalibrationError(f"{database}: holds a calibration history of other settings (or a finished one); "
+                                   "pass --fresh to discard it, or another --history file")
+        if run_id is not None:
+            abc.load(url, run_id)
+            done = abc.history.max_t + 1
+        else:
+            abc.new(url, stats_obs, meta_info=dict(fingerprint=fingerprint))
+            done = 0
+        if done < generations and abc.history.total_nr_simulations < budget:
+            abc.run(max_nr_populations=generations - done, max_total_nr_simulations=budget)
+        h = abc.history
+        result = _collect(h, settings, str(database))
+    if tmp is not None:
+        tmp.cleanup()
+    return result
+
+
+def _point_weights(obs: pd.DataFrame) -> dict:
+    """Each point's weight: its series' weight over the series' number of points (a series
+    weighs the same whatever its number of years, as in the MAPE distance)."""
+    counts = obs.groupby("series").size()
+    return {f"{r.series}:{r.year}": WEIGHTS[r.series] / counts[r.series] for r in obs.itertuples()}
+
+
+def _resumable(url: str, fingerprint: str) -> int | None:
+    """The id of the latest search of these settings in the history, else None (pyabc keeps
+    the run's meta information as the text of a dict; the fingerprint is a hex digest in it)."""
+    import pyabc
+    try:
+        runs = pyabc.History(url, create=False).all_runs()
+    except Exception:  # noqa: BLE001 — not a pyabc history: refused by the caller
+        return None
+    found = [r.id for r in runs if fingerprint in (r.json_parameters or "")]
+    return found[-1] if found else None
+
+
+def _mapper(stack: contextlib.ExitStack, workers: int, scheduler: str | None):
+    if scheduler:
+        from distributed import Client
+        client = stack.enter_context(Client(scheduler, timeout="10s"))
+        return lambda fn, items: (f.result() for f in client.map(fn, items, pure=False))
+    if workers <= 1:
+        return map
+    pool = stack.enter_context(_pool(workers))
+    return functools.partial(pool.map, chunksize=1)
+
+
+def _collect(h, settings: dict, database: str) -> SearchResult:
+    rows, gens = [], []
+    pops = h.get_all_populations()
+    for t in range(h.max_t + 1):
+        pop = h.get_population(t=t)
+        w = np.array([p.weight for p in pop.particles], float)
+        w = w / w.sum()
+        for p, wi in zip(pop.particles, w):
+            rows.append(dict(generation=t, distance=float(p.distance), weight=float(wi), **_natural(p.parameter),
+                             **{f"stat:{k}": float(v) for k, v in p.sum_stat.items()}))
+        row = pops[pops.t == t].iloc[0]
+        gens.append(dict(generation=t, epsilon=float(row.epsilon), simulations=int(row.samples),
+                         accepted=len(pop.particles), ess=float(1.0 / (w ** 2).sum())))
+    history = pd.DataFrame(rows)
+    posterior = history[history.generation == h.max_t].drop(columns="generation").reset_index(drop=True)
+    posterior = posterior.rename(columns={"stat:derived:candidate_ratio": "derived:candidate_ratio",
+                                          "stat:derived:registered_rd": "derived:registered_rd"})
+    gens = pd.DataFrame(gens)
+    settings = {**settings, "generations_run": int(h.max_t + 1), "simulations": int(gens["simulations"].sum())}
+    return SearchResult(posterior=posterior, history=history, generations=gens, settings=settings, database=database)
 
 
 @dataclass
@@ -59,11 +248,13 @@ class CalibrationResult:
     parameters: dict            # dotted key -> fitted value (free and derived)
     errors: pd.DataFrame        # fit of the fitted point (ensemble mean at eval_scale)
     start_errors: pd.DataFrame  # fit of the starting (default) parameters, same ensemble
-    posterior: pd.DataFrame     # accepted particles of the last generation: one column per free key + weight, distance
-    history: pd.DataFrame       # every simulation of the search: generation, distance, parameters
+    posterior: pd.DataFrame     # last generation's particles: one column per free key + weight, distance, derived
+    history: pd.DataFrame       # every accepted particle of every generation
     settings: dict
     runtime_seconds: float
     band: pd.DataFrame          # the fitted point's hindcast band
+    generations: pd.DataFrame | None = None   # per generation: epsilon, simulations, accepted, ESS
+    database: str | None = None
 
     @property
     def distance(self) -> float:
@@ -82,82 +273,50 @@ class CalibrationResult:
                               q95=q(0.95), prior_lo=f.lo, prior_hi=f.hi, prior="log-uniform" if f.log else "uniform")
         return out
 
+    @property
+    def ess(self) -> float:
+        w = self.posterior["weight"].to_numpy()
+        return float(1.0 / (w ** 2).sum())
+
 
 def calibrate(budget: int = DEFAULTS["budget"], seed: int = DEFAULTS["seed"], scale: float = DEFAULTS["scale"],
               generations: int = DEFAULTS["generations"], accept: float = DEFAULTS["accept"],
               eval_scale: float = DEFAULTS["eval_scale"], replicates: int = DEFAULTS["replicates"],
               top: int = DEFAULTS["top"], refine: int = DEFAULTS["refine"],
               refine_replicates: int = DEFAULTS["refine_replicates"], workers: int = 1, progress: bool = True,
-              data_dir=None) -> CalibrationResult:
-    """Fit FREE to the 2018–2022 history by ABC-PMC with ``budget`` hindcast simulations at
-    ``scale``; refine the best particle with ``refine`` Nelder–Mead evaluations (each the mean of
-    ``refine_replicates`` runs); pick the fitted point among the refined one, the ``top`` best
-    particles and the posterior mean by ensemble means over ``replicates`` runs at
-    ``eval_scale``; derive DERIVED from that ensemble. Results do not depend on ``workers``."""
+              data_dir=None, population: int = DEFAULTS["population"], history: Path | str | None = None,
+              fresh: bool = False, scheduler: str | None = None) -> CalibrationResult:
+    """Fit FREE to the 2018–2022 history by ABC-SMC (``population`` particles a generation, at
+    most ``generations`` generations, stopping after the generation that reaches ``budget``
+    simulations at ``scale``); refine the best particle with ``refine`` Nelder–Mead evaluations
+    (each the mean of ``refine_replicates`` runs); pick the fitted point among the refined one,
+    the ``top`` best particles of the last generation and the posterior mean by ensemble means
+    over ``replicates`` runs at ``eval_scale``; derive DERIVED from that ensemble. Results do not
+    depend on ``workers``. ``history``: the SQLite file of the search (resumed if it holds this
+    search unfinished)."""
     _check_settings(budget=budget, generations=generations, accept=accept, scale=scale, eval_scale=eval_scale,
                     replicates=replicates, top=top, workers=workers, seed=seed, refine=refine,
-                    refine_replicates=refine_replicates)
+                    refine_replicates=refine_replicates, population=population)
     t0 = time.perf_counter()
+    found = search(population=population, budget=budget, generations=generations, accept=accept, seed=seed,
+                   scale=scale, database=history, workers=workers, scheduler=scheduler, progress=progress,
+                   fresh=fresh, data_dir=data_dir)
     with _pool(workers) as pool:
-        return _calibrate(pool, t0, budget, seed, scale, generations, accept, eval_scale, replicates, top, refine,
-                          refine_replicates, workers, progress, data_dir)
+        return _choose(pool, t0, found, seed, scale, eval_scale, replicates, top, refine, refine_replicates, workers,
+                       progress, data_dir)
 
 
-def _calibrate(pool, t0, budget, seed, scale, generations, accept, eval_scale, replicates, top, refine,
-               refine_replicates, workers, progress, data_dir) -> CalibrationResult:
+def _choose(pool, t0, found: SearchResult, seed, scale, eval_scale, replicates, top, refine, refine_replicates,
+            workers, progress, data_dir) -> CalibrationResult:
     obs = observed(data_dir)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
-    d = len(FREE)
-    per_gen = [budget // generations + (1 if g < budget % generations else 0) for g in range(generations)]
-    history = []
-    sim_index = 0
-    accepted_u = weights = None
-    cov = None
-    for g, n in enumerate(per_gen):
-        if g == 0:
-            from scipy.stats import qmc
-            u = qmc.LatinHypercube(d=d, seed=rng).random(n)
-        else:
-            picks = rng.choice(len(accepted_u), size=n, p=weights)
-            u = np.empty((n, d))
-            for i, j in enumerate(picks):
-                for _ in range(1000):  # truncate the kernel to the prior box
-                    cand = rng.multivariate_normal(accepted_u[j], cov)
-                    if np.all((cand >= 0) & (cand <= 1)):
-                        break
-                else:
-                    cand = np.clip(cand, 0, 1)
-                u[i] = cand
-        x = _from_unit(u)
-        # Every particle of the search uses replicate 0 of the root seed: common random numbers
-        # make the distance a smooth function of the parameters.
-        tasks = [(_overrides(xi), seed, 0, scale, None) for xi in x]
-        results = _execute(tasks, pool, progress, f"generation {g + 1}/{generations}")
-        dist = np.array([_distance_of(r, obs) for r in results])
-        for xi, di in zip(x, dist):
-            history.append(dict(generation=g, simulation=sim_index, distance=float(di), **_overrides(xi)))
-            sim_index += 1
-        eps = float(np.quantile(dist, accept))
-        keep = dist <= eps
-        if g == 0:
-            w_new = np.ones(keep.sum())
-        else:
-            logq = _mvn_logpdf(u[keep], accepted_u, cov)
-            m = logq.max(axis=1, keepdims=True)
-            w_new = 1.0 / (np.exp(logq - m) @ weights * np.exp(m[:, 0]))
-        accepted_u, weights, accepted_d = u[keep], w_new / w_new.sum(), dist[keep]
-        cov = 2.0 * _weighted_cov(accepted_u, weights)
-    hist = pd.DataFrame(history)
-    post_x = _from_unit(accepted_u)
-    posterior = pd.DataFrame(post_x, columns=[f.key for f in FREE])
-    posterior["weight"] = weights
-    posterior["distance"] = accepted_d
-
-    # Fitted point: the refined best particle, the best particles and the posterior mean, each
-    # as an ensemble mean.
-    candidates = [{f.key: float(row[f.key]) for f in FREE} for _, row in hist.nsmallest(top, "distance").iterrows()]
-    candidates.append(_overrides(weights @ post_x))
-    refined = None
+    post = found.posterior
+    w = post["weight"].to_numpy()
+    x = post[[f.key for f in FREE]].to_numpy()
+    candidates = [{f.key: float(row[f.key]) for f in FREE} for _, row in post.nsmallest(top, "distance").iterrows()]
+    # The posterior mean of log-uniform parameters is taken in log space (their prior's scale).
+    u = _to_unit(x)
+    candidates.append(_overrides(_from_unit((w @ u)[None, :])[0]))
+    refined, n_refine = None, 0
     if refine > 0:
         best_u = _to_unit(np.array([[candidates[0][f.key] for f in FREE]]))[0]
         refined, n_refine = _refine(pool, best_u, refine, refine_replicates, seed, scale, obs, progress)
@@ -175,15 +334,29 @@ def _calibrate(pool, t0, budget, seed, scale, generations, accept, eval_scale, r
     start_res = _execute([({}, seed, k, eval_scale, None) for k in range(replicates)], pool, progress, "starting parameters")
     start_errors = fit_errors(_frame(start_res, range(replicates)), data_dir)
     parameters = dict(best)
-    parameters["behaviour.candidate_ratio"] = float(round(min(max(ratio, 0.05), 20.0), 4))
-    parameters["behaviour.registered_rd_2022"] = float(round(min(max(registered_rd, 0.002), 0.4), 5))
-    settings = dict(budget=budget, generations=generations, accept=accept, seed=seed, scale=scale, eval_scale=eval_scale,
-                    replicates=replicates, top=top, refine=refine, refine_replicates=refine_replicates, workers=workers,
-                    candidates_evaluated=len(candidates), chosen=("refined" if refined is not None and best == refined else "particle"),
-                    simulations=budget + (n_refine * refine_replicates if refine > 0 else 0) + (len(candidates) + 1) * replicates)
-    return CalibrationResult(parameters=parameters, errors=errors, start_errors=start_errors, posterior=posterior,
-                             history=hist, settings=settings, runtime_seconds=time.perf_counter() - t0,
-                             band=hindcast_band(runs, data_dir))
+    parameters["behaviour.candidate_ratio"] = clip_ratio(ratio)
+    parameters["behaviour.registered_rd_2022"] = clip_rd(registered_rd)
+    s = found.settings
+    settings = dict(budget=s["budget"], generations=s["generations"], accept=s["accept"], seed=s["seed"], scale=scale,
+                    eval_scale=eval_scale, replicates=replicates, top=top, refine=refine,
+                    refine_replicates=refine_replicates, workers=workers, population=s["population"],
+                    generations_run=s["generations_run"], search_simulations=s["simulations"],
+                    candidates_evaluated=len(candidates),
+                    chosen=("refined" if refined is not None and best == refined else
+                            "posterior mean" if best == candidates[-1] else "particle"),
+                    simulations=s["simulations"] + n_refine * refine_replicates + (len(candidates) + 1) * replicates)
+    return CalibrationResult(parameters=parameters, errors=errors, start_errors=start_errors, posterior=post,
+                             history=found.history, settings=settings, runtime_seconds=time.perf_counter() - t0,
+                             band=hindcast_band(runs, data_dir), generations=found.generations,
+                             database=found.database)
+
+
+def clip_ratio(v: float) -> float:
+    return float(round(min(max(v, 0.05), 20.0), 4))
+
+
+def clip_rd(v: float) -> float:
+    return float(round(min(max(v if np.isfinite(v) and v > 0 else 0.035, 0.002), 0.4), 5))
 
 
 def _refine(pool, u0, max_evals, replicates, seed, scale, obs, progress):
@@ -223,20 +396,21 @@ def _simplex(u0, step):
 def _check_settings(**s):
     def bad(opt, msg):
         raise CalibrationError(f"--{opt.replace('_', '-')}: {msg}")
-    for name in ("budget", "generations", "replicates", "top", "workers", "seed", "refine", "refine_replicates"):
+    for name in ("budget", "generations", "replicates", "top", "workers", "seed", "refine", "refine_replicates",
+                 "population"):
         v = s[name]
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
             bad(name, f"expected an integer, got {v!r}")
-    if s["generations"] < 1 or s["generations"] > 20:
-        bad("generations", f"allowed 1 to 20, got {s['generations']}")
-    if s["budget"] < 4 * s["generations"]:
-        bad("budget", f"needs at least 4 simulations per generation ({4 * s['generations']} for {s['generations']} generations), got {s['budget']}")
+    if s["generations"] < 1 or s["generations"] > 50:
+        bad("generations", f"allowed 1 to 50, got {s['generations']}")
+    if not 4 <= s["population"] <= 100_000:
+        bad("population", f"particles per generation: allowed 4 to 100000, got {s['population']}")
+    if s["budget"] < s["population"]:
+        bad("budget", f"needs at least one generation's simulations (--population {s['population']}), got {s['budget']}")
     if s["budget"] > 1_000_000:
         bad("budget", f"allowed up to 1000000 simulations, got {s['budget']}")
     if not 0 < s["accept"] < 1:
-        bad("accept", f"the accepted share per generation must be in (0, 1), got {s['accept']}")
-    if s["budget"] // s["generations"] * s["accept"] < 2:
-        bad("accept", "fewer than 2 particles would be accepted per generation; raise --budget or --accept")
+        bad("accept", f"the quantile of the last generation's distances that sets the next tolerance must be in (0, 1), got {s['accept']}")
     for name in ("scale", "eval_scale"):
         if not 0.001 <= s[name] <= 1.0:
             bad(name, f"simulated firms per real firm must be 0.001 to 1, got {s[name]}")
@@ -247,4 +421,3 @@ def _check_settings(**s):
             bad(name, f"allowed 1 to {hi}, got {s[name]}")
     if not 0 <= s["seed"] < 2**63:
         bad("seed", f"allowed 0 to 2**63-1, got {s['seed']}")
-
