@@ -47,11 +47,12 @@ def find(scenario: Scenario | str, out, targets=None, prob: float = optimise.DEF
          workers: int | None = None, scheduler: str | None = None,
          check_replicates: int = optimise.DEFAULTS["check_replicates"], n_mixes: int = optimise.DEFAULTS["mixes"],
          inequality: bool = False, sampler: str = "tpe", report: bool = True, log=None,
-         command: str = "") -> Answer:
+         command: str = "", fixed_parameters: bool | None = None) -> Answer:
     """Search, choose, check and write the answer into ``out`` (continuing a search stored there)."""
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
-    setup = optimise.Setup.build(scenario, targets, prob, levers, replicates, scale, seed, inequality, sampler)
+    setup = optimise.Setup.build(scenario, targets, prob, levers, replicates, scale, seed, inequality, sampler,
+                                 fixed_parameters)
     command = command or f"optimise {scenario.name}"
     folder = OutputFolder(out, kind="optimisation")
     if scheduler:

@@ -85,7 +85,10 @@ def mix_text(setup, row: pd.Series, label: str, command: str, folder: Path, chec
         lines.append(f"# Check: P = {check['p_all']:.2f} (95 % Wilson interval {check['lo']:.2f}–{check['hi']:.2f}) on "
                      f"{check['n']} fresh replicates (root seed {check['seed']}, scale {s.params.scale:g}).")
     lines += [f"name = {_toml_value(name)}", f"description = {_toml_value(desc)}",
-              f"extends = {_toml_value(_extends(s.file, folder))}", ""]
+              f"extends = {_toml_value(_extends(s.file, folder))}"]
+    if s.fixed_parameters:              # found at the fitted point: run and checked there too
+        lines.append("fixed_parameters = true")
+    lines.append("")
     sections: dict[str, list[str]] = {}
     for key in setup.space:
         *table, leaf = key.split(".")
@@ -109,7 +112,7 @@ def check_mix(path: Path, setup, replicates: int, out: Path, pool=None, backend:
     """Run the mix file with fresh replicates into ``out/checks/<mix>`` (resumable like any
     ensemble) and return its EnsembleResult."""
     from .ensemble import run_ensemble
-    mix = scenarios.load(path)
+    mix = scenarios.load(path).with_run(fixed_parameters=setup.scenario.fixed_parameters)
     return run_ensemble(mix, replicates=replicates, seed=check_seed(setup.seed), scale=setup.scenario.params.scale,
                         out=Path(out) / CHECKS / mix.name, pool=pool, backend=backend, workers=workers)
 

@@ -27,6 +27,8 @@ probability reported for them is not the maximum of noisy estimates it was selec
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,10 +120,10 @@ class Setup:
     @classmethod
     def build(cls, scenario: Scenario, targets=None, prob: float = DEFAULTS["prob"], lever_keys=None,
               replicates: int = DEFAULTS["replicates"], scale: float | None = DEFAULTS["scale"], seed: int | None = None,
-              inequality: bool = False, sampler: str = "tpe") -> "Setup":
+              inequality: bool = False, sampler: str = "tpe", fixed_parameters: bool | None = None) -> "Setup":
         if sampler not in SAMPLERS:
             raise ScenarioError("(command line)", "--sampler", f"{short(sampler)}; choose one of: {', '.join(SAMPLERS)}")
-        scenario = scenario.with_run(replicates=replicates, seed=seed, scale=scale)
+        scenario = scenario.with_run(replicates=replicates, seed=seed, scale=scale, fixed_parameters=fixed_parameters)
         return cls(scenario, choose_targets(scenario, targets), check_prob(prob), lever_space(lever_keys),
                    scenario.replicates, bool(inequality), sampler)
 
@@ -133,7 +135,8 @@ class Setup:
         s = self.scenario
         return dict(scenario=s.name, fingerprint=s.fingerprint(), targets=[t.id for t in self.targets],
                     prob=self.prob, levers={k: list(v) for k, v in self.space.items()}, replicates=self.replicates,
-                    scale=s.params.scale, seed=s.seed, until=s.until, inequality=self.inequality, sampler=self.sampler)
+                    scale=s.params.scale, seed=s.seed, until=s.until, inequality=self.inequality, sampler=self.sampler,
+                    parameters=s.parameters)
 
     def directions(self) -> list[str]:
         return ["minimize", "maximize"] + (["minimize"] if self.inequality else [])
@@ -289,9 +292,11 @@ def search(setup: Setup, out: Path, trials: int, pool=None, batch: int = 1, back
             runs.append(params)
         if not runs:
             continue
-        rows = ensemble.evaluate_params(runs, replicates=setup.replicates, seed=s.seed, until=s.until,
-                                        targets=setup.targets, indicators=indicators, backend=backend,
-                                        workers=workers, pool=pool)
+        # Each trial as the input scenario with its levers, so replicate k runs the same posterior
+        # draw (and seed) in every trial: differences between mixes are not parameter noise either.
+        rows = ensemble.evaluate_params([dataclasses.replace(s, params=p) for p in runs], replicates=setup.replicates,
+                                        seed=s.seed, until=s.until, targets=setup.targets, indicators=indicators,
+                                        backend=backend, workers=workers, pool=pool)
         for i, (trial, params) in enumerate(zip(asked, runs)):
             res = score(rows[rows["run"] == i], setup.targets)
             res["cost"] = cost(params, s.until)

@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed of the trials' replicates and of the sampler (default: the scenario's)")
     p.add_argument("--inequality", action="store_true",
                    help="a third objective: the districts' R&D-intensity Gini at the horizon, minimised")
+    p.add_argument("--fixed-parameters", action="store_true", default=None,
+                   help="every replicate at the calibrated point estimate; by default replicate k runs the "
+                        "calibration's posterior draw k in every trial")
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna sampler (default tpe)")
     p.add_argument("--backend", choices=BACKENDS, default="processes",
                    help="serial in this process, a local process pool (default), or Dask distributed")
@@ -86,14 +89,16 @@ def _main(args, workers_cap: int) -> int:
     targets = [t.strip() for t in args.targets.split(",")] if args.targets else None
     levers = [k.strip() for k in args.levers.split(",")] if args.levers else None
     ids = "all" if not targets or targets == ["all"] else "-".join(targets)
-    out = args.out or Path("results") / f"optimise_{scenario.name}_{ids}_p{args.prob:g}_scale{args.scale:g}"
+    fixed = "_fixed" if args.fixed_parameters else ""
+    out = args.out or Path("results") / f"optimise_{scenario.name}_{ids}_p{args.prob:g}_scale{args.scale:g}{fixed}"
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     command = "python run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["optimise"] else ""
     answer = cheapest_mix.find(scenario, out, targets=targets, prob=args.prob, levers=levers, trials=args.trials,
                                replicates=args.replicates, scale=args.scale, seed=args.seed, backend=args.backend,
                                workers=args.workers, scheduler=args.scheduler, check_replicates=args.check_replicates,
                                n_mixes=args.mixes, inequality=args.inequality, sampler=args.sampler,
-                               report=not args.no_report, log=log, command=command)
+                               report=not args.no_report, log=log, command=command,
+                               fixed_parameters=args.fixed_parameters)
     print(summary(answer))
     return 0
 

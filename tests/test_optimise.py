@@ -135,13 +135,17 @@ def test_search_writes_trials_front_mixes_and_report(searched):
 
 def test_trials_use_common_random_numbers(searched):
     """Trial 0 is the input's mix: its P(met) and mean values are those of evaluate_params with
-    the search's seeds (replicate k gets the same seed in every trial)."""
+    the search's seeds and posterior draws (replicate k gets the same seed and draw in every
+    trial), not those of the fitted point."""
     out, _ = searched
     t0 = pd.read_csv(out / "trials.csv").iloc[0]
     s = load("baseline").with_run(scale=0.03)
-    rows = ensemble.evaluate_params([s.params], replicates=2, seed=s.seed, until=s.until, targets=s.targets[:2])
+    assert s.parameters == "posterior"
+    rows = ensemble.evaluate_params([s], replicates=2, seed=s.seed, until=s.until, targets=s.targets[:2])
     assert t0["mean_T2"] == pytest.approx(rows["T2"].mean())
     assert t0["p_T1"] == pytest.approx((rows["T1"] >= s.targets[0].threshold).mean())
+    fixed = ensemble.evaluate_params([s.params], replicates=2, seed=s.seed, until=s.until, targets=s.targets[:2])
+    assert t0["mean_T2"] != pytest.approx(fixed["T2"].mean())
 
 
 def test_a_mix_file_is_a_scenario_that_run_and_compare_take_as_it_is(searched, tmp_path):
@@ -305,3 +309,15 @@ def test_inequality_is_a_third_objective_and_only_named_levers_are_searched(tmp_
     assert optimise.INEQUALITY in t.columns and t[optimise.INEQUALITY].between(0, 1).all()
     assert [c for c in t.columns if "." in c] == ["guiding_fund.annual_budget"]
     assert "Gini across districts" in (tmp_path / "o" / "report.html").read_text("utf-8")
+
+
+def test_a_search_at_the_fitted_point_says_so_and_its_mixes_run_there(tmp_path):
+    """--fixed-parameters is part of the set-up (a stored posterior search refuses it) and the mix
+    files it writes run at the fitted point too."""
+    posterior = optimise.Setup.build(load("baseline"), scale=0.03)
+    fixed = optimise.Setup.build(load("baseline"), scale=0.03, fixed_parameters=True)
+    assert posterior.record()["parameters"] == "posterior" and fixed.record()["parameters"] == "fixed"
+    row = pd.Series(dict(trial=3, cost=1.0, p_all=0.5, **{key: 1.0 for key in fixed.space}))
+    text = mixes.mix_text(fixed, row, "cheapest", "optimise baseline", tmp_path)
+    assert "fixed_parameters = true" in text
+    assert "fixed_parameters" not in mixes.mix_text(posterior, row, "cheapest", "optimise baseline", tmp_path)
