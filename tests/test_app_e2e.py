@@ -249,6 +249,38 @@ def server_rss_mb(proc) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def test_an_optimised_mix_loads_as_the_lever_settings(server, tmp_path):
+    """The card of optimised mixes: give it an optimiser's output folder, pick a mix, and the
+    mix's input scenario runs with the mix's levers as its changed levers."""
+    url, _ = server
+    mixes = tmp_path / "opt" / "mixes"
+    mixes.mkdir(parents=True)
+    base = Path(os.path.relpath(ROOT / "scenarios" / "baseline.toml", mixes)).as_posix()
+    (mixes / "baseline_mix0007.toml").write_text(
+        f'name = "baseline_mix0007"\ndescription = "a cheaper guiding fund"\nextends = "{base}"\n'
+        "[guiding_fund]\nannual_budget = 3.5\n", "utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.set_default_timeout(30_000)
+            page.goto(url)
+            expect(page.locator(".run-date")).to_have_text("2022 Q4", timeout=60_000)
+            page.get_by_label("优化结果文件夹 Optimiser output folder").fill(str(tmp_path / "opt"))
+            expect(page.get_by_text("1 mix(es) in")).to_be_visible()
+            page.locator(".v-select", has_text="组合 Mix").locator(".v-select__slot").click()
+            page.locator(".v-menu__content .v-list-item", has_text="baseline_mix0007").first.click()
+            expect(page.locator(".run-scenario")).to_contain_text("levers of the mix baseline_mix0007")
+            expect(page.locator(".run-levers")).to_contain_text("guiding_fund.annual_budget = 3.5")
+            expect(page.locator(".run-date")).to_have_text("2022 Q4")
+            page.get_by_role("button", name="Step", exact=True).click()
+            expect(page.locator(".run-date")).to_have_text("2023 Q1")
+            _scroll_to(page.locator(".run-scenario"))
+            page.screenshot(path=str(ARTIFACTS / "7-mix-loaded.png"))
+        finally:
+            browser.close()
+
+
 def test_memory_stays_flat_over_20_sessions(server):
     """20 times: open the page, step, close the tab. What the closed sessions held is released:
     the server's memory stays within 10 % of what it was after the first sessions."""
