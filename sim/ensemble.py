@@ -162,11 +162,10 @@ def run_task(scenario: Scenario, replicates: list[int], out: str, run_id: str | 
 
 def run_params_task(runs: list[tuple], replicates: list[int], seed: int, until: int,
                     targets, indicators) -> list[dict]:
-    """Runs ``(run, params)`` or ``(run, params, draws, protected)``: replicate k of a run with
-    draws applies draw k (except the protected keys) on top of its params."""
+    """Runs ``(run, params, draws, protected)``: replicate k of a run with draws applies draw k
+    (except the protected keys) on top of its params."""
     rows = []
-    for run, params, *extra in runs:
-        draws, protected = (*extra, (), frozenset())[:2]
+    for run, params, draws, protected in runs:
         for k in replicates:
             model = simulate(posterior.replicate_params(params, draws, k, protected), replicate_seed(seed, k), until)
             row = dict(run=run, replicate=k)

@@ -20,28 +20,17 @@ import pandas as pd
 
 from . import scenarios
 from .outfolder import atomic_write
+from .report_text import wilson
 from .targets import meets_rd_growth
 
 MIXES = "mixes"           # the mix scenario files, in the output folder
 CHECKS = "checks"         # one ensemble folder per checked mix
-Z95 = 1.959963984540054
 
 
 def check_seed(seed: int) -> int:
     """The root seed of the checks: a stream of its own, independent of the search's."""
     ss = np.random.SeedSequence([seed, 0xC4EC])
     return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-
-
-def wilson(k: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion k/n (good at 0 and 1 and for small n)."""
-    if n <= 0:
-        return math.nan, math.nan
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    # The exact ends at 0 and n: rounding would leave them a hair inside.
-    return (0.0 if k <= 0 else max(0.0, centre - half)), (1.0 if k >= n else min(1.0, centre + half))
 
 
 def mix_name(scenario: str, trial: int) -> str:

@@ -27,10 +27,9 @@ probability reported for them is not the maximum of noisy estimates it was selec
 
 from __future__ import annotations
 
-import dataclasses
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -294,7 +293,7 @@ def search(setup: Setup, out: Path, trials: int, pool=None, batch: int = 1, back
             continue
         # Each trial as the input scenario with its levers, so replicate k runs the same posterior
         # draw (and seed) in every trial: differences between mixes are not parameter noise either.
-        rows = ensemble.evaluate_params([dataclasses.replace(s, params=p) for p in runs], replicates=setup.replicates,
+        rows = ensemble.evaluate_params([replace(s, params=p) for p in runs], replicates=setup.replicates,
                                         seed=s.seed, until=s.until, targets=setup.targets, indicators=indicators,
                                         backend=backend, workers=workers, pool=pool)
         for i, (trial, params) in enumerate(zip(asked, runs)):
@@ -412,10 +411,3 @@ def reach(table: pd.DataFrame, targets) -> pd.DataFrame:
                          best_mean=float(table[f"mean_{t.id}"].max())))
     return pd.DataFrame(rows)
 
-
-def describe_setup(setup: Setup) -> dict:
-    """For the report and the mix files: what was searched and how."""
-    s = setup.scenario
-    return dict(scenario=s.name, file=s.file, targets=", ".join(t.id for t in setup.targets), prob=setup.prob,
-                replicates=setup.replicates, scale=s.params.scale, seed=s.seed, until=s.until,
-                levers=dict(setup.space), sampler=setup.sampler)

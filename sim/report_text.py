@@ -40,14 +40,16 @@ INDICATOR_NAMES = {
 UNIT_ZH = {"firms": "家", "districts": "个", "counties": "个", "%": "%"}
 
 
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``k / n``; (nan, nan) when ``n`` is 0."""
+def wilson(k: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``k / n`` (good at 0 and 1 and for small n); (nan, nan)
+    when ``n`` is 0."""
     if n <= 0:
         return math.nan, math.nan
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # The exact ends at 0 and n: rounding would leave them a hair inside.
+    return (0.0 if k <= 0 else max(0.0, centre - half)), (1.0 if k >= n else min(1.0, centre + half))
 
 
 def likelihood(lo: float, hi: float) -> int:
