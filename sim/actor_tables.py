@@ -1,6 +1,6 @@
 """The tables of actors and links beyond the district layer: universities, institutes and labs,
 the consortium-leading firms, the ten industry directions, paired-assistance pairs,
-Sichuan–Chongqing platforms, and the city's published history series.
+Sichuan–Chongqing platforms, and the published history series of the city and of districts.
 
 Each is read through :mod:`sim.tables` against its schema and key, then checked against the
 district layer (:mod:`sim.datasets`, which re-exports every loader here).
@@ -82,6 +82,18 @@ def _hist_schema(codes):
             "status": _enum(STATUSES), "note": _str(required=False), "source": _str()}
 
 
+# The districts' own figures the calibration compares with, and the unit each is published in.
+DISTRICT_HISTORY_UNITS = {"tech_enterprises": "firms", "high_tech_enterprises": "firms",
+                          "rd_expenditure": "100m_yuan", "rd_intensity": "pct_gdp"}
+
+
+def _district_hist_schema(codes):
+    # Years stop at 2022: the model forecasts 2023 on, and its forecasts are checked against later figures.
+    return {"adcode": _adcode(codes), "name_zh": _str(), "indicator": _enum(DISTRICT_HISTORY_UNITS),
+            "year": _int(2017, 2022), "value": _float(positive=True), "unit": _enum(set(DISTRICT_HISTORY_UNITS.values())),
+            "status": _enum(STATUSES), "method": _str(), "source": _str(), "wording": _str()}
+
+
 def load_universities(data_dir=None) -> pd.DataFrame:
     """Universities, institutes and labs with host district (adcode) and provenance. Each
     district lists as many universities as district_indicators.csv counts for it (2022), so a
@@ -148,3 +160,17 @@ def load_sichuan_chongqing(data_dir=None) -> pd.DataFrame:
 def load_city_history(data_dir=None) -> pd.DataFrame:
     """City-level series (2015–2022) with status, note and source."""
     return _simple("city_history.csv", _hist_schema, data_dir, sort=["indicator", "year"], key=("indicator", "year"))
+
+
+def load_district_history(data_dir=None) -> pd.DataFrame:
+    """Districts' own published year-end figures 2017–2022 (sim/data/district_history.csv, written by
+    sim/data/tools/district_history.py), each in its indicator's unit."""
+    from . import datasets
+    d = datasets._dir(data_dir)
+    df = _simple("district_history.csv", _district_hist_schema, d, sort=["adcode", "indicator", "year"],
+                 key=("adcode", "indicator", "year"))
+    for r in df.itertuples():
+        if r.unit != DISTRICT_HISTORY_UNITS[r.indicator]:
+            raise DataError(d / "district_history.csv", None, "unit", f"{r.unit!r} for {r.indicator} ({r.adcode} {r.year})",
+                            repr(DISTRICT_HISTORY_UNITS[r.indicator]))
+    return df

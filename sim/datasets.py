@@ -475,12 +475,12 @@ def _load_districts_2022(data_dir=None) -> pd.DataFrame:
 # The tables of actors and links beyond the district layer live in their own module; their
 # names stay importable from here.
 from .actor_tables import (DIRECTIONS, FIELDS, LEADING_FIRMS, PAIR_STATUSES, UNI_KINDS,  # noqa: E402, F401
-                           load_city_history, load_industry_directions, load_leading_firms, load_paired_assistance,
+                           load_city_history, load_district_history, load_industry_directions, load_leading_firms, load_paired_assistance,
                            load_sichuan_chongqing, load_universities)
 
 __all__ = [
     "DATA_DIR", "DataError", "load_districts", "load_indicators", "provenance", "load_universities",
     "load_leading_firms", "load_industry_directions", "load_paired_assistance", "load_sichuan_chongqing",
-    "load_city_history", "load_boundaries", "load_hindcast_indicators", "load_policy_environment",
+    "load_city_history", "load_district_history", "load_boundaries", "load_hindcast_indicators", "load_policy_environment",
     "START_YEARS", "district_identity", "LEADING_FIRMS", "load_platforms",
 ]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import datasets
 from .ensemble import EnsembleResult
 from .report_text import result_summary
 from .report_figures import (GROUP_ZH, _png, choropleths, difference_chart, district_final, fan_charts,
@@ -141,7 +142,8 @@ FOOT = ("<p class=note>Generated {when} by the Chongqing district innovation sim
 SERIES_NAMES = {"tech_enterprises": "科技型企业 tech-based SMEs", "high_tech_enterprises": "高新技术企业 high-tech enterprises",
                 "rd_expenditure": "R&D 经费 (亿元)", "rd_intensity": "R&D 强度 (% GDP)",
                 "rd_metropolitan": "主城都市区 R&D", "rd_northeast": "渝东北 R&D", "rd_southeast": "渝东南 R&D",
-                "rd_share_central_urban": "中心城区 R&D share (%)"}
+                "rd_share_central_urban": "中心城区 R&D share (%)",
+                "tier_agreement": "districts in their published tier (%)"}
 
 
 def forecast_quality_html(calibration: str | Path | None) -> str:
@@ -165,6 +167,14 @@ def forecast_quality_html(calibration: str | Path | None) -> str:
     rows.append(f"<tr><td class=l><b>all</b></td><td>{bt['points']}</td><td>{bt['coverage50']:.0%}</td>"
                 f"<td>{bt['coverage90']:.0%}</td><td>{bt['median_ape']:.1f} %</td></tr>")
     verdict = ("meets" if bt.get("aim_met") else "does not meet")
+    kinds = bt.get("by_kind", {})
+    kind_rows = "".join(f"<tr><td class=l>{html.escape(k)}</td><td>{kinds['points'][i]}</td><td>{kinds['coverage50'][i]:.0%}</td>"
+                        f"<td>{kinds['coverage90'][i]:.0%}</td><td>{kinds['median_ape'][i]:.1f} %</td></tr>"
+                        for i, k in enumerate(kinds.get("kind", [])))
+    kind_table = (f"<p>By kind of point (the city levels are what the targets measure):</p><table>"
+                  f"{head.replace('fitted on data to', 'kind')}{kind_rows}</table>" if kind_rows else "")
+    names = datasets.district_identity().set_index("adcode")["name_zh"].to_dict() if any(
+        "@" in s for o in origins for s in bt[f"origin_{o}"]["series"]) else {}
     detail_head = ("<tr><th class=l>origin</th><th class=l>series</th><th>year</th><th>published</th><th>forecast median</th>"
                    "<th>90 % band</th><th>abs. error</th><th>in 50 %</th><th>in 90 %</th></tr>")
     detail = []
@@ -173,6 +183,9 @@ def forecast_quality_html(calibration: str | Path | None) -> str:
         for i, series in enumerate(t["series"]):
             if series.endswith("_added"):
                 name = SERIES_NAMES.get(series[:-len("_added")], series) + " added in the year"
+            elif "@" in series:
+                indicator, code = series.split("@")
+                name = f"{SERIES_NAMES.get(indicator, indicator)}, {names.get(code, names.get(int(code), code))}"
             else:
                 name = SERIES_NAMES.get(series, series)
             cls = "" if t["in90"][i] else " class=miss"
@@ -185,6 +198,7 @@ def forecast_quality_html(calibration: str | Path | None) -> str:
             "it claims puts about half the published values inside its 50 % band and nine in ten inside its 90 % "
             f"band. The aims are ≥ {bt['aim_coverage90']:.0%} inside the 90 % bands and a median absolute error ≤ "
             f"{bt['aim_median_ape']:g} %: this calibration <b>{verdict}</b> them.</p><table>{head}{''.join(rows)}</table>"
+            f"{kind_table}"
             f"<details><summary>Every held-out point (red: outside the 90 % band)</summary><table>{detail_head}"
             f"{''.join(detail)}</table></details><p class=note>Bands of the backtest come from single runs per "
             f"posterior particle at the search scale ({bt.get('search_scale', '?')}), so they hold parameter "

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import InnovationModel, ParamError, Params
+from sim import InnovationModel, ParamError, Params, datasets
 from sim import calibration as C
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,13 +75,19 @@ def test_a_start_year_without_a_start_state_is_named():
 def test_observed_points_stop_in_2022():
     obs = C.observed()
     assert obs["year"].max() == 2022 and obs["year"].min() >= 2018
-    assert set(obs["series"]) == set(C.FIT_SERIES)
+    district = obs.series.str.contains("@")
+    assert set(obs.series[~district]) == set(C.FIT_SERIES) | {"tier_agreement"}
+    # Every district figure is compared in its year, in its indicator's unit.
+    hist = datasets.load_district_history()
+    assert district.sum() == len(hist) and hist.year.max() <= 2022
+    assert obs.set_index(["series", "year"]).loc[("high_tech_enterprises@500107", 2020), "value"] == 432
     tech = obs[obs.series == "tech_enterprises"].set_index("year")["value"]
     assert tech[2022] == 42989 and tech[2018] == 11026
     added = obs[obs.series == "tech_enterprises_added"].set_index("year")["value"]
     assert added[2022] == 42989 - 36939 and added[2018] == 11026 - 6725      # the slowdown the distance sees
     early = C.observed(last_year=2020)                 # a backtest's fit: nothing after its origin
-    assert early["year"].max() == 2020 and "rd_share_central_urban" not in set(early.series)
+    assert early["year"].max() == 2020 and not {"rd_share_central_urban", "tier_agreement"} & set(early.series)
+    assert "tech_enterprises@500113" in set(early.series) and "rd_intensity@500106" not in set(early.series)
     with pytest.raises(C.CalibrationError, match="2018 to 2022"):
         C.observed(last_year=2023)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .fit import FIT_SERIES, observed
+from .fit import ADDED, CITY_SERIES, FIT_SERIES, TIERS, is_district, observed
 from .problem import DEFAULTS, LAST_YEAR
 from .search import search
 
@@ -42,6 +42,28 @@ def forecast_points(posterior: pd.DataFrame, origin: int, data_dir=None) -> pd.D
                          ape=100.0 * abs(q["p50"] - r.value) / abs(r.value),
                          in50=bool(q["p25"] <= r.value <= q["p75"]), in90=bool(q["p05"] <= r.value <= q["p95"])))
     return pd.DataFrame(rows)
+
+
+KINDS = ("city levels", "yearly additions", "regional shares", "district figures", "district tiers")
+
+
+def kind(series: str) -> str:
+    """Which kind of held-out point a series is (the city levels are what the targets measure)."""
+    if is_district(series):
+        return "district figures"
+    if series == TIERS:
+        return "district tiers"
+    if series in CITY_SERIES:
+        return "city levels"
+    return "yearly additions" if series in ADDED else "regional shares"
+
+
+def summary_by_kind(points: pd.DataFrame) -> pd.DataFrame:
+    """Coverage and error per kind of held-out point, both origins together."""
+    g = points.assign(kind=points.series.map(kind)).groupby("kind")
+    out = pd.DataFrame(dict(points=g.size(), coverage50=g.in50.mean(), coverage90=g.in90.mean(),
+                            median_ape=g.ape.median(), mean_ape=g.ape.mean()))
+    return out.reindex([k for k in KINDS if k in out.index])
 
 
 def summary(points: pd.DataFrame) -> pd.DataFrame:
@@ -78,6 +100,7 @@ AIMS = dict(coverage90=0.85, median_ape=8.0)
 
 
 def series_order(points: pd.DataFrame) -> pd.DataFrame:
-    order = {s: i for i, s in enumerate(FIT_SERIES)}
+    order = {s: i for i, s in enumerate(FIT_SERIES + (TIERS,))}
+    order.update({s: len(order) + i for i, s in enumerate(sorted(set(points.series) - set(order)))})
     return points.sort_values(["origin", "series", "year"], key=lambda c: c.map(order) if c.name == "series" else c,
                               ascending=[False, True, True]).reset_index(drop=True)

@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # a type only: search imports runs, which import this module 
 
 SHARED_HISTORY = ROOT.parent / "shared" / "data" / "chongqing_city_history.csv"
 DATA_FILES = ("city_history.csv", "district_indicators.csv", "districts.csv", "hindcast_2017.csv",
-              "policy_environment.csv", "universities.csv", "leading_firms.csv", "paired_assistance.csv")
+              "policy_environment.csv", "universities.csv", "leading_firms.csv", "paired_assistance.csv",
+              "district_history.csv", "evaluation_fit.toml", "platforms.csv")
 
 
 def data_version(data_dir=None) -> dict:
@@ -170,7 +171,7 @@ BACKTEST_MARK = "# ---- backtest: rolling origin inside the history (written by 
 def write_backtest(points, settings: dict, path: Path | str = CALIBRATION_FILE) -> Path:
     """Add (or replace) the ``[backtest]`` tables of a calibration file: per origin, every
     held-out point's bands and checks, and the coverage and error summaries."""
-    from .backtest import AIMS, series_order, summary
+    from .backtest import AIMS, series_order, summary, summary_by_kind
     path = Path(path)
     text = path.read_text("utf-8")
     if BACKTEST_MARK in text:
@@ -188,6 +189,10 @@ def write_backtest(points, settings: dict, path: Path | str = CALIBRATION_FILE) 
               f"mean_ape = {_toml(_r(total.mean_ape))}", f"aim_coverage90 = {_toml(AIMS['coverage90'])}",
               f"aim_median_ape = {_toml(AIMS['median_ape'])}",
               f"aim_met = {_toml(bool(total.coverage90 >= AIMS['coverage90'] and total.median_ape <= AIMS['median_ape']))}"]
+    by_kind = summary_by_kind(points)
+    lines += ["", "[backtest.by_kind]  # both origins together, per kind of held-out point",
+              f"kind = {_toml(list(by_kind.index))}", f"points = {_toml([int(v) for v in by_kind.points])}"]
+    lines += [f"{c} = {_toml([_r(v) for v in by_kind[c]])}" for c in ("coverage50", "coverage90", "median_ape", "mean_ape")]
     for origin, g in points.groupby("origin", sort=False):
         s = summ.loc[origin]
         lines += ["", f"[backtest.origin_{int(origin)}]", f"points = {int(s.points)}",

@@ -1,5 +1,12 @@
 """The published points a hindcast is compared with, and how far the model is from them: the
-series and their weights, the ensemble band, the per-series errors and the distance."""
+series and their weights, the ensemble band, the per-series errors and the distance.
+
+Besides the city series, two district terms: the districts' own published figures
+(``sim/data/district_history.csv``, one series ``<indicator>@<adcode>`` per district and
+indicator, together one term), and the share of districts whose end-2022 evaluation tier is the
+published one (重庆科技创新指数报告2023; the evaluation's benchmark is the city's value then, as in
+the report). The districts start in 2017 with the 2022 split, so these terms check that the
+dynamics keep each district where its own figures and the published ranking put it."""
 
 from __future__ import annotations
 
@@ -29,6 +36,11 @@ ADDED = tuple(f"{s}_added" for s in ADDED_SERIES)
 FIT_SERIES = SERIES + ADDED                                    # what the distance compares
 WEIGHTS = {**CITY_SERIES, **{k: v[2] for k, v in REGIONAL_SERIES.items()},
            **{f"{s}_added": w for s, w in ADDED_SERIES.items()}}
+# The district terms weigh like one regional point each: a few districts' figures, some of whose
+# years are inferred (see the data file), should inform the fit but not steer the city path.
+DISTRICT_FIGURES, DISTRICT_WEIGHT = "district_figures", 0.5
+TIERS, TIER_WEIGHT, TIER_YEAR = "tier_agreement", 0.5, 2022
+WEIGHTS.update({DISTRICT_FIGURES: DISTRICT_WEIGHT, TIERS: TIER_WEIGHT})
 HEADLINE = ("tech_enterprises", "high_tech_enterprises", "rd_expenditure")
 AIM_MAPE = 10.0
 
@@ -63,9 +75,43 @@ def observed(data_dir=None, last_year: int = LAST_YEAR) -> pd.DataFrame:
             continue
         r = point(ind, y)
         rows.append(dict(series=s, year=y, value=float(r.value), status=r.status, note=r.note, source=r.source))
+    for r in datasets.load_district_history(data_dir).itertuples():
+        if r.year in years:
+            rows.append(dict(series=district_series(r.indicator, r.adcode), year=int(r.year), value=float(r.value),
+                             status=r.status, note=f"{r.name_zh}: {r.method}", source=r.source))
+    if TIER_YEAR <= last_year:
+        rows.append(dict(series=TIERS, year=TIER_YEAR, value=100.0, status="verified",
+                         note="% of the 38 districts in their published 2022 tier (all of them)",
+                         source="重庆科技创新指数报告2023 (districts.csv innovation_tier)"))
     out = pd.DataFrame(rows)
     assert out["year"].max() <= LAST_YEAR  # the model's job is to forecast 2023 on
     return out
+
+
+def district_series(indicator: str, adcode) -> str:
+    return f"{indicator}@{adcode}"
+
+
+def is_district(series: str) -> bool:
+    return "@" in series
+
+
+def district_points(data_dir=None) -> list[tuple[str, str, str]]:
+    """(series, indicator, adcode) of every district and indicator with a published figure."""
+    h = datasets.load_district_history(data_dir)
+    pairs = h[["indicator", "adcode"]].drop_duplicates().itertuples(index=False)
+    return [(district_series(i, a), i, str(a)) for i, a in pairs]
+
+
+def point_weights(obs: pd.DataFrame) -> dict:
+    """Each published point's weight (``series:year``): its series' weight over the series'
+    number of points (a series weighs the same whatever its number of years, as in the MAPE
+    distance); the district figures share one weight over all their points."""
+    district = obs.series.map(is_district)
+    counts = obs[~district].groupby("series").size()
+    n_district = int(district.sum())
+    return {f"{r.series}:{r.year}": (DISTRICT_WEIGHT / n_district if is_district(r.series)
+                                     else WEIGHTS[r.series] / counts[r.series]) for r in obs.itertuples()}
 
 
 def with_additions(runs: pd.DataFrame) -> pd.DataFrame:
@@ -93,9 +139,12 @@ def fit_errors(runs_or_band: pd.DataFrame, data_dir=None) -> pd.DataFrame:
     """Per series: MAPE (%) of the ensemble mean against the published points, the largest
     absolute percentage error, how many points, the weight in the distance, and the values."""
     band = runs_or_band if "mean" in runs_or_band.columns else hindcast_band(runs_or_band, data_dir)
+    band = band[band.observed.notna()]
     rows = []
-    for s in FIT_SERIES:
-        b = band[(band.series == s) & band.observed.notna()].sort_values("year")
+    groups = [(s, band.series == s) for s in FIT_SERIES + (TIERS,)]
+    groups.insert(len(FIT_SERIES), (DISTRICT_FIGURES, band.series.map(is_district)))
+    for s, rows_of in groups:
+        b = band[rows_of].sort_values(["series", "year"])
         if b.empty:         # not fitted (a backtest stops before the series' year)
             continue
         ape = 100.0 * (b["mean"] - b["observed"]).abs() / b["observed"]
@@ -123,11 +172,12 @@ def _value(result: dict, s: str, y: int) -> float:
 def _distance_of(result: dict, obs: pd.DataFrame) -> float:
     """The distance of one run: as ``distance(fit_errors(...))`` for a one-run ensemble."""
     num = den = 0.0
-    for s in FIT_SERIES:
-        o = obs[obs.series == s]
+    district = obs.series.map(is_district)
+    groups = [(s, obs[obs.series == s]) for s in FIT_SERIES + (TIERS,)] + [(DISTRICT_FIGURES, obs[district])]
+    for s, o in groups:
         if o.empty:
             continue
-        ape = [abs(_value(result, s, y) - v) / v for y, v in zip(o.year, o.value)]
+        ape = [abs(_value(result, x, y) - v) / v for x, y, v in zip(o.series, o.year, o.value)]
         num += WEIGHTS[s] * 100.0 * float(np.mean(ape))
         den += WEIGHTS[s]
     return num / den

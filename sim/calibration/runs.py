@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..params import Params
 from .file import load_calibration
-from .fit import SERIES, fit_errors
+from .fit import SERIES, TIER_YEAR, TIERS, district_points, fit_errors
 from .problem import CALIBRATION_FILE, LAST_YEAR, START_YEAR, CalibrationError, _flatten, _nest
 
 
@@ -26,9 +26,17 @@ def _run_one(task) -> dict:
     params = (base if base is not None else Params()).with_overrides(_nest(overrides or {}))
     params = params.with_overrides({"start_year": START_YEAR, "scale": scale})
     model = InnovationModel(params, seed=replicate_seed(seed, replicate))
+    from ..programmes.evaluation import evaluate, tiers
+
     groups = np.array([d.group for d in model.district_list])
     metro = np.isin(groups, ("central_urban", "new_metropolitan"))
-    out = {s: {} for s in SERIES}
+    by_code = {str(d.adcode): d for d in model.district_list}
+    points = district_points()
+    published_tier = np.array([d.tier_2022 for d in model.district_list])
+    out = {s: {} for s in (*SERIES, *(p[0] for p in points), TIERS)}
+    district_value = {"tech_enterprises": lambda d: d.tech_enterprises,
+                      "high_tech_enterprises": lambda d: d.high_tech_enterprises,
+                      "rd_expenditure": lambda d: d.rd, "rd_intensity": lambda d: 100.0 * d.rd / d.gdp}
 
     def record(model):
         rd = np.array([d.rd for d in model.district_list])
@@ -41,6 +49,11 @@ def _run_one(task) -> dict:
         out["rd_northeast"][y] = float(rd[groups == "northeast"].sum())
         out["rd_southeast"][y] = float(rd[groups == "southeast"].sum())
         out["rd_share_central_urban"][y] = 100.0 * float(rd[groups == "central_urban"].sum() / rd.sum())
+        for series, indicator, code in points:
+            out[series][y] = float(district_value[indicator](by_code[code]))
+        # The report scores each year against that year's city values (benchmark None).
+        if y == TIER_YEAR:
+            out[TIERS][y] = 100.0 * float(np.mean(tiers(evaluate(model, None)[0]) == published_tier))
 
     record(model)
     model.run_until(LAST_YEAR, on_year_end=record)

@@ -7,7 +7,8 @@ with a multivariate normal kernel, keeps a particle when its distance to the pub
 is below a tolerance set to a quantile of the previous generation's distances, and weights it
 by prior / proposal. The distance (``AdaptivePNormDistance``, p = 1) compares every published
 point (levels and yearly additions 2018–2022, the 2020 regional blocks, the 2022
-central-district share), each scaled by its spread in the current generation (re-estimated
+central-district share, the districts' own figures and the share of districts in their published
+2022 tier), each scaled by its spread in the current generation (re-estimated
 each generation) and weighted by its series' weight over its number of points.
 
 Reproducibility: every generation draws its simulations' seeds from ``(seed, generation)``, and
@@ -34,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .fit import (ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, WEIGHTS, _distance_of, _value, distance, fit_errors,
-                  hindcast_band, observed)
+from .fit import (ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, TIER_YEAR, TIERS, _distance_of, _value, distance,
+                  district_points, fit_errors, hindcast_band, observed, point_weights)
 from .problem import DEFAULTS, FIT_YEARS, FREE, LAST_YEAR, CalibrationError
 from .runs import _execute, _frame, _pool, _run_one
 
@@ -94,14 +95,20 @@ def stats_of(result: dict, years=FIT_YEARS) -> dict:
             out[f"{s}_added:{y}"] = float(_value(result, f"{s}_added", y))
     for s, (_, y, _) in REGIONAL_SERIES.items():
         out[f"{s}:{y}"] = float(result["series"][s][y])
+    for s, _, _ in district_points():
+        for y in years:
+            out[f"{s}:{y}"] = float(result["series"][s][y])
+    out[f"{TIERS}:{TIER_YEAR}"] = float(result["series"][TIERS][TIER_YEAR])
     out["derived:candidate_ratio"] = float(result["candidate_ratio"])
     out["derived:registered_rd"] = float(result["registered_rd"]) if np.isfinite(result["registered_rd"]) else 0.0
     return out
 
 
-# A run of the right shape (only its keys are used).
-_DUMMY = dict(series={s: {y: 1.0 for y in range(FIT_YEARS[0] - 1, LAST_YEAR + 1)}
-                      for s in (*CITY_SERIES, *REGIONAL_SERIES)}, candidate_ratio=1.0, registered_rd=0.03)
+def _dummy() -> dict:
+    """A run of the right shape (only its keys are used)."""
+    names = (*CITY_SERIES, *REGIONAL_SERIES, *(p[0] for p in district_points()), TIERS)
+    return dict(series={s: {y: 1.0 for y in range(FIT_YEARS[0] - 1, LAST_YEAR + 1)} for s in names},
+                candidate_ratio=1.0, registered_rd=0.03)
 
 
 def _observed_stats(obs: pd.DataFrame) -> dict:
@@ -150,8 +157,8 @@ def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["bud
     # Every statistic a run records is in the observed set; those not fitted (the derived state,
     # the years after last_year) have weight 0 and the placeholder 0, so the held-out published
     # values never reach the search.
-    fitted = _point_weights(obs)
-    recorded = stats_of(_DUMMY)
+    fitted = point_weights(obs)
+    recorded = stats_of(_dummy())
     weights = {k: fitted.get(k, 0.0) for k in recorded}
     stats_obs = {k: _observed_stats(obs).get(k, 0.0) for k in recorded}
     tmp = None
@@ -189,13 +196,6 @@ def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["bud
     if tmp is not None:
         tmp.cleanup()
     return result
-
-
-def _point_weights(obs: pd.DataFrame) -> dict:
-    """Each point's weight: its series' weight over the series' number of points (a series
-    weighs the same whatever its number of years, as in the MAPE distance)."""
-    counts = obs.groupby("series").size()
-    return {f"{r.series}:{r.year}": WEIGHTS[r.series] / counts[r.series] for r in obs.itertuples()}
 
 
 def _resumable(url: str, fingerprint: str) -> int | None:
