@@ -55,7 +55,8 @@ class InnovationModel(mesa.Model):
     """
 
     # Appended only: a stream's position is part of its seed.
-    STREAMS = ("links", "finance", "knowledge", "growth", "ladder", "exit", "entry", "transfer", "zones", "spinoffs")
+    STREAMS = ("links", "finance", "knowledge", "growth", "ladder", "exit", "entry", "transfer", "zones", "spinoffs",
+               "innovative_county")
 
     def __init__(self, params: Params | dict | None = None, seed: int | None = 42,
                  scale: float | None = None, data_dir=None, **overrides):

@@ -56,8 +56,12 @@ def counties(m):
     return {d.short_zh: d for d in m.district_list}
 
 
+# The steps' mechanics at a known list (2023, two counties at most), without the draws.
+KNOWN_LIST = {"batch_year_spread": 0, "quota_mean": 0, "quota": 2}
+
+
 def test_innovative_county_steps_and_their_dates():
-    m = start(scale=0.05)
+    m = start(scale=0.05, innovative_county=KNOWN_LIST)
     prog, c = m.programmes["innovative_county"], counties(m)
     assert c["奉节"].innovative_county == "passed" and m.innovative_counties_start == 1
     for d in m.district_list:
@@ -75,7 +79,7 @@ def test_innovative_county_steps_and_their_dates():
 
 
 def test_a_county_that_fails_acceptance_may_apply_again():
-    m = start(scale=0.05, innovative_county={"batch_interval": 4})
+    m = start(scale=0.05, innovative_county={**KNOWN_LIST, "batch_interval": 4})
     prog, c = m.programmes["innovative_county"], counties(m)
     for d in m.district_list:
         d.rd_intensity = 0.1
@@ -99,7 +103,7 @@ def test_t5_reads_listing_by_default_and_acceptance_in_the_strict_set():
 
 def test_the_city_support_lever_moves_t5():
     def listed(support):
-        m = start(scale=0.05, innovative_county={"support": support})
+        m = start(scale=0.05, innovative_county={**KNOWN_LIST, "support": support})
         for _ in range(4):
             m.step()
         df = m.datacollector.get_model_vars_dataframe()
@@ -108,6 +112,29 @@ def test_the_city_support_lever_moves_t5():
     on, off = listed(True), listed(False)
     assert on[0] >= 1 and off[0] == 0
     assert on[1] == off[1] == 0          # nobody listed in 2023 can pass acceptance by the end of 2023
+
+
+def test_the_next_list_and_its_size_are_drawn_and_paired_across_scenarios():
+    def first_list(seed, **levers):
+        m = start(scale=0.02, seed=seed, **levers)
+        prog = m.programmes["innovative_county"]
+        for d in m.district_list:
+            d.rd_intensity = 1.0                                   # every county ready: the draw decides
+        for y in range(2023, 2030):
+            n = prog.list_counties(y)
+            if prog.next_list == y + m.params.innovative_county.batch_interval:   # this year's list came out
+                m.release()
+                return y, n
+        raise AssertionError("no list by 2029")
+    draws = [first_list(seed) for seed in range(24)]
+    years = {y for y, _ in draws}
+    assert years <= set(range(2023, 2027)) and len(years) >= 3          # uniform over 2023–2026
+    sizes = [n for _, n in draws]
+    assert max(sizes) <= 3 and len(set(sizes)) >= 2
+    met = sum(y <= 2025 and n >= 2 for y, n in draws)
+    assert 0 < met < len(draws)                                         # T5 is uncertain, not certain
+    # Replicate k draws the same list in a scenario that changes an unrelated lever.
+    assert [first_list(s, talent={"commissioners": 3.0}) for s in range(4)] == draws[:4]
 
 
 # --- T6 ------------------------------------------------------------------------------------

@@ -8,17 +8,23 @@ listed county builds for three years against the indicator system (创建周期�
 that the ministry runs the acceptance (验收: "视频答辩、专家评审及综合评议") and publishes who
 passed (奉节: listed 2018, passed 2022). Here:
 
-1. application: in a batch year (``batch_year`` and every ``batch_interval`` years after it,
-   when the ministry calls for a list) each county
-   the city recommends applies — the counties the seed names (``candidates``) and, with the
-   city's support, any county of the first two tiers whose R&D intensity reaches the listing
-   level;
-2. list: the ministry lists up to ``quota`` Chongqing applicants that reach
-   ``list_rd_intensity_min`` (the named ones first, then by R&D intensity);
+1. application: in a list year (the next one drawn uniformly from ``batch_year`` to
+   ``batch_year + batch_year_spread``, then every ``batch_interval`` years, when the ministry
+   calls for a list) each county the city recommends applies — the counties the seed names
+   (``candidates``) and, with the city's support, any county of the first two tiers whose R&D
+   intensity reaches the listing level;
+2. list: the ministry lists Chongqing applicants that reach ``list_rd_intensity_min`` (the
+   named ones first, then by R&D intensity), as many as a Poisson draw of mean ``quota_mean``
+   capped at ``quota``;
 3. construction: ``construction_years`` from the year after listing;
 4. acceptance: ``acceptance_lag`` years after construction ends; a county passes if its R&D
    intensity and R&D growth since listing reach ``rd_intensity_min`` and ``rd_growth_min``;
    one that fails ("failed"; it did enter the list) may apply again in a later batch.
+
+The ministry's timing and the size of its list are not known at the end of 2022, so both are
+drawn in every replicate (paired: replicate k draws the same in every scenario); T5's spread
+is theirs. With ``batch_year_spread = 0`` and ``quota_mean = 0`` the list comes in
+``batch_year`` and takes ``quota`` (the hindcast's verified first list).
 
 T5 counts the counties newly listed (the seed's "新创建", the default reading) or, in the
 ``policy_2025_acceptance`` target set, those newly accepted (see sim/data/targets.toml).
@@ -37,6 +43,7 @@ class InnovativeCounties(Programme):
 
     def setup(self):
         m = self.model
+        self.next_list = None   # the year of the next national list, drawn when first needed
         for d in m.district_list:
             if str(d.adcode) in m.params.innovative_county.already_passed:
                 d.innovative_county = "passed"
@@ -60,9 +67,16 @@ class InnovativeCounties(Programme):
     def list_counties(self, year: int) -> int:
         """A batch year's national list: returns how many Chongqing counties it takes in."""
         ic = self.model.params.innovative_county
-        if year < ic.batch_year or (year - ic.batch_year) % ic.batch_interval:
+        if year < ic.batch_year:
             return 0
-        listed = [d for d in self.applicants() if d.rd_intensity >= ic.list_rd_intensity_min][:ic.quota]
+        rng = self.model.stream("innovative_county")
+        if self.next_list is None:
+            self.next_list = ic.batch_year + (int(rng.integers(0, ic.batch_year_spread + 1)) if ic.batch_year_spread else 0)
+        if year != self.next_list:
+            return 0
+        self.next_list += ic.batch_interval
+        quota = min(int(rng.poisson(ic.quota_mean)), ic.quota) if ic.quota_mean else ic.quota
+        listed = [d for d in self.applicants() if d.rd_intensity >= ic.list_rd_intensity_min][:quota]
         for d in listed:
             d.innovative_county, d.listed_year = "construction", year
         return len(listed)

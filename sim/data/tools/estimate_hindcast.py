@@ -155,6 +155,8 @@ def main() -> None:
         e(y, "innovative_county.batch_year", "2018", "yr", "verified",
           "the ministry's first construction list (首批创新型县(市)建设名单), 公示 2018-11-22 (xwzx.qqzyw.com/show-232233.html)")
         e(y, "innovative_county.quota", "1", "counties", "verified", "the first list took one Chongqing county, 奉节 (cq.cri.cn 2022-08-31)")
+        e(y, "innovative_county.batch_year_spread", "0", "yr", "verified", "the first list's year is known (公示 2018-11-22): no draw")
+        e(y, "innovative_county.quota_mean", "0", "counties", "verified", "the first list's Chongqing count is known (奉节): no draw")
     e(2017, "innovative_county.already_passed", "", "adcodes", "verified", "no Chongqing county had passed by the end of 2017: 奉节, the first, passed in 2022 (city_history)")
     e(2018, "zone.500118", "national", "level", "verified", "永川高新区 national, 国函〔2018〕48号 (2018-02-28)")
     e(2018, "zone.500153", "national", "level", "verified", "荣昌高新区 national, 国函〔2018〕47号 (2018)")
