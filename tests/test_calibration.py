@@ -225,7 +225,12 @@ def test_backtest_coverage_is_counted_from_weighted_bands_and_reaches_file_and_r
     bt = C.load_calibration(path)["backtest"]
     assert bt["origins"] == [2020] and bt["coverage90"] == 1.0 and bt["aim_met"] is True
     assert bt["origin_2020"]["series"][0] == "tech_enterprises"
+    # Held-out district figures and the 2022 tiers are counted as kinds of their own.
+    kinds = dict(zip(bt["by_kind"]["kind"], bt["by_kind"]["points"]))
+    assert kinds["district figures"] == int(held.series.str.contains("@").sum()) > 0 and kinds["district tiers"] == 1
+    assert sum(kinds.values()) == len(held)
     page = forecast_quality_html(path)
     assert "100%" in page and "meets" in page and "2020" in page
+    assert "By kind of point" in page and "渝北区" in page
     assert "holds no backtest" in forecast_quality_html(tmp_path / "missing.toml")
     assert "without a calibration file" in forecast_quality_html(None)

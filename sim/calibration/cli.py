@@ -97,7 +97,7 @@ def _main(args) -> int:
 
 
 def _backtest(args, out: Path, folder: Path, workers: int) -> int:
-    from .backtest import backtest, summary
+    from .backtest import backtest, summary, summary_by_kind
     from .file import load_calibration, write_backtest
     from .search import _check_settings
     load_calibration(out)           # the file must exist before hours are spent on it
@@ -116,6 +116,9 @@ def _backtest(args, out: Path, folder: Path, workers: int) -> int:
     print(f"{'origin':<8}{'points':>7}{'in 50 %':>9}{'in 90 %':>9}{'median APE':>12}")
     for origin, r in s.iterrows():
         print(f"{origin!s:<8}{int(r.points):>7}{r.coverage50:>9.0%}{r.coverage90:>9.0%}{r.median_ape:>11.1f}%")
+    print(f"{'kind of point':<18}{'points':>7}{'in 50 %':>9}{'in 90 %':>9}{'median APE':>12}")
+    for kind, r in summary_by_kind(points).iterrows():
+        print(f"{kind:<18}{int(r.points):>7}{r.coverage50:>9.0%}{r.coverage90:>9.0%}{r.median_ape:>11.1f}%")
     return 0
 
 
