@@ -260,6 +260,14 @@ def add_entrants(model, counts: np.ndarray, registered: bool, rd_ratio: float = 
                               zone, FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"], FIRM_START["candidate"][1], rd_ratio,
                               MAX_RD_BASE, KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation, knowledge_ratio,
                               *(pop.col(c) for c in ("district", "industry", "revenue", "rd_base", "rd_rate", "rd", "knowledge", "in_zone")))
+    factor = model.district_rd_factor
+    if total and factor is not None:   # districts' own R&D intensity (firms.district_rd_factor)
+        district, rd_base = pop.col("district")[rows], pop.col("rd_base")
+        rd_base[rows] = np.clip(rd_base[rows] * factor[district], 0.002, MAX_RD_BASE)
+        pop.col("rd_rate")[rows] = rd_base[rows]
+        pop.col("rd")[rows] = rd_base[rows] * pop.col("revenue")[rows]
+        pop.col("knowledge")[rows] = (pop.col("rd")[rows] / (KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation)
+                                      * knowledge_ratio)
     model.events["births"] += total / p.scale
     return rows
 

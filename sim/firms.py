@@ -360,6 +360,19 @@ class Enterprise:
                 f"{self.status_name}, revenue={self.revenue:.1f}M, rd={self.rd:.2f}M)")
 
 
+def district_rd_factor(districts, elasticity: float) -> np.ndarray:
+    """Per district, the median R&D intensity of its firms relative to the city's: the district's
+    R&D intensity (R&D / GDP) relative to the city's, to the power ``elasticity``. Districts that
+    spend more on R&D per unit of output have firms nearer the certification threshold, so they
+    keep certifying more of their registered firms (their high-tech share does not converge to
+    the city's)."""
+    if elasticity == 0:
+        return np.ones(len(districts))
+    rd, gdp = np.asarray(districts["rd_expenditure"], float), np.asarray(districts["gdp"], float)
+    relative = (rd / gdp) / (rd.sum() / gdp.sum())
+    return np.power(np.maximum(relative, 1e-3), elasticity)
+
+
 def initial_population(districts, leaders, params, rng: np.random.Generator) -> FirmPopulation:
     """The firm population at the end of the start year, built from the data layer's districts.
 
@@ -383,6 +396,8 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
     def stochastic_round(x):
         return int(np.floor(x + rng.random()))
 
+    rd_factor = district_rd_factor(districts, b.district_rd_elasticity)
+
     for d, row in enumerate(districts.itertuples(index=False)):
         n_lead = leaders_by_district.get(d, 0)
         n_cert = stochastic_round(max(row.high_tech_enterprises - n_lead, 0) * scale)
@@ -399,6 +414,8 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
             med_rev, med_rd, med_age = FIRM_START[status]
             if status == "registered" and params.start_year == 2022:
                 med_rd = b.registered_rd_2022
+            if not certified:
+                med_rd = med_rd * rd_factor[d]
             revenue = med_rev * rng.lognormal(0.0, sigma_rev, count)
             rd_base = np.clip(med_rd * rng.lognormal(0.0, sigma_rd, count), 0.002, 0.4)
             if certified:  # a valid certificate means the firm met its band, usually with a margin

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import datasets, districts, firm_processes, metrics, programmes
 from .districts import District
-from .firms import initial_population
+from .firms import district_rd_factor, initial_population
 from .hindcast import LAST_HISTORY_YEAR, PolicyEnvironment
 from .network import CollaborationGraph
 from .params import INDUSTRY_DIRECTIONS, Params
@@ -101,6 +101,8 @@ class InnovationModel(mesa.Model):
 
         # ---- firms, universities, links, programmes -------------------------------------------
         self.firms = initial_population(dd, leaders, p, self.rng)
+        self.district_rd_factor = (district_rd_factor(dd, p.behaviour.district_rd_elasticity)
+                                   if p.behaviour.district_rd_elasticity else None)
         leaders["row"] = np.flatnonzero(self.firms.col("leader"))
         self.leaders = leaders
         unis = datasets.load_universities(data_dir)

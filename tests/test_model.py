@@ -9,6 +9,7 @@ import pytest
 
 from sim import InnovationModel, Params, ParamError, replicate_seed
 from sim.params import KEEP, POLICY_OFF, _undot, describe, levers
+from sim import firm_processes
 from sim.firms import cert_threshold
 from sim.metrics import district_frame, money_check
 from sim.targets import POLICY_2025, scoreboard
@@ -313,3 +314,21 @@ def test_a_hindcast_year_that_overrides_a_finance_term_takes_effect_from_that_ye
     assert model.credit_pool.loan_size == 9.0
     new = model.firms.col("loan")[model.firms.col("loan_due") == model.steps + model.params.finance.loan_term_quarters]
     assert len(new) and set(new.tolist()) == {9.0}
+
+
+def test_firms_follow_their_districts_r_and_d_intensity_when_the_elasticity_is_on():
+    def median_rd(k):
+        m = InnovationModel(Params().with_overrides({"behaviour": {"district_rd_elasticity": k}}), scale=0.05, seed=3)
+        pop = m.firms
+        intensity = np.array([d.rd / d.gdp for d in m.district_list])
+        hi, lo = int(np.argmax(intensity)), int(np.argmin(intensity))
+        candidate = pop.col("alive") & ~pop.col("registered")
+        out = [float(np.median(pop.col("rd_base")[candidate & (pop.col("district") == i)])) for i in (hi, lo)]
+        rows = firm_processes.add_entrants(m, np.bincount([hi] * 40 + [lo] * 40, minlength=m.n_districts), registered=False)
+        born = pop.col("district")[rows]
+        out += [float(np.median(pop.col("rd_base")[rows][born == i])) for i in (hi, lo)]
+        m.release()
+        return out
+    flat, steep = median_rd(0.0), median_rd(1.0)
+    assert flat[0] == pytest.approx(flat[1], rel=0.3) and flat[2] == pytest.approx(flat[3], rel=0.3)
+    assert steep[0] > 3 * steep[1] and steep[2] > 3 * steep[3]      # candidates and entrants alike

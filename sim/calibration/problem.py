@@ -55,6 +55,8 @@ FREE = (
          "revenue drift of firms: the level of enterprise R&D growth"),
     Free("behaviour.growth_finance", 0.0, 0.4, False,
          "extra growth of firms with a knowledge-value loan or equity: how R&D follows the 2019–2021 credit expansion"),
+    Free("behaviour.district_rd_elasticity", 0.0, 1.5, False,
+         "how far a district's firms' R&D intensity follows the district's: whether high-R&D districts keep their high-tech share (the districts' own figures, the published tiers)"),
 )
 FIXED_BECAUSE = {
     "behaviour.pass_rate": "only apply_rate x pass_rate is identified by stock data",
