@@ -169,7 +169,11 @@ def load_district_history(data_dir=None) -> pd.DataFrame:
     d = datasets._dir(data_dir)
     df = _simple("district_history.csv", _district_hist_schema, d, sort=["adcode", "indicator", "year"],
                  key=("adcode", "indicator", "year"))
+    names = datasets.district_identity(d).set_index("adcode")["name_zh"].to_dict()
     for r in df.itertuples():
+        if names.get(int(r.adcode)) != r.name_zh:
+            raise DataError(d / "district_history.csv", None, "name_zh", f"{r.name_zh!r} for adcode {r.adcode}",
+                            f"{names.get(int(r.adcode))!r}, the name of {r.adcode} in districts.csv")
         if r.unit != DISTRICT_HISTORY_UNITS[r.indicator]:
             raise DataError(d / "district_history.csv", None, "unit", f"{r.unit!r} for {r.indicator} ({r.adcode} {r.year})",
                             repr(DISTRICT_HISTORY_UNITS[r.indicator]))

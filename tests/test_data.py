@@ -76,7 +76,7 @@ def test_every_value_has_status_and_source(districts, indicators):
         assert set(districts[col]) <= STATUS, col
         assert (districts[col.replace("_status", "_source")].str.len() > 5).all()
     for loader in (ds.load_universities, ds.load_leading_firms, ds.load_industry_directions,
-                   ds.load_sichuan_chongqing, ds.load_city_history):
+                   ds.load_sichuan_chongqing, ds.load_city_history, ds.load_district_history):
         df = loader()
         assert set(df["status"]) <= STATUS, loader.__name__
         assert (df["source"].str.len() > 3).all(), loader.__name__

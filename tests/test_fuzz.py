@@ -242,7 +242,7 @@ DATA_FILES = [*CSV_FILES, "boundaries.geojson"]
 LOADERS = [lambda d: datasets.load_districts(d, 2022), lambda d: datasets.load_districts(d, 2017),
            datasets.load_universities, datasets.load_leading_firms, datasets.load_industry_directions,
            datasets.load_paired_assistance, datasets.load_sichuan_chongqing, datasets.load_city_history,
-           datasets.load_boundaries, datasets.load_policy_environment, datasets.load_hindcast_indicators]
+           datasets.load_district_history, datasets.load_boundaries, datasets.load_policy_environment, datasets.load_hindcast_indicators]
 CELL_JUNK = ["", " ", "x", "-1", "0", "nan", "inf", "1e400", "9" * 5000, "\x00", '"', "500999", "500101", "2017", "é" * 3]
 HINDCAST_FILES = ("district_indicators.csv", "hindcast_2017.csv", "policy_environment.csv", "universities.csv")
 # Damage no valid file can carry: each must be caught by the loaders.
