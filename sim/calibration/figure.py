@@ -1,4 +1,5 @@
-"""The hindcast figure: published points over the model's band, one panel per series."""
+"""The hindcast figure: published points over the model's band, one panel per series and per
+yearly-additions series, and the districts' own figures against the model."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .file import load_calibration, posterior_samples
-from .fit import SERIES, fit_errors, hindcast_band
+from .fit import ADDED, DISTRICT_FIGURES, SERIES, TIERS, fit_errors, hindcast_band, is_district
 from .problem import CALIBRATION_FILE, FIGURE_FILE, LAST_YEAR, START_YEAR, _flatten
 from .runs import hindcast
 
@@ -15,7 +16,9 @@ from .runs import hindcast
 LABELS = {"tech_enterprises": "科技型企业 tech-based SMEs", "high_tech_enterprises": "高新技术企业 high-tech enterprises",
           "rd_expenditure": "R&D 经费 (亿元)", "rd_intensity": "R&D 强度 (% of GDP)",
           "rd_metropolitan": "主城都市区 R&D (亿元)", "rd_northeast": "渝东北 R&D (亿元)",
-          "rd_southeast": "渝东南 R&D (亿元)", "rd_share_central_urban": "中心城区 share of R&D (%)"}
+          "rd_southeast": "渝东南 R&D (亿元)", "rd_share_central_urban": "中心城区 share of R&D (%)",
+          "tech_enterprises_added": "科技型企业 added in the year", "high_tech_enterprises_added": "高新技术企业 added in the year",
+          "rd_expenditure_added": "R&D 经费 added in the year (亿元)"}
 
 
 def plot_hindcast(band: pd.DataFrame, path: Path | str = FIGURE_FILE, errors: pd.DataFrame | None = None,
@@ -32,8 +35,8 @@ def plot_hindcast(band: pd.DataFrame, path: Path | str = FIGURE_FILE, errors: pd
     if "Noto Sans CJK SC" in names:
         plt.rcParams["font.family"] = ["Noto Sans CJK SC", "DejaVu Sans"]
     errors = errors if errors is not None else fit_errors(band)
-    fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
-    for ax, s in zip(axes.ravel(), SERIES):
+    fig, axes = plt.subplots(3, 4, figsize=(17, 11))
+    for ax, s in zip(axes.ravel(), SERIES + ADDED):
         b = band[band.series == s].sort_values("year")
         if posterior_band is not None:
             pb = posterior_band[posterior_band.series == s].sort_values("year")
@@ -50,6 +53,7 @@ def plot_hindcast(band: pd.DataFrame, path: Path | str = FIGURE_FILE, errors: pd
         ax.set_xticks(range(START_YEAR, LAST_YEAR + 1))
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
+    _districts(axes[2, 3], band, errors)
     axes[0, 0].legend(fontsize=8, loc="upper left")
     fig.suptitle(title or "Hindcast 2017→2022: published points over the model's band", fontsize=12)
     fig.tight_layout()
@@ -58,6 +62,27 @@ def plot_hindcast(band: pd.DataFrame, path: Path | str = FIGURE_FILE, errors: pd
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _districts(ax, band: pd.DataFrame, errors: pd.DataFrame) -> None:
+    """The districts' own published figures against the model's mean, each relative to the
+    published value (1 = exact), with the share of districts in their published 2022 tier."""
+    from .. import datasets
+    short = datasets.district_identity().set_index("adcode")["short_zh"].to_dict()
+    b = band[band.series.map(is_district) & band.observed.notna()].sort_values(["series", "year"]).reset_index(drop=True)
+    ratio = b["mean"] / b["observed"]
+    ax.axhline(1.0, color="black", lw=1)
+    ax.scatter(range(len(b)), ratio, color="tab:blue", zorder=3)
+    ax.vlines(range(len(b)), b.p05 / b.observed, b.p95 / b.observed, color="tab:blue", alpha=0.4)
+    ax.set_xticks(range(len(b)))
+    ax.set_xticklabels([f"{short.get(int(x.split('@')[1]), x)} {x.split('@')[0].replace('_enterprises', '').replace('_', ' ')[:9]} {y}"
+                        for x, y in zip(b.series, b.year)], rotation=75, fontsize=6)
+    tiers = band[band.series == TIERS]
+    tier_text = f"; {tiers['mean'].iloc[0]:.0f} % in their 2022 tier" if len(tiers) else ""
+    mape = errors.loc[DISTRICT_FIGURES, "mape"] if DISTRICT_FIGURES in errors.index else float("nan")
+    ax.set_title(f"districts' own figures: model / published\nMAPE {mape:.1f} %{tier_text}", fontsize=10)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(alpha=0.3)
 
 
 def figure_from_file(path: Path | str = CALIBRATION_FILE, figure: Path | str = FIGURE_FILE, workers: int = 1,
