@@ -110,7 +110,8 @@ def learn_and_grow(model) -> None:
 # ---- the ladder --------------------------------------------------------------------------------
 def register(model) -> np.ndarray:
     """Registration as a tech-based SME: a Bass-type hazard p·push + q·(registered share among
-    whom the candidate imitates: its contacts and its district, or everyone)."""
+    whom the candidate imitates: its contacts and its district, or everyone). Returns the
+    flags of the rows that registered (a scratch array: read it before the next process)."""
     b, pop, n = model.params.behaviour, model.firms, model.firms.n
     push = model.fold("registration_push", 1.0)
     x = pop.scratch("exponent")
@@ -130,23 +131,25 @@ def register(model) -> np.ndarray:
     with draws.stream(model.stream("ladder")) as rng:
         model.events["registrations"] = ladder_kernels.register(rng, x, pop.col("alive"), pop.col("registered"),
                                                               pop.col("patents"), pop.col("weight"), flags)
-    return _rows(flags)
+    return flags
 
 
 def deregister(model) -> np.ndarray:
-    """Yearly re-evaluation (Q2): registered firms below the R&D floor may be removed."""
+    """Yearly re-evaluation (Q2): registered firms below the R&D floor may be removed. Returns
+    the flags of the rows removed (a scratch array)."""
     b, pop = model.params.behaviour, model.firms
     flags = pop.scratch("flags", bool)
     with draws.stream(model.stream("ladder")) as rng:
         model.events["deregistrations"] = ladder_kernels.deregister(
             rng, pop.col("alive"), pop.col("registered"), pop.col("certified"), pop.col("rd_rate"),
             b.registration_rd_floor, b.deregistration_rate, pop.col("weight"), flags)
-    return _rows(flags)
+    return flags
 
 
 def certify(model) -> np.ndarray:
     """A certification window: expiring certificates renew or lapse, eligible firms apply (close
-    below the threshold, they top their R&D up to it: bunching at the notch) and pass."""
+    below the threshold, they top their R&D up to it: bunching at the notch) and pass. Returns
+    the flags of the rows newly certified (a scratch array)."""
     b, c, pop = model.params.behaviour, model.params.cultivation, model.firms
     cls = classes(model, "certify", ("on_list",))
     odds = np.ascontiguousarray(np.minimum(np.broadcast_to(model.fold("certification_odds", b.apply_rate, cls), (cls.n,)), 1.0),
@@ -162,7 +165,7 @@ def certify(model) -> np.ndarray:
                                    "patents", "age", "cert_expiry", "weight")), flags)
     draws.caught_up(stream, ahead)
     model.events.update(certifications=counts[0], renewals=counts[1], lapses=counts[2])
-    return _rows(flags)
+    return flags
 
 
 def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
