@@ -261,3 +261,14 @@ def pair_sums(a, b, w, a_group, b_group, out):
     graph without gathering every link's districts into arrays first."""
     for e in range(len(a)):
         out[a_group[a[e]], b_group[b[e]]] += w[e]
+
+
+def _renumbered_twin(remap, rows):
+    rows[:] = remap[rows]
+
+
+@kernel(_renumbered_twin)
+def renumbered(remap, rows):
+    """Each row in ``rows`` replaced by its new number, in place."""
+    for j in range(len(rows)):
+        rows[j] = remap[rows[j]]

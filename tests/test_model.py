@@ -104,6 +104,30 @@ def test_invariants_hold_every_step():
     assert last["guiding_fund_transferred"] > 0 and last["loans_lent"] > 0 and last["equity_invested"] > 0
 
 
+def test_the_rows_of_exited_firms_go_at_the_year_end_and_whoever_held_rows_follows():
+    from sim.app_model import district_status_counts
+    model = InnovationModel(seed=3, scale=SMALL)
+    start = float(model.firms.col("weight").sum())
+    exits = births = 0.0
+    for _ in range(8):
+        rows_before = model.firms.n
+        model.step()
+        exits, births = exits + model.events["exits"], births + model.events["births"]
+        pop, net = model.firms, model.network
+        if model.quarter == 4:
+            assert pop.n < rows_before + births * SMALL and np.all(pop.col("alive")), "no exited row is left"
+        else:
+            assert not np.all(pop.col("alive")), "exited rows wait for the year's end"
+        assert np.all(pop.col("leader")[model.leaders["row"].to_numpy()])
+        for ends in (net.src, net.dst, net.u_firm):
+            assert np.all(ends < pop.n)
+        assert np.all(pop.col("alive")[net.src] & pop.col("alive")[net.dst]) or model.quarter != 4
+        # Exited firms are still counted, whether their rows went or not.
+        counted = [district_status_counts(model, d) for d in range(model.n_districts)]
+        assert sum(c["exited"] for c in counted) == pytest.approx(exits)
+        assert sum(sum(c.values()) for c in counted) == pytest.approx(start + births)
+
+
 def test_newly_certified_firms_meet_the_certification_rules():
     model = InnovationModel(seed=5, scale=SMALL)
     seen = 0
