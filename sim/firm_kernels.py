@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .draws import poisson_ptrs, poisson_small
+from .draws import normal, poisson_ptrs, poisson_small, uniform
 from .firms import seqsum
 from .jit import kernel, maximum as _max, minimum as _min
 
@@ -70,23 +70,28 @@ def entrants(rng, counts, start, cdf, revenue_scale, zone_share, sigma_revenue, 
     scaled normal draw, as numpy forms it), industry (drawn from the district's cumulative mix
     ``cdf``, as ``Generator.choice`` draws it) and zone membership, each drawn for the
     district's whole batch in turn, as numpy draws them."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     row = start
     for i in range(len(counts)):
         c = counts[i]
         for j in range(row, row + c):
-            revenue[j] = revenue_scale[i] * np.exp(sigma_revenue * rng.standard_normal())
+            hi, lo, z = normal(hi, lo, inc_hi, inc_lo)
+            revenue[j] = revenue_scale[i] * np.exp(sigma_revenue * z)
         for j in range(row, row + c):
-            rd_base[j] = _min(_max(median_rd * np.exp(sigma_rd * rng.standard_normal()) * rd_ratio, 0.002), max_rd_base)
+            hi, lo, z = normal(hi, lo, inc_hi, inc_lo)
+            rd_base[j] = _min(_max(median_rd * np.exp(sigma_rd * z) * rd_ratio, 0.002), max_rd_base)
         for j in range(row, row + c):
-            u = rng.random()
+            hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
             k = 0
             while k < cdf.shape[1] and cdf[i, k] <= u:
                 k += 1
             industry[j] = k
         for j in range(row, row + c):
-            in_zone[j] = rng.random() < zone_share[i]
+            hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+            in_zone[j] = u < zone_share[i]
             district[j] = i
         row += max(c, 0)
+    rng[0], rng[1] = hi, lo
     for j in range(start, row):
         rd_rate[j] = rd_base[j]
         rd[j] = rd_base[j] * revenue[j]
@@ -139,7 +144,7 @@ def contact_values(knowledge, revenue, alive, registered, district, weight, tabl
     shares[0, run], shares[1, run] = reg, live
 
 
-def _learn_twin(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,
+def _learn_twin(rng, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,
                 univ_contacts, exponent):
     spillover, rd_reference, capacity_cap, dt, knowledge_keep, growth_knowledge, half_variance, noise_dt = c
     degree = contacts[:, 4] + univ_contacts[:, 1]
@@ -153,18 +158,19 @@ def _learn_twin(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_r
     knowledge[:] = before * knowledge_keep + rd * dt + gain
     knowledge_growth = (knowledge - before) / np.maximum(before, 1e-9) / dt
     g = growth[cls] + growth_knowledge * np.clip(knowledge_growth, -1, 1)
-    exponent[:] = (g - half_variance) * dt + noise_dt * rng_growth.standard_normal(len(g))
+    exponent[:] = (g - half_variance) * dt + noise_dt * rng.standard_normal(len(g))
     return absorbed
 
 
 @kernel(_learn_twin)
-def learn(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,
+def learn(rng, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,
           univ_contacts, exponent):
     """Knowledge: depreciation, own R&D and what is absorbed from contacts (``contacts`` and
     ``univ_contacts``: the tables of CollaborationGraph.contact_sums); the exponent of the
     quarter's revenue growth (knowledge growth, the class's growth terms, noise). Returns the
     knowledge absorbed (weighted)."""
     spillover, rd_reference, capacity_cap, dt, knowledge_keep, growth_knowledge, half_variance, noise_dt = c
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     absorbed = 0.0
     for i in range(len(knowledge)):
         cl = cls[i]
@@ -180,7 +186,9 @@ def learn(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_rate, r
         knowledge[i] = after
         kg = (after - before) / _max(before, 1e-9) / dt
         g = growth[cl] + growth_knowledge * _min(_max(kg, -1.0), 1.0)
-        exponent[i] = (g - half_variance) * dt + noise_dt * rng_growth.standard_normal()
+        hi, lo, z = normal(hi, lo, inc_hi, inc_lo)
+        exponent[i] = (g - half_variance) * dt + noise_dt * z
+    rng[0], rng[1] = hi, lo
     return absorbed
 
 

@@ -96,9 +96,10 @@ def learn_and_grow(model) -> None:
     exponent = pop.scratch("exponent")
     terms = (b.spillover, b.absorption_rd_reference, b.absorption_cap, DT, 1 - b.knowledge_depreciation * DT,
              b.growth_knowledge, 0.5 * b.growth_noise**2, b.growth_noise * math.sqrt(DT))
-    absorbed = firm_kernels.learn(model.stream("growth"), rows, absorption, growth, terms,
-                                  *(pop.col(c) for c in ("knowledge", "revenue", "rd_rate", "rd", "alive", "weight")),
-                                  model.contacts.table, model.contacts.universities, exponent)
+    with draws.stream(model.stream("growth")) as rng:
+        absorbed = firm_kernels.learn(rng, rows, absorption, growth, terms,
+                                      *(pop.col(c) for c in ("knowledge", "revenue", "rd_rate", "rd", "alive", "weight")),
+                                      model.contacts.table, model.contacts.universities, exponent)
     with draws.stream(model.stream("knowledge")) as rng:
         firm_kernels.patents(rng, pop.col("rd"), pop.col("patents"), b.patent_rate, DT, 1 - b.patent_lapse * DT)
     model.events["knowledge_absorbed"] = absorbed / MILLION_PER_100M
@@ -260,10 +261,13 @@ def add_entrants(model, counts: np.ndarray, registered: bool, rd_ratio: float = 
     total = int(counts[counts > 0].sum())
     rows = pop.add(total, weight=1.0 / p.scale, born=model.steps, registered=registered)
     if total:
-        firm_kernels.entrants(rng, counts, int(rows[0]), model.industry_cdf, p.behaviour.entrant_revenue_ratio * model.entrant_revenue,
-                              zone, FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"], FIRM_START["candidate"][1], rd_ratio,
-                              MAX_RD_BASE, KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation, knowledge_ratio,
-                              *(pop.col(c) for c in ("district", "industry", "revenue", "rd_base", "rd_rate", "rd", "knowledge", "in_zone")))
+        with draws.stream(rng) as words:
+            firm_kernels.entrants(words, counts, int(rows[0]), model.industry_cdf,
+                                  p.behaviour.entrant_revenue_ratio * model.entrant_revenue, zone,
+                                  FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"], FIRM_START["candidate"][1], rd_ratio,
+                                  MAX_RD_BASE, KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation, knowledge_ratio,
+                                  *(pop.col(c) for c in ("district", "industry", "revenue", "rd_base", "rd_rate", "rd",
+                                                         "knowledge", "in_zone")))
     model.events["births"] += total / p.scale
     return rows
 
