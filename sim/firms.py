@@ -208,21 +208,18 @@ def _status_totals(alive, registered, specialised, listed, knowledge, weight):
     return candidates, spec, lst, k
 
 
-def _squeeze_twin(alive, cols):
+def _squeeze_twin(live, cols):
     for a in cols:
-        a[: np.count_nonzero(alive)] = a[: len(alive)][alive]
+        a[: len(live)] = a[live]
 
 
 @kernel(_squeeze_twin)
-def _squeeze(alive, cols):
-    """Move the rows where ``alive`` holds to the front of each column, in order (columns of
-    one dtype)."""
+def _squeeze(live, cols):
+    """Move rows ``live`` (ascending) to the front of each column, in order (columns of one
+    dtype). In place: row j is read from ``live[j]`` >= j before it is overwritten."""
     for a in cols:
-        k = 0
-        for i in range(len(alive)):
-            if alive[i]:
-                a[k] = a[i]
-                k += 1
+        for j in range(len(live)):
+            a[j] = a[live[j]]
 
 
 class FirmPopulation:
@@ -264,11 +261,14 @@ class FirmPopulation:
         district by district and the draws of a pass still go in row order). Returns the new row
         of each old row (-1 for a dropped one) for whoever holds rows, or None when no row went.
         Call it only when nothing holds the row of an exited firm (after the links' decay)."""
-        n, alive = self.n, self.col("alive").copy()   # a copy: the column itself moves
-        k = int(np.count_nonzero(alive))
+        n, alive = self.n, self.col("alive")
+        live = np.flatnonzero(alive)
+        k = len(live)
         if k == n:
             return None
         dead = ~alive
+        remap = np.full(n, -1, np.int64)
+        remap[live] = np.arange(k)
         if len(self.exited) < n_districts:
             self.exited = np.concatenate((self.exited, np.zeros(n_districts - len(self.exited))))
         self.exited += np.bincount(self.district[:n][dead], weights=self.weight[:n][dead], minlength=len(self.exited))
@@ -276,11 +276,11 @@ class FirmPopulation:
         for name, dtype in COLUMNS.items():
             by_type.setdefault(dtype, []).append(getattr(self, name))
         for cols in by_type.values():
-            _squeeze(alive, tuple(cols))
+            _squeeze(live, tuple(cols))
             for a in cols:
                 a[k:n] = 0          # rows are added onto zeros
         self.n = k
-        return np.where(alive, np.cumsum(alive) - 1, -1)
+        return remap
 
     def col(self, name: str) -> np.ndarray:
         """The used part of a column (a view)."""
