@@ -117,6 +117,7 @@ def choose_rd(factor, cls, rd_base, revenue, alive, rd_rate, rd, max_rate):
 def _contact_values_twin(knowledge, revenue, alive, registered, district, weight, table, shares):
     table[:, 0] = knowledge / np.maximum(revenue, 1e-6) * alive
     table[:, 1] = alive & registered
+    table[:, 2:] = 0.0
     a = weight * alive
     shares[0] = np.bincount(district, weights=a * registered, minlength=shares.shape[1])
     shares[1] = np.bincount(district, weights=a, minlength=shares.shape[1])
@@ -125,14 +126,16 @@ def _contact_values_twin(knowledge, revenue, alive, registered, district, weight
 @kernel(_contact_values_twin)
 def contact_values(knowledge, revenue, alive, registered, district, weight, table, shares):
     """What a firm shows its contacts, into the first two columns of ``table``: its knowledge
-    intensity and whether it is registered (zero once exited); and per district (``shares``)
-    the real firms registered and alive, added in row order as FirmPopulation.district_sums
-    adds them."""
+    intensity and whether it is registered (zero once exited), with the three columns of sums
+    CollaborationGraph.contact_sums adds into zeroed (the same cache line, so no pass of its
+    own); and per district (``shares``) the real firms registered and alive, added in row order
+    as FirmPopulation.district_sums adds them."""
     shares[:] = 0.0
     run, reg, live = 0, 0.0, 0.0     # the current district's sums, in registers (as in _district_sums)
     for i in range(len(knowledge)):
         table[i, 0] = knowledge[i] / _max(revenue[i], 1e-6) * alive[i]
         table[i, 1] = alive[i] & registered[i]
+        table[i, 2] = table[i, 3] = table[i, 4] = 0.0
         d = district[i]
         if d != run:
             shares[0, run], shares[1, run] = reg, live

@@ -219,9 +219,9 @@ class CollaborationGraph:
 
     # ---- what firms see through their links -----------------------------------------------------
     def contact_sums(self, table: np.ndarray, univ_values) -> np.ndarray:
-        """``table`` holds two quantities per firm in its first two columns (an (n, 5) array);
-        fills its last three with their link-weighted sums over the firm's contacts and the
-        firm's link weight. Returns the weighted sum of ``univ_values`` over each firm's
+        """``table`` holds two quantities per firm in its first two columns (an (n, 5) array)
+        and zeros in its last three; adds into those their link-weighted sums over the firm's
+        contacts and the firm's link weight. Returns the weighted sum of ``univ_values`` over each firm's
         university contacts and its university link weight, an (n, 2) table kept and reused
         (read it before the next call). Each firm's sums run over its links in the order they
         formed."""
