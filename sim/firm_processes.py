@@ -2,8 +2,8 @@
 
 Each reads the policy only through the programmes' terms (``model.fold``) and hooks
 (``model.call``), draws from its own random stream, counts its flows in ``model.events`` and —
-where it moves firms between states — returns the rows it changed. ``sim/model.py`` sets their
-order in the quarter.
+where it moves firms between states — returns the rows it changed (their flags where no caller
+needs the rows). ``sim/model.py`` sets their order in the quarter.
 
 A transition evaluates the programmes' terms once per class of firms (a ``FirmClasses`` table:
 the few attributes a term may depend on) and hands the tables to a compiled loop over the firms
