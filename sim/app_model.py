@@ -136,7 +136,9 @@ def district_status_counts(model, index: int) -> dict[str, float]:
         status = pop.status()
         mine = pop.col("district") == index
         w = pop.col("weight")
-        return {STATUS_NAMES[s]: float(w[mine & (status == s)].sum()) for s in range(len(STATUS_NAMES))}
+        counts = {STATUS_NAMES[s]: float(w[mine & (status == s)].sum()) for s in range(len(STATUS_NAMES))}
+        counts["exited"] += float(pop.exited[index]) if index < len(pop.exited) else 0.0   # rows compacted away
+        return counts
 
 
 def _fmt(x: float, unit: str = "") -> str:

@@ -1,4 +1,5 @@
-"""Draws inside compiled loops, bit for bit numpy's: ``Generator.random()`` and ``Generator.poisson``.
+"""Draws inside compiled loops, bit for bit numpy's: ``Generator.random()``, ``Generator.poisson``
+and ``Generator.standard_normal()``.
 
 A compiled loop that draws a uniform per firm through numba's Generator pays an indirect call
 into numpy's bit generator for each draw, about twice the cost of the draw itself. The
@@ -9,7 +10,9 @@ hands a loop that copy (four 64-bit words) and writes it back after, and ``unifo
 32-bit half that numpy keeps for 32-bit draws is left as it was, as ``random()`` leaves it.
 
 The Poisson samplers are numpy's two (multiplication below 10, PTRS rejection above) step for
-step on these uniforms. Without numba, ``stream`` hands the loop's numpy twin the Generator
+step on these uniforms, and the normal is numpy's ziggurat on the raw 64-bit outputs (with the
+tables numba's Generator uses, which are numpy's); numba's own ``standard_normal`` would call into
+the bit generator per draw and costs the unboxing of a Generator at each call of a loop. Without numba, ``stream`` hands the loop's numpy twin the Generator
 itself.
 """
 
@@ -88,6 +91,17 @@ if numba is not None:
 
 
 @inline
+def next64(hi, lo, inc_hi, inc_lo):
+    """The next 64-bit output of PCG64 (``uniform`` below, before scaling)."""
+    low = lo * _MUL_LO
+    new_lo = low + inc_lo
+    new_hi = _mulhi(lo, _MUL_LO) + hi * _MUL_LO + lo * _MUL_HI + inc_hi + (_ONE if new_lo < low else _ZERO)
+    x = new_hi ^ new_lo
+    rot = new_hi >> _58
+    return new_hi, new_lo, (x >> rot) | (x << ((_64 - rot) & _63))
+
+
+@inline
 def uniform(hi, lo, inc_hi, inc_lo):
     """``Generator.random()`` from the state (hi, lo) and increment: step the state (state ·
     multiplier + increment, mod 2^128), take the XSL-RR output of the new state, its top 53
@@ -100,6 +114,41 @@ def uniform(hi, lo, inc_hi, inc_lo):
     rot = new_hi >> _58
     out = (x >> rot) | (x << ((_64 - rot) & _63))
     return new_hi, new_lo, np.float64(out >> _11) * (1.0 / 9007199254740992.0)
+
+
+if numba is not None:
+    from numba.np.random._constants import fi_double as _FI, ki_double as _KI, wi_double as _WI
+    from numba.np.random._constants import ziggurat_nor_inv_r as _NOR_INV_R, ziggurat_nor_r as _NOR_R
+    _BYTE, _SIGN, _ABS = np.uint64(0xFF), np.uint64(1), np.uint64(0x000FFFFFFFFFFFFF)
+    _8, _1 = np.uint64(8), np.uint64(1)
+
+
+@inline
+def normal(hi, lo, inc_hi, inc_lo):
+    """``Generator.standard_normal()``: numpy's ziggurat (random_standard_normal), draw for draw."""
+    while True:
+        hi, lo, r = next64(hi, lo, inc_hi, inc_lo)
+        idx = r & _BYTE
+        r = r >> _8
+        sign = r & _SIGN
+        rabs = (r >> _1) & _ABS
+        x = rabs * _WI[idx]
+        if sign:
+            x = -x
+        if rabs < _KI[idx]:
+            return hi, lo, x
+        if idx == 0:
+            while True:
+                hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+                xx = -_NOR_INV_R * np.log1p(-u)
+                hi, lo, v = uniform(hi, lo, inc_hi, inc_lo)
+                yy = -np.log1p(-v)
+                if yy + yy > xx * xx:
+                    return hi, lo, (-(_NOR_R + xx) if (rabs >> _8) & _SIGN else _NOR_R + xx)
+        else:
+            hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+            if (_FI[idx - 1] - _FI[idx]) * u + _FI[idx] < np.exp(-0.5 * x * x):
+                return hi, lo, x
 
 
 # ---- Poisson draws, as numpy makes them ----------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .draws import poisson_ptrs, poisson_small
+from .draws import normal, poisson_ptrs, poisson_small, uniform
 from .firms import seqsum
 from .jit import kernel, maximum as _max, minimum as _min
 
@@ -70,23 +70,28 @@ def entrants(rng, counts, start, cdf, revenue_scale, zone_share, sigma_revenue, 
     scaled normal draw, as numpy forms it), industry (drawn from the district's cumulative mix
     ``cdf``, as ``Generator.choice`` draws it) and zone membership, each drawn for the
     district's whole batch in turn, as numpy draws them."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     row = start
     for i in range(len(counts)):
         c = counts[i]
         for j in range(row, row + c):
-            revenue[j] = revenue_scale[i] * np.exp(sigma_revenue * rng.standard_normal())
+            hi, lo, z = normal(hi, lo, inc_hi, inc_lo)
+            revenue[j] = revenue_scale[i] * np.exp(sigma_revenue * z)
         for j in range(row, row + c):
-            rd_base[j] = _min(_max(median_rd * np.exp(sigma_rd * rng.standard_normal()) * rd_ratio, 0.002), max_rd_base)
+            hi, lo, z = normal(hi, lo, inc_hi, inc_lo)
+            rd_base[j] = _min(_max(median_rd * np.exp(sigma_rd * z) * rd_ratio, 0.002), max_rd_base)
         for j in range(row, row + c):
-            u = rng.random()
+            hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
             k = 0
             while k < cdf.shape[1] and cdf[i, k] <= u:
                 k += 1
             industry[j] = k
         for j in range(row, row + c):
-            in_zone[j] = rng.random() < zone_share[i]
+            hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+            in_zone[j] = u < zone_share[i]
             district[j] = i
         row += max(c, 0)
+    rng[0], rng[1] = hi, lo
     for j in range(start, row):
         rd_rate[j] = rd_base[j]
         rd[j] = rd_base[j] * revenue[j]
@@ -112,6 +117,7 @@ def choose_rd(factor, cls, rd_base, revenue, alive, rd_rate, rd, max_rate):
 def _contact_values_twin(knowledge, revenue, alive, registered, district, weight, table, shares):
     table[:, 0] = knowledge / np.maximum(revenue, 1e-6) * alive
     table[:, 1] = alive & registered
+    table[:, 2:] = 0.0
     a = weight * alive
     shares[0] = np.bincount(district, weights=a * registered, minlength=shares.shape[1])
     shares[1] = np.bincount(district, weights=a, minlength=shares.shape[1])
@@ -120,14 +126,16 @@ def _contact_values_twin(knowledge, revenue, alive, registered, district, weight
 @kernel(_contact_values_twin)
 def contact_values(knowledge, revenue, alive, registered, district, weight, table, shares):
     """What a firm shows its contacts, into the first two columns of ``table``: its knowledge
-    intensity and whether it is registered (zero once exited); and per district (``shares``)
-    the real firms registered and alive, added in row order as FirmPopulation.district_sums
-    adds them."""
+    intensity and whether it is registered (zero once exited), with the three columns of sums
+    CollaborationGraph.contact_sums adds into zeroed (the same cache line, so no pass of its
+    own); and per district (``shares``) the real firms registered and alive, added in row order
+    as FirmPopulation.district_sums adds them."""
     shares[:] = 0.0
     run, reg, live = 0, 0.0, 0.0     # the current district's sums, in registers (as in _district_sums)
     for i in range(len(knowledge)):
         table[i, 0] = knowledge[i] / _max(revenue[i], 1e-6) * alive[i]
         table[i, 1] = alive[i] & registered[i]
+        table[i, 2] = table[i, 3] = table[i, 4] = 0.0
         d = district[i]
         if d != run:
             shares[0, run], shares[1, run] = reg, live
@@ -139,7 +147,7 @@ def contact_values(knowledge, revenue, alive, registered, district, weight, tabl
     shares[0, run], shares[1, run] = reg, live
 
 
-def _learn_twin(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,
+def _learn_twin(rng, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,
                 univ_contacts, exponent):
     spillover, rd_reference, capacity_cap, dt, knowledge_keep, growth_knowledge, half_variance, noise_dt = c
     degree = contacts[:, 4] + univ_contacts[:, 1]
@@ -153,18 +161,19 @@ def _learn_twin(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_r
     knowledge[:] = before * knowledge_keep + rd * dt + gain
     knowledge_growth = (knowledge - before) / np.maximum(before, 1e-9) / dt
     g = growth[cls] + growth_knowledge * np.clip(knowledge_growth, -1, 1)
-    exponent[:] = (g - half_variance) * dt + noise_dt * rng_growth.standard_normal(len(g))
+    exponent[:] = (g - half_variance) * dt + noise_dt * rng.standard_normal(len(g))
     return absorbed
 
 
 @kernel(_learn_twin)
-def learn(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,
+def learn(rng, cls, absorption, growth, c, knowledge, revenue, rd_rate, rd, alive, weight, contacts,
           univ_contacts, exponent):
     """Knowledge: depreciation, own R&D and what is absorbed from contacts (``contacts`` and
     ``univ_contacts``: the tables of CollaborationGraph.contact_sums); the exponent of the
     quarter's revenue growth (knowledge growth, the class's growth terms, noise). Returns the
     knowledge absorbed (weighted)."""
     spillover, rd_reference, capacity_cap, dt, knowledge_keep, growth_knowledge, half_variance, noise_dt = c
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     absorbed = 0.0
     for i in range(len(knowledge)):
         cl = cls[i]
@@ -180,7 +189,9 @@ def learn(rng_growth, cls, absorption, growth, c, knowledge, revenue, rd_rate, r
         knowledge[i] = after
         kg = (after - before) / _max(before, 1e-9) / dt
         g = growth[cl] + growth_knowledge * _min(_max(kg, -1.0), 1.0)
-        exponent[i] = (g - half_variance) * dt + noise_dt * rng_growth.standard_normal()
+        hi, lo, z = normal(hi, lo, inc_hi, inc_lo)
+        exponent[i] = (g - half_variance) * dt + noise_dt * z
+    rng[0], rng[1] = hi, lo
     return absorbed
 
 

@@ -2,8 +2,8 @@
 
 Each reads the policy only through the programmes' terms (``model.fold``) and hooks
 (``model.call``), draws from its own random stream, counts its flows in ``model.events`` and —
-where it moves firms between states — returns the rows it changed. ``sim/model.py`` sets their
-order in the quarter.
+where it moves firms between states — returns the rows it changed (their flags where no caller
+needs the rows). ``sim/model.py`` sets their order in the quarter.
 
 A transition evaluates the programmes' terms once per class of firms (a ``FirmClasses`` table:
 the few attributes a term may depend on) and hands the tables to a compiled loop over the firms
@@ -96,9 +96,10 @@ def learn_and_grow(model) -> None:
     exponent = pop.scratch("exponent")
     terms = (b.spillover, b.absorption_rd_reference, b.absorption_cap, DT, 1 - b.knowledge_depreciation * DT,
              b.growth_knowledge, 0.5 * b.growth_noise**2, b.growth_noise * math.sqrt(DT))
-    absorbed = firm_kernels.learn(model.stream("growth"), rows, absorption, growth, terms,
-                                  *(pop.col(c) for c in ("knowledge", "revenue", "rd_rate", "rd", "alive", "weight")),
-                                  model.contacts.table, model.contacts.universities, exponent)
+    with draws.stream(model.stream("growth")) as rng:
+        absorbed = firm_kernels.learn(rng, rows, absorption, growth, terms,
+                                      *(pop.col(c) for c in ("knowledge", "revenue", "rd_rate", "rd", "alive", "weight")),
+                                      model.contacts.table, model.contacts.universities, exponent)
     with draws.stream(model.stream("knowledge")) as rng:
         firm_kernels.patents(rng, pop.col("rd"), pop.col("patents"), b.patent_rate, DT, 1 - b.patent_lapse * DT)
     model.events["knowledge_absorbed"] = absorbed / MILLION_PER_100M
@@ -110,7 +111,8 @@ def learn_and_grow(model) -> None:
 # ---- the ladder --------------------------------------------------------------------------------
 def register(model) -> np.ndarray:
     """Registration as a tech-based SME: a Bass-type hazard p·push + q·(registered share among
-    whom the candidate imitates: its contacts and its district, or everyone)."""
+    whom the candidate imitates: its contacts and its district, or everyone). Returns the
+    flags of the rows that registered (a scratch array: read it before the next process)."""
     b, pop, n = model.params.behaviour, model.firms, model.firms.n
     push = model.fold("registration_push", 1.0)
     x = pop.scratch("exponent")
@@ -130,23 +132,25 @@ def register(model) -> np.ndarray:
     with draws.stream(model.stream("ladder")) as rng:
         model.events["registrations"] = ladder_kernels.register(rng, x, pop.col("alive"), pop.col("registered"),
                                                               pop.col("patents"), pop.col("weight"), flags)
-    return _rows(flags)
+    return flags
 
 
 def deregister(model) -> np.ndarray:
-    """Yearly re-evaluation (Q2): registered firms below the R&D floor may be removed."""
+    """Yearly re-evaluation (Q2): registered firms below the R&D floor may be removed. Returns
+    the flags of the rows removed (a scratch array)."""
     b, pop = model.params.behaviour, model.firms
     flags = pop.scratch("flags", bool)
     with draws.stream(model.stream("ladder")) as rng:
         model.events["deregistrations"] = ladder_kernels.deregister(
             rng, pop.col("alive"), pop.col("registered"), pop.col("certified"), pop.col("rd_rate"),
             b.registration_rd_floor, b.deregistration_rate, pop.col("weight"), flags)
-    return _rows(flags)
+    return flags
 
 
 def certify(model) -> np.ndarray:
     """A certification window: expiring certificates renew or lapse, eligible firms apply (close
-    below the threshold, they top their R&D up to it: bunching at the notch) and pass."""
+    below the threshold, they top their R&D up to it: bunching at the notch) and pass. Returns
+    the flags of the rows newly certified (a scratch array)."""
     b, c, pop = model.params.behaviour, model.params.cultivation, model.firms
     cls = classes(model, "certify", ("on_list",))
     odds = np.ascontiguousarray(np.minimum(np.broadcast_to(model.fold("certification_odds", b.apply_rate, cls), (cls.n,)), 1.0),
@@ -162,7 +166,7 @@ def certify(model) -> np.ndarray:
                                    "patents", "age", "cert_expiry", "weight")), flags)
     draws.caught_up(stream, ahead)
     model.events.update(certifications=counts[0], renewals=counts[1], lapses=counts[2])
-    return _rows(flags)
+    return flags
 
 
 def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +179,8 @@ def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
     rate = np.ascontiguousarray(np.broadcast_to(rate, (cls.n,)), np.float64)
     spec, listed = pop.scratch("flags", bool), pop.scratch("flags_listed", bool)
     stream = model.stream("ladder")
-    ahead = draws.ahead(stream, pop.n)
+    ahead = draws.ahead(stream, ladder_kernels.specialise_candidates(pop.col("alive"), pop.col("certified"),
+                                                                     pop.col("specialised")))
     with draws.stream(stream) as rng:
         counts = (ladder_kernels.specialise_and_list if ahead is not None else ladder_kernels._specialise_and_list_twin)(
             rng, ahead, pop.classes_of(cls), int(cls.strides[CLASS_ATTRIBUTES.index("specialised")]), eligible, rate,
@@ -256,10 +261,13 @@ def add_entrants(model, counts: np.ndarray, registered: bool, rd_ratio: float = 
     total = int(counts[counts > 0].sum())
     rows = pop.add(total, weight=1.0 / p.scale, born=model.steps, registered=registered)
     if total:
-        firm_kernels.entrants(rng, counts, int(rows[0]), model.industry_cdf, p.behaviour.entrant_revenue_ratio * model.entrant_revenue,
-                              zone, FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"], FIRM_START["candidate"][1], rd_ratio,
-                              MAX_RD_BASE, KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation, knowledge_ratio,
-                              *(pop.col(c) for c in ("district", "industry", "revenue", "rd_base", "rd_rate", "rd", "knowledge", "in_zone")))
+        with draws.stream(rng) as words:
+            firm_kernels.entrants(words, counts, int(rows[0]), model.industry_cdf,
+                                  p.behaviour.entrant_revenue_ratio * model.entrant_revenue, zone,
+                                  FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"], FIRM_START["candidate"][1], rd_ratio,
+                                  MAX_RD_BASE, KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation, knowledge_ratio,
+                                  *(pop.col(c) for c in ("district", "industry", "revenue", "rd_base", "rd_rate", "rd",
+                                                         "knowledge", "in_zone")))
     factor = model.district_rd_factor
     if total and factor is not None:   # districts' own R&D intensity (firms.district_rd_factor)
         district, rd_base = pop.col("district")[rows], pop.col("rd_base")
@@ -289,9 +297,18 @@ def form_links(model, n_new: int, years: float, levers=None) -> None:
 
 
 def relink(model) -> None:
-    """Links decay (and those of exited firms go); each live firm forms new ones at its rate."""
+    """Links decay (and those of exited firms go), at the year's end the rows of exited firms go;
+    each live firm forms new ones at its rate."""
     b = model.params.behaviour
     model.network.decay(model.firms, b.link_decay, DT)
+    # No link holds an exited firm now: once a year their rows go, so that the passes run over
+    # live rows. A year's exits are 5–7 % of the rows and compacting costs about a fifth of a
+    # quarter, so compacting more often would cost more than it saves.
+    if model.quarter == 4:
+        remap = model.firms.compact(model.n_districts)
+        if remap is not None:
+            model.network.renumber(remap)
+            model.leaders["row"] = remap[model.leaders["row"].to_numpy()]   # leading firms never exit
     form_links(model, int(b.link_rate * model.firms.col("alive").sum() * DT), DT)
 
 

@@ -3,7 +3,8 @@
 Tens of thousands of firms are the hot path of the model, so they are not Mesa agents. Each
 row is a firm (or, below scale 1.0, a firm standing for ``1/scale`` real ones, its ``weight``);
 an :class:`Enterprise` is a light read-only view of one row for inspection and the app.
-Dead firms keep their row (``alive`` is False) so that indices held elsewhere stay valid.
+A firm that exits keeps its row (``alive`` is False) until the links have let go of it; then
+the population is compacted (``FirmPopulation.compact``) so that the passes run over live rows.
 """
 
 from __future__ import annotations
@@ -207,11 +208,26 @@ def _status_totals(alive, registered, specialised, listed, knowledge, weight):
     return candidates, spec, lst, k
 
 
+def _squeeze_twin(live, cols):
+    for a in cols:
+        a[: len(live)] = a[live]
+
+
+@kernel(_squeeze_twin)
+def _squeeze(live, cols):
+    """Move rows ``live`` (ascending) to the front of each column, in order (columns of one
+    dtype). In place: row j is read from ``live[j]`` >= j before it is overwritten."""
+    for a in cols:
+        for j in range(len(live)):
+            a[j] = a[live[j]]
+
+
 class FirmPopulation:
     """Firm state as columns of numpy arrays; ``n`` rows are in use."""
 
     def __init__(self, capacity: int = 1024):
         self.n = 0
+        self.exited = np.zeros(0)     # per district: real firms that exited and were compacted away
         self._ones = np.ones(0)
         self._scratch = {}
         for name, dtype in COLUMNS.items():
@@ -239,6 +255,32 @@ class FirmPopulation:
         for name, value in values.items():
             getattr(self, name)[rows] = value
         return np.arange(rows.start, rows.stop)
+
+    def compact(self, n_districts: int) -> np.ndarray | None:
+        """Drop the rows of exited firms, keeping the live rows in their order (so rows still come
+        district by district and the draws of a pass still go in row order). Returns the new row
+        of each old row (-1 for a dropped one) for whoever holds rows, or None when no row went.
+        Call it only when nothing holds the row of an exited firm (after the links' decay)."""
+        n, alive = self.n, self.col("alive")
+        live = np.flatnonzero(alive)
+        k = len(live)
+        if k == n:
+            return None
+        dead = ~alive
+        remap = np.full(n, -1, np.int64)
+        remap[live] = np.arange(k)
+        if len(self.exited) < n_districts:
+            self.exited = np.concatenate((self.exited, np.zeros(n_districts - len(self.exited))))
+        self.exited += np.bincount(self.district[:n][dead], weights=self.weight[:n][dead], minlength=len(self.exited))
+        by_type = {}
+        for name, dtype in COLUMNS.items():
+            by_type.setdefault(dtype, []).append(getattr(self, name))
+        for cols in by_type.values():
+            _squeeze(live, tuple(cols))
+            for a in cols:
+                a[k:n] = 0          # rows are added onto zeros
+        self.n = k
+        return remap
 
     def col(self, name: str) -> np.ndarray:
         """The used part of a column (a view)."""

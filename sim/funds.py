@@ -10,6 +10,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from . import draws
+from .draws import normal
 from .jit import kernel
 
 MILLION_PER_100M = 100.0
@@ -39,9 +41,12 @@ def _credit_scores(rng, rows, log_patents, rd_rate, certified, rd_weight, noise,
     """The credit rating of each candidate row times its screening noise: numpy's log-normal
     draws, one per row in order (exp of the scaled normal, as numpy forms it; numba's own
     lognormal gives the same numbers three times slower)."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     for j in range(len(rows)):
         i = rows[j]
-        out[j] = (log_patents[j] + rd_weight * rd_rate[i] + certified[i]) * np.exp(noise * rng.standard_normal())
+        hi, lo, z = normal(hi, lo, inc_hi, inc_lo)
+        out[j] = (log_patents[j] + rd_weight * rd_rate[i] + certified[i]) * np.exp(noise * z)
+    rng[0], rng[1] = hi, lo
 
 
 def _fund_scores_twin(rng, rows, knowledge, revenue, noise, out):
@@ -51,10 +56,13 @@ def _fund_scores_twin(rng, rows, knowledge, revenue, noise, out):
 @kernel(_fund_scores_twin)
 def _fund_scores(rng, rows, knowledge, revenue, noise, out):
     """Knowledge intensity of each candidate row times its screening noise."""
+    hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     for j in range(len(rows)):
         i = rows[j]
         r = revenue[i]
-        out[j] = knowledge[i] / (r if (r > 1e-9 or r != r) else 1e-9) * np.exp(noise * rng.standard_normal())
+        hi, lo, z = normal(hi, lo, inc_hi, inc_lo)
+        out[j] = knowledge[i] / (r if (r > 1e-9 or r != r) else 1e-9) * np.exp(noise * z)
+    rng[0], rng[1] = hi, lo
 
 
 def allocation_weights(rule: str, districts, mix, index_scores=None) -> np.ndarray:
@@ -156,7 +164,8 @@ class CultivationFund(mesa.Agent):
             return 0.0
         # Prefer knowledge-intensive firms (what the sub-funds screen for), with noise.
         score = np.empty(len(eligible))
-        _fund_scores(rng, eligible, pop.col("knowledge"), pop.col("revenue"), SCREENING_NOISE, score)
+        with draws.stream(rng) as s:
+            _fund_scores(s, eligible, pop.col("knowledge"), pop.col("revenue"), SCREENING_NOISE, score)
         chosen = eligible[_top(score, n)]
         spent = float((self.ticket * pop.weight[chosen]).sum() / MILLION_PER_100M)
         pop.equity[chosen] = self.ticket
@@ -218,8 +227,9 @@ class CreditPool(mesa.Agent):
         n = int(min(len(eligible), budget / max(cost.mean(), 1e-12)))
         # Knowledge-value score: IP, R&D intensity and certification, as the credit rating does.
         score = np.empty(len(eligible))
-        _credit_scores(rng, eligible, np.log1p(pop.patents[eligible]), pop.col("rd_rate"), pop.col("certified"),
-                       CREDIT_RD_WEIGHT, SCREENING_NOISE, score)
+        with draws.stream(rng) as s:
+            _credit_scores(s, eligible, np.log1p(pop.patents[eligible]), pop.col("rd_rate"), pop.col("certified"),
+                           CREDIT_RD_WEIGHT, SCREENING_NOISE, score)
         chosen = eligible[_top(score, n)]
         pop.loan[chosen] = self.loan_size
         pop.loan_due[chosen] = step + self.term

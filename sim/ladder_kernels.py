@@ -1,7 +1,8 @@
 """Compiled loops of the ladder and of exit (``sim/firm_processes.py``), each with its numpy twin:
 registration by imitation, re-evaluation, certification windows, 专精特新 and listing, exit.
 Each draws one uniform per row in row order (two where a pass does two of numpy's draws at
-once, from ``draws.ahead``). See ``sim/jit.py`` for what keeps a kernel and its twin bit-identical.
+once, from ``draws.ahead``); registration, re-evaluation, 专精特新 and listing only for the rows
+that can make the step (a firm that cannot register draws nothing for it), as most cannot. See ``sim/jit.py`` for what keeps a kernel and its twin bit-identical.
 """
 
 from __future__ import annotations
@@ -35,8 +36,16 @@ def exposure_exponent(share, district, contacts, contact_weight, push, imitation
         out[i] = -(push + imitation * exposure) * dt
 
 
+def _drawn_below(rng, at_risk, p):
+    """Where ``at_risk`` holds, a uniform of ``rng`` (one per such row, in row order) below ``p``."""
+    out = np.zeros(len(at_risk), bool)
+    rows = np.flatnonzero(at_risk)
+    out[rows] = rng.random(len(rows)) < (p[rows] if np.ndim(p) else p)
+    return out
+
+
 def _register_twin(rng, hazard, alive, registered, patents, weight, flags):
-    new = alive & ~registered & (rng.random(len(hazard)) < hazard)
+    new = _drawn_below(rng, alive & ~registered, hazard)
     registered |= new
     patents[new] = np.maximum(patents[new], 1)
     flags[:] = new
@@ -45,14 +54,15 @@ def _register_twin(rng, hazard, alive, registered, patents, weight, flags):
 
 @kernel(_register_twin)
 def register(rng, hazard, alive, registered, patents, weight, flags):
-    """Unregistered firms register with their hazard (a uniform per row); registration needs
-    IP. ``flags`` is left flagging them; returns their weighted count."""
+    """Unregistered firms register with their hazard (a uniform per live unregistered row);
+    registration needs IP. ``flags`` is left flagging them; returns their weighted count."""
     hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     count = 0.0
     for i in range(len(hazard)):
-        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
-        # bitwise, not short-circuit, tests: branches on random data mispredict
-        new = alive[i] & (not registered[i]) & (u < hazard[i])
+        new = False
+        if alive[i] & (not registered[i]):
+            hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+            new = u < hazard[i]
         flags[i] = new
         registered[i] |= new
         p = patents[i]
@@ -63,7 +73,7 @@ def register(rng, hazard, alive, registered, patents, weight, flags):
 
 
 def _deregister_twin(rng, alive, registered, certified, rd_rate, floor, rate, weight, flags):
-    drop = alive & registered & ~certified & (rd_rate < floor) & (rng.random(len(alive)) < rate)
+    drop = _drawn_below(rng, alive & registered & ~certified & (rd_rate < floor), rate)
     registered &= ~drop
     flags[:] = drop
     return seqsum(weight * drop)
@@ -72,12 +82,14 @@ def _deregister_twin(rng, alive, registered, certified, rd_rate, floor, rate, we
 @kernel(_deregister_twin)
 def deregister(rng, alive, registered, certified, rd_rate, floor, rate, weight, flags):
     """Registered, uncertified firms below the R&D floor are removed with the given rate (a
-    uniform per row); ``flags`` is left flagging them; returns their weighted count."""
+    uniform per such row); ``flags`` is left flagging them; returns their weighted count."""
     hi, lo, inc_hi, inc_lo = rng[0], rng[1], rng[2], rng[3]
     count = 0.0
     for i in range(len(alive)):
-        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
-        drop = alive[i] & registered[i] & (not certified[i]) & (rd_rate[i] < floor) & (u < rate)
+        drop = False
+        if alive[i] & registered[i] & (not certified[i]) & (rd_rate[i] < floor):
+            hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+            drop = u < rate
         flags[i] = drop
         registered[i] &= not drop
         count += weight[i] * drop
@@ -168,11 +180,10 @@ def certify(rng, ahead, cls, odds, c, band_upper, band_rate, alive, registered, 
 
 def _specialise_and_list_twin(rng, ahead, cls, specialised_stride, eligible, rate, specialise_rate, dt, alive, certified,
                               specialised, listed, weight, flags, flags_listed):
-    n = len(alive)
-    spec = alive & certified & ~specialised & (rng.random(n) < specialise_rate)
+    spec = _drawn_below(rng, alive & certified & ~specialised, specialise_rate)
     specialised |= spec
     cls = cls + specialised_stride * spec
-    new = alive & ~listed & eligible[cls] & (rng.random(n) < rate[cls] * dt)
+    new = _drawn_below(rng, alive & ~listed & eligible[cls], rate[cls] * dt)
     listed |= new
     flags[:], flags_listed[:] = spec, new
     return seqsum(weight * spec), seqsum(weight * new)
@@ -181,9 +192,10 @@ def _specialise_and_list_twin(rng, ahead, cls, specialised_stride, eligible, rat
 @kernel(_specialise_and_list_twin)
 def specialise_and_list(rng, ahead, cls, specialised_stride, eligible, rate, specialise_rate, dt, alive, certified,
                         specialised, listed, weight, flags, flags_listed):
-    """Certified firms become 专精特新 (a uniform per row), then firms their class makes
-    eligible list (a second uniform per row): one pass, the second uniforms drawn from
-    ``ahead``, the stream n draws on (``draws.ahead``). ``flags`` and ``flags_listed`` are left
+    """Certified firms become 专精特新 (a uniform per live certified row not yet 专精特新), then
+    firms their class makes eligible list (a uniform per live eligible row not yet listed): one
+    pass, the second uniforms drawn from ``ahead``, the stream as many draws on as there are
+    rows of the first kind (``draws.ahead``; ``specialise_candidates`` counts them). ``flags`` and ``flags_listed`` are left
     flagging the newly specialised and listed rows; returns the weighted counts of both.
     ``cls`` are the classes before; a newly specialised firm moves ``specialised_stride`` rows
     on."""
@@ -191,19 +203,36 @@ def specialise_and_list(rng, ahead, cls, specialised_stride, eligible, rate, spe
     hi2, lo2 = ahead[0], ahead[1]
     specialisations = listings = 0.0
     for i in range(len(alive)):
-        hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
-        hi2, lo2, u2 = uniform(hi2, lo2, inc_hi, inc_lo)
-        spec = alive[i] & certified[i] & (not specialised[i]) & (u < specialise_rate)
+        spec = False
+        if alive[i] & certified[i] & (not specialised[i]):
+            hi, lo, u = uniform(hi, lo, inc_hi, inc_lo)
+            spec = u < specialise_rate
         flags[i] = spec
         specialised[i] |= spec
         specialisations += weight[i] * spec
         c = cls[i] + specialised_stride * spec
-        new = alive[i] & (not listed[i]) & eligible[c] & (u2 < rate[c] * dt)
+        new = False
+        if alive[i] & (not listed[i]) & eligible[c]:
+            hi2, lo2, u2 = uniform(hi2, lo2, inc_hi, inc_lo)
+            new = u2 < rate[c] * dt
         flags_listed[i] = new
         listed[i] |= new
         listings += weight[i] * new
     rng[0], rng[1], ahead[0], ahead[1] = hi, lo, hi2, lo2
     return specialisations, listings
+
+
+def _specialise_candidates_twin(alive, certified, specialised):
+    return int(np.count_nonzero(alive & certified & ~specialised))
+
+
+@kernel(_specialise_candidates_twin)
+def specialise_candidates(alive, certified, specialised):
+    """The rows that draw for 专精特新: live, certified, not yet 专精特新."""
+    k = 0
+    for i in range(len(alive)):
+        k += alive[i] & certified[i] & (not specialised[i])
+    return k
 
 
 # ---- exit ----------------------------------------------------------------------------------------

@@ -200,11 +200,17 @@ class TransferParams:
     spinoff_knowledge_ratio: float = P(2.0, "x", "knowledge stock of a spin-off relative to an ordinary entrant with the same R&D", "estimated: they carry the project's know-how", 0.1, 10)
 
 
+# The direction check runs at a known list (in 2023, of two): with the list's year and size
+# drawn, a few replicates would compare two runs without any list.
+KNOWN_LIST = {"innovative_county.batch_year_spread": 0, "innovative_county.quota_mean": 0, "innovative_county.quota": 2}
+
+
 @dataclass(frozen=True)
 class InnovativeCountyParams:
     support: bool = P(True, "bool", "the city recommends counties for the national innovative-county list (seed §(七) '支持…创建国家创新型县')", "seed §(七)",
                       lever=Lever("支持创建创新型县", "innovative-county support on", False, UNPRICED.format("the city's support work"),
-                                  check=Check("new_innovative_counties_listed", {"innovative_county.support": True}, low={"innovative_county.support": False})))
+                                  check=Check("new_innovative_counties_listed", {"innovative_county.support": True, **KNOWN_LIST},
+                                              low={"innovative_county.support": False, **KNOWN_LIST})))
     candidates: tuple = P(("500233", "500230"), "adcodes", "counties the city recommends first when the ministry calls for a list (忠县, 丰都)", "seed §(七) names them")
     batch_year: int = P(2023, "yr", "earliest year from the start in which the ministry publishes its next national construction list", "estimated: the first list (2018-11) came a year after 国办发〔2017〕43号 and its acceptance ended in 2022 (cq.cri.cn 2022-08-31); no call for a second list had been published by the end of 2022, so the next one comes the year after at the earliest", 2018, 2100)
     batch_year_spread: int = P(3, "yr", "the next list comes in a year drawn uniformly from batch_year to batch_year + spread in each replicate (0: in batch_year)", "estimated: the timing of the next call is unknown at the end of 2022; the spread covers the rest of the 14th five-year plan (to 2025) and one year more", 0, 20)

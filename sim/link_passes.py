@@ -151,18 +151,17 @@ def decay_univ(firm, univ, w, m, factor, alive, min_weight):
 def contact_sums_twin(src, dst, w, table):
     n = len(table)
     rows, cols, w2 = np.stack((src, dst), 1).ravel(), np.stack((dst, src), 1).ravel(), np.repeat(w, 2)
-    table[:, 2] = np.bincount(rows, weights=w2 * table[cols, 0], minlength=n)
-    table[:, 3] = np.bincount(rows, weights=w2 * table[cols, 1], minlength=n)
-    table[:, 4] = np.bincount(rows, weights=w2, minlength=n)
+    table[:, 2] += np.bincount(rows, weights=w2 * table[cols, 0], minlength=n)
+    table[:, 3] += np.bincount(rows, weights=w2 * table[cols, 1], minlength=n)
+    table[:, 4] += np.bincount(rows, weights=w2, minlength=n)
 
 
 @kernel(contact_sums_twin)
 def contact_sums(src, dst, w, table):
-    """One pass over the links, adding to both ends. A firm's two values and its three sums
-    share one row of the table, so each end of a link costs one cache line rather than two
-    (the pass waits on memory; the indices are 32-bit for the same reason)."""
-    for i in range(len(table)):
-        table[i, 2] = table[i, 3] = table[i, 4] = 0.0
+    """One pass over the links, adding to both ends, into the three sums (zeroed by the
+    caller). A firm's two values and its three sums share one row of the table, so each end
+    of a link costs one cache line rather than two (the pass waits on memory; the indices are
+    32-bit for the same reason)."""
     for e in range(len(src)):
         s, d, we = src[e], dst[e], w[e]
         vs0, vs1, vd0, vd1 = table[s, 0], table[s, 1], table[d, 0], table[d, 1]
@@ -261,3 +260,14 @@ def pair_sums(a, b, w, a_group, b_group, out):
     graph without gathering every link's districts into arrays first."""
     for e in range(len(a)):
         out[a_group[a[e]], b_group[b[e]]] += w[e]
+
+
+def _renumbered_twin(remap, rows):
+    rows[:] = remap[rows]
+
+
+@kernel(_renumbered_twin)
+def renumbered(remap, rows):
+    """Each row in ``rows`` replaced by its new number, in place."""
+    for j in range(len(rows)):
+        rows[j] = remap[rows[j]]

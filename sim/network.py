@@ -18,7 +18,7 @@ from .draws import stream
 from .firms import grouped_rows as _grouped
 from .jit import NUMBA
 from .link_passes import (BORDER, INDUSTRY, LOCAL, NO_BORDER, PAIRED, contact_sums, decay, decay_univ, grouped_targets,
-                          link_codes, link_totals, local_targets, pair_sums, pick, regrouped, room,
+                          link_codes, link_totals, local_targets, pair_sums, pick, regrouped, renumbered, room,
                           university_sums)
 
 LINK_KINDS = ("local", "industry", "consortium", "paired", "sichuan_chongqing")
@@ -209,11 +209,19 @@ class CollaborationGraph:
         self.mu = decay_univ(*self._ulinks, self.mu, factor, alive, MIN_WEIGHT)
         self._views()
 
+    def renumber(self, remap: np.ndarray) -> None:
+        """Follow the firms' rows after ``FirmPopulation.compact`` (every link's firm is live:
+        decay has dropped the links of exited firms)."""
+        for a, m in ((self._links[0], self.m), (self._links[1], self.m), (self._ulinks[0], self.mu)):
+            renumbered(remap, a[:m])
+        self._last_groups = {}   # the next grouping is made afresh (it is what regrouping would give)
+        self._views()
+
     # ---- what firms see through their links -----------------------------------------------------
     def contact_sums(self, table: np.ndarray, univ_values) -> np.ndarray:
-        """``table`` holds two quantities per firm in its first two columns (an (n, 5) array);
-        fills its last three with their link-weighted sums over the firm's contacts and the
-        firm's link weight. Returns the weighted sum of ``univ_values`` over each firm's
+        """``table`` holds two quantities per firm in its first two columns (an (n, 5) array)
+        and zeros in its last three; adds into those their link-weighted sums over the firm's
+        contacts and the firm's link weight. Returns the weighted sum of ``univ_values`` over each firm's
         university contacts and its university link weight, an (n, 2) table kept and reused
         (read it before the next call). Each firm's sums run over its links in the order they
         formed."""

@@ -18,6 +18,13 @@ if NUMBA:
             hi, lo, out[i] = draws.uniform(hi, lo, inc_hi, inc_lo)
         words[0], words[1] = hi, lo
 
+    @numba.njit
+    def _normals(words, out):
+        hi, lo, inc_hi, inc_lo = words[0], words[1], words[2], words[3]
+        for i in range(len(out)):
+            hi, lo, out[i] = draws.normal(hi, lo, inc_hi, inc_lo)
+        words[0], words[1] = hi, lo
+
 
 def test_uniforms_and_the_state_left_behind_are_numpys():
     rng, ref = np.random.default_rng(7), np.random.default_rng(7)
@@ -50,4 +57,14 @@ def test_poisson_draws_are_numpys_on_both_samplers():
     with draws.stream(rng) as words:
         firm_kernels.patents(words, lam, patents, 1.0, 1.0, 1.0)
     np.testing.assert_array_equal(patents, ref.poisson(lam).astype(float))
+    assert rng.random() == ref.random()
+
+
+def test_normal_draws_are_numpys_tails_included():
+    rng, ref = np.random.default_rng(5), np.random.default_rng(5)
+    out = np.empty(2_000_000)      # enough for the ziggurat's base strip and wedges to be drawn
+    with draws.stream(rng) as words:
+        _normals(words, out)
+    np.testing.assert_array_equal(out, ref.standard_normal(len(out)))
+    assert np.abs(out).max() > 3.6   # the base strip beyond r = 3.654 was reached
     assert rng.random() == ref.random()

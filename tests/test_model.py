@@ -105,22 +105,54 @@ def test_invariants_hold_every_step():
     assert last["guiding_fund_transferred"] > 0 and last["loans_lent"] > 0 and last["equity_invested"] > 0
 
 
-def test_newly_certified_firms_meet_the_certification_rules():
-    model = InnovationModel(seed=5, scale=SMALL)
-    seen = 0
+def test_the_rows_of_exited_firms_go_at_the_year_end_and_whoever_held_rows_follows():
+    from sim.app_model import district_status_counts
+    model = InnovationModel(seed=3, scale=SMALL)
+    start = float(model.firms.col("weight").sum())
+    exits = births = 0.0
     for _ in range(8):
-        before = model.firms.col("certified").copy()
+        rows_before = model.firms.n
         model.step()
-        pop = model.firms
-        new = pop.col("certified")[: len(before)] & ~before
-        rows = np.flatnonzero(new)
-        seen += len(rows)
+        exits, births = exits + model.events["exits"], births + model.events["births"]
+        pop, net = model.firms, model.network
+        if model.quarter == 4:
+            assert pop.n < rows_before + births * SMALL and np.all(pop.col("alive")), "no exited row is left"
+        else:
+            assert not np.all(pop.col("alive")), "exited rows wait for the year's end"
+        assert np.all(pop.col("leader")[model.leaders["row"].to_numpy()])
+        for ends in (net.src, net.dst, net.u_firm):
+            assert np.all(ends < pop.n)
+        assert np.all(pop.col("alive")[net.src] & pop.col("alive")[net.dst]) or model.quarter != 4
+        # Exited firms are still counted, whether their rows went or not.
+        counted = [district_status_counts(model, d) for d in range(model.n_districts)]
+        assert sum(c["exited"] for c in counted) == pytest.approx(exits)
+        assert sum(sum(c.values()) for c in counted) == pytest.approx(start + births)
+
+
+def test_newly_certified_firms_meet_the_certification_rules(monkeypatch):
+    from sim import firm_processes
+    model = InnovationModel(seed=5, scale=SMALL)
+    seen = []
+    certify = firm_processes.certify
+
+    def checked(m):
+        # Checked as the window closes: rows are renumbered when exited firms go at the year's end.
+        flags = certify(m)
+        pop, rows = m.firms, np.flatnonzero(flags)
+        assert m.quarter in m.params.cultivation.certification_windows
         assert np.all(pop.rd_rate[rows] >= cert_threshold(pop.revenue[rows]))
         assert np.all(pop.patents[rows] >= 1) and np.all(pop.registered[rows])
-        assert np.all(pop.cert_expiry[rows] == model.steps + 12)
+        assert np.all(pop.cert_expiry[rows] == m.steps + 12)
+        seen.append(len(rows))
+        return flags
+
+    monkeypatch.setattr(firm_processes, "certify", checked)
+    for _ in range(8):
+        certified = int(model.firms.col("certified").sum())
+        model.step()
         if model.quarter not in model.params.cultivation.certification_windows:
-            assert len(rows) == 0
-    assert seen > 0
+            assert model.firms.col("certified").sum() <= certified, "no certification outside the windows"
+    assert sum(seen) > 0
 
 
 def test_bad_parameters_are_named():
