@@ -2,7 +2,7 @@
 indicator's score elasticity — to what it does publish for 2022: the 10 tier-1 and 7 tier-3
 区县 (tier 2 the other 21), the city's five dimension scores and its composite 70.70.
 
-    PYTHONPATH=. python sim/data/tools/fit_evaluation.py [--write]
+    PYTHONPATH=. python sim/data/tools/fit_evaluation.py [--write] [--restate]
 
 Method. The model's start (scale 1, the baseline scenario, seeds SEEDS) gives each district's
 nine raw indicators (``sim/programmes/evaluation.py``). For given elasticities γ every district's
@@ -12,7 +12,10 @@ district of every seed on its published side of 70.70 and of 30 with the largest
 Differential evolution (scipy) searches the nine γ in [0.05, 1.5]: first to minimise the
 districts on the wrong side (a soft-margin LP: the summed shortfall), then the margin.
 ``--write`` stores the result in ``sim/data/evaluation_fit.toml``; the parameter defaults in
-``sim/levers.py`` (EvaluationParams) must carry the same numbers (a test checks).
+``sim/levers.py`` (EvaluationParams) must carry the same numbers (a test checks). ``--restate``
+fits nothing: it scores the current weights and elasticities on the current start (after a
+change of the start population, e.g. a refit of the calibration) and, with ``--write``, records
+their margin and mismatches.
 """
 from __future__ import annotations
 
@@ -110,6 +113,17 @@ def fit(Xs, tiers, city_scores, seed=1, maxiter=150):
     return g, w, margin
 
 
+def margin_of(Xs, tiers, g, w, city_scores) -> float:
+    """The smallest distance of any district of any start to the cut on its published side
+    (negative: on the wrong side)."""
+    out = np.inf
+    for X in Xs:
+        sc = ev.dimension_scores(X[:-1], X[-1], g, city_scores) @ w
+        m = np.where(tiers == 1, sc - CITY, np.where(tiers == 3, TIER3 - sc, np.minimum(CITY - sc, sc - TIER3)))
+        out = min(out, float(m.min()))
+    return out
+
+
 def summary(Xs, tiers, names, g, w, city_scores):
     rows = []
     for seed, X in zip(SEEDS, Xs):
@@ -124,13 +138,19 @@ def summary(Xs, tiers, names, g, w, city_scores):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help=f"write {OUT.relative_to(ROOT)}")
+    ap.add_argument("--restate", action="store_true", help="keep the current weights and elasticities; state their fit")
     args = ap.parse_args(argv)
     dd = datasets.load_districts()
     tiers = dd["innovation_tier"].to_numpy()
     names = list(dd["short_zh"])
     city_scores = np.asarray(scenarios.load("baseline").params.evaluation.city_dimension_scores, float)
     Xs = [start_indicators(s) for s in SEEDS]
-    g, w, margin = fit(Xs, tiers, city_scores)
+    if args.restate:
+        ep = scenarios.load("baseline").params.evaluation
+        g, w = np.asarray(ep.exponents, float), np.asarray(ep.weights, float)
+        margin = margin_of(Xs, tiers, g, w, city_scores)
+    else:
+        g, w, margin = fit(Xs, tiers, city_scores)
     rows = summary(Xs, tiers, names, g, w, city_scores)
     print("exponents", np.round(g, 3).tolist())
     print("weights", np.round(w, 3).tolist(), "margin", round(margin, 3))
@@ -145,6 +165,7 @@ def main(argv=None) -> int:
             "# Written by sim/data/tools/fit_evaluation.py; EvaluationParams (sim/levers.py) carries the same numbers.",
             "[fit]",
             'status = "derived"',
+            f'restated = {"true" if args.restate else "false"}  # true: the weights and elasticities of an earlier fit, scored on the current start',
             'method = "weights by linear programme (sum 1, city composite = 70.70 from the published dimension scores, '
             'largest common margin of every district to its published side of 70.70 and 30); indicator elasticities by '
             'differential evolution (scipy), minimising districts on the wrong side, then maximising the margin"',
