@@ -12,18 +12,20 @@ if NUMBA:
     import numba
 
     @numba.njit
-    def _uniforms(words, out):
+    def _fill(words, out, normal):
         hi, lo, inc_hi, inc_lo = words[0], words[1], words[2], words[3]
         for i in range(len(out)):
-            hi, lo, out[i] = draws.uniform(hi, lo, inc_hi, inc_lo)
+            if normal:
+                hi, lo, out[i] = draws.normal(hi, lo, inc_hi, inc_lo)
+            else:
+                hi, lo, out[i] = draws.uniform(hi, lo, inc_hi, inc_lo)
         words[0], words[1] = hi, lo
 
-    @numba.njit
+    def _uniforms(words, out):
+        _fill(words, out, False)
+
     def _normals(words, out):
-        hi, lo, inc_hi, inc_lo = words[0], words[1], words[2], words[3]
-        for i in range(len(out)):
-            hi, lo, out[i] = draws.normal(hi, lo, inc_hi, inc_lo)
-        words[0], words[1] = hi, lo
+        _fill(words, out, True)
 
 
 def test_uniforms_and_the_state_left_behind_are_numpys():
