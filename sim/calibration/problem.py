@@ -74,7 +74,7 @@ FIXED_BECAUSE = {
 # which the fitted hindcast produces; otherwise the forecast's first years would replay a
 # certification or registration wave that history had already absorbed.
 DERIVED = {"behaviour.candidate_ratio": "unregistered R&D-active firms per registered tech-based SME at the end of 2022 in the fitted hindcast (ensemble mean)",
-           "behaviour.registered_rd_2022": "median R&D intensity of registered, not yet certified firms at the end of 2022 in the fitted hindcast (ensemble mean of the medians)"}
+           "behaviour.registered_rd_2022": "median R&D intensity of registered, not yet certified firms at the end of 2022 in the fitted hindcast (ensemble mean of the medians), each divided by its district's R&D factor (a 2022 start multiplies it back)"}
 
 
 class CalibrationError(ValueError):

@@ -61,7 +61,10 @@ def _run_one(task) -> dict:
     alive, reg = pop.col("alive"), pop.col("registered")
     ratio = pop.count(alive & ~reg) / max(pop.count(alive & reg), 1e-9)
     waiting = alive & reg & ~pop.col("certified")
-    rd_waiting = float(np.median(pop.col("rd_rate")[waiting])) if waiting.any() else float("nan")
+    rd = pop.col("rd_rate")[waiting]
+    if model.district_rd_factor is not None:   # a 2022 start multiplies by the district's factor again
+        rd = rd / model.district_rd_factor[pop.col("district")[waiting]]
+    rd_waiting = float(np.median(rd)) if waiting.any() else float("nan")
     model.release()
     return dict(series=out, candidate_ratio=ratio, registered_rd=rd_waiting)
 
