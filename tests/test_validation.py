@@ -72,12 +72,12 @@ def test_a_cross_field_rule_is_judged_on_the_merged_scenario_not_file_by_file(tm
                                           f'extends = "{REPO_SCENARIOS / "baseline.toml"}"\n'
                                           '[behaviour]\nlink_decay = 2.0\n', "utf-8")
     (tmp_path / "child.toml").write_text('name = "c"\ndescription = "many links"\nextends = "parent"\n'
-                                         '[behaviour]\nlink_rate = 8.0\n', "utf-8")
+                                         '[behaviour]\nlink_rate = 30.0\n', "utf-8")
     s = load(tmp_path / "child.toml")
-    assert (s.params.behaviour.link_rate, s.params.behaviour.link_decay) == (8.0, 2.0)
+    assert (s.params.behaviour.link_rate, s.params.behaviour.link_decay) == (30.0, 2.0)
     (tmp_path / "alone.toml").write_text('name = "a"\ndescription = "many links, default decay"\n'
                                          f'extends = "{REPO_SCENARIOS / "baseline.toml"}"\n'
-                                         '[behaviour]\nlink_rate = 8.0\n', "utf-8")
+                                         '[behaviour]\nlink_rate = 30.0\n', "utf-8")
     with pytest.raises(ScenarioError) as err:
         load(tmp_path / "alone.toml")
     assert err.value.key == "behaviour.link_decay" and err.value.file.endswith("alone.toml")
