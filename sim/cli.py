@@ -115,25 +115,44 @@ def main(argv=None) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
         return args.plugin.main(args)
-    try:
+    def work():
         with _plain_warnings():
             if args.command == "validate":
                 return _validate(args)
             return run_command(args)
+    return guarded(work, "the replicates that finished (in the output folder)", "resume")
+
+
+def guarded(work, finished: str, again: str) -> int:
+    """Run a command's ``work``: bad input is one line and exit 2; a write that fails halfway (a
+    full disk, a folder made read-only) or Ctrl-C keeps what is on disk, with its marker, and says
+    so (``finished``: what that is) and to run the same command to ``again``."""
+    try:
+        return work()
     except INPUT_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
         if e.filename is None:
             raise
-        # A full disk or a folder made read-only halfway: what finished is on disk, with its marker.
-        print(f"error: cannot write {clip(str(e.filename), 200)}: {e.strerror or e}; the replicates that finished are "
-              "kept: fix this and run the same command to resume", file=sys.stderr)
+        print(f"error: cannot write {clip(str(e.filename), 200)}: {e.strerror or e}; {finished} are kept: fix this and "
+              f"run the same command to {again}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: finished replicates are kept in the output folder; run the same command to resume",
-              file=sys.stderr)
+        print(f"\ninterrupted: {finished} are kept; run the same command to {again}", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def scheduler_named(scheduler: str | None):
+    """While a Dask scheduler is in use, an OSError that names no file is the scheduler not
+    answering: a command-line error about --scheduler."""
+    try:
+        yield
+    except OSError as e:
+        if scheduler and e.filename is None:
+            raise ScenarioError("(command line)", "--scheduler", f"cannot use the Dask scheduler {scheduler}: {e}") from None
+        raise
 
 
 def _host_problem(host) -> str | None:
@@ -271,15 +290,10 @@ def run_command(args) -> int:
         print(f"{len(scenarios)} scenario(s) × replicates: {total} run(s) to do, "
               f"{sum(s.replicates for s in scenarios) - total} already done [{where}]", file=sys.stderr)
         done = []
-        try:
-            with ensemble.executor(backend, workers, args.scheduler) as pool:
-                for s, f in zip(scenarios, folders):
-                    done.append(ensemble.run_ensemble(s, out=f, chunk=args.chunk, pool=pool, backend=backend,
-                                                      workers=workers, progress=not args.quiet))
-        except OSError as e:
-            if args.scheduler and e.filename is None:
-                raise ScenarioError("(command line)", "--scheduler", f"cannot use the Dask scheduler {args.scheduler}: {e}") from None
-            raise
+        with scheduler_named(args.scheduler), ensemble.executor(backend, workers, args.scheduler) as pool:
+            for s, f in zip(scenarios, folders):
+                done.append(ensemble.run_ensemble(s, out=f, chunk=args.chunk, pool=pool, backend=backend,
+                                                  workers=workers, progress=not args.quiet))
 
         from . import report
         for r, f in zip(done, folders):

@@ -415,7 +415,7 @@ def district_rd_factor(districts, elasticity: float) -> np.ndarray:
     return np.power(np.maximum(relative, 1e-3), elasticity)
 
 
-def initial_population(districts, leaders, params, rng: np.random.Generator) -> FirmPopulation:
+def initial_population(districts, leaders, params, rng: np.random.Generator, rd_factor: np.ndarray) -> FirmPopulation:
     """The firm population at the end of the start year, built from the data layer's districts.
 
     Per district: ``tech_enterprises`` registered firms of which ``high_tech_enterprises`` are
@@ -423,7 +423,8 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
     start in 2017) times as many unregistered
     R&D-active firms. Revenue and R&D intensity are drawn from lognormal distributions by status
     and revenue is then rescaled so that firms' R&D adds up to the enterprise share of the
-    district's published or estimated R&D spending.
+    district's published or estimated R&D spending. ``rd_factor`` (per district,
+    ``district_rd_factor``) scales the median R&D intensity of the uncertified firms.
     """
     b, scale = params.behaviour, params.scale
     # The register was a year old at the end of 2017, so the pool of firms yet to register was
@@ -438,7 +439,6 @@ def initial_population(districts, leaders, params, rng: np.random.Generator) -> 
     def stochastic_round(x):
         return int(np.floor(x + rng.random()))
 
-    rd_factor = district_rd_factor(districts, b.district_rd_elasticity)
 
     for d, row in enumerate(districts.itertuples(index=False)):
         n_lead = leaders_by_district.get(d, 0)

@@ -100,9 +100,10 @@ class InnovationModel(mesa.Model):
         leaders["industry_index"] = [INDUSTRY_DIRECTIONS.index(x) for x in leaders["industry_direction"]]
 
         # ---- firms, universities, links, programmes -------------------------------------------
-        self.firms = initial_population(dd, leaders, p, self.rng)
-        self.district_rd_factor = (district_rd_factor(dd, p.behaviour.district_rd_elasticity)
-                                   if p.behaviour.district_rd_elasticity else None)
+        rd_factor = district_rd_factor(dd, p.behaviour.district_rd_elasticity)
+        self.firms = initial_population(dd, leaders, p, self.rng, rd_factor)
+        # Entrants take the factor too; None when it is 1 everywhere, so they skip that pass.
+        self.district_rd_factor = rd_factor if p.behaviour.district_rd_elasticity else None
         leaders["row"] = np.flatnonzero(self.firms.col("leader"))
         self.leaders = leaders
         unis = datasets.load_universities(data_dir)

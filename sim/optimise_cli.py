@@ -55,26 +55,12 @@ def _positive(name: str, value, hi: int) -> None:
 
 
 def main(args) -> int:
-    from .cli import INPUT_ERRORS, max_workers
-    try:
-        return _main(args, max_workers())
-    except INPUT_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        if args.scheduler and e.filename is None:
-            print(f"error: (command line): key '--scheduler': cannot use the Dask scheduler {args.scheduler}: {e}",
-                  file=sys.stderr)
-            return 2
-        if e.filename is None:
-            raise
-        print(f"error: cannot write {e.filename}: {e.strerror or e}; finished trials are kept: fix this and run the "
-              "same command to continue", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted: finished trials are kept in the output folder's optuna.db; run the same command to "
-              "continue", file=sys.stderr)
-        return 130
+    from .cli import guarded, max_workers, scheduler_named
+
+    def work():
+        with scheduler_named(args.scheduler):
+            return _main(args, max_workers())
+    return guarded(work, "the trials that finished (in the output folder's optuna.db)", "continue")
 
 
 def _main(args, workers_cap: int) -> int:

@@ -185,7 +185,7 @@ def forecast_quality_html(calibration: str | Path | None) -> str:
                 name = SERIES_NAMES.get(series[:-len("_added")], series) + " added in the year"
             elif "@" in series:
                 indicator, code = series.split("@")
-                name = f"{SERIES_NAMES.get(indicator, indicator)}, {names.get(code, names.get(int(code), code))}"
+                name = f"{SERIES_NAMES.get(indicator, indicator)}, {names.get(int(code), code)}"
             else:
                 name = SERIES_NAMES.get(series, series)
             cls = "" if t["in90"][i] else " class=miss"

@@ -9,6 +9,7 @@ import pytest
 
 from sim import InnovationModel, scenarios
 from sim.datasets import DATA_DIR
+from sim.levers import KNOWN_LIST as FIXED_LIST
 from sim.programmes import evaluation as ev
 from sim.targets import TARGET_SETS
 
@@ -57,7 +58,7 @@ def counties(m):
 
 
 # The steps' mechanics at a known list (2023, two counties at most), without the draws.
-KNOWN_LIST = {"batch_year_spread": 0, "quota_mean": 0, "quota": 2}
+KNOWN_LIST = {k.split(".", 1)[1]: v for k, v in FIXED_LIST.items()}
 
 
 def test_innovative_county_steps_and_their_dates():

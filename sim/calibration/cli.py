@@ -113,12 +113,10 @@ def _backtest(args, out: Path, folder: Path, workers: int) -> int:
     write_backtest(points, settings, out)
     s = summary(points)
     print(f"backtest written to {out}")
-    print(f"{'origin':<8}{'points':>7}{'in 50 %':>9}{'in 90 %':>9}{'median APE':>12}")
-    for origin, r in s.iterrows():
-        print(f"{origin!s:<8}{int(r.points):>7}{r.coverage50:>9.0%}{r.coverage90:>9.0%}{r.median_ape:>11.1f}%")
-    print(f"{'kind of point':<18}{'points':>7}{'in 50 %':>9}{'in 90 %':>9}{'median APE':>12}")
-    for kind, r in summary_by_kind(points).iterrows():
-        print(f"{kind:<18}{int(r.points):>7}{r.coverage50:>9.0%}{r.coverage90:>9.0%}{r.median_ape:>11.1f}%")
+    for label, table, width in (("origin", s, 8), ("kind of point", summary_by_kind(points), 18)):
+        print(f"{label:<{width}}{'points':>7}{'in 50 %':>9}{'in 90 %':>9}{'median APE':>12}")
+        for name, r in table.iterrows():
+            print(f"{name!s:<{width}}{int(r.points):>7}{r.coverage50:>9.0%}{r.coverage90:>9.0%}{r.median_ape:>11.1f}%")
     return 0
 
 

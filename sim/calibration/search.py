@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .fit import (ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, TIER_YEAR, TIERS, _distance_of, _value, distance,
-                  district_points, fit_errors, hindcast_band, observed, point_weights)
+                  district_points, fit_errors, hindcast_band, is_district, observed, point_weights)
 from .problem import DEFAULTS, FIT_YEARS, FREE, LAST_YEAR, CalibrationError
 from .runs import _execute, _frame, _pool, _run_one
 
@@ -95,7 +95,7 @@ def stats_of(result: dict, years=FIT_YEARS) -> dict:
             out[f"{s}_added:{y}"] = float(_value(result, f"{s}_added", y))
     for s, (_, y, _) in REGIONAL_SERIES.items():
         out[f"{s}:{y}"] = float(result["series"][s][y])
-    for s, _, _ in district_points():
+    for s in filter(is_district, result["series"]):
         for y in years:
             out[f"{s}:{y}"] = float(result["series"][s][y])
     out[f"{TIERS}:{TIER_YEAR}"] = float(result["series"][TIERS][TIER_YEAR])

@@ -69,13 +69,14 @@ class InnovativeCounties(Programme):
         ic = self.model.params.innovative_county
         if year < ic.batch_year:
             return 0
-        rng = self.model.stream("innovative_county")
+        # Drawn only when needed; a second stream() call in one step continues the first's draws.
+        stream = self.model.stream
         if self.next_list is None:
-            self.next_list = ic.batch_year + (int(rng.integers(0, ic.batch_year_spread + 1)) if ic.batch_year_spread else 0)
+            self.next_list = ic.batch_year + (int(stream("innovative_county").integers(0, ic.batch_year_spread + 1)) if ic.batch_year_spread else 0)
         if year != self.next_list:
             return 0
         self.next_list += ic.batch_interval
-        quota = min(int(rng.poisson(ic.quota_mean)), ic.quota) if ic.quota_mean else ic.quota
+        quota = min(int(stream("innovative_county").poisson(ic.quota_mean)), ic.quota) if ic.quota_mean else ic.quota
         listed = [d for d in self.applicants() if d.rd_intensity >= ic.list_rd_intensity_min][:quota]
         for d in listed:
             d.innovative_county, d.listed_year = "construction", year
