@@ -239,16 +239,20 @@ def default_workers() -> int:
 # A task keeps its replicates' tables in memory until it writes its shard: this many at most, so a
 # worker's memory stays flat however long the ensemble (about 2 MB of tables per replicate to 2030).
 MAX_TASK_ITEMS = 20
+TASKS_PER_WORKER = 8
 
 
 def split(items: list, workers: int, chunk: int | None = None) -> list[list]:
-    """Tasks of ``chunk`` items each, or by default three tasks per worker of near-equal size:
-    a multiple of the worker count keeps every worker busy to the end, and more tasks would only
-    add overhead; large ensembles get more tasks, of at most MAX_TASK_ITEMS items. (Serial runs
-    one item per task, so a resume loses the least.)"""
+    """Tasks of ``chunk`` items each, or by default eight tasks per worker of near-equal size,
+    and more for large ensembles, of at most MAX_TASK_ITEMS items. Replicates cost very
+    different amounts (a posterior draw with a fast-growing firm pool runs ten times as long as
+    the median one), so with only a few tasks per worker one worker is often left running the
+    last long task alone; a task costs about a tenth of a second besides its replicates, so eight
+    per worker keep that under a few per cent. (Serial runs one item per task, so a resume loses
+    the least.)"""
     if chunk:
         return [items[i:i + chunk] for i in range(0, len(items), chunk)]
-    n_tasks = min(len(items), 3 * workers) if workers > 1 else len(items)
+    n_tasks = min(len(items), TASKS_PER_WORKER * workers) if workers > 1 else len(items)
     if n_tasks and len(items) > n_tasks * MAX_TASK_ITEMS:
         n_tasks = workers * math.ceil(len(items) / (workers * MAX_TASK_ITEMS))
     return [list(part) for part in np.array_split(np.array(items, dtype=object), n_tasks) if len(part)]
