@@ -1,6 +1,6 @@
 """Every speed figure of the model in one run, beside a per-agent Mesa peer measured in the same run.
 
-    python benchmarks/bench_speed.py [--replicates 1000] [--growth 50] [--no-ensemble] [--no-app] [--quarters 12]
+    python benchmarks/bench_speed.py [--replicates 1000] [--growth 50] [--draws 20] [--no-ensemble] [--no-app] [--quarters 12]
 
 All figures use the calibrated baseline scenario (``sim.scenarios.load("baseline").params``) and
 medians (the machine may be shared). Each part runs in a fresh process, so memory and timing
@@ -9,7 +9,8 @@ belong to it alone:
 * the full-scale quarter 2023–2025 (wall and CPU time, live firms, firm rows, links), the firm
   update alone (R&D choice, subsidies and finance, contacts, knowledge and growth, the ladder) in
   firm-steps per second, the build of a full-scale model, and the peak memory of a process holding one
-  full-scale model run to 2030;
+  full-scale model run to 2030, and how much of it the interpreter with its libraries, the
+  compiled kernels and the model itself take;
 * the resident memory of one process running ``--growth`` full-scale replicates 2022→2030 one
   after the other as an ensemble worker does (build, run, tables, release), replicate by replicate;
 * the per-agent peer (``benchmarks/peer_mesa.py``) at the same number of live firms, and the
@@ -17,6 +18,9 @@ belong to it alone:
 * the scaling of the quarter's cost from scale 0.1 to 1.0, per firm row and per link, and a
   least-squares fit of the quarter's cost to firm rows and links over every quarter timed;
 * the app's step and redraw at full scale (``benchmarks/bench_app.py``, in process);
+* ``--draws`` replicates of the baseline run one after another, each with its posterior draw as
+  in an ensemble: the spread of their run times and firm rows, which is what an ensemble's time
+  is made of;
 * ``--replicates`` full-scale replicates 2022→2030 with the process pool and with Dask's
   LocalCluster, and the resident memory of each worker as its replicates go by; below 1,000
   replicates the time for 1,000 is extrapolated from them (and says so).
@@ -106,17 +110,23 @@ def part_model(scale: float, quarters: int) -> dict:
 
 
 def part_memory(horizon: int) -> dict:
-    """Peak resident memory of a process holding one full-scale model run to ``horizon``."""
+    """Peak resident memory of a process holding one full-scale model run to ``horizon``, and
+    what the process holds before it: the interpreter with its libraries, then with the
+    compiled kernels loaded too (by a small model run to the horizon and released)."""
     from sim import InnovationModel, scenarios
     params = scenarios.load("baseline").params
     imports = rss_mb()
+    small = InnovationModel(params.with_overrides(scale=0.01), seed=45).run_until(horizon)
+    small.release()
+    del small
+    kernels = rss_mb()
     model = InnovationModel(params, seed=45)
-    model.step()  # every kernel loaded
+    model.step()
     t = time.perf_counter()
     model.run_until(2025)
     peak_2025 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model.run_until(horizon)
-    return dict(imports_mb=imports, peak_2025_mb=peak_2025, run_to_horizon=time.perf_counter() - t,
+    return dict(imports_mb=imports, kernels_mb=kernels, peak_2025_mb=peak_2025, run_to_horizon=time.perf_counter() - t,
                 horizon_rows=model.firms.n, horizon_links=len(model.network.w),
                 peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
@@ -136,6 +146,25 @@ def part_growth(replicates: int) -> dict:
         ensemble.collect_garbage()
         after.append(rss_mb())
     return dict(replicates=replicates, after=after, peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def part_draws(replicates: int, horizon: int) -> dict:
+    """Replicates 0..``replicates``-1 of the baseline to ``horizon``, each with its posterior
+    draw, as an ensemble runs them: each one's run time and firm rows at the horizon (what an
+    ensemble's time is made of: the draws differ in how fast the firm pool grows)."""
+    from sim import ensemble, scenarios
+    from sim.model import replicate_seed
+    scenario = scenarios.load("baseline")
+    ensemble.simulate(scenario.params.with_overrides(scale=0.01), 1, horizon).release()   # kernels loaded
+    runs = []
+    for k in range(replicates):
+        t = time.perf_counter()
+        model = ensemble.simulate(scenario.replicate_params(k), replicate_seed(scenario.seed, k), horizon)
+        runs.append((time.perf_counter() - t, model.firms.n, len(model.network.w)))
+        model.release()
+        del model
+        ensemble.collect_garbage()
+    return dict(runs=runs)
 
 
 def fit(samples: list, column: int) -> tuple:
@@ -222,6 +251,7 @@ def main() -> None:
     ap.add_argument("--quarters", type=int, default=12)
     ap.add_argument("--growth", type=int, default=50, help="replicates one process runs for its memory growth (default 50)")
     ap.add_argument("--scales", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0])
+    ap.add_argument("--draws", type=int, default=20, help="posterior replicates timed one by one (default 20)")
     ap.add_argument("--no-ensemble", action="store_true")
     ap.add_argument("--no-app", action="store_true")
     ap.add_argument("--part", nargs="+", help=argparse.SUPPRESS)
@@ -230,7 +260,8 @@ def main() -> None:
         kind, *args = a.part
         fn = dict(model=lambda s, q: part_model(float(s), int(q)), memory=lambda h: part_memory(int(h)),
                   peer=lambda f: part_peer(int(f)), app=lambda s: part_app(int(s)), growth=lambda r: part_growth(int(r)),
-                  ensemble=lambda b, r, w: part_ensemble(b, int(r), int(w)))[kind]
+                  ensemble=lambda b, r, w: part_ensemble(b, int(r), int(w)),
+                  draws=lambda r, h: part_draws(int(r), int(h)))[kind]
         print(json.dumps(fn(*args)))
         return
 
@@ -261,8 +292,11 @@ def main() -> None:
     print(f"  build              {full['build']:6.3f} s (first in a fresh process {full['build_first']:.3f} s)"
           f"   target ≤ {TARGETS['build_s']} s: {verdict(full['build'] <= TARGETS['build_s'])}")
     print(f"  peak memory        {mem['peak_mb']:6.0f} MB to 2030 ({mem['horizon_rows']:,} rows, {mem['horizon_links']:,} links; "
-          f"{mem['peak_2025_mb']:.0f} MB to 2025; the interpreter with its imports alone {mem['imports_mb']:.0f} MB)"
+          f"{mem['peak_2025_mb']:.0f} MB to 2025)"
           f"   target ≤ {TARGETS['memory_mb']} MB: {verdict(mem['peak_mb'] <= TARGETS['memory_mb'])}")
+    print(f"    of which         {mem['imports_mb']:6.0f} MB the interpreter with its libraries, "
+          f"{mem['kernels_mb'] - mem['imports_mb']:.0f} MB the compiled kernels loaded, "
+          f"{mem['peak_mb'] - mem['kernels_mb']:.0f} MB the model itself")
     print(f"  one run 2022→2030  {mem['run_to_horizon']:6.2f} s after the build", flush=True)
 
     peer = part("peer", str(int(full["live"])))
@@ -308,6 +342,15 @@ def main() -> None:
               f"{app['build']:.3f} s   target ≤ {TARGETS['app_s']} s: {verdict(app['step'] <= TARGETS['app_s'])}", flush=True)
 
     if not a.no_ensemble:
+        runs = part("draws", str(a.draws), "2030")["runs"]
+        times = [t for t, _, _ in runs]
+        print(f"\nreplicates 0–{a.draws - 1} one after another, each with its posterior draw, 2022→2030: "
+              f"median {statistics.median(times):.2f} s, mean {statistics.fmean(times):.2f} s, longest {max(times):.2f} s; "
+              f"firm rows at 2030 median {statistics.median(r for _, r, _ in runs):,.0f}, largest {max(r for _, r, _ in runs):,}; "
+              f"at the mean, 1,000 replicates take {statistics.fmean(times) * 1000 / a.workers / 60:.1f} min "
+              f"of {a.workers} workers' time")
+        print("  seconds and rows at 2030 of each: " + ", ".join(f"{t:.1f} s {r / 1000:.0f}k" for t, r, _ in runs),
+              flush=True)
         print(f"\n{a.replicates:,} full-scale replicates 2022→2030, {a.workers} workers:")
         walls = {}
         for backend in ("processes", "dask"):
