@@ -164,6 +164,7 @@ def part_draws(replicates: int, horizon: int) -> dict:
         model.release()
         del model
         ensemble.collect_garbage()
+        runs[-1] += (rss_mb(),)
     return dict(runs=runs)
 
 
@@ -343,14 +344,17 @@ def main() -> None:
 
     if not a.no_ensemble:
         runs = part("draws", str(a.draws), "2030")["runs"]
-        times = [t for t, _, _ in runs]
+        times = [t for t, *_ in runs]
         print(f"\nreplicates 0–{a.draws - 1} one after another, each with its posterior draw, 2022→2030: "
               f"median {statistics.median(times):.2f} s, mean {statistics.fmean(times):.2f} s, longest {max(times):.2f} s; "
-              f"firm rows at 2030 median {statistics.median(r for _, r, _ in runs):,.0f}, largest {max(r for _, r, _ in runs):,}; "
+              f"firm rows at 2030 median {statistics.median(r for _, r, *_ in runs):,.0f}, largest {max(r for _, r, *_ in runs):,}; "
               f"at the mean, 1,000 replicates take {statistics.fmean(times) * 1000 / a.workers / 60:.1f} min "
               f"of {a.workers} workers' time")
-        print("  seconds and rows at 2030 of each: " + ", ".join(f"{t:.1f} s {r / 1000:.0f}k" for t, r, _ in runs),
-              flush=True)
+        print("  seconds and rows at 2030 of each: " + ", ".join(f"{t:.1f} s {r / 1000:.0f}k" for t, r, *_ in runs))
+        # Read after each replicate, against the same process read during one (the ensembles'
+        # workers below): a large replicate's arrays are handed back when it is released, so a
+        # worker sampled mid-run shows the size of the replicate it is running, not a leak.
+        print("  the process's resident memory after each (MB): " + " ".join(f"{m:.0f}" for *_, m in runs), flush=True)
         print(f"\n{a.replicates:,} full-scale replicates 2022→2030, {a.workers} workers:")
         walls = {}
         for backend in ("processes", "dask"):
