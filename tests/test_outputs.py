@@ -216,3 +216,18 @@ def test_markers_too_damaged_to_say_their_setup_are_not_redone_as_another(tmp_pa
     code, _, err = run(capsys, "baseline", *SMALL, "--out", out)
     assert code == 0 and err.count("warning:") == 3 and "3 run(s) to do" in err
     pd.testing.assert_frame_equal(targets(out), targets(reference), check_exact=True)
+
+
+def test_tasks_are_contiguous_small_enough_to_balance_and_bounded():
+    """Replicates' run times differ many-fold across posterior draws, so a pool gets eight tasks
+    per worker (and large ensembles tasks of at most MAX_TASK_ITEMS), each a contiguous range
+    (a shard is named by its first and last replicate), together every replicate once."""
+    from sim.ensemble import MAX_TASK_ITEMS, TASKS_PER_WORKER, split
+    for n, workers in ((100, 2), (7, 2), (1000, 2), (999, 3), (40, 4)):
+        tasks = split(list(range(n)), workers)
+        assert [k for t in tasks for k in t] == list(range(n))
+        assert all(t == list(range(t[0], t[-1] + 1)) for t in tasks)
+        assert len(tasks) >= min(n, TASKS_PER_WORKER * workers) and max(map(len, tasks)) <= MAX_TASK_ITEMS
+        assert max(map(len, tasks)) - min(map(len, tasks)) <= 1
+    assert split(list(range(5)), 1) == [[k] for k in range(5)]
+    assert split(list(range(5)), 2, chunk=2) == [[0, 1], [2, 3], [4]]
