@@ -109,16 +109,21 @@ def part_model(scale: float, quarters: int) -> dict:
                 samples=[[r, k, t, c] for r, k, t, c in zip(rows, links, steps, cpu)])
 
 
+def load_kernels(params, horizon: int) -> None:
+    """Load every compiled kernel by a small model run to ``horizon`` and released, so that what
+    follows is the cost of the model, not of loading its loops."""
+    from sim import InnovationModel
+    InnovationModel(params.with_overrides(scale=0.01), seed=45).run_until(horizon).release()
+
+
 def part_memory(horizon: int) -> dict:
     """Peak resident memory of a process holding one full-scale model run to ``horizon``, and
     what the process holds before it: the interpreter with its libraries, then with the
-    compiled kernels loaded too (by a small model run to the horizon and released)."""
+    compiled kernels loaded too."""
     from sim import InnovationModel, scenarios
     params = scenarios.load("baseline").params
     imports = rss_mb()
-    small = InnovationModel(params.with_overrides(scale=0.01), seed=45).run_until(horizon)
-    small.release()
-    del small
+    load_kernels(params, horizon)
     kernels = rss_mb()
     model = InnovationModel(params, seed=45)
     model.step()
@@ -131,41 +136,41 @@ def part_memory(horizon: int) -> dict:
                 peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def part_growth(replicates: int) -> dict:
-    """Resident memory of one process after each of ``replicates`` full-scale replicates
-    2022→2030, run as an ensemble task runs them (and with its garbage collection)."""
+def one_after_another(replicates: int, posterior: bool) -> list[tuple[float, int, float]]:
+    """Full-scale replicates 0..``replicates``-1 of the baseline 2022→2030 in this process, run as
+    an ensemble task runs them (build, run, tables, release, its garbage collection), at the
+    fixed point or each with its posterior draw: per replicate the seconds of its run, its firm
+    rows at 2030 and the process's resident memory after it."""
     from sim import ensemble, scenarios
     from sim.model import replicate_seed
     scenario = scenarios.load("baseline")
-    after = []
+    out = []
     for k in range(replicates):
-        model = ensemble.simulate(scenario.params, replicate_seed(scenario.seed, k), 2030)
+        t = time.perf_counter()
+        model = ensemble.simulate(scenario.replicate_params(k) if posterior else scenario.params,
+                                  replicate_seed(scenario.seed, k), 2030)
+        seconds, rows = time.perf_counter() - t, model.firms.n
         ensemble.replicate_tables(model, scenario.name, k, scenario.targets)
         model.release()
         del model
         ensemble.collect_garbage()
-        after.append(rss_mb())
+        out.append((seconds, rows, rss_mb()))
+    return out
+
+
+def part_growth(replicates: int) -> dict:
+    """Resident memory of one process after each of ``replicates`` replicates at the fixed point."""
+    after = [mb for *_, mb in one_after_another(replicates, posterior=False)]
     return dict(replicates=replicates, after=after, peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def part_draws(replicates: int, horizon: int) -> dict:
-    """Replicates 0..``replicates``-1 of the baseline to ``horizon``, each with its posterior
-    draw, as an ensemble runs them: each one's run time and firm rows at the horizon (what an
-    ensemble's time is made of: the draws differ in how fast the firm pool grows)."""
-    from sim import ensemble, scenarios
-    from sim.model import replicate_seed
-    scenario = scenarios.load("baseline")
-    ensemble.simulate(scenario.params.with_overrides(scale=0.01), 1, horizon).release()   # kernels loaded
-    runs = []
-    for k in range(replicates):
-        t = time.perf_counter()
-        model = ensemble.simulate(scenario.replicate_params(k), replicate_seed(scenario.seed, k), horizon)
-        runs.append((time.perf_counter() - t, model.firms.n, len(model.network.w)))
-        model.release()
-        del model
-        ensemble.collect_garbage()
-        runs[-1] += (rss_mb(),)
-    return dict(runs=runs)
+def part_draws(replicates: int) -> dict:
+    """Replicates 0..``replicates``-1 each with its posterior draw: their run times, firm rows and
+    the memory after each (what an ensemble's time is made of: the draws differ in how fast the
+    firm pool grows)."""
+    from sim import scenarios
+    load_kernels(scenarios.load("baseline").params, 2030)
+    return dict(runs=one_after_another(replicates, posterior=True))
 
 
 def fit(samples: list, column: int) -> tuple:
@@ -262,7 +267,7 @@ def main() -> None:
         fn = dict(model=lambda s, q: part_model(float(s), int(q)), memory=lambda h: part_memory(int(h)),
                   peer=lambda f: part_peer(int(f)), app=lambda s: part_app(int(s)), growth=lambda r: part_growth(int(r)),
                   ensemble=lambda b, r, w: part_ensemble(b, int(r), int(w)),
-                  draws=lambda r, h: part_draws(int(r), int(h)))[kind]
+                  draws=lambda r: part_draws(int(r)))[kind]
         print(json.dumps(fn(*args)))
         return
 
@@ -343,7 +348,7 @@ def main() -> None:
               f"{app['build']:.3f} s   target ≤ {TARGETS['app_s']} s: {verdict(app['step'] <= TARGETS['app_s'])}", flush=True)
 
     if not a.no_ensemble:
-        runs = part("draws", str(a.draws), "2030")["runs"]
+        runs = part("draws", str(a.draws))["runs"]
         times = [t for t, *_ in runs]
         print(f"\nreplicates 0–{a.draws - 1} one after another, each with its posterior draw, 2022→2030: "
               f"median {statistics.median(times):.2f} s, mean {statistics.fmean(times):.2f} s, longest {max(times):.2f} s; "

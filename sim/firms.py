@@ -439,7 +439,6 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
     def stochastic_round(x):
         return int(np.floor(x + rng.random()))
 
-
     for d, row in enumerate(districts.itertuples(index=False)):
         n_lead = leaders_by_district.get(d, 0)
         n_cert = stochastic_round(max(row.high_tech_enterprises - n_lead, 0) * scale)
