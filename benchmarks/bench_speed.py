@@ -8,7 +8,7 @@ belong to it alone:
 
 * the full-scale quarter 2023–2025 (wall and CPU time, live firms, firm rows, links), the firm
   update alone (R&D choice, subsidies and finance, contacts, knowledge and growth, the ladder) in
-  firm-steps per second, the build of a full-scale model, and the peak memory of a process holding one
+  firm-steps per second, and inside its compiled loops only, the build of a full-scale model, and the peak memory of a process holding one
   full-scale model run to 2030, and how much of it the interpreter with its libraries, the
   compiled kernels and the model itself take;
 * the resident memory of one process running ``--growth`` full-scale replicates 2022→2030 one
@@ -33,6 +33,7 @@ carry the others' work, the CPU times less so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -103,11 +104,59 @@ def part_model(scale: float, quarters: int) -> dict:
         firm_processes.climb_ladder(model)
         firm.append(time.perf_counter() - t)
         firm_cpu.append(time.thread_time() - c)
-    return dict(scale=scale, build_first=builds[0], build=statistics.median(builds[1:]),
+    in_loops = []
+    with timed_loops() as spent:
+        for _ in range(quarters):
+            spent[0] = 0.0
+            firm_processes.choose_rd(model)
+            model.call("after_rd")
+            firm_processes.observe_contacts(model)
+            firm_processes.learn_and_grow(model)
+            firm_processes.climb_ladder(model)
+            in_loops.append(spent[0])
+    return dict(firm_update_loops=statistics.median(in_loops),
+                scale=scale, build_first=builds[0], build=statistics.median(builds[1:]),
                 quarter=statistics.median(steps), quarter_mean=statistics.fmean(steps), quarter_cpu=statistics.median(cpu),
                 rows=statistics.median(rows), live=statistics.median(live), links=statistics.median(links),
                 firm_update=statistics.median(firm), firm_update_cpu=statistics.median(firm_cpu), firm_rows=model.firms.n,
                 samples=[[r, k, t, c] for r, k, t, c in zip(rows, links, steps, cpu)])
+
+
+@contextlib.contextmanager
+def timed_loops():
+    """While open, every compiled loop the model's modules call adds its wall time to
+    ``spent[0]``: what the firm update costs inside its loops, without the Python between them."""
+    import importlib
+    import pkgutil
+    import sim
+    import sim.programmes
+    spent, patched, timers = [0.0], [], {}
+    try:
+        from numba.core.registry import CPUDispatcher
+    except ImportError:
+        yield spent
+        return
+    names = [f"sim.{m.name}" for m in pkgutil.iter_modules(sim.__path__) if not m.name.startswith("app")]
+    names += [f"sim.programmes.{m.name}" for m in pkgutil.iter_modules(sim.programmes.__path__)]
+    for mod in map(importlib.import_module, names):
+        for name, loop in list(vars(mod).items()):
+            # Helpers inlined into the loops are never called from Python.
+            if isinstance(loop, CPUDispatcher) and loop.targetoptions.get("inline") != "always":
+                if loop not in timers:
+                    def timer(*args, _loop=loop):
+                        t = time.perf_counter()
+                        try:
+                            return _loop(*args)
+                        finally:
+                            spent[0] += time.perf_counter() - t
+                    timers[loop] = timer
+                setattr(mod, name, timers[loop])
+                patched.append((mod, name, loop))
+    try:
+        yield spent
+    finally:
+        for mod, name, loop in patched:
+            setattr(mod, name, loop)
 
 
 def load_kernels(params, horizon: int) -> None:
@@ -299,6 +348,10 @@ def main() -> None:
     print(f"  firm update        {msteps:6.1f} M firm-steps/s ({1000 * full['firm_update']:.1f} ms for {full['firm_rows']:,} rows; "
           f"{full['firm_rows'] / full['firm_update_cpu'] / 1e6:.1f} M/s of CPU)"
           f"   target ≥ {TARGETS['firm_msteps']} (aim 50): {verdict(msteps >= TARGETS['firm_msteps'])}")
+    if full.get("firm_update_loops"):
+        print(f"    in its loops     {full['firm_rows'] / full['firm_update_loops'] / 1e6:6.1f} M firm-steps/s "
+              f"({1000 * full['firm_update_loops']:.1f} ms, {1e9 * full['firm_update_loops'] / full['firm_rows']:.0f} ns a row; "
+              f"the firm update with no Python between its compiled loops)")
     print(f"  build              {full['build']:6.3f} s (first in a fresh process {full['build_first']:.3f} s)"
           f"   target ≤ {TARGETS['build_s']} s: {verdict(full['build'] <= TARGETS['build_s'])}")
     print(f"  peak memory        {mem['peak_mb']:6.0f} MB to 2030 ({mem['horizon_rows']:,} rows, {mem['horizon_links']:,} links; "
