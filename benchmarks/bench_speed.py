@@ -93,32 +93,32 @@ def part_model(scale: float, quarters: int) -> dict:
         model.step()
         steps.append(time.perf_counter() - t)
         cpu.append(time.thread_time() - c)
-    # The firm update alone, on the state reached (the same calls as inside step()).
-    firm, firm_cpu = [], []
-    for _ in range(quarters):
-        t, c = time.perf_counter(), time.thread_time()
+
+    def firm_update():
+        """The firm update alone, on the state reached (the same calls as inside step())."""
         firm_processes.choose_rd(model)
         model.call("after_rd")
         firm_processes.observe_contacts(model)
         firm_processes.learn_and_grow(model)
         firm_processes.climb_ladder(model)
+
+    firm, firm_cpu = [], []
+    for _ in range(quarters):
+        t, c = time.perf_counter(), time.thread_time()
+        firm_update()
         firm.append(time.perf_counter() - t)
         firm_cpu.append(time.thread_time() - c)
     in_loops = []
     with timed_loops() as spent:
         for _ in range(quarters):
             spent[0] = 0.0
-            firm_processes.choose_rd(model)
-            model.call("after_rd")
-            firm_processes.observe_contacts(model)
-            firm_processes.learn_and_grow(model)
-            firm_processes.climb_ladder(model)
+            firm_update()
             in_loops.append(spent[0])
-    return dict(firm_update_loops=statistics.median(in_loops),
-                scale=scale, build_first=builds[0], build=statistics.median(builds[1:]),
+    return dict(scale=scale, build_first=builds[0], build=statistics.median(builds[1:]),
                 quarter=statistics.median(steps), quarter_mean=statistics.fmean(steps), quarter_cpu=statistics.median(cpu),
                 rows=statistics.median(rows), live=statistics.median(live), links=statistics.median(links),
-                firm_update=statistics.median(firm), firm_update_cpu=statistics.median(firm_cpu), firm_rows=model.firms.n,
+                firm_update=statistics.median(firm), firm_update_cpu=statistics.median(firm_cpu),
+                firm_update_loops=statistics.median(in_loops), firm_rows=model.firms.n,
                 samples=[[r, k, t, c] for r, k, t, c in zip(rows, links, steps, cpu)])
 
 
