@@ -35,8 +35,8 @@ def in_process(steps: int, scales=(0.1, 1.0)) -> dict:
     import ipyvuetify as v
     import solara
 
-    from sim import app
-    from sim.app_components import SCALES
+    from sim.app import page as app
+    from sim.app.components import SCALES
 
     _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
     out = {}
@@ -105,8 +105,8 @@ def in_browser(steps: int) -> None:
 
 
 def ensemble() -> None:
-    from sim import app_ensemble
-    from sim.app_levers import default_config
+    from sim.app import ensemble as app_ensemble
+    from sim.app.levers import default_config
 
     config = default_config().with_lever("paired.enabled", False)
     replicates = app_ensemble.DEFAULT_REPLICATES

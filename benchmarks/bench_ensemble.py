@@ -28,7 +28,7 @@ def timed_run(backend: str, replicates: int | None, scale: float, workers: int) 
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-c", (
             "import sys, time\n"
-            "from sim.ensemble import run_ensemble\n"
+            "from sim.experiments.ensemble import run_ensemble\n"
             "if __name__ == '__main__':\n"
             "    t = time.perf_counter()\n"
             f"    run_ensemble('baseline', replicates={replicates!r}, scale={scale!r}, backend={backend!r}, "
@@ -39,7 +39,7 @@ def timed_run(backend: str, replicates: int | None, scale: float, workers: int) 
 
 
 def speed(args):
-    from sim.scenarios import load
+    from sim.experiments.scenarios import load
     n = args.replicates or load("baseline").replicates
     print(f"baseline ensemble: {n} replicates, scale {args.scale:g}, {args.workers} workers for the pools, "
           f"{os.cpu_count()} CPUs, best of {args.repeats}")
@@ -55,8 +55,8 @@ def speed(args):
 def memory(args):
     import resource
 
-    from sim.ensemble import run_task
-    from sim.scenarios import load
+    from sim.experiments.ensemble import run_task
+    from sim.experiments.scenarios import load
 
     def rss_mb() -> float:
         with open("/proc/self/statm") as f:

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_speed.py [--replicates 1000] [--growth 50] [--draws 20] [--no-ensemble] [--no-app] [--quarters 12]
 
-All figures use the calibrated baseline scenario (``sim.scenarios.load("baseline").params``) and
+All figures use the calibrated baseline scenario (``sim.experiments.scenarios.load("baseline").params``) and
 medians (the machine may be shared). Each part runs in a fresh process, so memory and timing
 belong to it alone:
 
@@ -73,7 +73,9 @@ def part(*args: str) -> dict:
 
 # ---- parts (each in its own process) ------------------------------------------------------------
 def part_model(scale: float, quarters: int) -> dict:
-    from sim import InnovationModel, firm_processes, scenarios
+    from sim.core import firm_processes
+    from sim.experiments import scenarios
+    from sim import InnovationModel
     params = scenarios.load("baseline").params.with_overrides(scale=scale)
     builds = []
     for seed in (42, 43, 44):
@@ -129,15 +131,15 @@ def timed_loops():
     import importlib
     import pkgutil
     import sim
-    import sim.programmes
     spent, patched, timers = [0.0], [], {}
     try:
         from numba.core.registry import CPUDispatcher
     except ImportError:
         yield spent
         return
-    names = [f"sim.{m.name}" for m in pkgutil.iter_modules(sim.__path__) if not m.name.startswith("app")]
-    names += [f"sim.programmes.{m.name}" for m in pkgutil.iter_modules(sim.programmes.__path__)]
+    # The model's wings, not the app's or the optimiser's (which would import their libraries).
+    names = [m.name for m in pkgutil.walk_packages(sim.__path__, "sim.")
+             if m.name.split(".")[1] in ("util", "core", "programmes") and not m.ispkg]
     for mod in map(importlib.import_module, names):
         for name, loop in list(vars(mod).items()):
             # Helpers inlined into the loops are never called from Python.
@@ -170,7 +172,8 @@ def part_memory(horizon: int) -> dict:
     """Peak resident memory of a process holding one full-scale model run to ``horizon``, and
     what the process holds before it: the interpreter with its libraries, then with the
     compiled kernels loaded too."""
-    from sim import InnovationModel, scenarios
+    from sim.experiments import scenarios
+    from sim import InnovationModel
     params = scenarios.load("baseline").params
     imports = rss_mb()
     load_kernels(params, horizon)
@@ -191,7 +194,7 @@ def one_after_another(replicates: int, posterior: bool) -> list[tuple[float, int
     an ensemble task runs them (build, run, tables, release, its garbage collection), at the
     fixed point or each with its posterior draw: per replicate the seconds of its run, its firm
     rows at 2030 and the process's resident memory after it."""
-    from sim import ensemble, scenarios
+    from sim.experiments import ensemble, scenarios
     from sim.model import replicate_seed
     scenario = scenarios.load("baseline")
     out = []
@@ -218,7 +221,7 @@ def part_draws(replicates: int) -> dict:
     """Replicates 0..``replicates``-1 each with its posterior draw: their run times, firm rows and
     the memory after each (what an ensemble's time is made of: the draws differ in how fast the
     firm pool grows)."""
-    from sim import scenarios
+    from sim.experiments import scenarios
     load_kernels(scenarios.load("baseline").params, 2030)
     return dict(runs=one_after_another(replicates, posterior=True))
 
@@ -264,8 +267,8 @@ def _descendants(pid: int) -> list[int]:
 def part_ensemble(backend: str, replicates: int, workers: int, parameters: str = "posterior") -> dict:
     """Wall time of run_ensemble to 2030, and each worker's resident memory sampled every second;
     ``parameters`` "fixed" runs every replicate at the fitted point (``--fixed-parameters``)."""
-    from sim import scenarios
-    from sim.ensemble import run_ensemble
+    from sim.experiments import scenarios
+    from sim.experiments.ensemble import run_ensemble
     scenario = scenarios.load("baseline").with_run(fixed_parameters=parameters == "fixed")
     samples: dict[int, list[tuple[float, float]]] = {}
     done = threading.Event()

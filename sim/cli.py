@@ -16,18 +16,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from .messages import clip, short
-from .params import ParamError
-from .scenarios import ScenarioError, list_scenarios
-from .tables import DataError
-from .targets import TargetError
+from .util.messages import clip, short
+from .params.parameters import ParamError
+from .experiments.scenarios import ScenarioError, list_scenarios
+from .data.tables import DataError
+from .experiments.targets import TargetError
 
 # What bad input raises: each names the file (or option), the key and what is allowed.
 INPUT_ERRORS = (ScenarioError, TargetError, ParamError, DataError)
 
 # Subcommands that live in their own module: each provides HELP, add_arguments(parser) and
 # main(args) -> exit code. A module that is not present simply has no subcommand.
-PLUGINS = {"ui": "sim.app_cli", "calibrate": "sim.calibration", "optimise": "sim.optimise_cli"}
+PLUGINS = {"ui": "sim.app.cli", "calibrate": "sim.calibration", "optimise": "sim.optimise.cli"}
 BACKENDS = ("serial", "processes", "dask")
 # More worker processes than this only add memory and start-up time: each holds one replicate.
 WORKERS_PER_CPU = 4
@@ -170,7 +170,7 @@ def _host_problem(host) -> str | None:
 @contextlib.contextmanager
 def _plain_warnings():
     """Damaged results found while resuming are one line each on stderr, not a Python warning."""
-    from .results import ResultsWarning
+    from .experiments.results import ResultsWarning
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
@@ -190,7 +190,7 @@ def _plain_warnings():
 def smoke_test(scenario) -> None:
     """Build the scenario's model at a tiny scale and run one quarter (well under a second), so
     that what no check foresaw fails here, before anything is written or simulated."""
-    from .validation import smoke_build
+    from .params.validation import smoke_build
     try:
         smoke_build(scenario.params, scenario.seed)
     except INPUT_ERRORS as e:
@@ -207,7 +207,7 @@ def _display(path) -> str:
 
 
 def _validate(args) -> int:
-    from .scenarios import load
+    from .experiments.scenarios import load
     ok = True
     for ref in args.scenarios:
         try:
@@ -226,8 +226,8 @@ def _validate(args) -> int:
 
 def run_command(args) -> int:
     """``run`` and ``compare``: validate everything first, then simulate, then write and print."""
-    from . import ensemble, outfolder
-    from .scenarios import load
+    from .experiments import ensemble, outfolder
+    from .experiments.scenarios import load
 
     limits = {"workers": max_workers(), "chunk": ensemble.MAX_CHUNK}
     for flag, hi in limits.items():
@@ -295,7 +295,7 @@ def run_command(args) -> int:
                 done.append(ensemble.run_ensemble(s, out=f, chunk=args.chunk, pool=pool, backend=backend,
                                                   workers=workers, progress=not args.quiet))
 
-        from . import report
+        from .report import html as report
         for r, f in zip(done, folders):
             outfolder.atomic_write(f.path / "summary.csv", r.summary.to_csv(index=False).encode(), f.run_id)
             # A comparison's report shows every scenario; its own reports would repeat it.
@@ -319,7 +319,7 @@ def run_command(args) -> int:
 @contextlib.contextmanager
 def _opened(folder, wait):
     """Hold a folder for the run; say so when waiting for another run to release it."""
-    from .outfolder import FolderBusy
+    from .experiments.outfolder import FolderBusy
     try:
         folder.open(0)
     except FolderBusy:

@@ -1,13 +1,13 @@
 """InnovationModel: the city at the end of 2022, advanced one quarter per step.
 
 With ``Params.start_year = 2017`` the model starts from the end-2017 state instead and runs the
-years up to 2022 under the policy environment of those years (``sim/hindcast.py``); that is the
+years up to 2022 under the policy environment of those years (``sim/core/hindcast.py``); that is the
 hindcast the calibration (``sim/calibration/``) fits to the published 2018–2022 series.
 
 The model keeps the wiring (data, agents, firms, links, programmes), the calendar, the random
-streams and the quarter's schedule. What firms do is in ``sim/firm_processes.py``; what each
+streams and the quarter's schedule. What firms do is in ``sim/core/firm_processes.py``; what each
 policy programme does is in its module of ``sim/programmes/``; the district state derived from
-the firms is in ``sim/districts.py``. The quarter, in order:
+the firms is in ``sim/core/districts.py``. The quarter, in order:
 
 1. Q1 only: the year's parameters (hindcast), money arrives (``budget``: districts' own S&T
    money, the guiding fund, paired transfers, fund calls, the risk pool's top-up) and is
@@ -27,14 +27,16 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from . import datasets, districts, firm_processes, metrics, programmes
-from .districts import District
-from .firms import district_rd_factor, initial_population
-from .hindcast import LAST_HISTORY_YEAR, PolicyEnvironment
-from .network import CollaborationGraph
-from .params import INDUSTRY_DIRECTIONS, Params
-from .universities import University
-from .validation import check_params
+from .data import datasets
+from .core import districts, firm_processes, metrics
+from . import programmes
+from .core.districts import District
+from .core.firms import district_rd_factor, initial_population
+from .core.hindcast import LAST_HISTORY_YEAR, PolicyEnvironment
+from .core.network import CollaborationGraph
+from .params.parameters import INDUSTRY_DIRECTIONS, Params
+from .core.universities import University
+from .params.validation import check_params
 
 
 def replicate_seed(root_seed: int, replicate: int) -> int:

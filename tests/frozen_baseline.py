@@ -20,7 +20,8 @@ SCALE = 0.05
 
 
 def _run(params, seed: int, quarters: int):
-    from sim import InnovationModel, metrics
+    from sim.core import metrics
+    from sim import InnovationModel
     model = InnovationModel(params=params, seed=seed)
     for _ in range(quarters):
         model.step()
@@ -33,7 +34,7 @@ def frames() -> dict[str, pd.DataFrame]:
     """The frozen tables: the calibrated baseline's city and district frames (two seeds, eight
     quarters from end-2022) and a hindcast's city frame (eight quarters from end-2017)."""
     sys.path.insert(0, str(ROOT))
-    from sim import scenarios
+    from sim.experiments import scenarios
     params = scenarios.load("baseline").params.with_overrides(scale=SCALE)
     out: dict[str, list[pd.DataFrame]] = {"city": [], "districts": [], "hindcast": []}
     for seed in SEEDS:

@@ -13,13 +13,10 @@ import numpy as np
 import pytest
 import solara
 
-from sim import app, app_cli, app_components, app_ensemble
-from sim.app_components import (AppConfig, AppModel, Dashboard, DistrictDetail, DistrictMap, DistrictMapWidget,
-                                EnsemblePanel, LeverPanel, ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS,
-                                default_config, district_status_counts, indicator_series, lever_keys, lever_label,
-                                target_status)
-from sim.params import describe
-from sim.targets import POLICY_2025, Target, scoreboard
+from sim.app import page as app, cli as app_cli, components as app_components, ensemble as app_ensemble
+from sim.app.components import AppConfig, AppModel, Dashboard, DistrictDetail, DistrictMap, DistrictMapWidget, EnsemblePanel, LeverPanel, ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS, default_config, district_status_counts, indicator_series, lever_keys, lever_label, target_status
+from sim.params.parameters import describe
+from sim.experiments.targets import POLICY_2025, Target, scoreboard
 
 # Mesa 3.3.1's ComponentsView trips Solara's hook check (an early return before use_state); harmless here.
 pytestmark = pytest.mark.filterwarnings("ignore:.*found despite early return:UserWarning")
@@ -183,7 +180,7 @@ def test_map_draws_38_districts_with_the_paired_links_and_selects_on_click(rende
 
 
 def test_map_names_do_not_collide_the_crowded_centre_is_enlarged_in_an_inset():
-    from sim.app_map import label_box, map_geometry, map_inset
+    from sim.app.map import label_box, map_geometry, map_inset
     paths, _, viewbox = map_geometry()
     inset = map_inset()
     width, height = map(float, viewbox.split()[2:])
@@ -339,7 +336,7 @@ def test_the_sidebar_has_no_empty_card_and_the_scoreboard_says_how_to_read_it(pa
 def scenario_folder(tmp_path, monkeypatch):
     """The shipped scenarios, a file that is not TOML, and one with a value Params refuses."""
     import shutil
-    from sim.scenarios import REPO_SCENARIOS
+    from sim.experiments.scenarios import REPO_SCENARIOS
     for f in REPO_SCENARIOS.glob("*.toml"):
         shutil.copy(f, tmp_path)
     (tmp_path / "broken.toml").write_text("name = = this is not TOML\n")
@@ -377,7 +374,7 @@ def test_a_scenario_that_fails_to_load_keeps_the_session_and_says_why(scenario_f
 def test_step_and_view_errors_show_in_the_page_and_the_session_goes_on(page, monkeypatch):
     assert page.find(DistrictMapWidget).widget.fills  # drawn
 
-    from sim import firm_processes
+    from sim.core import firm_processes
 
     def broken_quarter(model):
         raise ValueError("a broken quarter")

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import InnovationModel, ParamError, Params, datasets
+from sim.data import datasets
+from sim import InnovationModel, ParamError, Params
 from sim import calibration as C
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,7 +167,7 @@ def test_the_committed_calibration_reproduces_its_stated_fit():
 
 
 def test_the_baseline_scenario_uses_the_committed_calibration():
-    from sim.scenarios import load
+    from sim.experiments.scenarios import load
 
     cal = C.load_calibration()
     params = load("baseline").params
@@ -184,8 +185,8 @@ def test_bad_options_exit_2_with_the_option_named(tmp_path):
 def test_malformed_hindcast_data_is_named(tmp_path):
     import shutil
 
-    from sim import datasets
-    from sim.datasets import DataError
+    from sim.data import datasets
+    from sim.data.datasets import DataError
 
     data = tmp_path / "data"
     shutil.copytree(datasets.DATA_DIR, data, ignore=shutil.ignore_patterns("tools", "*.toml"))
@@ -205,7 +206,7 @@ def test_malformed_hindcast_data_is_named(tmp_path):
 
 def test_backtest_coverage_is_counted_from_weighted_bands_and_reaches_file_and_report(tmp_path):
     from sim.calibration.backtest import forecast_points, summary, weighted_quantile
-    from sim.report import forecast_quality_html
+    from sim.report.html import forecast_quality_html
 
     assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.1, 0.8]), 0.5) == 3.0
     obs = C.observed()

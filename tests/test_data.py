@@ -1,4 +1,4 @@
-"""Tests of the real-data layer (sim/data + sim/datasets.py)."""
+"""Tests of the real-data layer (sim/data + sim/data/datasets.py)."""
 from __future__ import annotations
 
 import csv
@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from sim import datasets as ds
+from sim.data import datasets as ds
 
 STATUS = {"verified", "derived", "estimated"}
 

@@ -1,10 +1,11 @@
-"""The draws compiled loops make reproduce numpy's Generator bit for bit (sim/draws.py)."""
+"""The draws compiled loops make reproduce numpy's Generator bit for bit (sim/util/draws.py)."""
 
 import numpy as np
 import pytest
 
-from sim import draws, firm_kernels
-from sim.jit import NUMBA
+from sim.util import draws
+from sim.core import firm_kernels
+from sim.util.jit import NUMBA
 
 pytestmark = pytest.mark.skipif(not NUMBA, reason="the compiled draws exist only with numba")
 

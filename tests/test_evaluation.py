@@ -7,11 +7,12 @@ import tomllib
 import numpy as np
 import pytest
 
-from sim import InnovationModel, scenarios
-from sim.datasets import DATA_DIR
-from sim.levers import KNOWN_LIST as FIXED_LIST
+from sim.experiments import scenarios
+from sim import InnovationModel
+from sim.data.datasets import DATA_DIR
+from sim.params.levers import KNOWN_LIST as FIXED_LIST
 from sim.programmes import evaluation as ev
-from sim.targets import TARGET_SETS
+from sim.experiments.targets import TARGET_SETS
 
 
 def start(scale=1.0, seed=1, **overrides):

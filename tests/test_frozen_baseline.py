@@ -27,7 +27,7 @@ def test_bit_identical_to_frozen_baseline(fresh, name):
 
 def test_the_numpy_twins_of_the_kernels_give_the_same_results(tmp_path):
     env = dict(os.environ, CQ_SIM_NUMPY="1", PYTHONPATH=str(frozen_baseline.ROOT))
-    code = ("import sys; sys.path.insert(0, 'tests'); import frozen_baseline, sim.jit; assert not sim.jit.NUMBA\n"
+    code = ("import sys; sys.path.insert(0, 'tests'); import frozen_baseline, sim.util.jit; assert not sim.util.jit.NUMBA\n"
             f"for k, df in frozen_baseline.frames().items(): df.to_parquet(r'{tmp_path}/' + k + '.parquet')")
     subprocess.run([sys.executable, "-c", code], cwd=frozen_baseline.ROOT, env=env, check=True)
     for name in NAMES:

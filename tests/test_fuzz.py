@@ -22,11 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import cli, datasets
+from sim import cli
+from sim.data import datasets
 from sim.model import InnovationModel
-from sim.params import Params, describe
-from sim.scenarios import META_KEYS, PARAM_KEYS, REPO_SCENARIOS, load
-from sim.tables import DataError
+from sim.params.parameters import Params, describe
+from sim.experiments.scenarios import META_KEYS, PARAM_KEYS, REPO_SCENARIOS, load
+from sim.data.tables import DataError
 
 def fuzz(examples: int):
     return settings(max_examples=examples, derandomize=True, deadline=None, database=None,

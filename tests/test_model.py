@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from sim import InnovationModel, Params, ParamError, replicate_seed
-from sim.params import KEEP, POLICY_OFF, _undot, describe, levers
-from sim import firm_processes
-from sim.firms import cert_threshold
-from sim.metrics import district_frame, money_check
-from sim.targets import POLICY_2025, scoreboard
+from sim.params.parameters import KEEP, POLICY_OFF, _undot, describe, levers
+from sim.core import firm_processes
+from sim.core.firms import cert_threshold
+from sim.core.metrics import district_frame, money_check
+from sim.experiments.targets import POLICY_2025, scoreboard
 
 SMALL = 0.03  # firms per real firm in the fast tests
 
@@ -52,7 +52,7 @@ def test_public_api():
     G = model.graph
     assert sum(1 for _, k in G.nodes(data="kind") if k == "district") == 38
     assert any(paired for _, _, paired in G.edges(data="paired"))
-    from sim.firms import STATUS_NAMES
+    from sim.core.firms import STATUS_NAMES
     status = model.firms.status()
     assert all(model.enterprise(i).status_name == STATUS_NAMES[status[i]] for i in range(0, model.firms.n, 7))
     assert set(status) >= {1, 2, 3}
@@ -106,7 +106,7 @@ def test_invariants_hold_every_step():
 
 
 def test_the_rows_of_exited_firms_go_at_the_year_end_and_whoever_held_rows_follows():
-    from sim.app_model import district_status_counts
+    from sim.app.model import district_status_counts
     model = InnovationModel(seed=3, scale=SMALL)
     start = float(model.firms.col("weight").sum())
     exits = births = 0.0
@@ -130,7 +130,7 @@ def test_the_rows_of_exited_firms_go_at_the_year_end_and_whoever_held_rows_follo
 
 
 def test_newly_certified_firms_meet_the_certification_rules(monkeypatch):
-    from sim import firm_processes
+    from sim.core import firm_processes
     model = InnovationModel(seed=5, scale=SMALL)
     seen = []
     certify = firm_processes.certify
@@ -168,7 +168,7 @@ def test_bad_parameters_are_named():
 
 # --- levers move their outcomes in the documented direction ---------------------------------
 REPLICATES = 5
-# Every lever that declares a documented direction (sim/params.py: Lever.check).
+# Every lever that declares a documented direction (sim/params/parameters.py: Lever.check).
 LEVERS = [(f"{key} raises {lv.check.reporter}", _undot(lv.check.low or {key: lv.off}, sep="."), _undot(lv.check.high, sep="."),
            lv.check.reporter, lv.check.steps, lv.check.scale or SMALL)
           for key, lv in levers().items() if lv.check is not None]
@@ -285,7 +285,8 @@ def test_the_no_policy_counterfactual_is_the_levers_off_values():
 def test_each_lever_belongs_to_one_programme_whose_module_reads_it():
     import inspect
 
-    from sim import funds, programmes
+    from sim.core import funds
+    from sim import programmes
     owners = {}
     for cls in programmes.PROGRAMMES:
         for section in cls.sections:
@@ -294,13 +295,13 @@ def test_each_lever_belongs_to_one_programme_whose_module_reads_it():
     for key in levers():
         section, name = key.split(".")[0], key.split(".")[-1]
         assert section in owners, f"{key}: no programme declares section {section}"
-        # a programme's money is held by its fund agents (sim/funds.py)
+        # a programme's money is held by its fund agents (sim/core/funds.py)
         source = inspect.getsource(inspect.getmodule(owners[section])) + inspect.getsource(funds)
         assert name in source, f"{key}: not read by {owners[section].__module__}"
 
 
 def test_the_district_network_flags_paired_links_only_while_pairing_is_on():
-    from sim.ensemble import replicate_tables
+    from sim.experiments.ensemble import replicate_tables
 
     on, off = run(steps=2), run({"paired": {"enabled": False}}, steps=2)
     M, paired = on.district_network()

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import ensemble, mixes, optimise
-from sim.fields import KEEP
-from sim.params import Params, levers
-from sim.scenarios import ScenarioError, load
+from sim.experiments import ensemble
+from sim.optimise import mixes, search as optimise
+from sim.params.fields import KEEP
+from sim.params.parameters import Params, levers
+from sim.experiments.scenarios import ScenarioError, load
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--scale", "0.03", "--replicates", "2", "--check-replicates", "3", "--backend", "serial", "--quiet"]
@@ -80,7 +81,7 @@ def test_the_front_and_the_chosen_mixes():
 
 
 def test_reach_names_the_target_no_trial_meets():
-    from sim.targets import Target
+    from sim.experiments.targets import Target
     targets = (Target("A", "a", "x", 1, 2025), Target("B", "b", "y", 1, 2025))
     t = pd.DataFrame(dict(trial=[0, 1, 2], cost=[3.0, 1.0, 2.0], p_A=[0.9, 0.9, 0.2], p_B=[0.0, 0.0, 0.0],
                           mean_A=[2.0, 1.5, 0.5], mean_B=[0.1, 0.3, 0.2]))
@@ -272,7 +273,7 @@ def test_kill_9_loses_no_finished_trial(tmp_path):
 
 
 def test_the_app_loads_a_mix_as_the_lever_settings_of_its_input(searched):
-    from sim.app_levers import AppConfig
+    from sim.app.levers import AppConfig
     out, _ = searched
     found = mixes.list_mixes(out)
     assert found and all(m["ok"] for m in found)
@@ -288,8 +289,8 @@ def test_the_app_loads_a_mix_as_the_lever_settings_of_its_input(searched):
 def test_the_app_card_lists_and_loads_the_mixes(searched):
     import ipyvuetify as v
     import solara
-    from sim.app_components import AppModel, default_config
-    from sim.app_mixes import MixPanel
+    from sim.app.components import AppModel, default_config
+    from sim.app.mixes import MixPanel
     out, _ = searched
     config = solara.reactive(default_config())
     first = AppModel(config.value)
@@ -310,7 +311,7 @@ def test_the_app_card_lists_and_loads_the_mixes(searched):
 
 
 def test_inequality_is_a_third_objective_and_only_named_levers_are_searched(tmp_path):
-    from sim import cheapest_mix
+    from sim.optimise import cheapest_mix
     answer = cheapest_mix.find("baseline", tmp_path / "o", targets=["T2"], prob=0.5, trials=2, replicates=2,
                                scale=0.03, levers=["guiding_fund.annual_budget"], inequality=True, check_replicates=2,
                                n_mixes=1, sampler="nsga2", report=True)

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from sim import cli
-from sim.ensemble import load_results
-from sim.outfolder import LOCK_FILE, OWNER_FILE, OutputFolder, OutputFolderError
-from sim.scenarios import load
+from sim.experiments.ensemble import load_results
+from sim.experiments.outfolder import LOCK_FILE, OWNER_FILE, OutputFolder, OutputFolderError
+from sim.experiments.scenarios import load
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--scale", "0.02", "--replicates", "3", "--backend", "serial", "--chunk", "1", "--quiet", "--no-report"]
@@ -176,7 +176,7 @@ def test_two_runs_into_one_folder_the_second_refuses_or_waits(tmp_path):
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     out = tmp_path / "out"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from sim.outfolder import OutputFolder; "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from sim.experiments.outfolder import OutputFolder; "
                                f"held = OutputFolder({str(out)!r}).open(); print('held', flush=True); time.sleep(60)"],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert holder.stdout.readline().strip() == "held"
@@ -189,7 +189,7 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
 
 
 def test_a_write_that_fails_halfway_keeps_what_finished_and_resumes(tmp_path, capsys, monkeypatch, reference):
-    import sim.results as results
+    import sim.experiments.results as results
     out, write = tmp_path / "out", results.atomic_write
 
     def full_disk(path, data, run_id):
@@ -222,7 +222,7 @@ def test_tasks_are_contiguous_small_enough_to_balance_and_bounded():
     """Replicates' run times differ many-fold across posterior draws, so a pool gets eight tasks
     per worker (and large ensembles tasks of at most MAX_TASK_ITEMS), each a contiguous range
     (a shard is named by its first and last replicate), together every replicate once."""
-    from sim.ensemble import MAX_TASK_ITEMS, TASKS_PER_WORKER, split
+    from sim.experiments.ensemble import MAX_TASK_ITEMS, TASKS_PER_WORKER, split
     for n, workers in ((100, 2), (7, 2), (1000, 2), (999, 3), (40, 4)):
         tasks = split(list(range(n)), workers)
         assert [k for t in tasks for k in t] == list(range(n))

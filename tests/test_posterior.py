@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sim import ensemble, posterior
-from sim.scenarios import ScenarioError, load
+from sim.experiments import ensemble, posterior
+from sim.experiments.scenarios import ScenarioError, load
 
 CAL = """[parameters.behaviour]
 bass_q = 0.5

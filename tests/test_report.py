@@ -64,7 +64,7 @@ def test_chinese_labels_draw_with_a_font_cache_older_than_the_font(tmp_path, fin
 # ---- figures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def result():
-    from sim.ensemble import run_ensemble
+    from sim.experiments.ensemble import run_ensemble
     return run_ensemble("baseline", replicates=3, scale=0.03, backend="serial")
 
 
@@ -85,7 +85,7 @@ def _all_axes(fig):
 
 @pytest.mark.parametrize("figure", ["choropleths", "network_map"])
 def test_map_labels_do_not_collide_and_name_every_district_once(result, figure):
-    from sim import report_figures as rf
+    from sim.report import figures as rf
     fig = getattr(rf, figure)(result)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -108,7 +108,7 @@ def test_map_labels_do_not_collide_and_name_every_district_once(result, figure):
 
 
 def test_tier_map_has_a_categorical_legend_and_every_scale_has_a_unit(result):
-    from sim import report_figures as rf
+    from sim.report import figures as rf
     from sim.programmes.evaluation import TIER_NAMES
     fig = rf.choropleths(result)
     tier_ax = next(ax for ax in fig.axes if "tier" in ax.get_title(loc="left"))
@@ -127,7 +127,7 @@ def test_tier_map_has_a_categorical_legend_and_every_scale_has_a_unit(result):
 def test_names_that_would_collide_move_aside_with_a_leader_line():
     # A wider font or a smaller figure than the report's: names collide until declutter moves them.
     import matplotlib.pyplot as plt
-    from sim import report_figures as rf
+    from sim.report import figures as rf
     rf._style()
     fig, ax = plt.subplots(figsize=(6.5, 6))
     rf.draw_districts(ax, fontsize=7)
@@ -147,7 +147,7 @@ def test_names_that_would_collide_move_aside_with_a_leader_line():
 
 # ---- the first paragraph -----------------------------------------------------------------------
 def test_wilson_interval():
-    from sim.report_text import wilson
+    from sim.report.text import wilson
     lo, hi = wilson(20, 20)
     assert lo == pytest.approx(0.839, abs=1e-3) and hi == 1.0
     lo, hi = wilson(0, 20)
@@ -158,8 +158,8 @@ def test_wilson_interval():
 
 def test_first_paragraph_says_what_is_likely_how_sure_who_lags_and_what_changes_the_odds():
     import pandas as pd
-    from sim.report_text import plain_summary
-    from sim.targets import POLICY_2025
+    from sim.report.text import plain_summary
+    from sim.experiments.targets import POLICY_2025
     probs = {"T1": 1.0, "T2": 0.95, "T3": 0.0, "T4": 0.5, "T5": 0.0, "T6": 0.05}
     summary = pd.DataFrame([dict(target=t.id, threshold=t.threshold, year=t.year, prob_met=probs[t.id]) for t in POLICY_2025])
     lagging = pd.DataFrame(dict(adcode=[500229, 500238], name_zh=["城口县", "巫溪县"], rd_cagr=[3.2, 5.1]))
@@ -182,7 +182,7 @@ def test_first_paragraph_says_what_is_likely_how_sure_who_lags_and_what_changes_
 
 
 def test_the_report_opens_with_the_paragraph(result, tmp_path):
-    from sim.report import write_report
+    from sim.report.html import write_report
     page = write_report(result, tmp_path).read_text("utf-8")
     assert page.index("class=summary") < page.index("<h2>Targets")
     summary = page[page.index("class=summary"):page.index("</div>", page.index("class=summary"))]

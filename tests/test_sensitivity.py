@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from sim import Params
-from sim import sensitivity as sa
-from sim.params import describe
-from sim.scenarios import load
+from sim.experiments import sensitivity as sa
+from sim.params.parameters import describe
+from sim.experiments.scenarios import load
 
 PARAMS = {r["key"]: r for r in describe()}
 

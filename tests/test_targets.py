@@ -2,8 +2,9 @@
 
 import pytest
 
-from sim import cli, scenarios, targets
-from sim.targets import TARGETS_FILE, TargetError, load_target_sets
+from sim import cli
+from sim.experiments import scenarios, targets
+from sim.experiments.targets import TARGETS_FILE, TargetError, load_target_sets
 
 GOOD = TARGETS_FILE.read_text("utf-8")
 

@@ -6,9 +6,9 @@ import math
 import pytest
 
 from sim import InnovationModel
-from sim.params import ParamError, Params
-from sim.scenarios import REPO_SCENARIOS, ScenarioError, load
-from sim.validation import MAX_LINKS, ParamConflict, check_params, expected_links
+from sim.params.parameters import ParamError, Params
+from sim.experiments.scenarios import REPO_SCENARIOS, ScenarioError, load
+from sim.params.validation import MAX_LINKS, ParamConflict, check_params, expected_links
 
 
 @pytest.mark.parametrize("overrides, key, words", [

@@ -1,7 +1,7 @@
 """Calibration and validation against Chongqing's published 2017–2022 history.
 
 The model is started at the end of 2017 (``Params.start_year = 2017``: the data layer's 2017
-district state, then the policy environment of 2018–2022, see ``sim/hindcast.py``) and run to
+district state, then the policy environment of 2018–2022, see ``sim/core/hindcast.py``) and run to
 the end of 2022. Its year-end city series are compared with the published ones in
 ``sim/data/city_history.csv`` (the project's copy of the shared research table): tech-based
 SMEs, certified high-tech enterprises, R&D spending and intensity (2018–2022), and the regional
@@ -15,7 +15,7 @@ each scaled by its spread in the current generation and weighted by its series' 
 number of points; the tolerance of each generation is a quantile of the last one's distances.
 The last generation (``--population`` particles, 200 by default) is the posterior; the file
 keeps an equally weighted systematic resample of it, with each particle's own end-2022 state,
-which every ensemble runs (replicate k: draw k, ``sim/posterior.py``). The SQLite history
+which every ensemble runs (replicate k: draw k, ``sim/experiments/posterior.py``). The SQLite history
 (``results/calibration/abc.db``) lets a stopped search resume and a notebook read every
 generation. One seed reproduces the search whatever the number of worker processes (or a Dask
 cluster): each generation's tasks are seeded from (seed, generation). The fitted point is the
@@ -56,12 +56,9 @@ the Nelder–Mead refinement), ``sampler`` (pyabc's seeded sampler), ``backtest`
 from .cli import HELP, add_arguments, main
 from .figure import LABELS, figure_from_file, plot_hindcast
 from .backtest import backtest, forecast_points
-from .file import (DATA_FILES, SHARED_HISTORY, calibrated_params, data_version, load_calibration, posterior_sample,
-                   posterior_samples, write_backtest, write_calibration)
-from .fit import (ADDED, AIM_MAPE, CITY_SERIES, FIT_SERIES, HEADLINE, REGIONAL_SERIES, SERIES, WEIGHTS, distance,
-                  fit_errors, hindcast_band, observed)
-from .problem import (CALIBRATION_FILE, DEFAULTS, DERIVED, FIGURE_FILE, FIT_YEARS, FIXED_BECAUSE, FREE, LAST_YEAR,
-                      ROOT, START_YEAR, STEPS, CalibrationError, Free)
+from .file import DATA_FILES, SHARED_HISTORY, calibrated_params, data_version, load_calibration, posterior_sample, posterior_samples, write_backtest, write_calibration
+from .fit import ADDED, AIM_MAPE, CITY_SERIES, FIT_SERIES, HEADLINE, REGIONAL_SERIES, SERIES, WEIGHTS, distance, fit_errors, hindcast_band, observed
+from .problem import CALIBRATION_FILE, DEFAULTS, DERIVED, FIGURE_FILE, FIT_YEARS, FIXED_BECAUSE, FREE, LAST_YEAR, ROOT, START_YEAR, STEPS, CalibrationError, Free
 from .problem import _flatten  # noqa: F401  (benchmarks/bench_calibration.py flattens the file's tables with it)
 from .runs import evaluate, hindcast
 from .search import CalibrationResult, SearchResult, calibrate, search

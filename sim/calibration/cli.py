@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..params import ParamError
+from ..params.parameters import ParamError
 from .figure import figure_from_file
 from .file import write_calibration
 from .fit import AIM_MAPE, HEADLINE, distance
@@ -62,7 +62,7 @@ def main(args) -> int:
 
 
 def _main(args) -> int:
-    from ..ensemble import default_workers
+    from ..experiments.ensemble import default_workers
     workers = args.workers if args.workers is not None else default_workers()
     out = Path(args.out)
     if out.suffix != ".toml":

@@ -67,7 +67,7 @@ def plot_hindcast(band: pd.DataFrame, path: Path | str = FIGURE_FILE, errors: pd
 def _districts(ax, band: pd.DataFrame, errors: pd.DataFrame) -> None:
     """The districts' own published figures against the model's mean, each relative to the
     published value (1 = exact), with the share of districts in their published 2022 tier."""
-    from .. import datasets
+    from ..data import datasets
     short = datasets.district_identity().set_index("adcode")["short_zh"].to_dict()
     b = band[band.series.map(is_district) & band.observed.notna()].sort_values(["series", "year"]).reset_index(drop=True)
     ratio = b["mean"] / b["observed"]

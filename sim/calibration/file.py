@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import datasets
-from ..params import Params
+from ..data import datasets
+from ..params.parameters import Params
 from .fit import AIM_MAPE, HEADLINE, distance
-from .problem import (CALIBRATION_FILE, DEFAULTS, DERIVED, FIT_YEARS, FIXED_BECAUSE, FREE, ROOT, START_YEAR,
-                      CalibrationError, _flatten, _nest)
+from .problem import CALIBRATION_FILE, DEFAULTS, DERIVED, FIT_YEARS, FIXED_BECAUSE, FREE, ROOT, START_YEAR, CalibrationError, _flatten, _nest
 
 if TYPE_CHECKING:  # a type only: search imports runs, which import this module (a cycle at run time)
     from .search import CalibrationResult

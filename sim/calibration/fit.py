@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import datasets
+from ..data import datasets
 from .problem import FIT_YEARS, LAST_YEAR, CalibrationError
 
 # Series compared and their weight in the distance. The three headline series weigh most; R&D

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import datasets
-from ..params import _undot
+from ..data import datasets
+from ..params.parameters import _undot
 
 ROOT = Path(__file__).resolve().parents[2]   # the repository: this file is sim/calibration/problem.py
 CALIBRATION_FILE = datasets.DATA_DIR / "calibration.toml"

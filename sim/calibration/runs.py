@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..params import Params
+from ..params.parameters import Params
 from .file import load_calibration
 from .fit import SERIES, TIER_YEAR, TIERS, district_points, fit_errors
 from .problem import CALIBRATION_FILE, LAST_YEAR, START_YEAR, CalibrationError, _flatten, _nest

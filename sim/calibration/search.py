@@ -35,8 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .fit import (ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, TIER_YEAR, TIERS, _distance_of, _value, distance,
-                  district_points, fit_errors, hindcast_band, is_district, observed, point_weights)
+from .fit import ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, TIER_YEAR, TIERS, _distance_of, _value, distance, district_points, fit_errors, hindcast_band, is_district, observed, point_weights
 from .problem import DEFAULTS, FIT_YEARS, FREE, LAST_YEAR, CalibrationError
 from .runs import _execute, _frame, _pool, _run_one
 

@@ -14,12 +14,12 @@ programme's effect applied; a programme that has no such effect does not define 
 
 The firm terms (``rd_cost``, ``absorption``, ``growth``, ``rd_push``, ``certification_odds``,
 ``listing``, ``exit_hazard``) are evaluated once per class of firms, not once per firm: their
-last argument is a :class:`~sim.firms.FirmClasses` table (its ``col`` gives district, industry,
+last argument is a :class:`~sim.core.firms.FirmClasses` table (its ``col`` gives district, industry,
 status flags, ``has_loan``, ``has_equity`` per class), and the compiled firm processes look each
 firm's class up. ``absorption`` scales a firm's absorptive capacity (it receives ones) and
 ``growth`` adds to the base growth rate (it receives the base); the others receive the process's
 quantity itself. A term that needs some other attribute names it in
-:data:`~sim.firms.CLASS_ATTRIBUTES` and in its process's classes.
+:data:`~sim.core.firms.CLASS_ATTRIBUTES` and in its process's classes.
 """
 
 from __future__ import annotations

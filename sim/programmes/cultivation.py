@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..firms import cert_threshold, grouped_rows
-from ..hindcast import LAST_HISTORY_YEAR, MANUFACTURING_DIRECTIONS
-from ..params import in_directions
+from ..core.firms import cert_threshold, grouped_rows
+from ..core.hindcast import LAST_HISTORY_YEAR, MANUFACTURING_DIRECTIONS
+from ..params.parameters import in_directions
 from ._base import Programme
 
 SUPER_DEDUCTION_2022_OTHER = 0.75  # non-SME rate in force for most of 2022 (公告2021年第6号)

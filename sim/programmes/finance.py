@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..firm_processes import DT
-from ..funds import CreditPool, CultivationFund
+from ..core.firm_processes import DT
+from ..core.funds import CreditPool, CultivationFund
 from ._base import Programme
 
 NO_ROWS = np.zeros(0, np.int64)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..firm_processes import DT
-from ..firms import seqsum
-from ..funds import MILLION_PER_100M, GuidingFund, allocation_weights
-from ..jit import kernel
+from ..core.firm_processes import DT
+from ..core.firms import seqsum
+from ..core.funds import MILLION_PER_100M, GuidingFund, allocation_weights
+from ..util.jit import kernel
 from ._base import Programme
 
 MAX_SUBSIDY_RATE = 0.5  # a district never pays more than half of a firm's R&D

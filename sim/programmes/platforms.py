@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..firms import FIRM_START
-from ..funds import MILLION_PER_100M
-from ..params import SCENARIO_DIRECTIONS, in_directions
+from ..core.firms import FIRM_START
+from ..core.funds import MILLION_PER_100M
+from ..params.parameters import SCENARIO_DIRECTIONS, in_directions
 from ._base import Programme
 
 

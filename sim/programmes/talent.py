@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..funds import MILLION_PER_100M
+from ..core.funds import MILLION_PER_100M
 from ._base import Programme
 
 

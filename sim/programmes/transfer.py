@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import firm_processes
+from ..core import firm_processes
 from ._base import Programme
 
 

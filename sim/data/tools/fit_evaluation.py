@@ -12,7 +12,7 @@ district of every seed on its published side of 70.70 and of 30 with the largest
 Differential evolution (scipy) searches the nine γ in [0.05, 1.5]: first to minimise the
 districts on the wrong side (a soft-margin LP: the summed shortfall), then the margin.
 ``--write`` stores the result in ``sim/data/evaluation_fit.toml``; the parameter defaults in
-``sim/levers.py`` (EvaluationParams) must carry the same numbers (a test checks). ``--restate``
+``sim/params/levers.py`` (EvaluationParams) must carry the same numbers (a test checks). ``--restate``
 fits nothing: it scores the current weights and elasticities on the current start (after a
 change of the start population, e.g. a refit of the calibration) and, with ``--write``, records
 their margin and mismatches.
@@ -162,7 +162,7 @@ def main(argv=None) -> int:
         mean_scores = np.mean([r["scores"] for r in rows], axis=0)
         lines = [
             "# The district evaluation's unpublished method, fitted to the published 2022 results.",
-            "# Written by sim/data/tools/fit_evaluation.py; EvaluationParams (sim/levers.py) carries the same numbers.",
+            "# Written by sim/data/tools/fit_evaluation.py; EvaluationParams (sim/params/levers.py) carries the same numbers.",
             "[fit]",
             'status = "derived"',
             f'restated = {"true" if args.restate else "false"}  # true: the weights and elasticities of an earlier fit, scored on the current start',

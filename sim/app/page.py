@@ -1,0 +1,50 @@
+"""The browser app: ``python run.py ui`` or ``solara run sim/app/page.py``.
+
+The sidebar holds the controls (Reset, play / pause, step, the play interval), the scenario
+picker, the optimised mixes of an optimiser's output folder (``sim.app.mixes``) and the levers;
+the main area the run's header, its scoreboard, the ensemble panel, the map with the
+collaboration network, the district panel and the target charts, all from
+``sim.app.components`` (which draws on ``sim.app.levers``, ``sim.app.model``, ``sim.app.map``,
+``sim.app.charts`` and ``sim.app.ensemble``). Levers edit a per-session configuration that Reset
+builds the next model from; loading a scenario rebuilds the model at once, paused.
+
+Every model the page built is released when it is replaced and when the session closes (Mesa
+3.3.1 would otherwise keep it alive); an error in a control or a view is shown in the page and
+the session goes on.
+"""
+
+import solara
+
+from .components import AppModel, Controls, Guarded, LeverPanel, ScenarioPanel, default_config
+from .mixes import MixPanel
+from .model import return_freed_memory
+
+TITLE = "重庆区县科技创新政策模拟 Chongqing district innovation policy simulator"
+
+
+@solara.component
+def Page():
+    config = solara.use_reactive(default_config())
+    solara.use_memo(return_freed_memory, [])     # once per session: what closed sessions freed
+    first = solara.use_memo(lambda: AppModel(config.value), [])
+    model = solara.use_reactive(first)
+    playing = solara.use_reactive(False)
+
+    def release_when_replaced():
+        current = model.value
+        return current.release   # run when the model is replaced, and when the session closes
+
+    solara.use_effect(release_when_replaced, [model.value])
+    solara.Title(TITLE)
+    with solara.AppBar():
+        solara.AppBarTitle(TITLE)
+        solara.lab.ThemeToggle()
+    with solara.Sidebar():
+        Controls(model, config, playing)
+        ScenarioPanel(config, model, playing)
+        MixPanel(config, model, playing)
+        LeverPanel(config)
+    Guarded(model.value, config.value)
+
+
+page = Page

@@ -1,0 +1,115 @@
+"""Parameter uncertainty: the posterior draws of a calibration file, and which draw each replicate runs.
+
+A calibration file holds, besides its fitted point (``[parameters]``), an equally weighted
+sample of the posterior of the calibrated behaviour parameters (``[posterior.behaviour]``: one
+list per parameter, draw ``i`` is the ``i``-th element of every list). An ensemble spreads its
+replicates over that sample: replicate ``k`` runs draw ``k mod n`` (``n`` draws) on top of the
+scenario's own parameters, with the seed ``replicate_seed(root, k)``. Every scenario that reads
+the same file therefore runs the same (draw, seed) pair as replicate ``k``: differences between
+scenarios stay paired in the parameters as in the randomness. With more replicates than draws
+the draws repeat in order (replicate ``n`` reruns draw 0 with a new seed); the file's sample is
+already a weighted resample, so cycling it keeps the weights.
+
+Only behaviour parameters can be drawn, and never one that the scenario sets itself: a
+scenario's own value is a choice (a lever, or a sensitivity case), not an estimate. Running at
+the fitted point instead (``fixed_parameters = true`` in a scenario, ``--fixed-parameters`` on
+the command line) gives bands of replicate noise only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+from ..params.parameters import BehaviourParams, Params, ParamError, _check_value
+
+SECTION = "behaviour"
+MAX_DRAWS = 100_000
+
+FIXED, POSTERIOR = "fixed", "posterior"
+
+
+class PosteriorError(ValueError):
+    """A [posterior] table that cannot be used; ``key`` is its dotted key in the file."""
+
+    def __init__(self, key: str, message: str):
+        self.key, self.detail = key, message
+        super().__init__(f"{key}: {message}")
+
+
+def read_draws(table, file=None) -> tuple[dict, ...]:
+    """The draws of a calibration file's ``[posterior]`` table (None or absent: no draws), each a
+    dict of dotted keys. Keys, lengths and every value's range are checked here."""
+    if table is None:
+        return ()
+    if not isinstance(table, dict) or set(table) - {SECTION}:
+        extra = sorted(set(table) - {SECTION}) if isinstance(table, dict) else []
+        raise PosteriorError(f"posterior.{extra[0]}" if extra else "posterior",
+                             f"only [posterior.{SECTION}] may hold draws (calibrated behaviour parameters)")
+    section = table.get(SECTION, {})
+    if not isinstance(section, dict):
+        raise PosteriorError(f"posterior.{SECTION}", "expected a table of lists, one per parameter")
+    known = {f.name: f for f in dataclasses.fields(BehaviourParams)}
+    lists, lengths = {}, set()
+    for name, values in section.items():
+        key = f"posterior.{SECTION}.{name}"
+        f = known.get(name)
+        if f is None or f.type not in (float, "float"):
+            allowed = ", ".join(n for n, g in known.items() if g.type in (float, "float"))
+            raise PosteriorError(key, f"not a numeric behaviour parameter; allowed: {allowed}")
+        if not isinstance(values, list) or not values or len(values) > MAX_DRAWS:
+            raise PosteriorError(key, f"expected a list of 1 to {MAX_DRAWS} numbers (one per draw)")
+        try:
+            lists[f"{SECTION}.{name}"] = [_check_value(key, v, float, f, file) for v in values]
+        except ParamError as e:
+            raise PosteriorError(key, e.detail) from None
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        raise PosteriorError(f"posterior.{SECTION}", f"every list holds one value per draw; lengths differ: {sorted(lengths)}")
+    n = lengths.pop() if lengths else 0
+    return tuple({k: v[i] for k, v in lists.items()} for i in range(n))
+
+
+def draw_index(replicate: int, n_draws: int) -> int:
+    """The draw replicate ``replicate`` runs (the draws repeat in order when there are fewer)."""
+    return replicate % n_draws
+
+
+def protected_keys(overrides: dict, prefix: str = "") -> set[str]:
+    """Dotted keys a scenario sets itself (never replaced by a draw)."""
+    out = set()
+    for k, v in (overrides or {}).items():
+        if isinstance(v, dict):
+            out |= protected_keys(v, f"{prefix}{k}.")
+        else:
+            out.add(prefix + k)
+    return out
+
+
+def apply_draw(params: Params, draw: dict, protected=frozenset()) -> Params:
+    """``params`` with the draw's values, except the keys in ``protected``."""
+    section = {k.split(".", 1)[1]: v for k, v in draw.items() if k not in protected}
+    if not section:
+        return params
+    return params.with_overrides({SECTION: section})
+
+
+def replicate_params(params: Params, draws, replicate: int, protected=frozenset()) -> Params:
+    """The parameters of one replicate: ``params`` itself without draws, else its draw applied."""
+    if not draws:
+        return params
+    return apply_draw(params, draws[draw_index(replicate, len(draws))], protected)
+
+
+def digest(draws) -> str:
+    """A short hash of the draws (part of an ensemble's fingerprint: other draws, other results)."""
+    blob = json.dumps([sorted(d.items()) for d in draws])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def describe(mode: str, n_draws: int) -> str:
+    """One phrase for tables and reports: what the bands include."""
+    if mode == POSTERIOR:
+        return f"posterior ({n_draws} draws of the calibrated parameters)"
+    return "fixed (calibrated point estimate)" if n_draws else "fixed (no posterior)"

@@ -1,0 +1,415 @@
+"""The search for the cheapest policy mix: which settings of the searched levers meet the chosen
+targets with a stated probability for the least public money.
+
+A *trial* is one setting of the searched levers (each lever's range is its declaration's
+``optimise``, sim/params/levers.py) applied to the input scenario, run for ``replicates`` replicates
+through :func:`sim.experiments.ensemble.evaluate_params`. Every trial runs the same replicate seeds
+(``replicate_seed(seed, k)``, k = 0…R−1: common random numbers), so two trials differ by their
+levers, not by their luck. Its results:
+
+* ``cost``: the public money its levers move, 亿元 per year on average over the horizon
+  (:func:`sim.params.public_money`: each lever's declared ``money``);
+* ``p_all``: the share of replicates meeting every chosen target; ``p_<id>``: each target's.
+
+Objectives (Optuna, multi-objective, seeded sampler): minimise ``cost`` and maximise ``p_all``
+(optionally minimise the districts' R&D-intensity Gini at the horizon), with the constraint
+``p_all ≥ prob`` (``Trial.set_constraint``, which Optuna 5's samplers read): the feasible trials' front, and the whole cost–probability
+front for the report.
+
+The study lives in an SQLite file (``optuna.db``) in the output folder. Each finished trial is
+committed when it is told, so a killed search loses only the trials it was running; running the
+same command again (or with a larger ``trials``) continues. The study records its set-up
+(:meth:`Setup.record`); a different set-up is refused (:class:`SetupMismatch`, naming the key).
+
+The best mixes are then re-run with fresh, independent replicates (:mod:`sim.optimise.mixes`), so the
+probability reported for them is not the maximum of noisy estimates it was selected as.
+"""
+
+from __future__ import annotations
+
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..params.fields import CostContext
+from ..util.messages import short
+from ..params.parameters import ParamError, Params, _undot, levers, public_money
+from ..experiments.scenarios import Scenario, ScenarioError
+from ..experiments.targets import Target
+
+STORAGE = "optuna.db"
+STUDY = "cheapest_mix"
+SAMPLERS = ("tpe", "nsga2")
+INEQUALITY = "rd_intensity_gini"   # the optional third objective, a city reporter at the horizon
+STARTUP_TRIALS = 8                  # random trials before TPE models the good and the bad settings
+# Trials run at scale 0.25 by default: below it a run's R&D is noisy and biased high (a few large
+# firms per small district carry it; see sim/calibration/problem.py), and a run costs little more.
+DEFAULTS = dict(trials=40, replicates=10, prob=0.8, scale=0.25, check_replicates=40, mixes=3, sampler="tpe")
+
+
+class SetupMismatch(ScenarioError):
+    """The output folder's study was set up differently from this command."""
+
+
+def searchable() -> dict[str, tuple]:
+    """Every lever the search may vary: dotted key → its search space (``Lever.search_space``)."""
+    return {k: lv.search_space() for k, lv in levers().items() if lv.optimise is not None}
+
+
+def lever_space(keys=None) -> dict[str, tuple]:
+    """The search space of the given levers (default: every searchable one); a key that is not a
+    lever, or a lever that is not searched, is a ScenarioError naming it."""
+    space, all_levers = searchable(), levers()
+    if keys is None:
+        return space
+    out = {}
+    for key in keys:
+        if key not in all_levers:
+            raise ScenarioError("(command line)", "--levers", f"{short(key)} is not a lever; searchable levers: "
+                                f"{', '.join(space)}")
+        if key not in space:
+            raise ScenarioError("(command line)", "--levers", f"{key} is a lever but not searchable: its public cost is "
+                                f"not priced ({all_levers[key].cost}), so a search would push it to whatever helps "
+                                f"at no cost; searchable levers: {', '.join(space)}")
+        out[key] = space[key]
+    if not out:
+        raise ScenarioError("(command line)", "--levers", "name at least one lever")
+    return out
+
+
+def choose_targets(scenario: Scenario, ids=None) -> tuple[Target, ...]:
+    """The scenario's targets named by ``ids`` (None or ``["all"]``: all of them)."""
+    if ids is None or list(ids) == ["all"]:
+        return tuple(scenario.targets)
+    known = {t.id: t for t in scenario.targets}
+    chosen = []
+    for i in ids:
+        if i not in known:
+            raise ScenarioError("(command line)", "--targets", f"{short(i)} is not a target of the scenario's set "
+                                f"{scenario.target_set!r}; choose from: {', '.join(known)} (or all)")
+        if known[i] not in chosen:
+            chosen.append(known[i])
+    if not chosen:
+        raise ScenarioError("(command line)", "--targets", f"name at least one of: {', '.join(known)} (or all)")
+    return tuple(chosen)
+
+
+def check_prob(prob) -> float:
+    if not (isinstance(prob, (int, float)) and not isinstance(prob, bool) and 0 < prob <= 1):
+        raise ScenarioError("(command line)", "--prob", f"the probability of meeting every chosen target must be in "
+                            f"(0, 1], got {short(prob)}")
+    return float(prob)
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setup:
+    """What fixes a search's trials: a stored study continues only under the same set-up."""
+
+    scenario: Scenario                 # the input with the run's scale and seed applied
+    targets: tuple[Target, ...]
+    prob: float
+    space: dict                        # lever key → search space
+    replicates: int
+    inequality: bool = False
+    sampler: str = "tpe"
+
+    @classmethod
+    def build(cls, scenario: Scenario, targets=None, prob: float = DEFAULTS["prob"], lever_keys=None,
+              replicates: int = DEFAULTS["replicates"], scale: float | None = DEFAULTS["scale"], seed: int | None = None,
+              inequality: bool = False, sampler: str = "tpe", fixed_parameters: bool | None = None) -> "Setup":
+        if sampler not in SAMPLERS:
+            raise ScenarioError("(command line)", "--sampler", f"{short(sampler)}; choose one of: {', '.join(SAMPLERS)}")
+        scenario = scenario.with_run(replicates=replicates, seed=seed, scale=scale, fixed_parameters=fixed_parameters)
+        return cls(scenario, choose_targets(scenario, targets), check_prob(prob), lever_space(lever_keys),
+                   scenario.replicates, bool(inequality), sampler)
+
+    @property
+    def seed(self) -> int:
+        return self.scenario.seed
+
+    def record(self) -> dict:
+        s = self.scenario
+        return dict(scenario=s.name, fingerprint=s.fingerprint(), targets=[t.id for t in self.targets],
+                    prob=self.prob, levers={k: list(v) for k, v in self.space.items()}, replicates=self.replicates,
+                    scale=s.params.scale, seed=s.seed, until=s.until, inequality=self.inequality, sampler=self.sampler,
+                    parameters=s.parameters)
+
+    def directions(self) -> list[str]:
+        return ["minimize", "maximize"] + (["minimize"] if self.inequality else [])
+
+
+def cost_context(params: Params, until: int) -> CostContext:
+    from ..data.datasets import load_districts
+    own = float(load_districts(year=params.start_year)["fiscal_st_spending"].sum())
+    return CostContext(own_st_spending=own, years=until - params.start_year)
+
+
+def cost(params: Params, until: int) -> float:
+    """Public money the levers move, 亿元 per year on average over the run to the end of ``until``."""
+    return float(sum(public_money(params, cost_context(params, until)).values()))
+
+
+def lever_values(params: Params, keys) -> dict:
+    out = {}
+    for key in keys:
+        obj = params
+        for part in key.split("."):
+            obj = getattr(obj, part)
+        out[key] = obj
+    return out
+
+
+def with_levers(params: Params, values: dict) -> Params:
+    return params.with_overrides(_undot(values, sep="."))
+
+
+def _distributions(space: dict) -> dict:
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+    out = {}
+    for key, sp in space.items():
+        if sp[0] == "choice":
+            out[key] = CategoricalDistribution(list(sp[1:]))
+        else:
+            _, lo, hi, step = sp
+            out[key] = FloatDistribution(lo, hi, step=step)
+    return out
+
+
+def _in_space(value, sp):
+    """The input's own value, brought into the search space (the first trial starts from it)."""
+    if sp[0] == "choice":
+        return value if value in sp[1:] else sp[1]
+    _, lo, hi, step = sp
+    return float(min(max(lo + round((float(value) - lo) / step) * step, lo), hi))
+
+
+# ------------------------------------------------------------------------------------------------
+# The study
+# ------------------------------------------------------------------------------------------------
+def storage_url(out: Path) -> str:
+    return f"sqlite:///{Path(out).resolve() / STORAGE}"
+
+
+def open_study(setup: Setup, out: Path):
+    """Create the study in ``out`` or load the one there, refusing another set-up. Trials a
+    killed search left running are marked failed: this search holds the folder, so nobody runs them."""
+    import optuna
+    from optuna.trial import TrialState
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    path = Path(out) / STORAGE
+    existed = path.exists()
+    try:
+        storage = optuna.storages.RDBStorage(storage_url(out), engine_kwargs={"connect_args": {"timeout": 60}})
+    except Exception as e:  # noqa: BLE001 — a damaged or foreign file: say which, never a traceback
+        raise SetupMismatch(path, "(file)", f"is not a search this simulator stored ({type(e).__name__}: "
+                            f"{short(str(e))}); choose another --out") from None
+    record = setup.record()
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage)] if existed else []
+    if existed and names and STUDY not in names:
+        raise SetupMismatch(path, "(study)", f"holds the studies {names}, not a search for the cheapest mix; "
+                            "choose another --out")
+    if STUDY in names:
+        study = optuna.load_study(study_name=STUDY, storage=storage, sampler=_sampler(setup, 0))
+        stored = study.user_attrs.get("setup", {})
+        for key in record:
+            if _norm(stored.get(key)) != _norm(record[key]):
+                raise SetupMismatch(path, key, f"this search was set up with {key} = {short(stored.get(key))}, the "
+                                    f"command asks for {short(record[key])}; rerun with the stored set-up to "
+                                    "continue it, or choose another --out for a new search")
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            storage.set_trial_user_attr(t._trial_id, "stopped", True)
+            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+    else:
+        study = optuna.create_study(study_name=STUDY, storage=storage, directions=setup.directions(),
+                                    sampler=_sampler(setup, 0))
+        study.set_user_attr("setup", record)
+        # The first trial is the input's own mix: the front then says what the input achieves.
+        start = {k: _in_space(v, setup.space[k]) for k, v in lever_values(setup.scenario.params, setup.space).items()}
+        study.enqueue_trial(start, user_attrs={"input": True})
+    # Seeded afresh from the trials stored so far: a resumed search is reproducible from its history.
+    study.sampler = _sampler(setup, len(study.get_trials(deepcopy=False)))
+    return study
+
+
+def _norm(x):
+    """Stored JSON and the set-up compare alike (tuples are lists there)."""
+    if isinstance(x, dict):
+        return {k: _norm(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_norm(v) for v in x]
+    return x
+
+
+def _sampler(setup: Setup, stored: int):
+    import optuna
+    seed = int(np.random.SeedSequence([setup.seed, stored]).generate_state(1)[0])
+    if setup.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=STARTUP_TRIALS)
+
+
+def finished(study) -> int:
+    """Trials that count towards ``trials``: evaluated ones and settings the model refuses."""
+    from optuna.trial import TrialState
+    return sum(1 for t in study.get_trials(deepcopy=False)
+               if t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and "invalid" in t.user_attrs))
+
+
+def score(rows: pd.DataFrame, targets) -> dict:
+    """P(met) per target and of every target together, from one trial's replicate rows."""
+    met = np.column_stack([np.nan_to_num(rows[t.id].to_numpy(float), nan=-np.inf) >= t.threshold for t in targets])
+    out = {f"p_{t.id}": float(met[:, i].mean()) for i, t in enumerate(targets)}
+    out["p_all"] = float(met.all(axis=1).mean())
+    for t in targets:
+        out[f"mean_{t.id}"] = float(np.nanmean(rows[t.id].to_numpy(float))) if rows[t.id].notna().any() else math.nan
+    return out
+
+
+def search(setup: Setup, out: Path, trials: int, pool=None, batch: int = 1, backend: str = "serial",
+           workers: int | None = None, log=None):
+    """Run trials until ``trials`` have finished in the study stored in ``out`` (those already
+    there count). ``batch`` settings are evaluated together (one per worker)."""
+    from ..experiments import ensemble
+    study = open_study(setup, out)
+    s = setup.scenario
+    dists = _distributions(setup.space)
+    indicators = (INEQUALITY,) if setup.inequality else ()
+    while (done := finished(study)) < trials:
+        asked, runs = [], []
+        for _ in range(max(1, min(batch, trials - done))):
+            trial = study.ask(dists)
+            try:
+                params = with_levers(s.params, {k: _clean(trial.params[k]) for k in setup.space})
+            except ParamError as e:            # a combination the model refuses: not a mix to run
+                trial.set_user_attr("invalid", str(e))
+                study.tell(trial, state=_fail())
+                continue
+            asked.append(trial)
+            runs.append(params)
+        if not runs:
+            continue
+        # Each trial as the input scenario with its levers, so replicate k runs the same posterior
+        # draw (and seed) in every trial: differences between mixes are not parameter noise either.
+        rows = ensemble.evaluate_params([replace(s, params=p) for p in runs], replicates=setup.replicates,
+                                        seed=s.seed, until=s.until, targets=setup.targets, indicators=indicators,
+                                        backend=backend, workers=workers, pool=pool)
+        for i, (trial, params) in enumerate(zip(asked, runs)):
+            res = score(rows[rows["run"] == i], setup.targets)
+            res["cost"] = cost(params, s.until)
+            values = [res["cost"], res["p_all"]]
+            if setup.inequality:
+                res[INEQUALITY] = float(rows.loc[rows["run"] == i, INEQUALITY].mean())
+                values.append(res[INEQUALITY])
+            for k, v in res.items():
+                trial.set_user_attr(k, v)
+            trial.set_constraint("p_all", setup.prob - res["p_all"])
+            study.tell(trial, values)
+            if log:
+                log(f"trial {trial.number}: {res['cost']:.2f} 亿元/yr, P(all met) {res['p_all']:.0%}")
+    return study
+
+
+def _clean(v):
+    """A stepped float as it is written in a scenario file (0.30000000000000004 → 0.3): the trial
+    runs, and its mix file holds, the same value."""
+    return round(v, 10) if isinstance(v, float) else v
+
+
+def _fail():
+    from optuna.trial import TrialState
+    return TrialState.FAIL
+
+
+# ------------------------------------------------------------------------------------------------
+# What the study found
+# ------------------------------------------------------------------------------------------------
+def trials_table(study, setup: Setup) -> pd.DataFrame:
+    """One row per evaluated trial: its lever values, cost, P(met) per target and together,
+    whether it meets the constraint, and whether it is on the cost–probability front."""
+    from optuna.trial import TrialState
+    rows = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        a = t.user_attrs
+        row = dict(trial=t.number, input=bool(a.get("input", False)))
+        row.update({k: _clean(t.params.get(k)) for k in setup.space})
+        row["cost"] = a["cost"]
+        row["p_all"] = a["p_all"]
+        row.update({f"p_{x.id}": a.get(f"p_{x.id}") for x in setup.targets})
+        row.update({f"mean_{x.id}": a.get(f"mean_{x.id}") for x in setup.targets})
+        if setup.inequality:
+            row[INEQUALITY] = a.get(INEQUALITY)
+        row["feasible"] = a["p_all"] >= setup.prob
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if len(df):
+        df["pareto"] = front(df, setup.inequality)
+    return df
+
+
+def front(df: pd.DataFrame, inequality: bool = False) -> np.ndarray:
+    """Whether each row is on the front: no other row is at least as cheap and as likely (and as
+    equal) and better in one of them."""
+    cols = [df["cost"].to_numpy(float), -df["p_all"].to_numpy(float)]
+    if inequality:
+        cols.append(df[INEQUALITY].to_numpy(float))
+    x = np.column_stack(cols)
+    keep = np.ones(len(x), bool)
+    for i in range(len(x)):
+        dominated = np.all(x <= x[i], axis=1) & np.any(x < x[i], axis=1)
+        keep[i] = not dominated.any()
+    # Equal points: keep the first only, so the front has one row per distinct outcome.
+    _, first = np.unique(x[keep], axis=0, return_index=True)
+    idx = np.flatnonzero(keep)
+    out = np.zeros(len(x), bool)
+    out[idx[np.sort(first)]] = True
+    return out
+
+
+def pareto_table(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["pareto"]].sort_values("cost").reset_index(drop=True) if len(table) else table
+
+
+def choose_mixes(table: pd.DataFrame, prob: float, n: int = DEFAULTS["mixes"]) -> list[tuple[str, pd.Series]]:
+    """The mixes to check with fresh replicates: the cheapest that meets ``prob`` (or, if none
+    does, the most likely one, cheapest first), then other points of the front spread over its
+    cost range, cheapest first."""
+    if not len(table) or n < 1:
+        return []
+    feasible = table[table["feasible"]].sort_values(["cost", "p_all"], ascending=[True, False])
+    if len(feasible):
+        chosen = [("cheapest", feasible.iloc[0])]
+    else:
+        best = table.sort_values(["p_all", "cost"], ascending=[False, True]).iloc[0]
+        chosen = [("most_likely", best)]
+    rest = pareto_table(table)
+    rest = rest[~rest["trial"].isin([c[1]["trial"] for c in chosen])]
+    if len(rest) and n > 1:
+        picks = np.unique(np.round(np.linspace(0, len(rest) - 1, min(n - 1, len(rest)))).astype(int))
+        chosen += [("front", rest.iloc[i]) for i in picks]
+    return chosen
+
+
+def reach(table: pd.DataFrame, targets) -> pd.DataFrame:
+    """Per target, the highest P(met) any trial reached on its own and the cheapest trial reaching
+    it: says which target keeps every trial from meeting them all."""
+    rows = []
+    for t in targets:
+        col = f"p_{t.id}"
+        if not len(table):
+            rows.append(dict(target=t.id, threshold=t.threshold, best_p=math.nan, trial=None, cost=math.nan,
+                             best_mean=math.nan))
+            continue
+        best = table[col].max()
+        first = table[table[col] == best].sort_values("cost").iloc[0]
+        reached = best > 0          # no trial to name when none met it even once
+        rows.append(dict(target=t.id, threshold=t.threshold, best_p=float(best),
+                         trial=int(first["trial"]) if reached else None,
+                         cost=float(first["cost"]) if reached else math.nan,
+                         best_mean=float(table[f"mean_{t.id}"].max())))
+    return pd.DataFrame(rows)
+

@@ -1,0 +1,268 @@
+"""The report of an ensemble: a self-contained ``report.html`` (figures embedded, readable
+offline) and the same figures as PNG files for slides.
+
+Contents: the target scoreboard; fan charts (median and 5–95 % band across replicates) of the
+target indicators with their target lines; how good the forecast is (the calibration's
+rolling-origin backtest: coverage of its bands and its error on held-out years); choropleth maps of the 38 区县 in the final year;
+district rankings; regional inequality over time; the district-level collaboration network on
+the map with paired-assistance links highlighted; and, for a comparison, the paired
+differences with their intervals. The figures and the summaries behind them are in
+``sim/report/figures.py``; this module assembles the page and writes the files.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data import datasets
+from ..experiments.ensemble import EnsembleResult
+from .text import result_summary
+from .figures import GROUP_ZH, _png, choropleths, difference_chart, district_final, fan_charts, inequality_chart, network_map
+from ..experiments.targets import RD_GROWTH_TARGET
+# The figures' other names stay importable from here, as they were before the figures moved.
+from .figures import COLORS, FAN_INDICATORS, FONTS, GROUP_EN, INEQUALITY, MAPS, NETWORK_TOP_LINKS, band, draw_districts, yearly
+
+CSS = """
+body{font-family:"Noto Sans CJK SC","Noto Sans",Arial,sans-serif;max-width:1150px;margin:2em auto;color:#222;padding:0 1em}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}
+th{background:#f3f3f3}td.l,th.l{text-align:left}.met{background:#d8f0d8}.risk{background:#fff2cc}.miss{background:#f8d7d7}
+img{max-width:100%}.note{color:#555;font-size:.85em}
+.summary{background:#f6f8fa;border-left:4px solid #1c3f6e;padding:.6em 1em;margin:1em 0;line-height:1.55}
+.summary p{margin:.4em 0}
+"""
+
+
+
+READING = ("How to read this: each run (replicate) simulates the same policy with different chance events "
+           "(and, with parameters 'posterior', another draw of the calibrated behaviour parameters); "
+           "median, 5 % and 95 % are the middle run's value and the band holding 90 % of the runs at the target "
+           "year; P(met) is the share of runs that meet the target, known to about ±1/√(runs) (the first "
+           "paragraph gives each one's 95 % interval). Green: met in ≥ 90 % of runs; yellow: 50–90 %; red: below "
+           "50 %.")
+
+
+def _img(data: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def _fmt(x, digits=1) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    if isinstance(x, (int, np.integer)) or (isinstance(x, float) and abs(x) >= 100):
+        return f"{x:,.0f}"
+    return f"{x:,.{digits}f}"
+
+
+def scoreboard_html(summary: pd.DataFrame) -> str:
+    head = ("<tr><th class=l>target</th><th class=l>description</th><th>threshold</th><th>year</th><th>median</th>"
+            "<th>5 %</th><th>95 %</th><th>P(met)</th><th>first met (median year)</th></tr>")
+    rows = []
+    for r in summary.itertuples():
+        cls = "met" if r.prob_met >= 0.9 else ("risk" if r.prob_met >= 0.5 else "miss")
+        first = "not by the median run" if not math.isfinite(r.year_first_met) else f"{r.year_first_met:.0f}"
+        rows.append(f"<tr class={cls}><td class=l>{html.escape(r.target)}</td><td class=l>{html.escape(r.description)}</td>"
+                    f"<td>{_fmt(r.threshold)}</td><td>{r.year}</td><td>{_fmt(r.median)}</td><td>{_fmt(r.p05)}</td>"
+                    f"<td>{_fmt(r.p95)}</td><td>{r.prob_met:.0%}</td><td>{first}</td></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def ranking_html(result: EnsembleResult) -> str:
+    fin = district_final(result).sort_values("rd_cagr", ascending=False)
+    cols = [("name_zh", "district"), ("group", "group"), ("tech_enterprises", "tech SMEs"), ("tech_per_10k", "per 10k people"),
+            ("high_tech_enterprises", "high-tech"), ("rd_expenditure", "R&D (100m yuan)"), ("rd_intensity", "R&D % GDP"),
+            ("rd_cagr", "R&D growth %/yr"), ("tier", "tier")]
+    head = "<tr><th>#</th>" + "".join(f"<th class=l>{c[1]}</th>" if i < 2 else f"<th>{c[1]}</th>" for i, c in enumerate(cols)) + "</tr>"
+    rows = []
+    for rank, r in enumerate(fin.itertuples(), 1):
+        lag = "" if r.meets_t3 else " class=miss"
+        cells = [f"<td class=l>{html.escape(r.name_zh)}</td>", f"<td class=l>{GROUP_ZH.get(r.group, r.group)}</td>"]
+        cells += [f"<td>{_fmt(getattr(r, c), 2 if c == 'rd_intensity' else 1)}</td>" for c, _ in cols[2:]]
+        rows.append(f"<tr{lag}><td>{rank}</td>{''.join(cells)}</tr>")
+    lagging = int((~fin["meets_t3"]).sum())
+    return (f"<p>{lagging} of {len(fin)} districts grow their R&D by less than {RD_GROWTH_TARGET:.0%}/yr on average from "
+            f"{result.scenario.params.start_year} to {result.scenario.until} (red rows, median run): they are where "
+            f"T3 is lost.</p><table>{head}{''.join(rows)}</table>")
+
+
+def diff_html(diffs: pd.DataFrame) -> str:
+    head = ("<tr><th class=l>target</th><th class=l>scenario</th><th>reference mean</th><th>scenario mean</th>"
+            "<th>difference</th><th>95 % interval</th><th>P(met) reference</th><th>P(met) scenario</th>"
+            "<th>ΔP(met)</th><th>95 % interval</th></tr>")
+    rows = []
+    for r in diffs.itertuples():
+        sig = r.value_diff_lo > 0 or r.value_diff_hi < 0
+        rows.append(f"<tr{' class=risk' if sig else ''}><td class=l>{r.target}</td><td class=l>{html.escape(r.scenario)}</td>"
+                    f"<td>{_fmt(r.value_reference)}</td><td>{_fmt(r.value_scenario)}</td><td>{_fmt(r.value_diff, 2)}</td>"
+                    f"<td>{_fmt(r.value_diff_lo, 2)} … {_fmt(r.value_diff_hi, 2)}</td><td>{r.prob_met_reference:.0%}</td>"
+                    f"<td>{r.prob_met_scenario:.0%}</td><td>{r.prob_met_diff:+.0%}</td>"
+                    f"<td>{_fmt(r.prob_met_diff_lo, 2)} … {_fmt(r.prob_met_diff_hi, 2)}</td></tr>")
+    return (f"<table>{head}{''.join(rows)}</table><p class=note>Differences are paired: replicate k of every scenario "
+            "ran from the same seed (and, with posterior parameters, the same posterior draw), so common randomness "
+            "and common parameter uncertainty cancel. Highlighted rows: the 95 % interval of the "
+            "value difference excludes zero.</p>")
+
+
+def summary_html(result: EnsembleResult, diffs: pd.DataFrame | None = None) -> str:
+    """The first paragraph: what the numbers below say, in plain words (sim/report/text.py)."""
+    text = result_summary(result, diffs)
+    return (f'<div class=summary><p lang=zh-Hans>{html.escape(text["zh"])}</p>'
+            f'<p lang=en>{html.escape(text["en"])}</p></div>')
+
+
+def _header(results: list[EnsembleResult]) -> str:
+    items = []
+    for r in results:
+        s = r.scenario
+        chain = " ← ".join(Path(f).name for f in s.chain)
+        items.append(f"<li><b>{html.escape(s.name)}</b>: {html.escape(s.description)} — {s.replicates} replicates, "
+                     f"root seed {s.seed}, {s.params.start_year + 1}–{s.until}, scale {s.params.scale:g}, targets "
+                     f"<code>{s.target_set}</code>; parameters: {html.escape(s.parameters_note)} "
+                     f"<span class=note>[{html.escape(chain)}]</span></li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+FOOT = ("<p class=note>Generated {when} by the Chongqing district innovation simulator. District starting stocks are "
+        "partly estimated (see sim/data/README.md for each figure's status and source); behaviour parameters are "
+        "estimated or calibrated on 2017–2022 only. Bands are across replicates: with parameters "
+        "'posterior', replicate k also runs the calibration's posterior draw k, so they include the uncertainty of the "
+        "calibrated parameters; with 'fixed', every replicate runs the fitted point and the bands show stochastic "
+        "uncertainty only. Neither includes the uncertainty of the estimated parameters the calibration does not fit.</p>")
+
+
+SERIES_NAMES = {"tech_enterprises": "科技型企业 tech-based SMEs", "high_tech_enterprises": "高新技术企业 high-tech enterprises",
+                "rd_expenditure": "R&D 经费 (亿元)", "rd_intensity": "R&D 强度 (% GDP)",
+                "rd_metropolitan": "主城都市区 R&D", "rd_northeast": "渝东北 R&D", "rd_southeast": "渝东南 R&D",
+                "rd_share_central_urban": "中心城区 R&D share (%)",
+                "tier_agreement": "districts in their published tier (%)"}
+
+
+def forecast_quality_html(calibration: str | Path | None) -> str:
+    """"How good is this forecast": the calibration file's rolling-origin backtest (fit on the
+    history to 2020 and to 2019, forecast the later years to 2022, compare with what was published)."""
+    import tomllib
+    if not calibration:
+        return "<p class=note>This scenario runs without a calibration file: there is no backtest of its forecast.</p>"
+    try:
+        bt = tomllib.loads(Path(calibration).read_text("utf-8")).get("backtest")
+    except (OSError, ValueError):
+        bt = None
+    if not bt:
+        return (f"<p class=note>The calibration file {html.escape(Path(calibration).name)} holds no backtest yet "
+                "(<code>python run.py calibrate --backtest</code> adds one).</p>")
+    origins = [o for o in bt.get("origins", []) if f"origin_{o}" in bt]
+    head = ("<tr><th class=l>fitted on data to</th><th>held-out points</th><th>inside 50 % band</th>"
+            "<th>inside 90 % band</th><th>median abs. error</th></tr>")
+    rows = [f"<tr><td class=l>{o}</td><td>{bt[f'origin_{o}']['points']}</td><td>{bt[f'origin_{o}']['coverage50']:.0%}</td>"
+            f"<td>{bt[f'origin_{o}']['coverage90']:.0%}</td><td>{bt[f'origin_{o}']['median_ape']:.1f} %</td></tr>" for o in origins]
+    rows.append(f"<tr><td class=l><b>all</b></td><td>{bt['points']}</td><td>{bt['coverage50']:.0%}</td>"
+                f"<td>{bt['coverage90']:.0%}</td><td>{bt['median_ape']:.1f} %</td></tr>")
+    verdict = ("meets" if bt.get("aim_met") else "does not meet")
+    kinds = bt.get("by_kind", {})
+    kind_rows = "".join(f"<tr><td class=l>{html.escape(k)}</td><td>{kinds['points'][i]}</td><td>{kinds['coverage50'][i]:.0%}</td>"
+                        f"<td>{kinds['coverage90'][i]:.0%}</td><td>{kinds['median_ape'][i]:.1f} %</td></tr>"
+                        for i, k in enumerate(kinds.get("kind", [])))
+    kind_table = (f"<p>By kind of point (the city levels are what the targets measure):</p><table>"
+                  f"{head.replace('fitted on data to', 'kind')}{kind_rows}</table>" if kind_rows else "")
+    names = datasets.district_identity().set_index("adcode")["name_zh"].to_dict() if any(
+        "@" in s for o in origins for s in bt[f"origin_{o}"]["series"]) else {}
+    detail_head = ("<tr><th class=l>origin</th><th class=l>series</th><th>year</th><th>published</th><th>forecast median</th>"
+                   "<th>90 % band</th><th>abs. error</th><th>in 50 %</th><th>in 90 %</th></tr>")
+    detail = []
+    for o in origins:
+        t = bt[f"origin_{o}"]
+        for i, series in enumerate(t["series"]):
+            if series.endswith("_added"):
+                name = SERIES_NAMES.get(series[:-len("_added")], series) + " added in the year"
+            elif "@" in series:
+                indicator, code = series.split("@")
+                name = f"{SERIES_NAMES.get(indicator, indicator)}, {names.get(int(code), code)}"
+            else:
+                name = SERIES_NAMES.get(series, series)
+            cls = "" if t["in90"][i] else " class=miss"
+            detail.append(f"<tr{cls}><td class=l>{o}</td><td class=l>{html.escape(name)}</td><td>{t['year'][i]}</td>"
+                          f"<td>{_fmt(t['observed'][i], 2)}</td><td>{_fmt(t['p50'][i], 2)}</td>"
+                          f"<td>{_fmt(t['p05'][i], 2)} – {_fmt(t['p95'][i], 2)}</td><td>{t['ape'][i]:.1f} %</td>"
+                          f"<td>{'yes' if t['in50'][i] else 'no'}</td><td>{'yes' if t['in90'][i] else 'no'}</td></tr>")
+    return (f"<p>The calibration was repeated on the published history up to {' and up to '.join(map(str, origins))} "
+            "only, and its posterior forecast the years it had not seen (to 2022). A forecast that is as honest as "
+            "it claims puts about half the published values inside its 50 % band and nine in ten inside its 90 % "
+            f"band. The aims are ≥ {bt['aim_coverage90']:.0%} inside the 90 % bands and a median absolute error ≤ "
+            f"{bt['aim_median_ape']:g} %: this calibration <b>{verdict}</b> them.</p><table>{head}{''.join(rows)}</table>"
+            f"{kind_table}"
+            f"<details><summary>Every held-out point (red: outside the 90 % band)</summary><table>{detail_head}"
+            f"{''.join(detail)}</table></details><p class=note>Bands of the backtest come from single runs per "
+            f"posterior particle at the search scale ({bt.get('search_scale', '?')}), so they hold parameter "
+            "uncertainty and chance; the 2023–2025 forecast above is checked the same way only when those years are "
+            "published. Years after 2022 are never used.</p>")
+
+
+def write_report(result: EnsembleResult, out: str | Path) -> Path:
+    """Write report.html and figures/*.png for one scenario's ensemble."""
+    out = Path(out)
+    figures = {
+        "fan_charts": fan_charts([result]),
+        "choropleths": choropleths(result),
+        "network_map": network_map(result),
+        "inequality": inequality_chart([result]),
+    }
+    pngs = _save(figures, out / "figures")
+    s = result.scenario
+    body = [f"<h1>{html.escape(s.name)} — target report</h1>", summary_html(result), _header([result]),
+            "<h2>Targets 目标</h2>", scoreboard_html(result.summary),
+            f"<p class=note>{READING}</p>",
+            "<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"),
+            "<h2>How good is this forecast 预测可信度</h2>", forecast_quality_html(s.calibration),
+            "<h2>The 38 区县 in the final year</h2>", _img(pngs["choropleths"], "choropleth maps"),
+            "<h2>District ranking (by R&D growth since the start)</h2>", ranking_html(result),
+            "<h2>Regional inequality over time</h2>", _img(pngs["inequality"], "inequality"),
+            "<h2>Collaboration network 协同网络</h2>", _img(pngs["network_map"], "network map")]
+    return _write_html(out / "report.html", f"{s.name} — target report", body)
+
+
+def write_comparison_report(results: list[EnsembleResult], diffs: pd.DataFrame, out: str | Path) -> Path:
+    out = Path(out)
+    figures = {"differences": difference_chart(diffs), "fan_charts": fan_charts(results),
+               "inequality": inequality_chart(results)}
+    for r in results:
+        figures[f"choropleths_{r.scenario.name}"] = choropleths(r)
+        figures[f"network_map_{r.scenario.name}"] = network_map(r)
+    pngs = _save(figures, out / "figures")
+    ref = results[0].scenario.name
+    body = [f"<h1>Comparison against {html.escape(ref)}</h1>", summary_html(results[0], diffs), _header(results),
+            "<h2>Paired differences 差异</h2>", diff_html(diffs), _img(pngs["differences"], "differences")]
+    for r in results:
+        body += [f"<h2>Targets: {html.escape(r.scenario.name)}</h2>", scoreboard_html(r.summary)]
+    body += ["<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"),
+             f"<h2>How good is this forecast 预测可信度 ({html.escape(ref)})</h2>",
+             forecast_quality_html(results[0].scenario.calibration),
+             "<h2>Regional inequality over time</h2>", _img(pngs["inequality"], "inequality")]
+    for r in results:
+        body += [f"<h2>{html.escape(r.scenario.name)}: the 38 区县 and their network</h2>",
+                 _img(pngs[f"choropleths_{r.scenario.name}"], "maps"), ranking_html(r),
+                 _img(pngs[f"network_map_{r.scenario.name}"], "network")]
+    return _write_html(out / "report.html", f"Comparison against {ref}", body)
+
+
+def _save(figures: dict, folder: Path) -> dict[str, bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    pngs = {}
+    for name, fig in figures.items():
+        pngs[name] = _png(fig)
+        (folder / f"{name}.png").write_bytes(pngs[name])
+    return pngs
+
+
+def _write_html(path: Path, title: str, body: list[str]) -> Path:
+    when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    text = (f"<!DOCTYPE html><html lang=zh-Hans><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style></head><body>{''.join(body)}{FOOT.format(when=when)}</body></html>")
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,191 @@
+"""The report's first paragraph, in plain words, in Chinese and English, written from the
+numbers: which targets are likely and which unlikely and how sure that is, which districts
+lag on T3, and, given a comparison, what changes the odds most.
+
+How sure: a probability of meeting a target is the share of replicates that met it, so it is
+known only to within a binomial interval that narrows with the number of replicates (Wilson's
+95 % interval here: 20 of 20 replicates still only says "at least 84 %").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..data import datasets
+from ..experiments.targets import RD_GROWTH_TARGET
+
+# Words for the chance of meeting a target, chosen by what its 95 % interval rules out, so that
+# they never say more than the runs show: best first.
+LIKELIHOOD = (("几乎肯定达成", "almost certain", lambda lo, hi: lo >= 0.9),
+              ("很可能达成", "likely", lambda lo, hi: lo >= 0.5),
+              ("说不准（区间跨过50%）", "could go either way (the interval includes 50 %)", lambda lo, hi: hi >= 0.5),
+              ("不太可能达成", "unlikely", lambda lo, hi: hi >= 0.1),
+              ("几乎不可能达成", "very unlikely", lambda lo, hi: True))
+Z95 = 1.959963984540054
+MAX_NAMED = 10         # lagging districts named before "and N more"
+# The names of the target indicators (sim/data/targets.toml) in both languages; the app's
+# charts use them too.
+INDICATOR_NAMES = {
+    "tech_enterprises": ("科技型企业", "tech-based SMEs"),
+    "high_tech_enterprises": ("高新技术企业", "high-tech enterprises"),
+    "districts_rd_cagr_10": ("研发年均增长≥10%的区县", "districts with R&D growth ≥ 10 %/yr"),
+    "hightech_zone_output_share": ("高新区工业产值占比", "high-tech zones' share of industrial output"),
+    "new_innovative_counties": ("新增通过验收的国家创新型县", "new national innovative counties (accepted)"),
+    "new_innovative_counties_listed": ("新创建国家创新型县（列入建设名单）", "new national innovative counties (listed for construction)"),
+    "districts_with_platform": ("建成特色平台的区县", "districts with a characteristic platform"),
+}
+UNIT_ZH = {"firms": "家", "districts": "个", "counties": "个", "%": "%"}
+
+
+def wilson(k: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``k / n`` (good at 0 and 1 and for small n); (nan, nan)
+    when ``n`` is 0."""
+    if n <= 0:
+        return math.nan, math.nan
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # The exact ends at 0 and n: rounding would leave them a hair inside.
+    return (0.0 if k <= 0 else max(0.0, centre - half)), (1.0 if k >= n else min(1.0, centre + half))
+
+
+def likelihood(lo: float, hi: float) -> int:
+    """The index in LIKELIHOOD of the words for a probability whose 95 % interval is lo–hi."""
+    return next(i for i, (_, _, test) in enumerate(LIKELIHOOD) if test(lo, hi))
+
+
+def plain_summary(summary: pd.DataFrame, replicates: int, targets, name: str, lagging: pd.DataFrame | None = None,
+                  diffs: pd.DataFrame | None = None) -> dict[str, str]:
+    """The paragraph, as ``{"zh": ..., "en": ...}``.
+
+    ``summary``: one row per target (``sim.experiments.ensemble.summarise``); ``lagging``: districts below the
+    T3 growth line (columns adcode, name_zh, rd_cagr in %/yr); ``diffs``: paired differences of
+    other scenarios (or candidate lever settings) against this one (``sim.experiments.ensemble.compare``)."""
+    by_id = {t.id: t for t in targets}
+    groups: dict[int, list] = {}
+    for row in summary.itertuples():
+        if not np.isfinite(row.prob_met):
+            continue
+        k = int(round(row.prob_met * replicates))
+        lo, hi = wilson(k, replicates)
+        level = likelihood(lo, hi)
+        groups.setdefault(level, []).append((by_id.get(row.target), row, k, lo, hi))
+    zh, en = [f"「{name}」{replicates} 次重复运行中："], [f"Across {replicates} runs of «{name}»:"]
+    zh_parts, en_parts = [], []
+    for level in sorted(groups):
+        word_zh, word_en, _ = LIKELIHOOD[level]
+        zh_parts.append(word_zh + "：" + "；".join(_target_zh(t, r, k, replicates, lo, hi) for t, r, k, lo, hi in groups[level]))
+        en_parts.append(f"{word_en}: " + "; ".join(_target_en(t, r, k, replicates, lo, hi) for t, r, k, lo, hi in groups[level]))
+    zh.append("。".join(zh_parts) + "。")
+    en.append(" ".join(p[0].upper() + p[1:] + "." for p in en_parts))
+    margin = _margin(replicates)
+    zh.append(f"括号内为达标概率的95%区间，措辞只说区间能确定的：{replicates} 次运行只能把概率确定到约 "
+              f"±{margin:.0f} 个百分点；区间反映各次运行之间的随机差异，不含模型参数本身的不确定性。")
+    en.append(f"In brackets, the 95 % interval of each probability, and the words say only what it rules out: "
+              f"{replicates} runs pin a probability down to about ±{margin:.0f} points. The intervals reflect chance "
+              "between runs, not uncertainty in the model's parameters.")
+    if lagging is not None:
+        zh.append(_lagging_zh(lagging))
+        en.append(_lagging_en(lagging))
+    if diffs is not None and len(diffs):
+        z, e = _odds(diffs)
+        zh.append(z)
+        en.append(e)
+    return {"zh": "".join(zh), "en": " ".join(en)}
+
+
+def result_summary(result, diffs: pd.DataFrame | None = None) -> dict[str, str]:
+    """:func:`plain_summary` of an :class:`~sim.experiments.ensemble.EnsembleResult`."""
+    from .figures import district_final
+    fin = district_final(result)
+    lagging = fin.loc[~fin["meets_t3"], ["adcode", "name_zh", "rd_cagr"]]
+    replicates = int(result.targets["replicate"].nunique()) if len(result.targets) else 0
+    return plain_summary(result.summary, replicates, result.scenario.targets, result.scenario.name, lagging, diffs)
+
+
+# ------------------------------------------------------------------------------------------------
+def _margin(n: int) -> float:
+    """Half-width in points of the widest (p = 0.5) interval with ``n`` runs."""
+    lo, hi = wilson(n // 2, n) if n else (math.nan, math.nan)
+    return 100 * (hi - lo) / 2
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}"
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.1f}"
+
+
+def _target_zh(t, r, k, n, lo, hi) -> str:
+    what = INDICATOR_NAMES.get(t.indicator, (t.indicator, ""))[0] if t else ""
+    unit = UNIT_ZH.get(t.unit, t.unit) if t else ""
+    return (f"{r.target} {what}≥{_num(r.threshold)}{unit}（{r.year}年；{n} 次中 {k} 次达成，"
+            f"概率 {_pct(lo)}–{_pct(hi)}%）")
+
+
+def _target_en(t, r, k, n, lo, hi) -> str:
+    what = INDICATOR_NAMES.get(t.indicator, ("", t.indicator))[1] if t else ""
+    unit = " %" if t is not None and t.unit == "%" else ""
+    return f"{r.target} {what} ≥ {_num(r.threshold)}{unit} by {r.year} (met in {k} of {n} runs; {_pct(lo)}–{_pct(hi)} %)"
+
+
+
+def _names(lagging: pd.DataFrame) -> list[tuple[str, str, float]]:
+    d = datasets.load_districts().set_index("adcode")
+    rows = lagging.sort_values("rd_cagr")
+    return [(d["short_zh"].get(r.adcode, r.name_zh), d["name_pinyin"].get(r.adcode, ""), float(r.rd_cagr))
+            for r in rows.itertuples()]
+
+
+def _lagging_zh(lagging: pd.DataFrame) -> str:
+    if lagging.empty:
+        return f"T3：中位运行中38个区县研发年均增速都达到{RD_GROWTH_TARGET:.0%}。"
+    names = _names(lagging)
+    shown = "、".join(f"{zh}（{g:.1f}%）" for zh, _, g in names[:MAX_NAMED])
+    more = f"等 {len(names)} 个" if len(names) > MAX_NAMED else ""
+    return (f"T3 落后的区县：中位运行中有 {len(names)} 个区县研发年均增速低于{RD_GROWTH_TARGET:.0%}，"
+            f"由慢到快为{shown}{more}。")
+
+
+def _lagging_en(lagging: pd.DataFrame) -> str:
+    if lagging.empty:
+        return f"On T3, all 38 districts grow their R&D by at least {RD_GROWTH_TARGET:.0%}/yr in the median run."
+    names = _names(lagging)
+    shown = ", ".join(f"{en} {zh} ({g:.1f} %/yr)" for zh, en, g in names[:MAX_NAMED])
+    more = f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
+    return (f"On T3, {len(names)} of the 38 districts grow their R&D by less than {RD_GROWTH_TARGET:.0%}/yr in the "
+            f"median run, slowest first: {shown}{more}.")
+
+
+def _odds(diffs: pd.DataFrame) -> tuple[str, str]:
+    """What changes the odds most: the largest change in a probability whose interval excludes
+    zero, else the largest change in a value beyond chance, else that nothing does."""
+    ref = diffs["reference"].iloc[0]
+    d = diffs.assign(size=diffs["prob_met_diff"].abs())
+    sure = d[(d["prob_met_diff_lo"] > 0) | (d["prob_met_diff_hi"] < 0)]
+    if len(sure):
+        r = sure.sort_values("size", ascending=False).iloc[0]
+        pts = 100 * r["prob_met_diff"]
+        lo, hi = 100 * r["prob_met_diff_lo"], 100 * r["prob_met_diff_hi"]
+        return (f"与「{ref}」相比，改变达标概率最多的是「{r['scenario']}」对 {r['target']}："
+                f"{pts:+.0f} 个百分点（95%区间 {lo:+.0f} 至 {hi:+.0f}）。",
+                f"Against «{ref}», what changes the odds most is «{r['scenario']}» on {r['target']}: "
+                f"{pts:+.0f} points ({lo:+.0f} to {hi:+.0f}, 95 % interval).")
+    rel = d.assign(rel=(d["value_diff"] / d["value_reference"].abs().replace(0, np.nan)).abs())
+    real = rel[((rel["value_diff_lo"] > 0) | (rel["value_diff_hi"] < 0)) & rel["rel"].notna()]
+    if len(real):
+        r = real.sort_values("rel", ascending=False).iloc[0]
+        share = 100 * r["value_diff"] / abs(r["value_reference"])
+        return (f"与「{ref}」相比，没有哪个情景使达标概率的变化超出随机范围；指标变化最大的是「{r['scenario']}」"
+                f"对 {r['target']}：{share:+.1f}%（差值 {_num(r['value_diff'])}，区间 {_num(r['value_diff_lo'])} 至 "
+                f"{_num(r['value_diff_hi'])}）。",
+                f"Against «{ref}», no scenario moves a probability beyond chance with these runs; the largest real "
+                f"change in a target's value is «{r['scenario']}» on {r['target']}: {share:+.1f} % "
+                f"({_num(r['value_diff'])}, interval {_num(r['value_diff_lo'])} to {_num(r['value_diff_hi'])}).")
+    return (f"与「{ref}」相比，在这些运行次数下，没有哪个情景对任何目标的影响超出随机范围。",
+            f"Against «{ref}», no scenario changes any target beyond chance with these runs.")
