@@ -3,6 +3,8 @@ money flows and network reach, plus a per-district table, through one Mesa DataC
 
 from __future__ import annotations
 
+import math
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -23,9 +25,12 @@ def gini(x) -> float:
     """Gini coefficient of non-negative values (0 = equal)."""
     x = np.sort(np.asarray(x, float))
     n = len(x)
-    if n == 0 or x.sum() <= 0:
+    total = math.fsum(x)
+    if n == 0 or total <= 0:
         return 0.0
-    return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * x.sum()))
+    # Exactly rounded sums, not a BLAS dot product: the dot product's rounding depends on the
+    # processor's kernel, and a seed must give the same figures on every machine.
+    return math.fsum((2 * np.arange(1, n + 1) - n - 1) * x) / (n * total)
 
 
 def theil(values, population) -> float:
