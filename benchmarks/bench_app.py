@@ -36,7 +36,7 @@ def in_process(steps: int, scales=(0.1, 1.0)) -> dict:
     import solara
 
     from sim.app import page as app
-    from sim.app.components import SCALES
+    from sim.app.levers import SCALES
 
     _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
     out = {}

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 
 from sim import calibration as C
+from sim.calibration.problem import flatten
 
 
 def main() -> None:
@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--scales", type=float, nargs="+", default=[0.05, 0.1, 0.25, 1.0])
     ap.add_argument("--seed", type=int, default=2017)
     args = ap.parse_args()
-    params = C._flatten(C.load_calibration()["parameters"]) if C.CALIBRATION_FILE.is_file() else {}
+    params = flatten(C.load_calibration()["parameters"]) if C.CALIBRATION_FILE.is_file() else {}
     print(f"{'scale':>6} {'s/run':>6} {'tech 2022':>10} {'cv':>6} {'HTE 2022':>9} {'cv':>6} {'R&D 2022':>9} {'cv':>6} {'distance':>9}")
     for scale in args.scales:
         t0 = time.perf_counter()

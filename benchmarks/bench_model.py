@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
 def one(scale: float, quarters: int, seed: int) -> None:
-    from sim.core import firm_processes
     from sim import InnovationModel
+    from sim.core import firm_processes
 
     t0 = time.perf_counter()
     model = InnovationModel(seed=seed, scale=scale)

@@ -4,7 +4,7 @@
 
 Each setting runs a fresh search (no check of the mixes, no report) in a temporary folder and
 prints its wall time per trial and trials per minute. The defaults are those of ``run.py
-optimise`` (scale and replicates from ``sim.optimise.search.DEFAULTS``, the process pool); "full scale"
+optimise`` (scale and replicates from ``sim.optimise.problem.DEFAULTS``, the process pool); "full scale"
 is the same at scale 1 (every real firm simulated). The first trials include the worker
 processes' start-up, so a longer search runs a little faster per trial.
 """
@@ -23,14 +23,14 @@ sys.path.insert(0, str(ROOT))
 
 
 def trials_per_minute(scenario: str, trials: int, replicates: int, scale: float, workers: int) -> float:
-    from sim.experiments import ensemble
-    from sim.optimise import search as optimise
+    from sim.experiments import executors
     from sim.experiments.outfolder import OutputFolder
     from sim.experiments.scenarios import load
-    setup = optimise.Setup.build(load(scenario), replicates=replicates, scale=scale)
+    from sim.optimise import problem, search as optimise
+    setup = problem.Setup.build(load(scenario), replicates=replicates, scale=scale)
     backend = "processes" if workers > 1 else "serial"
     with tempfile.TemporaryDirectory() as tmp, OutputFolder(Path(tmp) / "o", kind="optimisation") as folder, \
-            ensemble.executor(backend, workers) as pool:
+            executors.executor(backend, workers) as pool:
         start = time.perf_counter()
         optimise.search(setup, folder.path, trials, pool=pool, batch=workers, backend=backend, workers=workers)
         elapsed = time.perf_counter() - start
@@ -38,7 +38,7 @@ def trials_per_minute(scenario: str, trials: int, replicates: int, scale: float,
 
 
 def main(argv=None) -> int:
-    from sim.optimise.search import DEFAULTS
+    from sim.optimise.problem import DEFAULTS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenario", default="baseline")
     p.add_argument("--trials", type=int, default=6, help="trials at the defaults (default 6)")

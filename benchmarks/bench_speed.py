@@ -73,9 +73,9 @@ def part(*args: str) -> dict:
 
 # ---- parts (each in its own process) ------------------------------------------------------------
 def part_model(scale: float, quarters: int) -> dict:
+    from sim import InnovationModel
     from sim.core import firm_processes
     from sim.experiments import scenarios
-    from sim import InnovationModel
     params = scenarios.load("baseline").params.with_overrides(scale=scale)
     builds = []
     for seed in (42, 43, 44):
@@ -130,6 +130,7 @@ def timed_loops():
     ``spent[0]``: what the firm update costs inside its loops, without the Python between them."""
     import importlib
     import pkgutil
+
     import sim
     spent, patched, timers = [0.0], [], {}
     try:
@@ -172,8 +173,8 @@ def part_memory(horizon: int) -> dict:
     """Peak resident memory of a process holding one full-scale model run to ``horizon``, and
     what the process holds before it: the interpreter with its libraries, then with the
     compiled kernels loaded too."""
-    from sim.experiments import scenarios
     from sim import InnovationModel
+    from sim.experiments import scenarios
     params = scenarios.load("baseline").params
     imports = rss_mb()
     load_kernels(params, horizon)

@@ -8,6 +8,6 @@
 """
 
 from .model import InnovationModel, replicate_seed
-from .params.parameters import ParamError, Params
+from .params import ParamError, Params
 
 __all__ = ["InnovationModel", "Params", "ParamError", "replicate_seed"]

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-import importlib.util
 import math
 import os
 import sys
@@ -16,27 +14,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from .util.messages import clip, short
-from .params.parameters import ParamError
-from .experiments.scenarios import ScenarioError, list_scenarios
-from .data.tables import DataError
-from .experiments.targets import TargetError
-
-# What bad input raises: each names the file (or option), the key and what is allowed.
-INPUT_ERRORS = (ScenarioError, TargetError, ParamError, DataError)
-
-# Subcommands that live in their own module: each provides HELP, add_arguments(parser) and
-# main(args) -> exit code. A module that is not present simply has no subcommand.
-PLUGINS = {"ui": "sim.app.cli", "calibrate": "sim.calibration", "optimise": "sim.optimise.cli"}
-BACKENDS = ("serial", "processes", "dask")
-# More worker processes than this only add memory and start-up time: each holds one replicate.
-WORKERS_PER_CPU = 4
-MAX_WORKERS = 256
+from .app import cli as app_cli
+from .experiments.executors import BACKENDS, MAX_WORKERS, WORKERS_PER_CPU, max_workers, scheduler_named
+from .experiments.scenarios import list_scenarios
+from .experiments.smoke import smoke_test
+from .util.errors import InputError, OptionError, guarded
+from .util.messages import short
 
 
-def max_workers() -> int:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(MAX_WORKERS, WORKERS_PER_CPU * max(cpus, 1))
+def _subcommands() -> dict:
+    """Subcommands that live in their wing: each module provides HELP, add_arguments(parser) and
+    main(args) -> exit code. Imported when the parser is built, so that a plain run does not load
+    the calibration's or the optimiser's libraries first."""
+    from . import calibration
+    from .optimise import cli as optimise_cli
+    return {"ui": app_cli, "calibrate": calibration, "optimise": optimise_cli}
 
 
 def _add_run_options(p: argparse.ArgumentParser, out_help: str):
@@ -91,12 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      "scale; print what each runs.")
     val.add_argument("scenarios", nargs="+", metavar="SCENARIO")
 
-    for name, module in PLUGINS.items():
-        if importlib.util.find_spec(module) is not None:
-            mod = importlib.import_module(module)
-            p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
-            mod.add_arguments(p)
-            p.set_defaults(plugin=mod)
+    for name, mod in _subcommands().items():
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(plugin=mod)
     return parser
 
 
@@ -121,38 +111,6 @@ def main(argv=None) -> int:
                 return _validate(args)
             return run_command(args)
     return guarded(work, "the replicates that finished (in the output folder)", "resume")
-
-
-def guarded(work, finished: str, again: str) -> int:
-    """Run a command's ``work``: bad input is one line and exit 2; a write that fails halfway (a
-    full disk, a folder made read-only) or Ctrl-C keeps what is on disk, with its marker, and says
-    so (``finished``: what that is) and to run the same command to ``again``."""
-    try:
-        return work()
-    except INPUT_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        if e.filename is None:
-            raise
-        print(f"error: cannot write {clip(str(e.filename), 200)}: {e.strerror or e}; {finished} are kept: fix this and "
-              f"run the same command to {again}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {finished} are kept; run the same command to {again}", file=sys.stderr)
-        return 130
-
-
-@contextlib.contextmanager
-def scheduler_named(scheduler: str | None):
-    """While a Dask scheduler is in use, an OSError that names no file is the scheduler not
-    answering: a command-line error about --scheduler."""
-    try:
-        yield
-    except OSError as e:
-        if scheduler and e.filename is None:
-            raise ScenarioError("(command line)", "--scheduler", f"cannot use the Dask scheduler {scheduler}: {e}") from None
-        raise
 
 
 def _host_problem(host) -> str | None:
@@ -187,20 +145,6 @@ def _plain_warnings():
         warnings.showwarning = shown
 
 
-def smoke_test(scenario) -> None:
-    """Build the scenario's model at a tiny scale and run one quarter (well under a second), so
-    that what no check foresaw fails here, before anything is written or simulated."""
-    from .params.validation import smoke_build
-    try:
-        smoke_build(scenario.params, scenario.seed)
-    except INPUT_ERRORS as e:
-        raise ScenarioError(scenario.file, getattr(e, "key", None) or "(data)", clip(str(e), 600)) from None
-    except Exception as e:  # noqa: BLE001 — the point of a smoke test: any failure becomes one clear message
-        raise ScenarioError(scenario.file, "(model)", "the model cannot build or run its first quarter with this "
-                            f"scenario ({type(e).__name__}: {clip(str(e), 200)}); no check caught it first, so "
-                            "please report it with the scenario file") from None
-
-
 def _display(path) -> str:
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
@@ -213,7 +157,7 @@ def _validate(args) -> int:
         try:
             s = load(ref)
             smoke_test(s)
-        except INPUT_ERRORS as e:
+        except InputError as e:
             print(f"error: {e}", file=sys.stderr)
             ok = False
             continue
@@ -226,7 +170,7 @@ def _validate(args) -> int:
 
 def run_command(args) -> int:
     """``run`` and ``compare``: validate everything first, then simulate, then write and print."""
-    from .experiments import ensemble, outfolder
+    from .experiments import ensemble, executors, outfolder, results
     from .experiments.scenarios import load
 
     limits = {"workers": max_workers(), "chunk": ensemble.MAX_CHUNK}
@@ -234,14 +178,14 @@ def run_command(args) -> int:
         value = getattr(args, flag)
         if value is not None and not 1 <= value <= hi:
             why = f" ({WORKERS_PER_CPU} per CPU here, at most {MAX_WORKERS})" if flag == "workers" else ""
-            raise ScenarioError("(command line)", f"--{flag}", f"allowed 1 to {hi}{why}, got {short(value)}")
+            raise OptionError(f"--{flag}", f"allowed 1 to {hi}{why}, got {short(value)}")
     if not args.wait >= 0:
-        raise ScenarioError("(command line)", "--wait", f"expected seconds (0 or more), got {short(args.wait)}")
+        raise OptionError("--wait", f"expected seconds (0 or more), got {short(args.wait)}")
     wait = None if math.isinf(args.wait) else args.wait
     scenarios = [load(ref) for ref in args.scenarios]
     if args.command == "compare":
         if len(scenarios) < 2:
-            raise ScenarioError("(command line)", "SCENARIO", "compare needs at least two scenarios; the first is the reference")
+            raise OptionError("SCENARIO", "compare needs at least two scenarios; the first is the reference")
         # Pairing: every scenario runs the reference's seeds and replicate count.
         ref = scenarios[0]
         seed, replicates = args.seed if args.seed is not None else ref.seed, args.replicates or ref.replicates
@@ -251,7 +195,7 @@ def run_command(args) -> int:
                             fixed_parameters=args.fixed_parameters) for s in scenarios]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
-        raise ScenarioError("(command line)", "SCENARIO", f"each scenario may appear once, got {', '.join(names)}")
+        raise OptionError("SCENARIO", f"each scenario may appear once, got {', '.join(names)}")
     for s in scenarios:
         smoke_test(s)
 
@@ -280,17 +224,17 @@ def run_command(args) -> int:
         if args.overwrite:
             for f in held:
                 f.clear()
-        todo = {s.name: ensemble.prepare(s, f) for s, f in zip(scenarios, folders)}   # fails before any run
+        todo = {s.name: results.prepare(s, f) for s, f in zip(scenarios, folders)}   # fails before any run
         for f in held:      # rewritten below; an old report may describe other replicates than this run's
             f.remove_derived()
         backend = "dask" if args.scheduler else args.backend
-        workers = args.workers or ensemble.default_workers()
+        workers = args.workers or executors.default_workers()
         total = sum(len(t) for t in todo.values())
         where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{backend}, {workers if backend != 'serial' else 1} worker(s)"
         print(f"{len(scenarios)} scenario(s) × replicates: {total} run(s) to do, "
               f"{sum(s.replicates for s in scenarios) - total} already done [{where}]", file=sys.stderr)
         done = []
-        with scheduler_named(args.scheduler), ensemble.executor(backend, workers, args.scheduler) as pool:
+        with scheduler_named(args.scheduler), executors.executor(backend, workers, args.scheduler) as pool:
             for s, f in zip(scenarios, folders):
                 done.append(ensemble.run_ensemble(s, out=f, chunk=args.chunk, pool=pool, backend=backend,
                                                   workers=workers, progress=not args.quiet))

@@ -27,16 +27,17 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from .data import datasets
-from .core import districts, firm_processes, metrics
 from . import programmes
+from .core import districts, firm_processes, metrics
+from .core.data_checks import check_against_data
 from .core.districts import District
-from .core.firms import district_rd_factor, initial_population
 from .core.hindcast import LAST_HISTORY_YEAR, PolicyEnvironment
 from .core.network import CollaborationGraph
-from .params.parameters import INDUSTRY_DIRECTIONS, Params
+from .core.start import district_rd_factor, initial_population
 from .core.universities import University
-from .params.validation import check_params
+from .data import actors, datasets
+from .params.constants import INDUSTRY_DIRECTIONS, STEPS_PER_YEAR
+from .params.parameters import Params
 
 
 def replicate_seed(root_seed: int, replicate: int) -> int:
@@ -68,7 +69,7 @@ class InnovationModel(mesa.Model):
             base = base.with_overrides(**overrides)
         if scale is not None:
             base = base.with_overrides(scale=float(scale))
-        check_params(base, data_dir=data_dir)   # a Params built by hand is held to the same rules
+        check_against_data(base, data_dir=data_dir)   # a Params built by hand is held to the same rules
         # A start before 2022 runs the years up to 2022 under their own policy environment; the
         # scenario's parameters are kept for 2023 on.
         self._scenario_params = base
@@ -77,7 +78,6 @@ class InnovationModel(mesa.Model):
         # Root of the per-step random streams (common random numbers across scenarios).
         self._stream_root = int(self.rng.integers(2**63))
         self._streams, self._streams_step = {}, None
-        self.steps_per_year = 4
         self.events = metrics.empty_events()
 
         # ---- districts, pairs, leading firms ------------------------------------------------
@@ -86,16 +86,16 @@ class InnovationModel(mesa.Model):
         self.n_districts = len(dd)
         self.district_list = [District(self, i, row) for i, row in enumerate(dd.itertuples(index=False))]
         self.districts = self.agents_by_type[District]
-        pairs = datasets.load_paired_assistance(data_dir)
+        pairs = actors.load_paired_assistance(data_dir)
         self.paired_pairs = sorted({(index_of[str(a)], index_of[str(b)]) for a, b in
                                     zip(pairs["partner_adcode"], pairs["county_adcode"])})
         for a, b in self.paired_pairs:
             self.district_list[a].partners.append(b)
             self.district_list[b].partners.append(a)
         self.border = np.zeros(self.n_districts, bool)
-        self.border[[index_of[str(code)] for code in datasets.load_sichuan_chongqing(data_dir)["adcode"]]] = True
+        self.border[[index_of[str(code)] for code in actors.load_sichuan_chongqing(data_dir)["adcode"]]] = True
         self.is_cluster = np.isin([d.group for d in self.district_list], ("northeast", "southeast"))
-        leaders = datasets.load_leading_firms(data_dir).copy()
+        leaders = actors.load_leading_firms(data_dir).copy()
         leaders["district_index"] = [index_of[str(c)] for c in leaders["adcode"]]
         # Rows are created district by district, so order the leaders the same way.
         leaders = leaders.sort_values("district_index", kind="stable").reset_index(drop=True)
@@ -108,7 +108,7 @@ class InnovationModel(mesa.Model):
         self.district_rd_factor = rd_factor if p.behaviour.district_rd_elasticity else None
         leaders["row"] = np.flatnonzero(self.firms.col("leader"))
         self.leaders = leaders
-        unis = datasets.load_universities(data_dir)
+        unis = actors.load_universities(data_dir)
         if self.environment is not None:  # research units opened after the start year are not there yet
             unis = unis[[y is None or y != y or y <= p.start_year for y in unis["year_opened"]]]
         self.universities = [University(self, row, index_of[str(row.adcode)]) for row in unis.itertuples(index=False)]
@@ -133,11 +133,11 @@ class InnovationModel(mesa.Model):
     # ---- calendar ---------------------------------------------------------------------------
     @property
     def year(self) -> int:
-        return self.params.start_year + (self.steps + 3) // 4
+        return self.params.start_year + (self.steps + STEPS_PER_YEAR - 1) // STEPS_PER_YEAR
 
     @property
     def quarter(self) -> int:
-        return 4 if self.steps == 0 else (self.steps - 1) % 4 + 1
+        return STEPS_PER_YEAR if self.steps == 0 else (self.steps - 1) % STEPS_PER_YEAR + 1
 
     @property
     def date_label(self) -> str:

@@ -20,8 +20,8 @@ SCALE = 0.05
 
 
 def _run(params, seed: int, quarters: int):
-    from sim.core import metrics
     from sim import InnovationModel
+    from sim.core import metrics
     model = InnovationModel(params=params, seed=seed)
     for _ in range(quarters):
         model.step()

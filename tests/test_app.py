@@ -1,8 +1,8 @@
 """The browser app's parts rendered without a browser (solara.render), and its command."""
 
 import argparse
-import re
 import dataclasses
+import re
 import socket
 import statistics
 import time
@@ -13,10 +13,17 @@ import numpy as np
 import pytest
 import solara
 
-from sim.app import page as app, cli as app_cli, components as app_components, ensemble as app_ensemble
-from sim.app.components import AppConfig, AppModel, Dashboard, DistrictDetail, DistrictMap, DistrictMapWidget, EnsemblePanel, LeverPanel, ScenarioPanel, Scoreboard, TargetCharts, TIER_COLOURS, default_config, district_status_counts, indicator_series, lever_keys, lever_label, target_status
-from sim.params.parameters import describe
+from sim.app import (cli as app_cli, components as app_components, ensemble as app_ensemble, page as app,
+                     sidebar as app_sidebar)
+from sim.app.components import Dashboard, DistrictDetail, TargetCharts
+from sim.app.levers import AppConfig, default_config, lever_keys, lever_label
+from sim.app.map import DistrictMap, DistrictMapWidget
+from sim.app.model import AppModel, district_status_counts, indicator_series, target_status
+from sim.app.scoreboards import EnsemblePanel, Scoreboard
+from sim.app.sidebar import LeverPanel, ScenarioPanel
 from sim.experiments.targets import POLICY_2025, Target, scoreboard
+from sim.params.parameters import describe
+from sim.report.palette import TIER_COLOURS
 
 # Mesa 3.3.1's ComponentsView trips Solara's hook check (an early return before use_state); harmless here.
 pytestmark = pytest.mark.filterwarnings("ignore:.*found despite early return:UserWarning")
@@ -336,13 +343,14 @@ def test_the_sidebar_has_no_empty_card_and_the_scoreboard_says_how_to_read_it(pa
 def scenario_folder(tmp_path, monkeypatch):
     """The shipped scenarios, a file that is not TOML, and one with a value Params refuses."""
     import shutil
+
     from sim.experiments.scenarios import REPO_SCENARIOS
     for f in REPO_SCENARIOS.glob("*.toml"):
         shutil.copy(f, tmp_path)
     (tmp_path / "broken.toml").write_text("name = = this is not TOML\n")
     (tmp_path / "bad_value.toml").write_text('name = "bad_value"\ndescription = "a negative budget"\n'
                                              'extends = "baseline"\n[guiding_fund]\nannual_budget = -5\n')
-    monkeypatch.setenv(app_components.SCENARIOS_ENV, str(tmp_path))
+    monkeypatch.setenv(app_cli.SCENARIOS_ENV, str(tmp_path))
     return tmp_path
 
 
@@ -360,11 +368,11 @@ def test_a_scenario_that_fails_to_load_keeps_the_session_and_says_why(scenario_f
         assert f"Cannot load {name}" in alert.children[0] and words in alert.children[0]
         assert date_of(page) == "2023 Q1" and picker(page).v_model == "baseline"   # the run on screen stays
     # a file that loads but whose model cannot be built: any error, not only the scenario's own
-    monkeypatch.setattr(app_components, "AppModel", lambda config: (_ for _ in ()).throw(RuntimeError("no data")))
+    monkeypatch.setattr(app_sidebar, "AppModel", lambda config: (_ for _ in ()).throw(RuntimeError("no data")))
     picker(page).v_model = "paired_off"
     assert "no data" in alerts(page, "scenario-error")[0].children[0]
     monkeypatch.undo()
-    monkeypatch.setenv(app_components.SCENARIOS_ENV, str(scenario_folder))
+    monkeypatch.setenv(app_cli.SCENARIOS_ENV, str(scenario_folder))
     picker(page).v_model = "paired_off"
     assert not alerts(page, "scenario-error") and date_of(page) == "2022 Q4"
     step.click()

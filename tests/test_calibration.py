@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.data import datasets
-from sim import InnovationModel, ParamError, Params
-from sim import calibration as C
+from sim import InnovationModel, ParamError, Params, calibration as C
+from sim.data import actors, identity
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(population=6, budget=40, generations=2, accept=0.5, scale=0.03, eval_scale=0.03, replicates=2, top=2,
@@ -79,7 +78,7 @@ def test_observed_points_stop_in_2022():
     district = obs.series.str.contains("@")
     assert set(obs.series[~district]) == set(C.FIT_SERIES) | {"tier_agreement"}
     # Every district figure is compared in its year, in its indicator's unit.
-    hist = datasets.load_district_history()
+    hist = actors.load_district_history()
     assert district.sum() == len(hist) and hist.year.max() <= 2022
     assert obs.set_index(["series", "year"]).loc[("high_tech_enterprises@500107", 2020), "value"] == 432
     tech = obs[obs.series == "tech_enterprises"].set_index("year")["value"]
@@ -185,18 +184,19 @@ def test_bad_options_exit_2_with_the_option_named(tmp_path):
 def test_malformed_hindcast_data_is_named(tmp_path):
     import shutil
 
+    from sim.core.hindcast import load_policy_environment
     from sim.data import datasets
-    from sim.data.datasets import DataError
+    from sim.data.tables import DataError
 
     data = tmp_path / "data"
-    shutil.copytree(datasets.DATA_DIR, data, ignore=shutil.ignore_patterns("tools", "*.toml"))
+    shutil.copytree(identity.DATA_DIR, data, ignore=shutil.ignore_patterns("tools", "*.toml"))
     env = data / "policy_environment.csv"
     lines = env.read_text("utf-8").splitlines()
     row = next(i for i, line in enumerate(lines) if ",paired.enabled," in line)
     lines[row] = lines[row].replace(",paired.enabled,", ",paired.enabeld,")
     env.write_text("\n".join(lines) + "\n", "utf-8")
     with pytest.raises(DataError, match=rf"policy_environment.csv, row {row + 1}, column key.*paired.enabeld"):
-        datasets.load_policy_environment(data)
+        load_policy_environment(data)
     hind = data / "hindcast_2017.csv"
     text = hind.read_text("utf-8").replace("500101,rd_expenditure,2017,4.6224", "500101,rd_expenditure,2017,40.6224")
     hind.write_text(text, "utf-8")

@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from sim.data import datasets as ds
+from sim.data import actors, datasets as ds, identity
+from sim.data.tables import DataError
 
 STATUS = {"verified", "derived", "estimated"}
 
@@ -75,12 +76,12 @@ def test_every_value_has_status_and_source(districts, indicators):
     for col in [c for c in districts.columns if c.endswith("_status")]:
         assert set(districts[col]) <= STATUS, col
         assert (districts[col.replace("_status", "_source")].str.len() > 5).all()
-    for loader in (ds.load_universities, ds.load_leading_firms, ds.load_industry_directions,
-                   ds.load_sichuan_chongqing, ds.load_city_history, ds.load_district_history):
+    for loader in (actors.load_universities, actors.load_leading_firms, actors.load_industry_directions,
+                   actors.load_sichuan_chongqing, actors.load_city_history, actors.load_district_history):
         df = loader()
         assert set(df["status"]) <= STATUS, loader.__name__
         assert (df["source"].str.len() > 3).all(), loader.__name__
-    pairs = ds.load_paired_assistance()
+    pairs = actors.load_paired_assistance()
     assert set(pairs["status"]) <= {"verified", "proxy"} and (pairs["source_or_method"].str.len() > 10).all()
 
 
@@ -94,7 +95,7 @@ def test_provenance():
 
 
 def test_pairs_cover_every_cluster_county(districts):
-    pairs = ds.load_paired_assistance()
+    pairs = actors.load_paired_assistance()
     clusters = set(districts.loc[districts.group.isin(["northeast", "southeast"]), "adcode"])
     metro = set(districts.loc[districts.group.isin(["central_urban", "new_metropolitan"]), "adcode"])
     assert set(pairs["county_adcode"]) == clusters
@@ -103,15 +104,15 @@ def test_pairs_cover_every_cluster_county(districts):
 
 
 def test_actor_tables(districts):
-    firms = ds.load_leading_firms()
-    assert len(firms) == 5 and set(firms["industry_direction"]) <= set(ds.DIRECTIONS)
-    dirs = ds.load_industry_directions()
-    assert sorted(dirs["id"]) == sorted(ds.DIRECTIONS)
-    uni = ds.load_universities()
+    firms = actors.load_leading_firms()
+    assert len(firms) == 5 and set(firms["industry_direction"]) <= set(actors.INDUSTRY_DIRECTIONS)
+    dirs = actors.load_industry_directions()
+    assert sorted(dirs["id"]) == sorted(actors.INDUSTRY_DIRECTIONS)
+    uni = actors.load_universities()
     assert set(uni["adcode"]) <= set(districts["adcode"])
     assert districts["n_universities"].sum() == (uni["kind"] == "university").sum()
     assert districts.loc[districts.short_zh == "沙坪坝", "n_universities"].item() >= 14
-    hist = ds.load_city_history()
+    hist = actors.load_city_history()
     assert {"status", "source", "note"} <= set(hist.columns)
     assert hist.loc[(hist.indicator == "rd_expenditure") & (hist.year == 2022), "value"].item() == 686.6
 
@@ -119,7 +120,7 @@ def test_actor_tables(districts):
 # ----------------------------------------------------------------------------- malformed copies
 def _copy(tmp_path):
     dst = tmp_path / "data"
-    shutil.copytree(ds.DATA_DIR, dst, ignore=shutil.ignore_patterns("tools", "__pycache__"))
+    shutil.copytree(identity.DATA_DIR, dst, ignore=shutil.ignore_patterns("tools", "__pycache__"))
     return dst
 
 
@@ -134,7 +135,7 @@ def _edit_csv(path, row_index, column, value):
 def test_error_names_file_row_column_for_bad_status(tmp_path):
     d = _copy(tmp_path)
     _edit_csv(d / "district_indicators.csv", 5, "status", "guessed")
-    with pytest.raises(ds.DataError) as exc:
+    with pytest.raises(DataError) as exc:
         ds.load_districts(d)
     msg = str(exc.value)
     assert "district_indicators.csv" in msg and "row 6" in msg and "column status" in msg
@@ -144,17 +145,17 @@ def test_error_names_file_row_column_for_bad_status(tmp_path):
 def test_error_for_non_numeric_value(tmp_path):
     d = _copy(tmp_path)
     _edit_csv(d / "district_indicators.csv", 3, "value", "many")
-    with pytest.raises(ds.DataError, match=r"row 4, column value: non-numeric value 'many'"):
+    with pytest.raises(DataError, match=r"row 4, column value: non-numeric value 'many'"):
         ds.load_indicators(d)
 
 
 def test_error_for_unknown_adcode_and_group(tmp_path):
     d = _copy(tmp_path)
     _edit_csv(d / "leading_firms.csv", 2, "adcode", "500999")
-    with pytest.raises(ds.DataError, match=r"leading_firms.csv, row 3, column adcode: unknown adcode"):
-        ds.load_leading_firms(d)
+    with pytest.raises(DataError, match=r"leading_firms.csv, row 3, column adcode: unknown adcode"):
+        actors.load_leading_firms(d)
     _edit_csv(d / "districts.csv", 1, "group", "west")
-    with pytest.raises(ds.DataError, match=r"districts.csv, row 2, column group: invalid value 'west'.*allowed"):
+    with pytest.raises(DataError, match=r"districts.csv, row 2, column group: invalid value 'west'.*allowed"):
         ds.load_districts(d)
 
 
@@ -164,15 +165,15 @@ def test_error_for_missing_column_and_broken_total(tmp_path):
     with open(p, encoding="utf-8") as fh:
         text = fh.read()
     p.write_text(text.replace("year_opened", "opened", 1), encoding="utf-8")
-    with pytest.raises(ds.DataError, match=r"universities.csv, row 1, column year_opened: missing column"):
-        ds.load_universities(d)
+    with pytest.raises(DataError, match=r"universities.csv, row 1, column year_opened: missing column"):
+        actors.load_universities(d)
     with open(d / "district_indicators.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     i = next(k for k, r in enumerate(rows) if r[1] == "tech_enterprises" and r[2] == "2022")
     rows[i][3] = str(int(rows[i][3]) + 1)
     with open(d / "district_indicators.csv", "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
-    with pytest.raises(ds.DataError, match=r"tech_enterprises 2022 sums to 42990"):
+    with pytest.raises(DataError, match=r"tech_enterprises 2022 sums to 42990"):
         ds.load_indicators(d)
 
 
@@ -198,10 +199,10 @@ def test_platform_inventory_must_agree_with_the_zone_levels(tmp_path):
         rows = list(csv.reader(fh))
     i = next(k for k, r in enumerate(rows) if r[0] == "500151" and r[2] == "high_tech_zone")
     _edit_csv(d / "platforms.csv", i, "level", "national")
-    with pytest.raises(ds.DataError, match=rf"platforms.csv, row {i + 1}, column level: 500151 has a national high-tech zone"):
+    with pytest.raises(DataError, match=rf"platforms.csv, row {i + 1}, column level: 500151 has a national high-tech zone"):
         ds.load_districts(d)
     _edit_csv(d / "platforms.csv", i, "kind", "theme_park")
-    with pytest.raises(ds.DataError, match=rf"platforms.csv, row {i + 1}, column kind: invalid value 'theme_park'"):
+    with pytest.raises(DataError, match=rf"platforms.csv, row {i + 1}, column kind: invalid value 'theme_park'"):
         ds.load_platforms(d)
 
 

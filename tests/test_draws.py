@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.util import draws
 from sim.core import firm_kernels
+from sim.util import draws
 from sim.util.jit import NUMBA
 
 pytestmark = pytest.mark.skipif(not NUMBA, reason="the compiled draws exist only with numba")

@@ -7,12 +7,12 @@ import tomllib
 import numpy as np
 import pytest
 
-from sim.experiments import scenarios
 from sim import InnovationModel
-from sim.data.datasets import DATA_DIR
+from sim.data.identity import DATA_DIR
+from sim.experiments import scenarios
+from sim.experiments.targets import TARGET_SETS
 from sim.params.levers import KNOWN_LIST as FIXED_LIST
 from sim.programmes import evaluation as ev
-from sim.experiments.targets import TARGET_SETS
 
 
 def start(scale=1.0, seed=1, **overrides):

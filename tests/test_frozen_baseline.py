@@ -6,10 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import frozen_baseline
 import pandas as pd
 import pytest
-
-import frozen_baseline
 
 NAMES = ["city", "districts", "hindcast"]
 

@@ -19,15 +19,16 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sim import cli
-from sim.data import datasets
+from sim.core.hindcast import load_policy_environment
+from sim.data import actors, datasets, identity
+from sim.data.tables import DataError
+from sim.experiments.scenarios import META_KEYS, PARAM_KEYS, REPO_SCENARIOS, load
 from sim.model import InnovationModel
 from sim.params.parameters import Params, describe
-from sim.experiments.scenarios import META_KEYS, PARAM_KEYS, REPO_SCENARIOS, load
-from sim.data.tables import DataError
+
 
 def fuzz(examples: int):
     return settings(max_examples=examples, derandomize=True, deadline=None, database=None,
@@ -238,12 +239,12 @@ def test_fuzzed_scenario_files_give_a_named_error_or_exactly_the_run_they_say(wo
 # ------------------------------------------------------------------------------------------------
 # Data files
 # ------------------------------------------------------------------------------------------------
-CSV_FILES = sorted(p.name for p in datasets.DATA_DIR.glob("*.csv") if p.name != "policy_parameters.csv")
+CSV_FILES = sorted(p.name for p in identity.DATA_DIR.glob("*.csv") if p.name != "policy_parameters.csv")
 DATA_FILES = [*CSV_FILES, "boundaries.geojson"]
 LOADERS = [lambda d: datasets.load_districts(d, 2022), lambda d: datasets.load_districts(d, 2017),
-           datasets.load_universities, datasets.load_leading_firms, datasets.load_industry_directions,
-           datasets.load_paired_assistance, datasets.load_sichuan_chongqing, datasets.load_city_history,
-           datasets.load_district_history, datasets.load_boundaries, datasets.load_policy_environment, datasets.load_hindcast_indicators]
+           actors.load_universities, actors.load_leading_firms, actors.load_industry_directions,
+           actors.load_paired_assistance, actors.load_sichuan_chongqing, actors.load_city_history,
+           actors.load_district_history, datasets.load_boundaries, load_policy_environment, datasets.load_hindcast_indicators]
 CELL_JUNK = ["", " ", "x", "-1", "0", "nan", "inf", "1e400", "9" * 5000, "\x00", '"', "500999", "500101", "2017", "é" * 3]
 HINDCAST_FILES = ("district_indicators.csv", "hindcast_2017.csv", "policy_environment.csv", "universities.csv")
 # Damage no valid file can carry: each must be caught by the loaders.
@@ -253,7 +254,7 @@ MUST_FAIL = {"cut mid-line", "header only", "empty", "line twice", "not UTF-8", 
 @st.composite
 def data_damage(draw):
     name = draw(st.sampled_from(DATA_FILES))
-    data = (datasets.DATA_DIR / name).read_bytes()
+    data = (identity.DATA_DIR / name).read_bytes()
     lines = data.splitlines(keepends=True)
     ops = ["cut mid-line", "header only", "empty", "line twice", "not UTF-8", "a folder", "missing"] + (
         ["json junk", "point junk"] if name.endswith(".geojson") else ["drop a line", "cell junk", "cell junk"])
@@ -307,7 +308,7 @@ def damaged_copy(root: Path, name: str, data: bytes | None, op: str) -> Path:
     """A fresh data folder (its own path, so no cached reading applies) with one file damaged."""
     d = root / f"data-{len(list(root.iterdir()))}"
     d.mkdir()
-    for p in datasets.DATA_DIR.iterdir():
+    for p in identity.DATA_DIR.iterdir():
         if p.is_file() and p.name != name:
             os.symlink(p, d / p.name)
     if op == "a folder":

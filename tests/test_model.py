@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import InnovationModel, Params, ParamError, replicate_seed
-from sim.params.parameters import KEEP, POLICY_OFF, _undot, describe, levers
+from sim import InnovationModel, ParamError, Params, replicate_seed
 from sim.core import firm_processes
 from sim.core.firms import cert_threshold
 from sim.core.metrics import district_frame, money_check
 from sim.experiments.targets import POLICY_2025, scoreboard
+from sim.params.parameters import KEEP, POLICY_OFF, describe, levers, undot
 
 SMALL = 0.03  # firms per real firm in the fast tests
 
@@ -169,7 +169,7 @@ def test_bad_parameters_are_named():
 # --- levers move their outcomes in the documented direction ---------------------------------
 REPLICATES = 5
 # Every lever that declares a documented direction (sim/params/parameters.py: Lever.check).
-LEVERS = [(f"{key} raises {lv.check.reporter}", _undot(lv.check.low or {key: lv.off}, sep="."), _undot(lv.check.high, sep="."),
+LEVERS = [(f"{key} raises {lv.check.reporter}", undot(lv.check.low or {key: lv.off}, sep="."), undot(lv.check.high, sep="."),
            lv.check.reporter, lv.check.steps, lv.check.scale or SMALL)
           for key, lv in levers().items() if lv.check is not None]
 
@@ -268,7 +268,7 @@ def test_every_lever_is_declared_whole():
             s_lo, s_hi = r["study"]
             assert (lo is None or s_lo >= lo) and (hi is None or s_hi <= hi) and s_lo < s_hi, r["key"]
         if r["off"] is not KEEP:
-            Params.from_dict(_undot({r["key"]: r["off"]}, sep="."))   # the off value is allowed
+            Params.from_dict(undot({r["key"]: r["off"]}, sep="."))   # the off value is allowed
 
 
 def test_the_no_policy_counterfactual_is_the_levers_off_values():
@@ -285,8 +285,8 @@ def test_the_no_policy_counterfactual_is_the_levers_off_values():
 def test_each_lever_belongs_to_one_programme_whose_module_reads_it():
     import inspect
 
-    from sim.core import funds
     from sim import programmes
+    from sim.core import funds
     owners = {}
     for cls in programmes.PROGRAMMES:
         for section in cls.sections:

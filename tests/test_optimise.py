@@ -2,7 +2,6 @@
 command line (subprocesses on tiny settings: scale 0.03, 2–4 trials)."""
 
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -10,15 +9,14 @@ import time
 import tomllib
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from sim.experiments import ensemble
-from sim.optimise import mixes, search as optimise
+from sim.experiments.scenarios import ScenarioError, load
+from sim.optimise import mixes, problem, search as optimise
 from sim.params.fields import KEEP
 from sim.params.parameters import Params, levers
-from sim.experiments.scenarios import ScenarioError, load
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--scale", "0.03", "--replicates", "2", "--check-replicates", "3", "--backend", "serial", "--quiet"]
@@ -31,7 +29,7 @@ def run_cli(*args, timeout=300):
 
 # ---- the search space comes from the lever declarations ---------------------------------------
 def test_only_priced_levers_and_splits_of_priced_money_are_searched():
-    space = optimise.searchable()
+    space = problem.searchable()
     assert "guiding_fund.annual_budget" in space and "paired.intensity" not in space
     for key, sp in space.items():
         lv = levers()[key]
@@ -45,19 +43,19 @@ def test_only_priced_levers_and_splits_of_priced_money_are_searched():
 
 def test_a_lever_that_is_not_searched_or_not_a_lever_is_refused_by_name():
     with pytest.raises(ScenarioError, match="paired.intensity is a lever but not searchable"):
-        optimise.lever_space(["paired.intensity"])
+        problem.lever_space(["paired.intensity"])
     with pytest.raises(ScenarioError, match="'nope' is not a lever"):
-        optimise.lever_space(["nope"])
-    assert list(optimise.lever_space(["finance.risk_pool_topup"])) == ["finance.risk_pool_topup"]
+        problem.lever_space(["nope"])
+    assert list(problem.lever_space(["finance.risk_pool_topup"])) == ["finance.risk_pool_topup"]
 
 
 def test_cost_is_the_declared_public_money_and_grows_with_the_budget():
     p = Params()
-    base = optimise.cost(p, 2025)
-    more = optimise.cost(p.with_overrides(guiding_fund__annual_budget=p.guiding_fund.annual_budget + 5), 2025)
+    base = problem.cost(p, 2025)
+    more = problem.cost(p.with_overrides(guiding_fund__annual_budget=p.guiding_fund.annual_budget + 5), 2025)
     assert more == pytest.approx(base + 5)
     # rules that split the fund's money cost nothing new
-    assert optimise.cost(p.with_overrides(guiding_fund__allocation="need"), 2025) == pytest.approx(base)
+    assert problem.cost(p.with_overrides(guiding_fund__allocation="need"), 2025) == pytest.approx(base)
 
 
 # ---- statistics ------------------------------------------------------------------------------
@@ -98,11 +96,11 @@ def test_bad_probability_and_targets():
     s = load("baseline")
     for bad in (0, -0.1, 1.01, float("nan")):
         with pytest.raises(ScenarioError, match="--prob"):
-            optimise.check_prob(bad)
-    assert optimise.check_prob(1) == 1.0
+            problem.check_prob(bad)
+    assert problem.check_prob(1) == 1.0
     with pytest.raises(ScenarioError, match="'DD27-HT' is not a target of the scenario's set 'policy_2025'"):
-        optimise.choose_targets(s, ["DD27-HT"])
-    assert [t.id for t in optimise.choose_targets(s, ["T6", "T2"])] == ["T6", "T2"]
+        problem.choose_targets(s, ["DD27-HT"])
+    assert [t.id for t in problem.choose_targets(s, ["T6", "T2"])] == ["T6", "T2"]
 
 
 # ---- one small search, through the command line ---------------------------------------------
@@ -121,7 +119,7 @@ def test_search_writes_trials_front_mixes_and_report(searched):
     assert len(trials) == 3 and list(trials["trial"]) == [0, 1, 2]
     assert {"cost", "p_all", "p_T1", "p_T2", "feasible", "pareto", "guiding_fund.annual_budget"} <= set(trials.columns)
     assert trials.loc[0, "input"]                                      # the first trial is the input's own mix
-    assert trials.loc[0, "cost"] == pytest.approx(optimise.cost(load("baseline").params, 2025))
+    assert trials.loc[0, "cost"] == pytest.approx(problem.cost(load("baseline").params, 2025))
     front = pd.read_csv(out / "pareto.csv")
     assert set(front["trial"]) <= set(trials["trial"]) and len(front) >= 1
     assert front["cost"].is_monotonic_increasing
@@ -156,7 +154,7 @@ def test_a_mix_file_is_a_scenario_that_run_and_compare_take_as_it_is(searched, t
     s = load(mix)
     assert raw["extends"] == "baseline" and s.chain[1].endswith("baseline.toml")
     trial = pd.read_csv(out / "trials.csv").set_index("trial").loc[int(mix.stem[-4:])]
-    for key in optimise.searchable():
+    for key in problem.searchable():
         section, leaf = key.split(".")
         assert raw[section][leaf] == trial[key]
     assert "checked P" in s.description
@@ -282,15 +280,17 @@ def test_the_app_loads_a_mix_as_the_lever_settings_of_its_input(searched):
     assert cfg.scenario == "baseline" and cfg.params == mix.params and cfg.scenario_params == load("baseline").params
     changed = dict(cfg.changed_levers())
     for key, value in changed.items():
-        assert key in optimise.searchable() and value != KEEP
+        assert key in problem.searchable() and value != KEEP
     assert mixes.list_mixes(out / "mixes") == found
 
 
 def test_the_app_card_lists_and_loads_the_mixes(searched):
     import ipyvuetify as v
     import solara
-    from sim.app.components import AppModel, default_config
+
+    from sim.app.levers import default_config
     from sim.app.mixes import MixPanel
+    from sim.app.model import AppModel
     out, _ = searched
     config = solara.reactive(default_config())
     first = AppModel(config.value)
@@ -319,7 +319,7 @@ def test_inequality_is_a_third_objective_and_only_named_levers_are_searched(tmp_
     study = optuna.load_study(study_name=optimise.STUDY, storage=optimise.storage_url(tmp_path / "o"))
     assert len(study.directions) == 3
     t = answer.trials
-    assert optimise.INEQUALITY in t.columns and t[optimise.INEQUALITY].between(0, 1).all()
+    assert problem.INEQUALITY in t.columns and t[problem.INEQUALITY].between(0, 1).all()
     assert [c for c in t.columns if "." in c] == ["guiding_fund.annual_budget"]
     assert "Gini across districts" in (tmp_path / "o" / "report.html").read_text("utf-8")
 
@@ -327,8 +327,8 @@ def test_inequality_is_a_third_objective_and_only_named_levers_are_searched(tmp_
 def test_a_search_at_the_fitted_point_says_so_and_its_mixes_run_there(tmp_path):
     """--fixed-parameters is part of the set-up (a stored posterior search refuses it) and the mix
     files it writes run at the fitted point too."""
-    posterior = optimise.Setup.build(load("baseline"), scale=0.03)
-    fixed = optimise.Setup.build(load("baseline"), scale=0.03, fixed_parameters=True)
+    posterior = problem.Setup.build(load("baseline"), scale=0.03)
+    fixed = problem.Setup.build(load("baseline"), scale=0.03, fixed_parameters=True)
     assert posterior.record()["parameters"] == "posterior" and fixed.record()["parameters"] == "fixed"
     row = pd.Series(dict(trial=3, cost=1.0, p_all=0.5, **{key: 1.0 for key in fixed.space}))
     text = mixes.mix_text(fixed, row, "cheapest", "optimise baseline", tmp_path)

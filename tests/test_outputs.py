@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from sim import cli
-from sim.experiments.ensemble import load_results
 from sim.experiments.outfolder import LOCK_FILE, OWNER_FILE, OutputFolder, OutputFolderError
+from sim.experiments.results import load_results
 from sim.experiments.scenarios import load
 
 ROOT = Path(__file__).resolve().parents[1]

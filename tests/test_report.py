@@ -21,10 +21,11 @@ RENDER = textwrap.dedent("""
     from matplotlib import font_manager
     stale = not any(m in f.name for f in font_manager.fontManager.ttflist for m in {markers!r})
     import matplotlib.pyplot as plt
-    from sim import report_figures as rf
+    from sim.report import maps as rf
+    from sim.report.figures import style
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rf._style()
+        style()
         fig, ax = plt.subplots(figsize=(4, 4))
         rf.draw_districts(ax)
         ax.set_title("重庆 38 区县")
@@ -85,7 +86,7 @@ def _all_axes(fig):
 
 @pytest.mark.parametrize("figure", ["choropleths", "network_map"])
 def test_map_labels_do_not_collide_and_name_every_district_once(result, figure):
-    from sim.report import figures as rf
+    from sim.report import maps as rf
     fig = getattr(rf, figure)(result)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -108,9 +109,9 @@ def test_map_labels_do_not_collide_and_name_every_district_once(result, figure):
 
 
 def test_tier_map_has_a_categorical_legend_and_every_scale_has_a_unit(result):
-    from sim.report import figures as rf
     from sim.programmes.evaluation import TIER_NAMES
-    fig = rf.choropleths(result)
+    from sim.report import figures as rf, maps
+    fig = maps.choropleths(result)
     tier_ax = next(ax for ax in fig.axes if "tier" in ax.get_title(loc="left"))
     legend = [t.get_text() for t in tier_ax.get_legend().get_texts()]
     assert legend == [TIER_NAMES[t] for t in (1, 2, 3)]
@@ -127,8 +128,10 @@ def test_tier_map_has_a_categorical_legend_and_every_scale_has_a_unit(result):
 def test_names_that_would_collide_move_aside_with_a_leader_line():
     # A wider font or a smaller figure than the report's: names collide until declutter moves them.
     import matplotlib.pyplot as plt
-    from sim.report import figures as rf
-    rf._style()
+
+    from sim.report import maps as rf
+    from sim.report.figures import style
+    style()
     fig, ax = plt.subplots(figsize=(6.5, 6))
     rf.draw_districts(ax, fontsize=7)
     fig.canvas.draw()
@@ -158,8 +161,9 @@ def test_wilson_interval():
 
 def test_first_paragraph_says_what_is_likely_how_sure_who_lags_and_what_changes_the_odds():
     import pandas as pd
-    from sim.report.text import plain_summary
+
     from sim.experiments.targets import POLICY_2025
+    from sim.report.text import plain_summary
     probs = {"T1": 1.0, "T2": 0.95, "T3": 0.0, "T4": 0.5, "T5": 0.0, "T6": 0.05}
     summary = pd.DataFrame([dict(target=t.id, threshold=t.threshold, year=t.year, prob_met=probs[t.id]) for t in POLICY_2025])
     lagging = pd.DataFrame(dict(adcode=[500229, 500238], name_zh=["城口县", "巫溪县"], rd_cagr=[3.2, 5.1]))

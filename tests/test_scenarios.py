@@ -6,12 +6,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from sim.params.parameters import Params
 from sim.experiments.scenarios import META_KEYS, PARAM_KEYS, REPO_SCENARIOS, ScenarioError, list_scenarios, load
 from sim.experiments.targets import TARGET_SETS
+from sim.params.parameters import Params
 
 REQUIRED = {"baseline", "no_policy", "fund_equal", "fund_gdp", "fund_need", "fund_competitive", "paired_off",
             "paired_strong", "finance_push", "talent_push", "cluster_catch_up", "double_doubling"}

@@ -9,8 +9,8 @@ import pytest
 
 from sim import Params
 from sim.experiments import sensitivity as sa
-from sim.params.parameters import describe
 from sim.experiments.scenarios import load
+from sim.params.parameters import describe
 
 PARAMS = {r["key"]: r for r in describe()}
 

@@ -6,9 +6,11 @@ import math
 import pytest
 
 from sim import InnovationModel
-from sim.params.parameters import ParamError, Params
+from sim.core.data_checks import MAX_LINKS, check_against_data, expected_links
 from sim.experiments.scenarios import REPO_SCENARIOS, ScenarioError, load
-from sim.params.validation import MAX_LINKS, ParamConflict, check_params, expected_links
+from sim.params.checks import check_params
+from sim.params.fields import ParamConflict
+from sim.params.parameters import ParamError, Params
 
 
 @pytest.mark.parametrize("overrides, key, words", [
@@ -27,8 +29,10 @@ from sim.params.validation import MAX_LINKS, ParamConflict, check_params, expect
     ({"guiding_fund": {"annual_budget": 10**400}}, "guiding_fund.annual_budget", "finite number"),
 ])
 def test_what_the_model_cannot_run_is_a_named_error(overrides, key, words):
+    # A rule the values break among themselves is refused as the parameters are built; one that
+    # needs the data as well, by the check every model build and scenario file goes through.
     with pytest.raises(ParamError) as err:
-        Params().with_overrides(overrides, file="mine.toml")
+        check_against_data(Params().with_overrides(overrides, file="mine.toml"), "mine.toml")
     assert err.value.key == key and words in str(err.value) and "mine.toml" in str(err.value)
     assert len(str(err.value)) < 1000
 
@@ -48,7 +52,7 @@ def test_the_link_ceiling_scales_with_the_model_and_defaults_sit_far_below_it():
     slow = Params().with_overrides(scale=0.01, behaviour__link_decay=0.01)   # fine small, refused at full scale
     assert expected_links(slow) < MAX_LINKS
     with pytest.raises(ParamConflict):
-        slow.with_overrides(scale=1.0)
+        check_against_data(slow.with_overrides(scale=1.0))
     assert expected_links(Params().with_overrides(
         behaviour={"link_rate": 0.0, "university_link_rate": 0.0}, consortia={"enabled": False})) == 0
     p = Params()
@@ -62,9 +66,16 @@ def test_no_links_formed_means_no_decay_is_needed():
                             consortia={"enabled": False})
 
 
-def test_check_params_returns_what_it_was_given():
+def test_the_checks_return_what_they_were_given():
     p = Params()
-    assert check_params(p, "x.toml") is p
+    assert check_params(p, "x.toml") is p and check_against_data(p, "x.toml") is p
+
+
+def test_parameters_alone_need_no_data():
+    # Building parameters reads no data file: the data's rules wait for the model or the scenario.
+    p = Params().with_overrides(start_year=2019, platforms={"zone_upgrades": ["500999"]})
+    with pytest.raises(ParamError, match="start_year"):
+        check_against_data(p)
 
 
 def test_a_cross_field_rule_is_judged_on_the_merged_scenario_not_file_by_file(tmp_path):

@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 
-from .model import RATE_INDICATORS, STATUS, _fmt
-from ..report.text import INDICATOR_NAMES
 from ..experiments.targets import Target
+from ..params.constants import STEPS_PER_YEAR
+from ..report.text import INDICATOR_NAMES
+from .model import RATE_INDICATORS, STATUS, fmt
 
 # Chart titles of the indicators a target set can use (sim/data/targets.toml).
 INDICATOR_LABELS = {k: f"{zh} {en[0].upper()}{en[1:]}" for k, (zh, en) in INDICATOR_NAMES.items()}
@@ -33,7 +34,7 @@ def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
 def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int, status: str) -> str:
     """One target's indicator per quarter, the target line and the on-track path."""
     W, H, L, R, T, B = 340, 214, 52, 12, 46, 24
-    span_x = max(horizon - start_year, (len(values) - 1) / 4, 1)
+    span_x = max(horizon - start_year, (len(values) - 1) / STEPS_PER_YEAR, 1)
     v0, thr = float(values[0]), target.threshold
     lo = min(float(np.nanmin(values)), thr, v0)
     hi = max(float(np.nanmax(values)), thr)
@@ -49,12 +50,12 @@ def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int,
     label, colour = STATUS[status]
     out.append(f'<text x="4" y="12" font-size="12" font-weight="bold">{html.escape(target.id)} {html.escape(zh)}</text>'
                f'<text x="4" y="25" fill="#444">{html.escape(en)}</text>'
-               f'<text x="4" y="38" fill="{colour}">{label} · 目标 target ≥ {_fmt(thr)} {html.escape(target.unit)} '
+               f'<text x="4" y="38" fill="{colour}">{label} · 目标 target ≥ {fmt(thr)} {html.escape(target.unit)} '
                f'({target.year})</text>')
     for t in _nice_ticks(lo, hi):
         y = sy(t)
         out.append(f'<line x1="{L}" x2="{W - R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>'
-                   f'<text x="{L - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{_fmt(t)}</text>')
+                   f'<text x="{L - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{fmt(t)}</text>')
     for yr in range(int(span_x) + 1):
         x = sx(yr)
         out.append(f'<text x="{x:.1f}" y="{H - 8}" text-anchor="middle" fill="#555">{start_year + yr}</text>')
@@ -63,14 +64,14 @@ def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int,
         out.append(f'<line x1="{sx(0):.1f}" y1="{sy(v0):.1f}" x2="{sx(xt):.1f}" y2="{sy(thr):.1f}" '
                    f'stroke="#868e96" stroke-dasharray="2 3"><title>on-track path 进度线</title></line>')
     out.append(f'<line x1="{L}" x2="{W - R}" y1="{sy(thr):.1f}" y2="{sy(thr):.1f}" stroke="#c92a2a" '
-               f'stroke-dasharray="6 3"><title>target 目标 {_fmt(thr)}</title></line>'
+               f'stroke-dasharray="6 3"><title>target 目标 {fmt(thr)}</title></line>'
                f'<line x1="{sx(xt):.1f}" x2="{sx(xt):.1f}" y1="{T}" y2="{H - B}" stroke="#c92a2a" stroke-opacity="0.3"/>')
-    pts = " ".join(f"{sx(i / 4):.1f},{sy(y):.1f}" for i, y in enumerate(values))
-    last_x, last_y = sx((len(values) - 1) / 4), sy(float(values[-1]))
+    pts = " ".join(f"{sx(i / STEPS_PER_YEAR):.1f},{sy(y):.1f}" for i, y in enumerate(values))
+    last_x, last_y = sx((len(values) - 1) / STEPS_PER_YEAR), sy(float(values[-1]))
     out.append(f'<polyline points="{pts}" fill="none" stroke="#1c3f6e" stroke-width="2"/>'
                f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="3" fill="#1c3f6e"/>'
                f'<text x="{min(last_x + 4, W - 40):.1f}" y="{last_y - 5:.1f}" fill="#1c3f6e">'
-               f'{_fmt(float(values[-1]))}</text>')
+               f'{fmt(float(values[-1]))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -104,11 +105,11 @@ def fan_svg(target: Target, series, start_year: int, horizon: int) -> str:
     for t in _nice_ticks(lo, hi):
         y = sy(t)
         out.append(f'<line x1="{L}" x2="{W - R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>'
-                   f'<text x="{L - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{_fmt(t)}</text>')
+                   f'<text x="{L - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{fmt(t)}</text>')
     for yr in range(start_year, start_year + span_x + 1):
         out.append(f'<text x="{sx(yr):.1f}" y="{H - 8}" text-anchor="middle" fill="#555">{yr}</text>')
     out.append(f'<line x1="{L}" x2="{W - R}" y1="{sy(thr):.1f}" y2="{sy(thr):.1f}" stroke="#c92a2a" '
-               f'stroke-dasharray="6 3"><title>target 目标 {_fmt(thr)}</title></line>')
+               f'stroke-dasharray="6 3"><title>target 目标 {fmt(thr)}</title></line>')
     for (label, colour, _), b in zip(series, frames):
         if b.empty:
             continue

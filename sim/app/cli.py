@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 APP = Path(__file__).resolve().with_name("page.py")
-SCENARIOS_ENV = "CQ_SIM_SCENARIOS"     # read by the scenario picker (sim/app/components.py)
+SCENARIOS_ENV = "CQ_SIM_SCENARIOS"     # read by the scenario picker (sim/app/sidebar.py)
 HELP = "serve the interactive browser app (levers, district map, network, target charts) on localhost"
 
 

@@ -6,7 +6,7 @@ from a background thread of the page; replicate *k* of both ensembles has the sa
 their difference is the levers' effect, not chance. Finished replicates are kept in a folder per
 set-up for as long as the server runs: a second run of the same settings is read from there (and
 from a small in-memory cache of what the page shows), and a cancelled run resumes where it
-stopped. Nothing here draws; the panel is ``EnsemblePanel`` in ``sim/app/components.py``.
+stopped. Nothing here draws; the panel is ``EnsemblePanel`` in ``sim/app/scoreboards.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import atexit
 import concurrent.futures as cf
 import contextlib
 import dataclasses
-import multiprocessing
 import shutil
 import tempfile
 import threading
@@ -28,12 +27,14 @@ from typing import Callable
 import pandas as pd
 
 from ..experiments import scenarios
-from .levers import AppConfig
-from ..experiments.ensemble import SerialExecutor, compare, default_workers, finished_replicates, run_ensemble
-from ..report.figures import band, yearly
-from ..report.text import result_summary, wilson
+from ..experiments.ensemble import compare, run_ensemble
+from ..experiments.executors import executor
+from ..experiments.results import finished_replicates
 from ..experiments.scenarios import Scenario
 from ..experiments.targets import Target
+from ..report.figures import band, yearly
+from ..report.text import result_summary, wilson
+from .levers import AppConfig
 
 DEFAULT_REPLICATES = 20
 MAX_REPLICATES = 200
@@ -87,7 +88,7 @@ class EnsembleView:
     start_year: int
     until: int
     targets: tuple[Target, ...]
-    summaries: tuple[pd.DataFrame, ...]            # sim.experiments.ensemble.summarise, one per ensemble
+    summaries: tuple[pd.DataFrame, ...]            # sim.experiments.results.summarise, one per ensemble
     bands: tuple[dict[str, pd.DataFrame], ...]     # indicator → year-end median, p05, p95, one per ensemble
     diffs: pd.DataFrame | None                     # paired differences, levers − scenario
     text: dict                                     # the plain-words paragraph (zh, en)
@@ -205,14 +206,9 @@ def _cancelled() -> cf.Future:
 
 @contextlib.contextmanager
 def _executor(backend: str):
-    if backend == "serial":
-        yield SerialExecutor()
-        return
     # forkserver: workers are forked from a clean process that has the model imported, not from
     # the web server with its threads (forking a threaded process can deadlock the child).
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.experiments.ensemble"])
-    with cf.ProcessPoolExecutor(max_workers=default_workers(), mp_context=ctx) as pool:
+    with executor(backend, start_method="forkserver", preload=("sim.experiments.ensemble",)) as pool:
         yield pool
 
 

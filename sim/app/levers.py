@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..experiments import scenarios
+from ..experiments.targets import POLICY_2025, Target
 from ..params.levers import SECTION_LABELS
 from ..params.parameters import Params, levers
-from ..experiments.targets import POLICY_2025, Target
 
 DEFAULT_SCALE = 0.1   # 1 simulated firm per 10: a step and its redraw stay well under 0.5 s
 SCALES = {0.1: "0.1 快速 fast (1 simulated firm per 10 real ones)",

@@ -18,8 +18,9 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from ..data import datasets
-from .model import MAP_INDICATORS, AppModel, _fmt
-from ..programmes.evaluation import TIER_COLOURS, TIER_NAMES
+from ..programmes.evaluation import TIER_NAMES
+from ..report.palette import TIER_COLOURS
+from .model import MAP_INDICATORS, AppModel, fmt
 
 TOP_LINKS = 120       # strongest district pairs drawn; paired-assistance pairs are always drawn
 
@@ -225,7 +226,7 @@ def legend_svg(indicator: str, reference: float) -> str:
         return (f'<svg viewBox="0 0 660 20" width="100%" font-size="11" font-family="sans-serif">'
                 f'<rect width="660" height="20" fill="#fff"/>{items}</svg>')
     stops = "".join(f'<stop offset="{i / (len(PALETTE) - 1):.3f}" stop-color="{c}"/>' for i, c in enumerate(PALETTE[::8]))
-    ticks = "".join(f'<text x="{10 + 300 * math.sqrt(f)}" y="30" text-anchor="middle">{_fmt(reference * f)}</text>'
+    ticks = "".join(f'<text x="{10 + 300 * math.sqrt(f)}" y="30" text-anchor="middle">{fmt(reference * f)}</text>'
                     for f in (0, 0.1, 0.25, 0.5, 1.0))
     return (f'<svg viewBox="0 0 360 34" width="360" font-size="10" font-family="sans-serif">'
             f'<rect width="360" height="34" fill="#fff"/><defs><linearGradient id="g-{indicator}">{stops}</linearGradient></defs>'

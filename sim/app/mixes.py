@@ -7,8 +7,8 @@ import logging
 
 import solara
 
-from ..optimise import mixes
 from ..experiments import scenarios
+from ..optimise import mixes
 from .levers import AppConfig
 from .model import AppModel
 

@@ -5,7 +5,6 @@ target is met or on track."""
 from __future__ import annotations
 
 import contextlib
-
 import ctypes
 import gc
 import threading
@@ -13,10 +12,11 @@ import threading
 import numpy as np
 import solara
 
-from .levers import AppConfig, default_config
 from ..core.firms import STATUS_NAMES
-from ..model import InnovationModel
 from ..experiments.targets import Target, meets_rd_growth
+from ..model import InnovationModel
+from ..params.constants import STEPS_PER_YEAR
+from .levers import AppConfig, default_config
 
 MAP_INDICATORS = {
     "tech_per_10k": "每万人科技型企业 Tech-based SMEs per 10,000 people",
@@ -108,7 +108,7 @@ def indicator_series(model, indicator: str) -> np.ndarray:
     """A target indicator at every step so far."""
     if indicator == "districts_rd_cagr_10":
         rd0 = model.rd_track[0]
-        return np.array([0.0] + [float(meets_rd_growth(rd, rd0, t / 4).sum()) for t, rd in enumerate(model.rd_track[1:], start=1)])
+        return np.array([0.0] + [float(meets_rd_growth(rd, rd0, t / STEPS_PER_YEAR).sum()) for t, rd in enumerate(model.rd_track[1:], start=1)])
     frame = model.per_step("city", lambda m: m.datacollector.get_model_vars_dataframe())
     return frame[indicator].to_numpy(float)
 
@@ -116,9 +116,9 @@ def indicator_series(model, indicator: str) -> np.ndarray:
 def target_status(values: np.ndarray, target: Target, start_year: int) -> str:
     """met / on_track / off_track; the rule is ON_TRACK_RULE."""
     span = target.year - start_year
-    now = (len(values) - 1) / 4
+    now = (len(values) - 1) / STEPS_PER_YEAR
     if now >= span:
-        return "met" if values[int(round(span * 4))] >= target.threshold else "off_track"
+        return "met" if values[int(round(span * STEPS_PER_YEAR))] >= target.threshold else "off_track"
     if target.indicator in RATE_INDICATORS:
         if now == 0:
             return "pending"
@@ -141,7 +141,7 @@ def district_status_counts(model, index: int) -> dict[str, float]:
         return counts
 
 
-def _fmt(x: float, unit: str = "") -> str:
+def fmt(x: float, unit: str = "") -> str:
     if not np.isfinite(x):
         return "–"
     if unit == "%":

@@ -3,10 +3,11 @@
 The sidebar holds the controls (Reset, play / pause, step, the play interval), the scenario
 picker, the optimised mixes of an optimiser's output folder (``sim.app.mixes``) and the levers;
 the main area the run's header, its scoreboard, the ensemble panel, the map with the
-collaboration network, the district panel and the target charts, all from
-``sim.app.components`` (which draws on ``sim.app.levers``, ``sim.app.model``, ``sim.app.map``,
-``sim.app.charts`` and ``sim.app.ensemble``). Levers edit a per-session configuration that Reset
-builds the next model from; loading a scenario rebuilds the model at once, paused.
+collaboration network, the district panel and the target charts. The sidebar's controls are in
+``sim.app.sidebar``, the main area in ``sim.app.components`` (with ``sim.app.scoreboards`` and
+``sim.app.map``), drawing on ``sim.app.levers``, ``sim.app.model``, ``sim.app.charts`` and
+``sim.app.ensemble``. Levers edit a per-session configuration that Reset builds the next model
+from; loading a scenario rebuilds the model at once, paused.
 
 Every model the page built is released when it is replaced and when the session closes (Mesa
 3.3.1 would otherwise keep it alive); an error in a control or a view is shown in the page and
@@ -15,9 +16,11 @@ the session goes on.
 
 import solara
 
-from .components import AppModel, Controls, Guarded, LeverPanel, ScenarioPanel, default_config
-from .mixes import MixPanel
-from .model import return_freed_memory
+from sim.app.components import Guarded
+from sim.app.levers import default_config
+from sim.app.mixes import MixPanel
+from sim.app.model import AppModel, return_freed_memory
+from sim.app.sidebar import Controls, LeverPanel, ScenarioPanel
 
 TITLE = "重庆区县科技创新政策模拟 Chongqing district innovation policy simulator"
 

@@ -47,21 +47,29 @@ Public API (the notebook ``notebooks/05_calibration.ipynb`` uses only these):
 Command line: ``python run.py calibrate [--population N] [--budget N] [--seed S] [--scale X] ...``,
 ``--evaluate`` (re-check the stated fit), ``--backtest`` (add the backtest to the file); see ``--help``.
 
-Modules: ``problem`` (the free parameters, years, paths and defaults), ``fit`` (the published
-points and the distance), ``runs`` (hindcast simulations and ensembles), ``search`` (ABC-SMC and
-the Nelder–Mead refinement), ``sampler`` (pyabc's seeded sampler), ``backtest`` (rolling origin),
-``file`` (the calibration file), ``figure`` (the hindcast figure), ``cli`` (the command line). Everything above is importable from ``sim.calibration`` itself.
+Modules, in layers (each imports only modules listed before it): ``problem`` (the free
+parameters, years, paths and defaults; ``load_calibration`` reads the file's tables), ``fit`` (the
+published points and the distance), ``result`` (``SearchResult``, ``CalibrationResult`` and the
+clipping of the derived end-2022 state), ``runs`` (hindcast simulations and ensembles), ``sampler``
+(pyabc's seeded sampler), ``refine`` (the Nelder–Mead refinement and the choice of the fitted
+point), ``search`` (ABC-SMC, ``calibrate`` and the check of its settings), ``backtest`` (rolling
+origin), ``file`` (the calibration file: writing it, reading it back as parameters or posterior
+draws, ``evaluate``), ``figure`` (the hindcast figure), ``cli`` (the command line). Everything
+above is importable from ``sim.calibration`` itself.
 """
 
+from .backtest import backtest, forecast_points
 from .cli import HELP, add_arguments, main
 from .figure import LABELS, figure_from_file, plot_hindcast
-from .backtest import backtest, forecast_points
-from .file import DATA_FILES, SHARED_HISTORY, calibrated_params, data_version, load_calibration, posterior_sample, posterior_samples, write_backtest, write_calibration
-from .fit import ADDED, AIM_MAPE, CITY_SERIES, FIT_SERIES, HEADLINE, REGIONAL_SERIES, SERIES, WEIGHTS, distance, fit_errors, hindcast_band, observed
-from .problem import CALIBRATION_FILE, DEFAULTS, DERIVED, FIGURE_FILE, FIT_YEARS, FIXED_BECAUSE, FREE, LAST_YEAR, ROOT, START_YEAR, STEPS, CalibrationError, Free
-from .problem import _flatten  # noqa: F401  (benchmarks/bench_calibration.py flattens the file's tables with it)
-from .runs import evaluate, hindcast
-from .search import CalibrationResult, SearchResult, calibrate, search
+from .file import (DATA_FILES, SHARED_HISTORY, calibrated_params, data_version, evaluate, posterior_sample,
+                   posterior_samples, write_backtest, write_calibration)
+from .fit import (ADDED, AIM_MAPE, CITY_SERIES, FIT_SERIES, HEADLINE, REGIONAL_SERIES, SERIES, WEIGHTS, distance,
+                  fit_errors, hindcast_band, observed)
+from .problem import (CALIBRATION_FILE, DEFAULTS, DERIVED, FIGURE_FILE, FIT_YEARS, FIXED_BECAUSE, FREE, LAST_YEAR, ROOT,
+                      START_YEAR, STEPS, CalibrationError, Free, load_calibration)
+from .result import CalibrationResult, SearchResult
+from .runs import hindcast
+from .search import calibrate, search
 
 __all__ = [
     "ADDED", "FIT_SERIES", "SearchResult", "backtest", "forecast_points", "posterior_sample", "search",

@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..params.parameters import ParamError
+from ..params.fields import ParamError
 from .figure import figure_from_file
-from .file import write_calibration
+from .file import evaluate, write_calibration
 from .fit import AIM_MAPE, HEADLINE, distance
 from .problem import CALIBRATION_FILE, DEFAULTS, FIGURE_FILE, CalibrationError
-from .runs import evaluate
-from .search import CalibrationResult, calibrate
+from .result import CalibrationResult
+from .search import calibrate
 
 HELP = "fit the free behaviour parameters to Chongqing's published 2017–2022 series (hindcast from 2017)"
 
@@ -62,7 +62,7 @@ def main(args) -> int:
 
 
 def _main(args) -> int:
-    from ..experiments.ensemble import default_workers
+    from ..experiments.executors import default_workers
     workers = args.workers if args.workers is not None else default_workers()
     out = Path(args.out)
     if out.suffix != ".toml":
@@ -98,13 +98,14 @@ def _main(args) -> int:
 
 def _backtest(args, out: Path, folder: Path, workers: int) -> int:
     from .backtest import backtest, summary, summary_by_kind
-    from .file import load_calibration, write_backtest
-    from .search import _check_settings
+    from .file import write_backtest
+    from .problem import load_calibration
+    from .search import check_settings
     load_calibration(out)           # the file must exist before hours are spent on it
-    _check_settings(budget=args.budget, generations=args.generations, accept=args.accept, scale=args.scale,
-                    eval_scale=args.eval_scale, replicates=args.replicates, top=args.top, workers=workers,
-                    seed=args.seed, refine=args.refine, refine_replicates=args.refine_replicates,
-                    population=args.population)
+    check_settings(budget=args.budget, generations=args.generations, accept=args.accept, scale=args.scale,
+                   eval_scale=args.eval_scale, replicates=args.replicates, top=args.top, workers=workers,
+                   seed=args.seed, refine=args.refine, refine_replicates=args.refine_replicates,
+                   population=args.population)
     points = backtest(population=args.population, budget=args.budget, generations=args.generations, accept=args.accept,
                       seed=args.seed, scale=args.scale, workers=workers, scheduler=args.scheduler,
                       progress=not args.quiet, folder=folder)

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .file import load_calibration, posterior_samples
+from .file import posterior_samples
 from .fit import ADDED, DISTRICT_FIGURES, SERIES, TIERS, fit_errors, hindcast_band, is_district
-from .problem import CALIBRATION_FILE, FIGURE_FILE, LAST_YEAR, START_YEAR, _flatten
+from .problem import CALIBRATION_FILE, FIGURE_FILE, LAST_YEAR, START_YEAR, flatten, load_calibration
 from .runs import hindcast
-
 
 LABELS = {"tech_enterprises": "科技型企业 tech-based SMEs", "high_tech_enterprises": "高新技术企业 high-tech enterprises",
           "rd_expenditure": "R&D 经费 (亿元)", "rd_intensity": "R&D 强度 (% of GDP)",
@@ -67,8 +66,8 @@ def plot_hindcast(band: pd.DataFrame, path: Path | str = FIGURE_FILE, errors: pd
 def _districts(ax, band: pd.DataFrame, errors: pd.DataFrame) -> None:
     """The districts' own published figures against the model's mean, each relative to the
     published value (1 = exact), with the share of districts in their published 2022 tier."""
-    from ..data import datasets
-    short = datasets.district_identity().set_index("adcode")["short_zh"].to_dict()
+    from ..data import identity
+    short = identity.district_identity().set_index("adcode")["short_zh"].to_dict()
     b = band[band.series.map(is_district) & band.observed.notna()].sort_values(["series", "year"]).reset_index(drop=True)
     ratio = b["mean"] / b["observed"]
     ax.axhline(1.0, color="black", lw=1)
@@ -93,11 +92,11 @@ def figure_from_file(path: Path | str = CALIBRATION_FILE, figure: Path | str = F
     meta = cal["meta"]
     seed, scale = int(meta["seed"]), float(meta["eval_scale"])
     if band is None:
-        band = hindcast_band(hindcast(_flatten(cal["parameters"]), int(meta["eval_replicates"]), seed, scale, workers,
+        band = hindcast_band(hindcast(flatten(cal["parameters"]), int(meta["eval_replicates"]), seed, scale, workers,
                                       progress=progress))
     draws = posterior_samples(path)
     post = None
     if draws:
-        post = hindcast_band(hindcast(_flatten(cal["parameters"]), len(draws), seed + 1, scale, workers, samples=draws,
+        post = hindcast_band(hindcast(flatten(cal["parameters"]), len(draws), seed + 1, scale, workers, samples=draws,
                                       progress=progress))
     return plot_hindcast(band, figure, fit_errors(band), posterior_band=post)

@@ -1,5 +1,7 @@
 """The calibration file (``sim/data/calibration.toml``): writing a result with its uncertainty,
-fit and data version, and reading it back as parameters or posterior draws."""
+fit and data version (and the backtest's tables), reading it back as parameters or posterior
+draws (the file's tables themselves: ``problem.load_calibration``), and re-running its stated
+ensemble (``evaluate``)."""
 
 from __future__ import annotations
 
@@ -8,17 +10,17 @@ import hashlib
 import os
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data import datasets
+from ..data import identity
 from ..params.parameters import Params
-from .fit import AIM_MAPE, HEADLINE, distance
-from .problem import CALIBRATION_FILE, DEFAULTS, DERIVED, FIT_YEARS, FIXED_BECAUSE, FREE, ROOT, START_YEAR, CalibrationError, _flatten, _nest
-
-if TYPE_CHECKING:  # a type only: search imports runs, which import this module (a cycle at run time)
-    from .search import CalibrationResult
+from .backtest import AIMS, series_order, summary, summary_by_kind
+from .fit import AIM_MAPE, HEADLINE, distance, fit_errors
+from .problem import (CALIBRATION_FILE, DEFAULTS, DERIVED, FIT_YEARS, FIXED_BECAUSE, FREE, ROOT, START_YEAR, flatten,
+                      load_calibration, nest)
+from .result import CalibrationResult, clip_ratio, clip_rd
+from .runs import hindcast
 
 SHARED_HISTORY = ROOT.parent / "shared" / "data" / "chongqing_city_history.csv"
 DATA_FILES = ("city_history.csv", "district_indicators.csv", "districts.csv", "hindcast_2017.csv",
@@ -28,7 +30,7 @@ DATA_FILES = ("city_history.csv", "district_indicators.csv", "districts.csv", "h
 
 def data_version(data_dir=None) -> dict:
     """sha256 of every data file a hindcast reads (and of the shared history table, if present)."""
-    d = Path(data_dir) if data_dir else datasets.DATA_DIR
+    d = Path(data_dir) if data_dir else identity.DATA_DIR
     out = {name: hashlib.sha256((d / name).read_bytes()).hexdigest() for name in DATA_FILES}
     if SHARED_HISTORY.is_file():
         out["shared/chongqing_city_history.csv"] = hashlib.sha256(SHARED_HISTORY.read_bytes()).hexdigest()
@@ -40,7 +42,7 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
     """Write the fitted values ([parameters.<section>], validated by Params), their uncertainty,
     the fit per series (and of the starting parameters), a posterior sample and the metadata."""
     path = Path(path)
-    Params().with_overrides(_nest(result.parameters))  # the file must load: ranges are checked now
+    Params().with_overrides(nest(result.parameters))  # the file must load: ranges are checked now
     unc = result.uncertainty()
     lines = ["# Calibration of the hindcast 2017→2022 against sim/data/city_history.csv (history up to 2022 only).",
              "# Written by `python run.py calibrate`; re-run it rather than editing. [parameters] is applied to",
@@ -76,7 +78,7 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
     if gens is not None:
         lines += ["", "[search]  # per ABC-SMC generation: tolerance, simulations run, effective sample size"]
         lines += [f"{c} = {_toml(_r(list(gens[c])))}" for c in ("epsilon", "simulations", "accepted", "ess")]
-    nested = _nest({k: float(v) for k, v in result.parameters.items()})
+    nested = nest({k: float(v) for k, v in result.parameters.items()})
     for section, values in nested.items():
         lines += ["", f"[parameters.{section}]"] + [f"{k} = {_toml(v)}" for k, v in values.items()]
     for key, u in unc.items():  # same section/key layout as [parameters]
@@ -91,7 +93,7 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
               "# generation's weighted particles (equal weights; a particle of weight w appears about n*w times), in a",
               "# seeded random order. candidate_ratio and registered_rd_2022 are each particle's own end-2022 state."]
     keys = [f.key for f in FREE] + [k for k in DERIVED if k in post.columns]
-    for section, names in _nest({k: k for k in keys}).items():
+    for section, names in nest({k: k for k in keys}).items():
         lines += [f"[posterior.{section}]"] + [f"{k} = {_toml([_r(v) for v in post[dotted]])}" for k, dotted in names.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
@@ -105,7 +107,6 @@ def posterior_sample(particles, n: int, seed: int):
     """``n`` equally weighted draws from weighted particles: systematic resampling (the fewest
     repeats a weighted sample allows), shuffled with the seed so that the first replicates of an
     ensemble see a spread of draws. The derived end-2022 state of each particle goes with it."""
-    from .search import clip_ratio, clip_rd
     w = particles["weight"].to_numpy(float)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
     positions = (rng.random() + np.arange(n)) / n
@@ -141,17 +142,6 @@ def _toml(v) -> str:
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
-def load_calibration(path: Path | str = CALIBRATION_FILE) -> dict:
-    """The calibration file as a dict (parameters, uncertainty, fit, start_fit, posterior, meta)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CalibrationError(f"{path}: no calibration file; run `python run.py calibrate`")
-    try:
-        return tomllib.loads(path.read_text("utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise CalibrationError(f"{path}: not valid TOML: {e}") from None
-
-
 def calibrated_params(path: Path | str = CALIBRATION_FILE) -> Params:
     """Params() with the file's fitted values applied (as the baseline scenario does)."""
     return Params().with_overrides(load_calibration(path).get("parameters", {}), file=str(path))
@@ -159,9 +149,18 @@ def calibrated_params(path: Path | str = CALIBRATION_FILE) -> Params:
 
 def posterior_samples(path: Path | str = CALIBRATION_FILE) -> list[dict]:
     """The file's posterior draws as dicts of dotted keys (for ``hindcast(samples=...)``)."""
-    post = _flatten(load_calibration(path).get("posterior", {}))
+    post = flatten(load_calibration(path).get("posterior", {}))
     n = min((len(v) for v in post.values()), default=0)
     return [{k: float(v[i]) for k, v in post.items()} for i in range(n)]
+
+
+def evaluate(path: Path | str = CALIBRATION_FILE, workers: int = 1, progress: bool = False, data_dir=None):
+    """Re-run the file's stated ensemble (seed, eval_scale, eval_replicates); returns (errors, stated)."""
+    cal = load_calibration(path)
+    meta = cal["meta"]
+    runs = hindcast(flatten(cal["parameters"]), replicates=int(meta["eval_replicates"]), seed=int(meta["seed"]),
+                    scale=float(meta["eval_scale"]), workers=workers, progress=progress)
+    return fit_errors(runs, data_dir), cal["fit"]
 
 
 BACKTEST_MARK = "# ---- backtest: rolling origin inside the history (written by `python run.py calibrate --backtest`)"
@@ -170,7 +169,6 @@ BACKTEST_MARK = "# ---- backtest: rolling origin inside the history (written by 
 def write_backtest(points, settings: dict, path: Path | str = CALIBRATION_FILE) -> Path:
     """Add (or replace) the ``[backtest]`` tables of a calibration file: per origin, every
     held-out point's bands and checks, and the coverage and error summaries."""
-    from .backtest import AIMS, series_order, summary, summary_by_kind
     path = Path(path)
     text = path.read_text("utf-8")
     if BACKTEST_MARK in text:

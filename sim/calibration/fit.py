@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data import datasets
+from ..data import actors
 from .problem import FIT_YEARS, LAST_YEAR, CalibrationError
 
 # Series compared and their weight in the distance. The three headline series weigh most; R&D
@@ -50,7 +50,7 @@ def observed(data_dir=None, last_year: int = LAST_YEAR) -> pd.DataFrame:
     status and source; additions are the differences of consecutive published stocks."""
     if not FIT_YEARS[0] <= last_year <= LAST_YEAR:
         raise CalibrationError(f"last fitted year: allowed {FIT_YEARS[0]} to {LAST_YEAR}, got {last_year}")
-    hist = datasets.load_city_history(data_dir)
+    hist = actors.load_city_history(data_dir)
     years = [y for y in FIT_YEARS if y <= last_year]
     rows = []
 
@@ -75,7 +75,7 @@ def observed(data_dir=None, last_year: int = LAST_YEAR) -> pd.DataFrame:
             continue
         r = point(ind, y)
         rows.append(dict(series=s, year=y, value=float(r.value), status=r.status, note=r.note, source=r.source))
-    for r in datasets.load_district_history(data_dir).itertuples():
+    for r in actors.load_district_history(data_dir).itertuples():
         if r.year in years:
             rows.append(dict(series=district_series(r.indicator, r.adcode), year=int(r.year), value=float(r.value),
                              status=r.status, note=f"{r.name_zh}: {r.method}", source=r.source))
@@ -98,7 +98,7 @@ def is_district(series: str) -> bool:
 
 def district_points(data_dir=None) -> list[tuple[str, str, str]]:
     """(series, indicator, adcode) of every district and indicator with a published figure."""
-    h = datasets.load_district_history(data_dir)
+    h = actors.load_district_history(data_dir)
     pairs = h[["indicator", "adcode"]].drop_duplicates().itertuples(index=False)
     return [(district_series(i, a), i, str(a)) for i, a in pairs]
 
@@ -161,7 +161,7 @@ def distance(errors: pd.DataFrame) -> float:
     return float((errors["mape"] * w).sum() / w.sum())
 
 
-def _value(result: dict, s: str, y: int) -> float:
+def value(result: dict, s: str, y: int) -> float:
     """Series ``s`` of one hindcast run in year ``y`` (an addition: the difference to y-1)."""
     if s.endswith("_added"):
         base = result["series"][s[:-len("_added")]]
@@ -169,7 +169,7 @@ def _value(result: dict, s: str, y: int) -> float:
     return result["series"][s][y]
 
 
-def _distance_of(result: dict, obs: pd.DataFrame) -> float:
+def distance_of(result: dict, obs: pd.DataFrame) -> float:
     """The distance of one run: as ``distance(fit_errors(...))`` for a one-run ensemble."""
     num = den = 0.0
     district = obs.series.map(is_district)
@@ -177,7 +177,7 @@ def _distance_of(result: dict, obs: pd.DataFrame) -> float:
     for s, o in groups:
         if o.empty:
             continue
-        ape = [abs(_value(result, x, y) - v) / v for x, y, v in zip(o.series, o.year, o.value)]
+        ape = [abs(value(result, x, y) - v) / v for x, y, v in zip(o.series, o.year, o.value)]
         num += WEIGHTS[s] * 100.0 * float(np.mean(ape))
         den += WEIGHTS[s]
     return num / den

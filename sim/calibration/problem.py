@@ -1,21 +1,25 @@
 """What the calibration fits: the free parameters and their priors, what stays fixed or is
-derived instead, the hindcast's years, where the calibration file and figure live, and the
-default settings of a run."""
+derived instead, the hindcast's years, where the calibration file and figure live, the default
+settings of a run, and reading the calibration file's tables (``load_calibration``: the hindcast's
+default parameters come from it, so it sits below the runs)."""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data import datasets
-from ..params.parameters import _undot
+from ..data import identity
+from ..params.constants import STEPS_PER_YEAR
+from ..params.parameters import undot
+from ..util.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]   # the repository: this file is sim/calibration/problem.py
-CALIBRATION_FILE = datasets.DATA_DIR / "calibration.toml"
+CALIBRATION_FILE = identity.DATA_DIR / "calibration.toml"
 FIGURE_FILE = ROOT / "results" / "calibration" / "hindcast.png"
 START_YEAR, LAST_YEAR = 2017, 2022
 FIT_YEARS = tuple(range(2018, LAST_YEAR + 1))
-STEPS = 4 * (LAST_YEAR - START_YEAR)
+STEPS = STEPS_PER_YEAR * (LAST_YEAR - START_YEAR)
 
 # Defaults of the command line (and of calibrate()). The search runs at scale 0.25: below it a
 # run's R&D is both noisy and biased (at 0.1, 9 % between seeds and +6 % on average against
@@ -77,19 +81,32 @@ DERIVED = {"behaviour.candidate_ratio": "unregistered R&D-active firms per regis
            "behaviour.registered_rd_2022": "median R&D intensity of registered, not yet certified firms at the end of 2022 in the fitted hindcast (ensemble mean of the medians), each divided by its district's R&D factor (a 2022 start multiplies it back)"}
 
 
-class CalibrationError(ValueError):
+class CalibrationError(InputError):
     """Bad calibration input; the message names the option or key and what is allowed."""
 
 
-def _nest(overrides: dict) -> dict:
-    return _undot(overrides, sep=".")
+def nest(overrides: dict) -> dict:
+    """Dotted keys (``behaviour.bass_p``) as nested tables."""
+    return undot(overrides, sep=".")
 
 
-def _flatten(nested: dict, prefix: str = "") -> dict:
+def flatten(nested: dict, prefix: str = "") -> dict:
+    """Nested tables as dotted keys (the inverse of ``nest``)."""
     out = {}
     for k, v in nested.items():
         if isinstance(v, dict):
-            out.update(_flatten(v, prefix + k + "."))
+            out.update(flatten(v, prefix + k + "."))
         else:
             out[prefix + k] = v
     return out
+
+
+def load_calibration(path: Path | str = CALIBRATION_FILE) -> dict:
+    """The calibration file as a dict (parameters, uncertainty, fit, start_fit, posterior, meta)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CalibrationError(f"{path}: no calibration file; run `python run.py calibrate`")
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise CalibrationError(f"{path}: not valid TOML: {e}") from None

@@ -1,29 +1,26 @@
-"""Hindcast runs 2017→2022: one simulation, the process pool they share, ensembles over
-replicates and parameter draws, and the re-run of a calibration file's stated ensemble."""
+"""Hindcast runs 2017→2022: one simulation, the process pool they share, and ensembles over
+replicates and parameter draws (by default at the calibration file's parameters)."""
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..experiments.executors import executor
 from ..params.parameters import Params
-from .file import load_calibration
-from .fit import SERIES, TIER_YEAR, TIERS, district_points, fit_errors
-from .problem import CALIBRATION_FILE, LAST_YEAR, START_YEAR, CalibrationError, _flatten, _nest
+from .fit import SERIES, TIER_YEAR, TIERS, district_points
+from .problem import CALIBRATION_FILE, LAST_YEAR, START_YEAR, CalibrationError, flatten, load_calibration, nest
 
 
-def _run_one(task) -> dict:
+def run_one(task) -> dict:
     """One hindcast 2017→2022; returns year-end series (and the end-2022 candidate ratio)."""
     from ..model import InnovationModel, replicate_seed
 
     overrides, seed, replicate, scale, base = task
-    params = (base if base is not None else Params()).with_overrides(_nest(overrides or {}))
+    params = (base if base is not None else Params()).with_overrides(nest(overrides or {}))
     params = params.with_overrides({"start_year": START_YEAR, "scale": scale})
     model = InnovationModel(params, seed=replicate_seed(seed, replicate))
     from ..programmes.evaluation import evaluate, tiers
@@ -71,24 +68,23 @@ def _run_one(task) -> dict:
 
 
 @contextlib.contextmanager
-def _pool(workers: int):
-    """A process pool for the whole calibration (None when serial). Fork where available, as
-    the ensemble runner does, so that scripts without a __main__ guard work."""
+def worker_pool(workers: int):
+    """The process pool of the whole calibration (None when serial), from the executor factory
+    that ensembles use."""
     if workers <= 1:
         yield None
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as ex:
+    with executor("processes", workers) as ex:
         yield ex
 
 
-def _execute(tasks, pool, progress: bool, desc: str):
+def execute(tasks, pool, progress: bool, desc: str):
     """Run tasks in order (serially or in the pool) with a tqdm bar; same results either way."""
     from tqdm import tqdm
 
     bar = tqdm(total=len(tasks), desc=desc, disable=not progress, unit="run", file=sys.stderr)
     results = []
-    runs = map(_run_one, tasks) if pool is None else pool.map(_run_one, tasks, chunksize=1)
+    runs = map(run_one, tasks) if pool is None else pool.map(run_one, tasks, chunksize=1)
     for r in runs:
         results.append(r)
         bar.update()
@@ -96,7 +92,7 @@ def _execute(tasks, pool, progress: bool, desc: str):
     return results
 
 
-def _frame(results, replicate_ids) -> pd.DataFrame:
+def frame(results, replicate_ids) -> pd.DataFrame:
     rows = []
     for k, r in zip(replicate_ids, results):
         for s, by_year in r["series"].items():
@@ -121,9 +117,9 @@ def hindcast(params: Params | dict | None = None, replicates: int = 8, seed: int
         if samples:
             ov.update(samples[k % len(samples)])
         tasks.append((ov, seed, k, scale, base))
-    with _pool(min(workers, len(tasks))) as pool:
-        results = _execute(tasks, pool, progress, "hindcast")
-    df = _frame(results, range(replicates))
+    with worker_pool(min(workers, len(tasks))) as pool:
+        results = execute(tasks, pool, progress, "hindcast")
+    df = frame(results, range(replicates))
     df.attrs["candidate_ratio_2022"] = float(np.mean([r["candidate_ratio"] for r in results]))
     df.attrs["registered_rd_2022"] = float(np.nanmean([r["registered_rd"] for r in results]))
     return df
@@ -134,18 +130,10 @@ def _resolve_params(params):
         return params, {}
     if params is None:
         if CALIBRATION_FILE.is_file():
-            return None, _flatten(load_calibration()["parameters"])
+            return None, flatten(load_calibration()["parameters"])
         return None, {}
     if isinstance(params, dict):
-        flat = _flatten(params) if any(isinstance(v, dict) for v in params.values()) else dict(params)
+        flat = flatten(params) if any(isinstance(v, dict) for v in params.values()) else dict(params)
         return None, flat
     raise CalibrationError(f"params: expected a Params, a dict of overrides or None, got {type(params).__name__}")
 
-
-def evaluate(path: Path | str = CALIBRATION_FILE, workers: int = 1, progress: bool = False, data_dir=None):
-    """Re-run the file's stated ensemble (seed, eval_scale, eval_replicates); returns (errors, stated)."""
-    cal = load_calibration(path)
-    meta = cal["meta"]
-    runs = hindcast(_flatten(cal["parameters"]), replicates=int(meta["eval_replicates"]), seed=int(meta["seed"]),
-                    scale=float(meta["eval_scale"]), workers=workers, progress=progress)
-    return fit_errors(runs, data_dir), cal["fit"]

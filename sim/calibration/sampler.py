@@ -38,6 +38,7 @@ class SeededMappingSampler(MappingSampler):
 
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):
         from tqdm import tqdm
+
         # t = -1 is the prior sample pyabc draws to initialise the adaptive distance
         seeds = [int(s) for s in np.random.SeedSequence(self.root_seed, spawn_key=(int(t) + 1,)).generate_state(n, np.uint32)]
         fn = functools.partial(self.map_function, self.pickle(simulate_one))

@@ -1,5 +1,6 @@
-"""The method: ABC-SMC (pyabc) over the prior box of the free parameters, then the choice of the
-fitted point among ensemble means (with an optional Nelder–Mead refinement of the best particle).
+"""The method: ABC-SMC (pyabc) over the prior box of the free parameters, then (``calibrate``) the
+choice of the fitted point among ensemble means, with an optional Nelder–Mead refinement of the
+best particle (``refine.py``), and the check of a run's settings.
 
 The search is pyabc's sequential Monte Carlo ABC (Toni et al. 2009; Klinger & Hasenauer 2017
 for the adaptive distance): each generation perturbs the previous one's weighted particles
@@ -27,17 +28,18 @@ import hashlib
 import json
 import logging
 import math
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .fit import ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, TIER_YEAR, TIERS, _distance_of, _value, distance, district_points, fit_errors, hindcast_band, is_district, observed, point_weights
+from .fit import (ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, TIER_YEAR, TIERS, district_points, is_district, observed,
+                  point_weights, value)
 from .problem import DEFAULTS, FIT_YEARS, FREE, LAST_YEAR, CalibrationError
-from .runs import _execute, _frame, _pool, _run_one
+from .refine import choose
+from .result import CalibrationResult, SearchResult
+from .runs import run_one, worker_pool
 
 # Summary statistics that are recorded but never compared: the end-2022 state a forecast starts
 # from (so every posterior draw carries its own pool of firms yet to register).
@@ -46,28 +48,6 @@ DERIVED_STATS = ("derived:candidate_ratio", "derived:registered_rd")
 
 def _name(f) -> str:
     return f.key.split(".", 1)[1]
-
-
-def _to_unit(values: np.ndarray) -> np.ndarray:
-    u = np.empty_like(values, dtype=float)
-    for j, f in enumerate(FREE):
-        x = values[..., j]
-        u[..., j] = (np.log(x) - math.log(f.lo)) / (math.log(f.hi) - math.log(f.lo)) if f.log else (x - f.lo) / (f.hi - f.lo)
-    return u
-
-
-def _from_unit(u: np.ndarray) -> np.ndarray:
-    x = np.empty_like(u, dtype=float)
-    for j, f in enumerate(FREE):
-        if f.log:
-            x[..., j] = np.exp(math.log(f.lo) + u[..., j] * (math.log(f.hi) - math.log(f.lo)))
-        else:
-            x[..., j] = f.lo + u[..., j] * (f.hi - f.lo)
-    return x
-
-
-def _overrides(x: np.ndarray) -> dict:
-    return {f.key: float(round(v, 6)) for f, v in zip(FREE, x)}
 
 
 def _prior():
@@ -91,7 +71,7 @@ def stats_of(result: dict, years=FIT_YEARS) -> dict:
             out[f"{s}:{y}"] = float(result["series"][s][y])
     for s in ADDED_SERIES:
         for y in years:
-            out[f"{s}_added:{y}"] = float(_value(result, f"{s}_added", y))
+            out[f"{s}_added:{y}"] = float(value(result, f"{s}_added", y))
     for s, (_, y, _) in REGIONAL_SERIES.items():
         out[f"{s}:{y}"] = float(result["series"][s][y])
     for s in filter(is_district, result["series"]):
@@ -122,16 +102,7 @@ class HindcastModel:
 
     def __call__(self, par) -> dict:
         seed = int(np.random.randint(0, 2**31 - 1))
-        return stats_of(_run_one((_natural(par), seed, 0, self.scale, None)))
-
-
-@dataclass
-class SearchResult:
-    posterior: pd.DataFrame     # last generation: one column per free key, weight, distance, derived stats, sum stats
-    history: pd.DataFrame       # every accepted particle of every generation: generation, distance, weight, parameters
-    generations: pd.DataFrame   # per generation: epsilon, simulations, accepted, ESS
-    settings: dict
-    database: str
+        return stats_of(run_one((_natural(par), seed, 0, self.scale, None)))
 
 
 def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["budget"],
@@ -216,7 +187,7 @@ def _mapper(stack: contextlib.ExitStack, workers: int, scheduler: str | None):
         return lambda fn, items: (f.result() for f in client.map(fn, items, pure=False))
     if workers <= 1:
         return map
-    pool = stack.enter_context(_pool(workers))
+    pool = stack.enter_context(worker_pool(workers))
     return functools.partial(pool.map, chunksize=1)
 
 
@@ -242,42 +213,6 @@ def _collect(h, settings: dict, database: str) -> SearchResult:
     return SearchResult(posterior=posterior, history=history, generations=gens, settings=settings, database=database)
 
 
-@dataclass
-class CalibrationResult:
-    parameters: dict            # dotted key -> fitted value (free and derived)
-    errors: pd.DataFrame        # fit of the fitted point (ensemble mean at eval_scale)
-    start_errors: pd.DataFrame  # fit of the starting (default) parameters, same ensemble
-    posterior: pd.DataFrame     # last generation's particles: one column per free key + weight, distance, derived
-    history: pd.DataFrame       # every accepted particle of every generation
-    settings: dict
-    runtime_seconds: float
-    band: pd.DataFrame          # the fitted point's hindcast band
-    generations: pd.DataFrame | None = None   # per generation: epsilon, simulations, accepted, ESS
-    database: str | None = None
-
-    @property
-    def distance(self) -> float:
-        return distance(self.errors)
-
-    def uncertainty(self) -> dict:
-        w = self.posterior["weight"].to_numpy()
-        out = {}
-        for f in FREE:
-            v = self.posterior[f.key].to_numpy()
-            order = np.argsort(v)
-            cw = np.cumsum(w[order])
-            q = lambda p: float(v[order][min(np.searchsorted(cw, p), len(v) - 1)])  # noqa: E731
-            mean = float(w @ v)
-            out[f.key] = dict(mean=mean, sd=float(math.sqrt(max(w @ (v - mean) ** 2, 0.0))), q05=q(0.05), q50=q(0.5),
-                              q95=q(0.95), prior_lo=f.lo, prior_hi=f.hi, prior="log-uniform" if f.log else "uniform")
-        return out
-
-    @property
-    def ess(self) -> float:
-        w = self.posterior["weight"].to_numpy()
-        return float(1.0 / (w ** 2).sum())
-
-
 def calibrate(budget: int = DEFAULTS["budget"], seed: int = DEFAULTS["seed"], scale: float = DEFAULTS["scale"],
               generations: int = DEFAULTS["generations"], accept: float = DEFAULTS["accept"],
               eval_scale: float = DEFAULTS["eval_scale"], replicates: int = DEFAULTS["replicates"],
@@ -293,106 +228,21 @@ def calibrate(budget: int = DEFAULTS["budget"], seed: int = DEFAULTS["seed"], sc
     over ``replicates`` runs at ``eval_scale``; derive DERIVED from that ensemble. Results do not
     depend on ``workers``. ``history``: the SQLite file of the search (resumed if it holds this
     search unfinished)."""
-    _check_settings(budget=budget, generations=generations, accept=accept, scale=scale, eval_scale=eval_scale,
-                    replicates=replicates, top=top, workers=workers, seed=seed, refine=refine,
-                    refine_replicates=refine_replicates, population=population)
+    check_settings(budget=budget, generations=generations, accept=accept, scale=scale, eval_scale=eval_scale,
+                   replicates=replicates, top=top, workers=workers, seed=seed, refine=refine,
+                   refine_replicates=refine_replicates, population=population)
     t0 = time.perf_counter()
     found = search(population=population, budget=budget, generations=generations, accept=accept, seed=seed,
                    scale=scale, database=history, workers=workers, scheduler=scheduler, progress=progress,
                    fresh=fresh, data_dir=data_dir)
-    with _pool(workers) as pool:
-        return _choose(pool, t0, found, seed, scale, eval_scale, replicates, top, refine, refine_replicates, workers,
-                       progress, data_dir)
+    with worker_pool(workers) as pool:
+        return choose(pool, t0, found, seed, scale, eval_scale, replicates, top, refine, refine_replicates, workers,
+                      progress, data_dir)
 
 
-def _choose(pool, t0, found: SearchResult, seed, scale, eval_scale, replicates, top, refine, refine_replicates,
-            workers, progress, data_dir) -> CalibrationResult:
-    obs = observed(data_dir)
-    post = found.posterior
-    w = post["weight"].to_numpy()
-    x = post[[f.key for f in FREE]].to_numpy()
-    candidates = [{f.key: float(row[f.key]) for f in FREE} for _, row in post.nsmallest(top, "distance").iterrows()]
-    # The posterior mean of log-uniform parameters is taken in log space (their prior's scale).
-    u = _to_unit(x)
-    candidates.append(_overrides(_from_unit((w @ u)[None, :])[0]))
-    refined, n_refine = None, 0
-    if refine > 0:
-        best_u = _to_unit(np.array([[candidates[0][f.key] for f in FREE]]))[0]
-        refined, n_refine = _refine(pool, best_u, refine, refine_replicates, seed, scale, obs, progress)
-        candidates.insert(0, refined)
-    evaluated = []
-    for i, cand in enumerate(candidates):
-        tasks = [(cand, seed, k, eval_scale, None) for k in range(replicates)]
-        res = _execute(tasks, pool, progress, f"ensemble {i + 1}/{len(candidates)}")
-        runs = _frame(res, range(replicates))
-        err = fit_errors(runs, data_dir)
-        derived = (float(np.mean([r["candidate_ratio"] for r in res])), float(np.nanmean([r["registered_rd"] for r in res])))
-        evaluated.append((distance(err), i, cand, err, runs, derived))
-    evaluated.sort(key=lambda t: (t[0], t[1]))
-    best_d, _, best, errors, runs, (ratio, registered_rd) = evaluated[0]
-    start_res = _execute([({}, seed, k, eval_scale, None) for k in range(replicates)], pool, progress, "starting parameters")
-    start_errors = fit_errors(_frame(start_res, range(replicates)), data_dir)
-    parameters = dict(best)
-    parameters["behaviour.candidate_ratio"] = clip_ratio(ratio)
-    parameters["behaviour.registered_rd_2022"] = clip_rd(registered_rd)
-    s = found.settings
-    settings = dict(budget=s["budget"], generations=s["generations"], accept=s["accept"], seed=s["seed"], scale=scale,
-                    eval_scale=eval_scale, replicates=replicates, top=top, refine=refine,
-                    refine_replicates=refine_replicates, workers=workers, population=s["population"],
-                    generations_run=s["generations_run"], search_simulations=s["simulations"],
-                    candidates_evaluated=len(candidates),
-                    chosen=("refined" if refined is not None and best == refined else
-                            "posterior mean" if best == candidates[-1] else "particle"),
-                    simulations=s["simulations"] + n_refine * refine_replicates + (len(candidates) + 1) * replicates)
-    return CalibrationResult(parameters=parameters, errors=errors, start_errors=start_errors, posterior=post,
-                             history=found.history, settings=settings, runtime_seconds=time.perf_counter() - t0,
-                             band=hindcast_band(runs, data_dir), generations=found.generations,
-                             database=found.database)
-
-
-def clip_ratio(v: float) -> float:
-    return float(round(min(max(v, 0.05), 20.0), 4))
-
-
-def clip_rd(v: float) -> float:
-    return float(round(min(max(v if np.isfinite(v) and v > 0 else 0.035, 0.002), 0.4), 5))
-
-
-def _refine(pool, u0, max_evals, replicates, seed, scale, obs, progress):
-    """Nelder–Mead from the best particle, in the unit box of the prior (clipped), on the mean
-    distance of ``replicates`` runs with fixed seeds (common random numbers)."""
-    from scipy.optimize import minimize
-    from tqdm import tqdm
-
-    bar = tqdm(total=max_evals, desc="refinement", disable=not progress, unit="point", file=sys.stderr)
-    cache: dict = {}
-
-    def objective(u):
-        x = _from_unit(np.clip(u, 0, 1))
-        ov = _overrides(x)
-        key = tuple(sorted(ov.items()))
-        if key not in cache:
-            res = _execute([(ov, seed, k, scale, None) for k in range(replicates)], pool, False, "")
-            cache[key] = float(np.mean([_distance_of(r, obs) for r in res]))
-            bar.update()
-        return cache[key]
-
-    opt = minimize(objective, u0, method="Nelder-Mead",
-                   options=dict(maxfev=max_evals, initial_simplex=_simplex(u0, 0.08), xatol=1e-3, fatol=0.01))
-    bar.close()
-    return _overrides(_from_unit(np.clip(opt.x, 0, 1))), len(cache)
-
-
-def _simplex(u0, step):
-    pts = [u0]
-    for j in range(len(u0)):
-        v = u0.copy()
-        v[j] = v[j] + step if v[j] + step <= 1 else v[j] - step
-        pts.append(v)
-    return np.array(pts)
-
-
-def _check_settings(**s):
+def check_settings(**s):
+    """Check ``calibrate``'s settings (its keyword names; the backtest checks its own with it):
+    a CalibrationError names the command-line option and what it allows."""
     def bad(opt, msg):
         raise CalibrationError(f"--{opt.replace('_', '-')}: {msg}")
     for name in ("budget", "generations", "replicates", "top", "workers", "seed", "refine", "refine_replicates",

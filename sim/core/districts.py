@@ -9,9 +9,9 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from .firms import FIRM_START, KNOWLEDGE_GROWTH_START
+from ..params.constants import DT, FIRM_START
+from .firms import KNOWLEDGE_GROWTH_START
 from .funds import MILLION_PER_100M
-from ..programmes.guiding_fund import programme_shares
 
 PROGRAMMES = ("rd_subsidy", "platforms", "incubators", "talent")
 
@@ -42,6 +42,9 @@ class District(mesa.Agent):
         self.platform_progress = 0.0
         self.ledger = {k: 0.0 for k in ("own", "guiding_fund", "paired_in", "paired_out", *PROGRAMMES)}
         self.pot = {k: 0.0 for k in PROGRAMMES}   # money set aside for each programme, 100m yuan
+        # How money in splits across the pots (sums to 1): the guiding fund's use shares, set by
+        # its programme before money arrives each year.
+        self.use_shares = dict.fromkeys(PROGRAMMES, 1 / len(PROGRAMMES))
         self.subsidy_rate = 0.0                    # ex-post subsidy per yuan of R&D last quarter
         self.subsidy_plan = 0.0                    # the year's subsidy money, 100m yuan
         self.talent_per_firm = 0.0                 # million yuan per registered firm per year
@@ -64,9 +67,8 @@ class District(mesa.Agent):
     def receive(self, source: str, amount: float):
         """Money in (100m yuan), split across the programmes by the fund's use shares."""
         self.ledger[source] += amount
-        shares = programme_shares(self.model.params)
         for k in PROGRAMMES:
-            self.pot[k] += amount * shares[k]
+            self.pot[k] += amount * self.use_shares[k]
 
     def pay_out(self, source: str, amount: float):
         """Money out to a partner (paired assistance), taken pro rata from the pots."""
@@ -135,7 +137,7 @@ def refresh(model) -> None:
     """Write the firms' aggregates, GDP, R&D intensity and zone output onto the districts, and the
     research and knowledge on the universities."""
     b, p = model.params.behaviour, model.params
-    years = model.steps * 0.25
+    years = model.steps * DT
     tech, hte, rd, revenue, zone_rev = model.district_firm_sums(
         ("registered", None), ("certified", None), (None, "rd"), (None, "revenue"), ("in_zone", "revenue"))
     rd = rd / MILLION_PER_100M

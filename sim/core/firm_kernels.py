@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..util.draws import normal, poisson_ptrs, poisson_small, uniform
-from .firms import seqsum
-from ..util.jit import kernel, maximum as _max, minimum as _min
+from ..util.jit import kernel, maximum as _max, minimum as _min, seqsum
 
 
 def _patents_twin(rng, rd, patents, rate, dt, keep):

@@ -18,14 +18,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..params.constants import CERT_RD_BANDS, DT, FIRM_START, INDUSTRY_MIX, STEPS_PER_YEAR
 from ..util import draws
 from . import firm_kernels, ladder_kernels
-from .firms import CLASS_ATTRIBUTES, FIRM_START, KNOWLEDGE_GROWTH_START, FirmClasses
+from .firms import CLASS_ATTRIBUTES, KNOWLEDGE_GROWTH_START, FirmClasses
 from .funds import MILLION_PER_100M
 from .network import MIN_WEIGHT
-from ..params.parameters import CERT_RD_BANDS, INDUSTRY_MIX
 
-DT = 0.25  # years per step
 CIT_STANDARD, CIT_HIGH_TECH = 0.25, 0.15  # corporate income tax rates (high-tech: 国科发火〔2016〕32号)
 MIN_RD_COST = 0.05      # the after-tax, after-subsidy cost of a yuan of R&D never falls below 5 fen
 MAX_RD_RATE = 0.5       # no firm spends more than half its revenue on R&D
@@ -157,11 +156,11 @@ def certify(model) -> np.ndarray:
     odds = np.ascontiguousarray(np.minimum(np.broadcast_to(model.fold("certification_odds", b.apply_rate, cls), (cls.n,)), 1.0),
                                 np.float64)
     flags = pop.scratch("flags", bool)
-    terms = (model.steps, 4 * c.validity_years, 1 - b.cert_bunching, b.recert_rate, b.pass_rate, MAX_RD_BASE)
+    terms = (model.steps, STEPS_PER_YEAR * c.validity_years, 1 - b.cert_bunching, b.recert_rate, b.pass_rate, MAX_RD_BASE)
     stream = model.stream("ladder")
     ahead = draws.ahead(stream, pop.n)
     with draws.stream(stream) as rng:
-        counts = (ladder_kernels.certify if ahead is not None else ladder_kernels._certify_twin)(
+        counts = (ladder_kernels.certify if ahead is not None else ladder_kernels.certify_twin)(
             rng, ahead, pop.classes_of(cls), odds, terms, BAND_UPPER, BAND_RATE,
             *(pop.col(k) for k in ("alive", "registered", "certified", "leader", "rd_rate", "rd_base", "rd", "revenue",
                                    "patents", "age", "cert_expiry", "weight")), flags)
@@ -175,7 +174,8 @@ def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
     list. Returns the rows newly specialised and newly listed."""
     b, pop = model.params.behaviour, model.firms
     cls = classes(model, "specialise_and_list", ("specialised", "has_equity"))
-    eligible, rate = model.fold("listing", cls.col("specialised"), b.listing_rate, cls)
+    eligible = model.fold("listing_eligibility", cls.col("specialised"), cls)
+    rate = model.fold("listing_rate", b.listing_rate, cls)
     eligible = np.ascontiguousarray(np.broadcast_to(eligible, (cls.n,)), bool)
     rate = np.ascontiguousarray(np.broadcast_to(rate, (cls.n,)), np.float64)
     spec, listed = pop.scratch("flags", bool), pop.scratch("flags_listed", bool)
@@ -183,7 +183,7 @@ def specialise_and_list(model) -> tuple[np.ndarray, np.ndarray]:
     ahead = draws.ahead(stream, ladder_kernels.specialise_candidates(pop.col("alive"), pop.col("certified"),
                                                                      pop.col("specialised")))
     with draws.stream(stream) as rng:
-        counts = (ladder_kernels.specialise_and_list if ahead is not None else ladder_kernels._specialise_and_list_twin)(
+        counts = (ladder_kernels.specialise_and_list if ahead is not None else ladder_kernels.specialise_and_list_twin)(
             rng, ahead, pop.classes_of(cls), int(cls.strides[CLASS_ATTRIBUTES.index("specialised")]), eligible, rate,
             b.specialised_rate * DT, DT, pop.col("alive"), pop.col("certified"), pop.col("specialised"), pop.col("listed"),
             pop.col("weight"), spec, listed)
@@ -202,7 +202,7 @@ def climb_ladder(model) -> None:
     if model.quarter in model.params.cultivation.certification_windows:
         certify(model)
     pop = model.firms
-    pop.cert_expiry[: pop.n][pop.col("leader")] = model.steps + 4 * model.params.cultivation.validity_years  # leading firms keep their status
+    pop.cert_expiry[: pop.n][pop.col("leader")] = model.steps + STEPS_PER_YEAR * model.params.cultivation.validity_years  # leading firms keep their status
     specialise_and_list(model)
 
 

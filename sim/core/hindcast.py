@@ -12,18 +12,88 @@ parameters apply, so a hindcast run to 2025 is history followed by the scenario.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from ..data import datasets
+from ..data import identity
+from ..data.tables import DataError, SchemaT, enum, integer, number, read_csv, stamp, text
+from ..params.fields import ParamError
 from ..params.parameters import Params
+from ..util.messages import short
 
 LAST_HISTORY_YEAR = 2022
 # Directions whose firms are mostly manufacturers, for the manufacturing super-deduction rate
 # of 2021 (公告2021年第13号). An approximation: the model's firms have a direction, not a sector code.
 MANUFACTURING_DIRECTIONS = ("electronic_devices", "intelligent_manufacturing", "biomedicine", "green_energy", "energy_saving")
+
+
+ENV_SPECIAL = ("super_deduction_registered", "super_deduction_other", "super_deduction_manufacturing",
+               "fiscal_st_city", "gdp_city")
+
+
+def load_policy_environment(data_dir=None) -> pd.DataFrame:
+    """What was in force each year of the hindcast (policy_environment.csv): year, key, value
+    (text), unit, status, source. Keys are dotted parameter keys (e.g. ``paired.enabled``),
+    ``zone.<adcode>`` (a high-tech zone's level from that year) or one of ENV_SPECIAL."""
+    d = identity.data_folder(data_dir)
+    path = d / "policy_environment.csv"
+    return _env_cached(str(path), identity.adcodes(d), stamp(path)).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _env_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
+    path = Path(path_str)
+    schema: SchemaT = {"year": integer(2017, LAST_HISTORY_YEAR), "key": text(), "value": text(required=False), "unit": text(),
+                       "status": enum(identity.STATUSES), "source": text()}
+    df, lines = read_csv(path, schema, key=("year", "key"))
+    for row, line in zip(df.itertuples(index=False), lines):
+        if row.key.startswith("zone."):
+            if row.key[5:] not in codes or row.value not in identity.HIGHTECH:
+                raise DataError(path, line, "key", f"bad zone change {short(row.key)}={short(row.value)}",
+                                "zone.<adcode> with none, municipal or national")
+        elif row.key in ENV_SPECIAL:
+            try:
+                number(lo=0.0)(row.value)
+            except ValueError as exc:
+                problem, _, allowed = str(exc).partition("|")
+                raise DataError(path, line, "value", problem, allowed) from None
+        else:
+            try:
+                Params().with_overrides(**{row.key.replace(".", "__"): env_value(row.key, row.value)})
+            except (ParamError, KeyError, ValueError, TypeError, AttributeError) as exc:
+                raise DataError(path, line, "key", f"{short(row.key)}={short(row.value)}: {exc}",
+                                "a dotted Params key with a valid value, zone.<adcode>, or " + ", ".join(ENV_SPECIAL)) from None
+    for key in ENV_SPECIAL:
+        years = set(df.loc[df.key == key, "year"])
+        if years != set(range(2017, LAST_HISTORY_YEAR + 1)):
+            raise DataError(path, None, "key", f"{key} needs one row per year 2017–2022, has {sorted(years)}")
+    return df
+
+
+def env_value(key: str, text: str):
+    """A policy-environment value in the type its parameter expects."""
+    node = Params()
+    for part in key.split("."):
+        if not (dataclasses.is_dataclass(node) and part in {f.name for f in dataclasses.fields(node)}):
+            raise KeyError(f"unknown parameter key {short(key)}")
+        node = getattr(node, part)
+    if isinstance(node, bool):
+        if text not in ("True", "False"):
+            raise ValueError("expected True or False")
+        return text == "True"
+    if isinstance(node, tuple):
+        return tuple(x for x in text.split("|") if x)
+    if isinstance(node, int):
+        return int(text) if len(text) <= 30 else int("x")   # Python refuses int() of 4,300+ digits anyway
+    if isinstance(node, float):
+        return float(text)
+    return text
 
 
 class PolicyEnvironment:
@@ -36,14 +106,14 @@ class PolicyEnvironment:
         for row in table.itertuples(index=False):
             if row.key.startswith("zone."):
                 self.zone_changes[int(row.year)].append((row.key[5:], row.value))
-            elif row.key in datasets.ENV_SPECIAL:
+            elif row.key in ENV_SPECIAL:
                 self.series[row.key][int(row.year)] = float(row.value)
             else:
-                self.overrides[int(row.year)][row.key] = datasets.env_value(row.key, row.value)
+                self.overrides[int(row.year)][row.key] = env_value(row.key, row.value)
 
     @classmethod
     def load(cls, data_dir=None) -> "PolicyEnvironment":
-        return cls(datasets.load_policy_environment(data_dir))
+        return cls(load_policy_environment(data_dir))
 
     def params_for(self, scenario: Params, year: int) -> Params:
         """The parameters in force in ``year``: the scenario's, with that year's history on top

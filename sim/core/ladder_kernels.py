@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..util.draws import uniform
-from .firms import seqsum
-from ..util.jit import inline, kernel, maximum as _max, minimum as _min
+from ..util.jit import inline, kernel, maximum as _max, minimum as _min, seqsum
 
 
 def _exposure_exponent_twin(share, district, contacts, contact_weight, push, imitation, dt, out):
@@ -113,7 +112,7 @@ def _threshold_twin(revenue, band_upper, band_rate):
     return out
 
 
-def _certify_twin(rng, ahead, cls, odds, c, band_upper, band_rate, alive, registered, certified, leader, rd_rate,
+def certify_twin(rng, ahead, cls, odds, c, band_upper, band_rate, alive, registered, certified, leader, rd_rate,
                   rd_base, rd, revenue, patents, age, cert_expiry, weight, flags):
     step, validity, bunch_factor, recert_rate, pass_rate, max_rd_base = c
     n = len(alive)
@@ -137,7 +136,7 @@ def _certify_twin(rng, ahead, cls, odds, c, band_upper, band_rate, alive, regist
     return seqsum(weight * new), seqsum(weight * renew), seqsum(weight * lapse)
 
 
-@kernel(_certify_twin)
+@kernel(certify_twin)
 def certify(rng, ahead, cls, odds, c, band_upper, band_rate, alive, registered, certified, leader, rd_rate,
             rd_base, rd, revenue, patents, age, cert_expiry, weight, flags):
     """A certification window: expiring certificates renew or lapse (a uniform per row), then
@@ -178,7 +177,7 @@ def certify(rng, ahead, cls, odds, c, band_upper, band_rate, alive, registered, 
     return certifications, renewals, lapses
 
 
-def _specialise_and_list_twin(rng, ahead, cls, specialised_stride, eligible, rate, specialise_rate, dt, alive, certified,
+def specialise_and_list_twin(rng, ahead, cls, specialised_stride, eligible, rate, specialise_rate, dt, alive, certified,
                               specialised, listed, weight, flags, flags_listed):
     spec = _drawn_below(rng, alive & certified & ~specialised, specialise_rate)
     specialised |= spec
@@ -189,7 +188,7 @@ def _specialise_and_list_twin(rng, ahead, cls, specialised_stride, eligible, rat
     return seqsum(weight * spec), seqsum(weight * new)
 
 
-@kernel(_specialise_and_list_twin)
+@kernel(specialise_and_list_twin)
 def specialise_and_list(rng, ahead, cls, specialised_stride, eligible, rate, specialise_rate, dt, alive, certified,
                         specialised, listed, weight, flags, flags_listed):
     """Certified firms become 专精特新 (a uniform per live certified row not yet 专精特新), then

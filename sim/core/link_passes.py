@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..util.draws import uniform
-from .firms import grouped_rows_twin as _grouped_twin, seqsum
-from ..util.jit import kernel
+from ..util.jit import grouped_rows_twin as _grouped_twin, kernel, seqsum
 
 
 def regrouped_twin(order, starts, counts, keys, alive, since, n_groups):

@@ -15,9 +15,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..util.draws import stream
-from .firms import grouped_rows as _grouped
-from ..util.jit import NUMBA
-from .link_passes import BORDER, INDUSTRY, LOCAL, NO_BORDER, PAIRED, contact_sums, decay, decay_univ, grouped_targets, link_codes, link_totals, local_targets, pair_sums, pick, regrouped, renumbered, room, university_sums
+from ..util.jit import NUMBA, grouped_rows as _grouped
+from .link_passes import (BORDER, INDUSTRY, LOCAL, NO_BORDER, PAIRED, contact_sums, decay, decay_univ, grouped_targets,
+                          link_codes, link_totals, local_targets, pair_sums, pick, regrouped, renumbered, room,
+                          university_sums)
 
 LINK_KINDS = ("local", "industry", "consortium", "paired", "sichuan_chongqing")
 MIN_WEIGHT = 0.15  # a link whose weight decays below this is dropped

@@ -1,1 +1,14 @@
-"""TODO"""
+"""The data: Chongqing's published figures as files (``*.csv``, ``*.toml``, ``boundaries.geojson``,
+each row with its status and source; ``README.md`` says where each comes from) and their loaders.
+
+- ``tables``: reading a file against a schema, so any damage is a ``DataError`` naming file,
+  row and column;
+- ``identity``: the data folder and the 38 districts' identity (the adcodes every table is
+  checked against);
+- ``datasets``: the district indicators, boundaries, platforms and the start states;
+- ``actors``: universities, leading firms, industry directions, paired assistance, the
+  Sichuan–Chongqing list and the published history series.
+The scripts that derived some of the files, run by hand, are in ``tools/data/``.
+
+Imports only ``sim.util``.
+"""

@@ -3,7 +3,7 @@ the consortium-leading firms, the ten industry directions, paired-assistance pai
 Sichuan–Chongqing platforms, and the published history series of the city and of districts.
 
 Each is read through :mod:`sim.data.tables` against its schema and key, then checked against the
-district layer (:mod:`sim.data.datasets`, which re-exports every loader here).
+district layer (:mod:`sim.data.datasets`).
 """
 from __future__ import annotations
 
@@ -13,32 +13,27 @@ from typing import Callable
 
 import pandas as pd
 
-from .tables import DataError, SchemaT, read_csv, stamp
-from .tables import adcode as _adcode
-from .tables import enum as _enum
-from .tables import integer as _int
-from .tables import number as _float
-from .tables import text as _str
+from . import datasets, identity
+from .tables import (DataError, SchemaT, adcode as _adcode, enum as _enum, integer as _int, number as _float, read_csv,
+                     stamp, text as _str)
 
-STATUSES = frozenset({"verified", "derived", "estimated"})
 PAIR_STATUSES = frozenset({"verified", "proxy"})
-DIRECTIONS = ("industrial_software", "electronic_devices", "intelligent_manufacturing", "big_data",
-              "biomedicine", "food_health", "modern_agriculture", "green_energy",
-              "ecology_environment", "energy_saving")
+# Ten industry directions of the seed (§(十一)), in the order used by the firm arrays.
+INDUSTRY_DIRECTIONS = ("industrial_software", "electronic_devices", "intelligent_manufacturing", "big_data",
+                       "biomedicine", "food_health", "modern_agriculture", "green_energy", "ecology_environment",
+                       "energy_saving")
 FIELDS = frozenset({"intelligent", "life", "low_carbon"})
 UNI_KINDS = frozenset({"university", "institute", "lab"})
 
 
 def _path(data_dir, name: str) -> Path:
-    from . import datasets
-    return datasets._dir(data_dir) / name
+    return identity.data_folder(data_dir) / name
 
 
 def _simple(filename: str, schema_fn: Callable[[frozenset[str]], SchemaT], data_dir, sort: list[str] | None = None,
             key: tuple[str, ...] = ()):
-    from . import datasets
-    d = datasets._dir(data_dir)
-    codes = datasets._codes(d)
+    d = identity.data_folder(data_dir)
+    codes = identity.adcodes(d)
     path = d / filename
     return _cached_simple(str(path), stamp(path), codes, schema_fn, tuple(sort or ()), key).copy()
 
@@ -54,17 +49,17 @@ def _cached_simple(path_str, stamp, codes, schema_fn, sort, key):
 def _uni_schema(codes):
     return {"name_zh": _str(), "name_en": _str(), "kind": _enum(UNI_KINDS), "level": _str(),
             "adcode": _adcode(codes), "year_opened": _int(1900, 2030, required=False),
-            "status": _enum(STATUSES), "source": _str()}
+            "status": _enum(identity.STATUSES), "source": _str()}
 
 
 def _firm_schema(codes):
     return {"name_zh": _str(), "name_en": _str(), "adcode": _adcode(codes),
-            "industry_direction": _enum(DIRECTIONS), "status": _enum(STATUSES), "source": _str()}
+            "industry_direction": _enum(INDUSTRY_DIRECTIONS), "status": _enum(identity.STATUSES), "source": _str()}
 
 
 def _dir_schema(codes):
-    return {"id": _enum(DIRECTIONS), "name_zh": _str(), "name_en": _str(), "field": _enum(FIELDS),
-            "status": _enum(STATUSES), "source": _str()}
+    return {"id": _enum(INDUSTRY_DIRECTIONS), "name_zh": _str(), "name_en": _str(), "field": _enum(FIELDS),
+            "status": _enum(identity.STATUSES), "source": _str()}
 
 
 def _pair_schema(codes):
@@ -74,12 +69,12 @@ def _pair_schema(codes):
 
 def _sc_schema(codes):
     return {"platform": _str(), "adcode": _adcode(codes), "chongqing_unit": _str(), "sichuan_side": _str(),
-            "since": _int(1990, 2030, required=False), "status": _enum(STATUSES), "source": _str()}
+            "since": _int(1990, 2030, required=False), "status": _enum(identity.STATUSES), "source": _str()}
 
 
 def _hist_schema(codes):
     return {"indicator": _str(), "year": _int(2000, 2030), "value": _float(), "unit": _str(),
-            "status": _enum(STATUSES), "note": _str(required=False), "source": _str()}
+            "status": _enum(identity.STATUSES), "note": _str(required=False), "source": _str()}
 
 
 # The districts' own figures the calibration compares with, and the unit each is published in.
@@ -91,15 +86,14 @@ def _district_hist_schema(codes):
     # Years stop at 2022: the model forecasts 2023 on, and its forecasts are checked against later figures.
     return {"adcode": _adcode(codes), "name_zh": _str(), "indicator": _enum(DISTRICT_HISTORY_UNITS),
             "year": _int(2017, 2022), "value": _float(positive=True), "unit": _enum(set(DISTRICT_HISTORY_UNITS.values())),
-            "status": _enum(STATUSES), "method": _str(), "source": _str(), "wording": _str()}
+            "status": _enum(identity.STATUSES), "method": _str(), "source": _str(), "wording": _str()}
 
 
 def load_universities(data_dir=None) -> pd.DataFrame:
     """Universities, institutes and labs with host district (adcode) and provenance. Each
     district lists as many universities as district_indicators.csv counts for it (2022), so a
     cut-off or doubled file is caught."""
-    from . import datasets
-    d = datasets._dir(data_dir)
+    d = identity.data_folder(data_dir)
     df = _simple("universities.csv", _uni_schema, d, key=("name_zh",))
     ind = datasets.load_indicators(d)
     counted = ind[(ind.indicator == "n_universities") & (ind.year == 2022)].set_index("adcode")["value"]
@@ -127,18 +121,17 @@ def load_leading_firms(data_dir=None) -> pd.DataFrame:
 def load_industry_directions(data_dir=None) -> pd.DataFrame:
     """The ten industry directions (ids used across the project) and their field."""
     df = _simple("industry_directions.csv", _dir_schema, data_dir, key=("id",))
-    if sorted(df["id"]) != sorted(DIRECTIONS):
+    if sorted(df["id"]) != sorted(INDUSTRY_DIRECTIONS):
         raise DataError(_path(data_dir, "industry_directions.csv"), None, "id", "the ten directions must each appear once",
-                        ", ".join(DIRECTIONS))
+                        ", ".join(INDUSTRY_DIRECTIONS))
     return df
 
 
 def load_paired_assistance(data_dir=None) -> pd.DataFrame:
     """对口协同 pairs: partner unit/district -> cluster county; status verified or proxy."""
-    from . import datasets
-    d = datasets._dir(data_dir)
+    d = identity.data_folder(data_dir)
     df = _simple("paired_assistance.csv", _pair_schema, d, key=("partner_adcode", "county_adcode"))
-    ident = datasets.district_identity(d).set_index("adcode")["group"]
+    ident = identity.district_identity(d).set_index("adcode")["group"]
     path = d / "paired_assistance.csv"
     for i, row in enumerate(df.itertuples(), start=2):
         if ident[row.county_adcode] not in ("northeast", "southeast"):
@@ -164,12 +157,11 @@ def load_city_history(data_dir=None) -> pd.DataFrame:
 
 def load_district_history(data_dir=None) -> pd.DataFrame:
     """Districts' own published year-end figures 2017–2022 (sim/data/district_history.csv, written by
-    sim/data/tools/district_history.py), each in its indicator's unit."""
-    from . import datasets
-    d = datasets._dir(data_dir)
+    tools/data/district_history.py), each in its indicator's unit."""
+    d = identity.data_folder(data_dir)
     df = _simple("district_history.csv", _district_hist_schema, d, sort=["adcode", "indicator", "year"],
                  key=("adcode", "indicator", "year"))
-    names = datasets.district_identity(d).set_index("adcode")["name_zh"].to_dict()
+    names = identity.district_identity(d).set_index("adcode")["name_zh"].to_dict()
     for r in df.itertuples():
         if names.get(int(r.adcode)) != r.name_zh:
             raise DataError(d / "district_history.csv", None, "name_zh", f"{r.name_zh!r} for adcode {r.adcode}",

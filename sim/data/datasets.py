@@ -9,7 +9,6 @@ themselves; see sim/data/README.md.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 from pathlib import Path
@@ -17,23 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..util.messages import short
-from .tables import DataError, SchemaT, check_polygons, is_number, read_csv, read_json, stamp
-from .tables import adcode as _adcode
-from .tables import enum as _enum
-from .tables import integer as _int
-from .tables import number as _float
-from .tables import text as _str
+from .identity import STATUSES, adcodes, data_folder, district_identity
+from .tables import (DataError, SchemaT, adcode as _adcode, check_polygons, enum as _enum, integer as _int, is_number,
+                     number as _float, read_csv, read_json, stamp, text as _str)
 
-DATA_DIR = Path(__file__).resolve().parent
-
-STATUSES = frozenset({"verified", "derived", "estimated"})
-GROUPS = ("central_urban", "new_metropolitan", "northeast", "southeast")
-GROUP_SIZES = {"central_urban": 9, "new_metropolitan": 12, "northeast": 11, "southeast": 6}
-KINDS = frozenset({"district", "county", "autonomous_county"})
-CORE_ZONES = frozenset({"", "西部（重庆）科学城", "两江协同创新区", "广阳湾智创生态城"})
-HIGHTECH = frozenset({"none", "municipal", "national"})
-PLATFORM_STAGES = frozenset({"none", "existing_upgrade", "under_construction", "bid"})
-INNOVATIVE_COUNTY = frozenset({"none", "candidate", "national"})
 # platforms.csv: what a district hosts. "一区（县）一平台" (seed §(七)) counts a district when it hosts
 # one of the platforms §(七) itself lists: a national or municipal high-tech zone, an agricultural
 # S&T park or high-tech demonstration zone, a core zone of the S&T centre, a named characteristic
@@ -71,65 +57,6 @@ RD_TOLERANCE = 0.01  # 100m yuan, for the published regional R&D splits
 RD_2020_SPLIT = {"metropolitan": 495.54, "northeast": 26.35, "southeast": 4.9}
 RD_2022_CENTRAL_SHARE = 61.2  # percent, published to one decimal
 RD_SHARE_TOLERANCE = 0.05  # percentage points
-
-
-def _dir(data_dir) -> Path:
-    return Path(data_dir) if data_dir is not None else DATA_DIR
-
-
-def _status_cols(prefixes, statuses=STATUSES) -> SchemaT:
-    out: SchemaT = {}
-    for p in prefixes:
-        out[f"{p}_status"] = _enum(statuses)
-        out[f"{p}_source"] = _str()
-    return out
-
-
-# ----------------------------------------------------------------------------- districts.csv
-def _districts_schema() -> SchemaT:
-    s: SchemaT = {
-        "adcode": _adcode(None), "name_zh": _str(), "short_zh": _str(), "name_pinyin": _str(),
-        "kind": _enum(KINDS), "group": _enum(GROUPS),
-    }
-    s.update(_status_cols(["identity"]))
-    s.update({"core_zone": _enum(CORE_ZONES)}); s.update(_status_cols(["core_zone"]))
-    s.update({"hightech_zone": _enum(HIGHTECH)}); s.update(_status_cols(["hightech_zone"]))
-    s.update({"platform_2022": _str(required=False), "platform_stage": _enum(PLATFORM_STAGES)})
-    s.update(_status_cols(["platform"]))
-    s.update({"innovative_county": _enum(INNOVATIVE_COUNTY)}); s.update(_status_cols(["innovative_county"]))
-    s.update({"sichuan_border": _int(0, 1)}); s.update(_status_cols(["sichuan_border"]))
-    s.update({"seed_mentions": _str(required=False), "seed_mentions_source": _str()})
-    return s
-
-
-def _identity(path_str: str) -> pd.DataFrame:
-    return _identity_cached(path_str, stamp(Path(path_str)))
-
-
-@functools.lru_cache(maxsize=16)
-def _identity_cached(path_str: str, stamp: tuple) -> pd.DataFrame:
-    path = Path(path_str)
-    df, lines = read_csv(path, _districts_schema(), key=("adcode",))
-    if len(df) != 38:
-        raise DataError(path, None, "adcode", f"{len(df)} districts, expected 38")
-    sizes = df["group"].value_counts().to_dict()
-    for g, n in GROUP_SIZES.items():
-        if sizes.get(g, 0) != n:
-            raise DataError(path, None, "group", f"group {g} has {sizes.get(g, 0)} members, expected {n}")
-    for row, line in zip(df.itertuples(), lines):
-        if (row.platform_stage == "none") != (row.platform_2022 == ""):
-            raise DataError(path, line, "platform_2022", "platform name and platform_stage disagree",
-                            "empty name with stage 'none', or a name with another stage")
-    return df.sort_values("adcode").reset_index(drop=True)
-
-
-def district_identity(data_dir=None) -> pd.DataFrame:
-    """The 38 districts' identity columns (districts.csv, validated), sorted by adcode."""
-    return _identity(str(_dir(data_dir) / "districts.csv")).copy()
-
-
-def _codes(data_dir) -> frozenset[str]:
-    return frozenset(str(c) for c in _identity(str(_dir(data_dir) / "districts.csv"))["adcode"])
 
 
 def _read_indicator_rows(path: Path, codes: frozenset[str]):
@@ -193,8 +120,8 @@ def _indicators_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd
 
 def load_indicators(data_dir=None) -> pd.DataFrame:
     """The long indicator table (adcode, indicator, year, value, unit, status, source)."""
-    d = _dir(data_dir)
-    return _indicators(str(d / "district_indicators.csv"), _codes(d)).copy()
+    d = data_folder(data_dir)
+    return _indicators(str(d / "district_indicators.csv"), adcodes(d)).copy()
 
 
 def provenance(indicator: str, adcode: int | str, year: int = 2022, data_dir=None) -> dict:
@@ -252,8 +179,8 @@ LON_RANGE, LAT_RANGE = (105.0, 111.0), (28.0, 33.0)   # a box around Chongqing
 
 def load_boundaries(data_dir=None) -> dict:
     """The 38 simplified district polygons as a GeoJSON dict (properties adcode, name_zh, rep_lon, rep_lat)."""
-    d = _dir(data_dir)
-    return json.loads(_boundaries(str(d / "boundaries.geojson"), _codes(d)))
+    d = data_folder(data_dir)
+    return json.loads(_boundaries(str(d / "boundaries.geojson"), adcodes(d)))
 
 
 # ----------------------------------------------------------------------------- districts view
@@ -266,9 +193,9 @@ def load_districts(data_dir=None, year: int = 2022) -> pd.DataFrame:
     tier (2022, the only published one) are shared with 2022.
     """
     if year not in START_YEARS:
-        raise DataError(_dir(data_dir) / "district_indicators.csv", None, "year",
+        raise DataError(data_folder(data_dir) / "district_indicators.csv", None, "year",
                         f"no district start state for {year}", ", ".join(map(str, START_YEARS)))
-    d = _dir(data_dir)
+    d = data_folder(data_dir)
     # Every model builds this view; ensembles and calibration build thousands of models, so the
     # validated view is kept until one of its files changes.
     stamps = tuple(stamp(d / f) for f in ("districts.csv", "district_indicators.csv", "boundaries.geojson",
@@ -302,9 +229,9 @@ def load_platforms(data_dir=None) -> pd.DataFrame:
     """The district S&T platforms at end-2022 (platforms.csv): adcode, platform, kind, level,
     stage (existing, under_construction, candidate), year (of establishment, blank if not
     found), status, source, wording; plus ``counts`` (the kind counts for 一区（县）一平台)."""
-    d = _dir(data_dir)
+    d = data_folder(data_dir)
     path = d / "platforms.csv"
-    return _platforms_cached(str(path), _codes(d), stamp(path), stamp(d / "districts.csv")).copy()
+    return _platforms_cached(str(path), adcodes(d), stamp(path), stamp(d / "districts.csv")).copy()
 
 
 @functools.lru_cache(maxsize=8)
@@ -315,7 +242,7 @@ def _platforms_cached(path_str: str, codes: frozenset[str], stamp: tuple, ident_
                        "year": _int(1949, 2022, required=False), "status": _enum(STATUSES), "source": _str(),
                        "wording": _str()}
     df, lines = read_csv(path, schema, key=("adcode", "platform"))
-    zones = _identity(str(path.parent / "districts.csv")).set_index("adcode")["hightech_zone"]
+    zones = district_identity(path.parent).set_index("adcode")["hightech_zone"]
     for row, line in zip(df.itertuples(index=False), lines):
         # The zone level the model starts from is districts.csv's; the inventory must agree.
         if row.kind == "high_tech_zone" and row.stage == "existing" and zones[int(row.adcode)] != row.level:
@@ -351,9 +278,9 @@ HINDCAST_TOTALS = {("rd_expenditure", 2017): (361.0, 0.01)}
 def load_hindcast_indicators(data_dir=None) -> pd.DataFrame:
     """The end-2017 district values a hindcast needs beyond the firm stocks (hindcast_2017.csv,
     same layout as district_indicators.csv; written by tools/estimate_hindcast.py)."""
-    d = _dir(data_dir)
+    d = data_folder(data_dir)
     path = d / "hindcast_2017.csv"
-    return _hindcast_cached(str(path), _codes(d), stamp(path)).copy()
+    return _hindcast_cached(str(path), adcodes(d), stamp(path)).copy()
 
 
 @functools.lru_cache(maxsize=8)
@@ -376,74 +303,9 @@ def _hindcast_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.D
     return df
 
 
-ENV_SPECIAL = ("super_deduction_registered", "super_deduction_other", "super_deduction_manufacturing",
-               "fiscal_st_city", "gdp_city")
-
-
-def load_policy_environment(data_dir=None) -> pd.DataFrame:
-    """What was in force each year of the hindcast (policy_environment.csv): year, key, value
-    (text), unit, status, source. Keys are dotted parameter keys (e.g. ``paired.enabled``),
-    ``zone.<adcode>`` (a high-tech zone's level from that year) or one of ENV_SPECIAL."""
-    d = _dir(data_dir)
-    path = d / "policy_environment.csv"
-    return _env_cached(str(path), _codes(d), stamp(path)).copy()
-
-
-@functools.lru_cache(maxsize=8)
-def _env_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
-    from ..params.parameters import Params, ParamError  # the data layer otherwise does not need the model's parameters
-    path = Path(path_str)
-    schema: SchemaT = {"year": _int(2017, 2022), "key": _str(), "value": _str(required=False), "unit": _str(),
-                       "status": _enum(STATUSES), "source": _str()}
-    df, lines = read_csv(path, schema, key=("year", "key"))
-    for row, line in zip(df.itertuples(index=False), lines):
-        if row.key.startswith("zone."):
-            if row.key[5:] not in codes or row.value not in HIGHTECH:
-                raise DataError(path, line, "key", f"bad zone change {short(row.key)}={short(row.value)}",
-                                "zone.<adcode> with none, municipal or national")
-        elif row.key in ENV_SPECIAL:
-            try:
-                _float(lo=0.0)(row.value)
-            except ValueError as exc:
-                problem, _, allowed = str(exc).partition("|")
-                raise DataError(path, line, "value", problem, allowed) from None
-        else:
-            try:
-                Params().with_overrides(**{row.key.replace(".", "__"): env_value(row.key, row.value)})
-            except (ParamError, KeyError, ValueError, TypeError, AttributeError) as exc:
-                raise DataError(path, line, "key", f"{short(row.key)}={short(row.value)}: {exc}",
-                                "a dotted Params key with a valid value, zone.<adcode>, or " + ", ".join(ENV_SPECIAL)) from None
-    for key in ENV_SPECIAL:
-        years = set(df.loc[df.key == key, "year"])
-        if years != set(range(2017, 2023)):
-            raise DataError(path, None, "key", f"{key} needs one row per year 2017–2022, has {sorted(years)}")
-    return df
-
-
-def env_value(key: str, text: str):
-    """A policy-environment value in the type its parameter expects."""
-    from ..params.parameters import Params
-    node = Params()
-    for part in key.split("."):
-        if not (dataclasses.is_dataclass(node) and part in {f.name for f in dataclasses.fields(node)}):
-            raise KeyError(f"unknown parameter key {short(key)}")
-        node = getattr(node, part)
-    if isinstance(node, bool):
-        if text not in ("True", "False"):
-            raise ValueError("expected True or False")
-        return text == "True"
-    if isinstance(node, tuple):
-        return tuple(x for x in text.split("|") if x)
-    if isinstance(node, int):
-        return int(text) if len(text) <= 30 else int("x")   # Python refuses int() of 4,300+ digits anyway
-    if isinstance(node, float):
-        return float(text)
-    return text
-
-
 def _load_districts_2022(data_dir=None) -> pd.DataFrame:
-    d = _dir(data_dir)
-    ident = _identity(str(d / "districts.csv")).copy()
+    d = data_folder(data_dir)
+    ident = district_identity(d)
     ind = load_indicators(d)
     for name, year in DISTRICT_INDICATORS.items():
         s = ind[(ind.indicator == name) & (ind.year == year)].set_index("adcode")["value"]
@@ -470,15 +332,3 @@ def _load_districts_2022(data_dir=None) -> pd.DataFrame:
         raise DataError(path, None, "value", f"central-urban R&D share 2022 is {share:.2f}%, published {RD_2022_CENTRAL_SHARE}%",
                         f"within ±{RD_SHARE_TOLERANCE} pp")
     return ident.reset_index(drop=True)
-
-
-# The tables of actors and links beyond the district layer live in their own module; their
-# names stay importable from here.
-from .actors import DIRECTIONS, FIELDS, LEADING_FIRMS, PAIR_STATUSES, UNI_KINDS, load_city_history, load_district_history, load_industry_directions, load_leading_firms, load_paired_assistance, load_sichuan_chongqing, load_universities
-
-__all__ = [
-    "DATA_DIR", "DataError", "load_districts", "load_indicators", "provenance", "load_universities",
-    "load_leading_firms", "load_industry_directions", "load_paired_assistance", "load_sichuan_chongqing",
-    "load_city_history", "load_district_history", "load_boundaries", "load_hindcast_indicators", "load_policy_environment",
-    "START_YEARS", "district_identity", "LEADING_FIRMS", "load_platforms",
-]

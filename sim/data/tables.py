@@ -18,12 +18,13 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from ..util.errors import InputError
 from ..util.messages import clip, short
 
 SchemaT = dict[str, Callable[[str], Any]]
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """A data file is malformed. The message names file, row (1-based line), column, allowed values."""
 
     def __init__(self, file: str | Path, row: int | None, column: str | None, problem: str,

@@ -39,10 +39,8 @@ import contextlib
 import ctypes
 import gc
 import io
-import logging
 import math
 import multiprocessing
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -51,17 +49,16 @@ import numpy as np
 import pandas as pd
 
 from ..core import metrics
-from . import posterior
 from ..model import InnovationModel, replicate_seed
 from ..params.parameters import Params
-from .outfolder import TABLES, OutputFolder, OutputFolderError, new_run_id  # noqa: F401
-from .results import EnsembleResult, ResultsWarning, _held, clear, finished_replicates, load_results, prepare, summarise, write_marker
+from . import posterior
+from .executors import default_workers, executor
+from .outfolder import TABLES, OutputFolder, new_run_id
+from .results import EnsembleResult, held, load_results, prepare, write_marker
 from .scenarios import Scenario, load
 from .targets import POLICY_2025, Target, measure
 
-BACKENDS = ("serial", "processes", "dask")
 MAX_CHUNK = 10_000          # replicates per task (as many as a scenario may have)
-SCHEDULER_TIMEOUT = "10s"      # how long to try reaching a Dask scheduler given by address
 KEYS = ["scenario", "replicate", "step", "year", "quarter"]
 # Per-district indicators kept in the results (numeric reporters of sim.core.metrics.DISTRICT_REPORTERS).
 DISTRICT_INDICATORS = ("population", "gdp", "tech_enterprises", "high_tech_enterprises", "tech_per_10k",
@@ -190,60 +187,6 @@ def run_params_task(runs: list[tuple], replicates: list[int], seed: int, until: 
     return rows
 
 
-# ------------------------------------------------------------------------------------------------
-# Executors
-# ------------------------------------------------------------------------------------------------
-class SerialExecutor(cf.Executor):
-    """Runs each task at submission, in this process (the reference backend)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        future = cf.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # noqa: BLE001 — handed to the caller through the future
-            if isinstance(e, KeyboardInterrupt):
-                raise
-            future.set_exception(e)
-        return future
-
-
-@contextlib.contextmanager
-def executor(backend: str = "serial", workers: int | None = None, scheduler: str | None = None):
-    """A ``concurrent.futures.Executor`` for the backend; closed (and a local cluster stopped) on exit."""
-    if scheduler and backend != "dask":
-        backend = "dask"
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    workers = workers or default_workers()
-    if backend == "serial":
-        yield SerialExecutor()
-    elif backend == "processes":
-        # fork (where there is one) starts workers with the model already imported and, unlike
-        # spawn, does not re-run the caller's script, so plain scripts without a __main__ guard work.
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        ctx = multiprocessing.get_context(method)
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            yield pool
-    else:
-        from distributed import Client, LocalCluster
-        if scheduler:
-            with Client(scheduler, timeout=SCHEDULER_TIMEOUT) as client:
-                yield client.get_executor(pure=False)
-        else:
-            import dask
-            # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=64 KiB in its workers, which makes glibc hand
-            # every freed firm array back to the kernel: the model then runs about 1.5x slower.
-            environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
-                       if k != "MALLOC_TRIM_THRESHOLD_"}
-            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
-                    LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                 silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-                yield client.get_executor(pure=False)
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
 
 # A task keeps its replicates' tables in memory until it writes its shard: this many at most, so a
 # worker's memory stays flat however long the ensemble (about 2 MB of tables per replicate to 2030).
@@ -287,7 +230,7 @@ def run_ensemble(scenario: Scenario | str, replicates: int | None = None, seed: 
     if out is None:
         tmpdir = out = Path(tempfile.mkdtemp(prefix=f"cqsim-{scenario.name}-"))
     try:
-        with _held(out, wait) as folder:
+        with held(out, wait) as folder:
             todo = prepare(scenario, folder)
             if todo:
                 n_workers = workers or default_workers()

@@ -26,8 +26,8 @@ import socket
 import uuid
 from pathlib import Path
 
+from ..util.errors import KeyedError
 from ..util.messages import clip
-from .scenarios import ScenarioError
 
 PROJECT = "cq-innovation-sim"
 FORMAT = 2
@@ -47,7 +47,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 KEEP_RUN_IDS = 200            # the owner record remembers this many run ids
 
 
-class OutputFolderError(ScenarioError):
+class OutputFolderError(KeyedError):
     """The output folder cannot be used: not this project's, in use, or holding another set-up."""
 
     def __init__(self, out, message: str, key: str = "--out"):

@@ -22,7 +22,8 @@ import dataclasses
 import hashlib
 import json
 
-from ..params.parameters import BehaviourParams, Params, ParamError, _check_value
+from ..params.parameters import BehaviourParams, ParamError, Params, check_value
+from ..util.errors import InputError
 
 SECTION = "behaviour"
 MAX_DRAWS = 100_000
@@ -30,7 +31,7 @@ MAX_DRAWS = 100_000
 FIXED, POSTERIOR = "fixed", "posterior"
 
 
-class PosteriorError(ValueError):
+class PosteriorError(InputError):
     """A [posterior] table that cannot be used; ``key`` is its dotted key in the file."""
 
     def __init__(self, key: str, message: str):
@@ -61,7 +62,7 @@ def read_draws(table, file=None) -> tuple[dict, ...]:
         if not isinstance(values, list) or not values or len(values) > MAX_DRAWS:
             raise PosteriorError(key, f"expected a list of 1 to {MAX_DRAWS} numbers (one per draw)")
         try:
-            lists[f"{SECTION}.{name}"] = [_check_value(key, v, float, f, file) for v in values]
+            lists[f"{SECTION}.{name}"] = [check_value(key, v, float, f, file) for v in values]
         except ParamError as e:
             raise PosteriorError(key, e.detail) from None
         lengths.add(len(values))

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .outfolder import FORMAT, MARKERS, PART_RE, PROJECT, TABLES, TAG_RE, OutputFolder, OutputFolderError, atomic_write, listing, ls
+from .outfolder import (FORMAT, MARKERS, PART_RE, PROJECT, TABLES, TAG_RE, OutputFolder, OutputFolderError,
+                        atomic_write, listing, ls)
 from .scenarios import Scenario, load
 
 
@@ -196,7 +197,7 @@ class EnsembleResult:
 def prepare(scenario: Scenario, out: OutputFolder | str | Path) -> list[int]:
     """Check the output folder may hold this scenario set-up, tidy up what a killed or damaged
     run left, and return the replicates still to run (the rules are in the module's docstring)."""
-    with _held(out) as folder:
+    with held(out) as folder:
         good = check_resume(folder, scenario)
         write_manifest(folder, scenario)
         done = {k for marker in good.values() for k in marker["replicates"]}
@@ -208,12 +209,12 @@ def prepare(scenario: Scenario, out: OutputFolder | str | Path) -> list[int]:
 
 def clear(out: OutputFolder | str | Path) -> None:
     """Remove a previous run's results (only the files this project wrote) from an output folder."""
-    with _held(out) as folder:
+    with held(out) as folder:
         folder.clear()
 
 
 @contextlib.contextmanager
-def _held(out, wait: float | None = 0):
+def held(out, wait: float | None = 0):
     """The output folder, held by this run for the duration (already held: left as it is)."""
     if isinstance(out, OutputFolder) and out.is_open:
         yield out

@@ -31,11 +31,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import posterior
-from ..data.datasets import DATA_DIR
+from ..core.data_checks import check_against_data
+from ..data.identity import DATA_DIR
+from ..params.fields import ParamConflict
+from ..params.parameters import ParamError, Params, merge
+from ..util.errors import KeyedError
 from ..util.messages import clip, key_name, short
-from ..params.parameters import ParamError, Params, _merge
-from ..params.validation import ParamConflict
+from . import posterior
 from .targets import TARGET_SETS, Target
 
 REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -54,12 +56,8 @@ MAX_DEPTH = 6               # tables and lists nested in a scenario file (the de
 MAX_DESCRIPTION = 500       # characters
 
 
-class ScenarioError(ValueError):
+class ScenarioError(KeyedError):
     """A scenario that cannot be run; the message names the file, the key and what is allowed."""
-
-    def __init__(self, file, key: str, message: str):
-        self.file, self.key, self.detail = str(file), key, message
-        super().__init__(clip(f"{clip(str(file), 200)}: key '{key}': {message}"))
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ class Scenario:
             changes["until"] = _check_int(self.file, "--until", until, self.params.start_year + 1, LAST_YEAR)
         if scale is not None:
             try:
-                changes["params"] = self.params.with_overrides({"scale": scale})
+                changes["params"] = check_against_data(self.params.with_overrides({"scale": scale}), self.file)
             except ParamError as e:
                 raise ScenarioError(self.file, "--scale", e.detail) from None
         new = dataclasses.replace(self, **changes)
@@ -199,7 +197,7 @@ def load(ref: str | Path) -> Scenario:
         base = base.policy_off()
     overrides = {k: v for k, v in merged.items() if k in PARAM_KEYS}
     try:
-        params = base.with_overrides(overrides, file=str(path))
+        params = check_against_data(base.with_overrides(overrides, file=str(path)), str(path))
     except ParamError as e:
         raise ScenarioError(path, e.key, e.detail) from None
     if until <= params.start_year:
@@ -250,7 +248,7 @@ def parse_text(text: str, path) -> dict:
     if "extends" in raw and not (isinstance(raw["extends"], str) and raw["extends"].strip()):
         raise ScenarioError(path, "extends", f"expected the name or path of another scenario file, got {short(raw['extends'])}")
     try:
-        Params.from_dict({k: v for k, v in raw.items() if k in PARAM_KEYS}, file=str(path))
+        check_against_data(Params.from_dict({k: v for k, v in raw.items() if k in PARAM_KEYS}, file=str(path)), str(path))
     except ParamConflict:
         pass        # a rule across keys that another file of the chain may settle; load() checks the merged set
     except ParamError as e:
@@ -286,7 +284,7 @@ def _resolve(path: Path, seen: tuple = ()) -> tuple[list, dict]:
         if i:
             for k in ("name", "description"):
                 merged.pop(k, None)
-        _merge(merged, copy.deepcopy(raw))
+        merge(merged, copy.deepcopy(raw))
     return chain, merged
 
 

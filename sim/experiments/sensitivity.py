@@ -40,9 +40,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import ensemble, scenarios
 from ..core import metrics
+from ..core.data_checks import check_against_data
 from ..params.parameters import Params, describe, levers
+from ..util.errors import InputError
+from . import ensemble, scenarios
 from .targets import POLICY_2025
 
 # The levers a study screens by default, each with the range it is varied over (about half to
@@ -56,7 +58,7 @@ DEFAULT_OUTPUTS = ("T2", "T3", "rd_per_capita_theil")
 _PARAMS = {row["key"]: row for row in describe()}
 
 
-class SensitivityError(ValueError):
+class SensitivityError(InputError):
     """A problem definition or output that cannot be run; the message says what is allowed."""
 
 
@@ -158,7 +160,7 @@ def to_params(problem: dict, X: np.ndarray, base=None, scale: float | None = Non
     X = np.atleast_2d(np.asarray(X, float))
     if X.shape[1] != problem["num_vars"]:
         raise SensitivityError(f"the sample has {X.shape[1]} columns; the problem has {problem['num_vars']} factors")
-    return [base.with_overrides(overrides(problem, x)) for x in X]
+    return [check_against_data(base.with_overrides(overrides(problem, x))) for x in X]
 
 
 def factor_values(problem: dict, X: np.ndarray) -> pd.DataFrame:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.datasets import DATA_DIR
+from ..data.identity import DATA_DIR
+from ..util.errors import KeyedError
 from ..util.messages import clip, key_name, short
 
 
@@ -39,12 +40,8 @@ DEFAULT_SET = "policy_2025"
 TARGET_KEYS = {"id": str, "description": str, "indicator": str, "threshold": float, "year": int, "unit": str}
 
 
-class TargetError(ValueError):
+class TargetError(KeyedError):
     """A target file that cannot be used; the message names the file, the key and what is allowed."""
-
-    def __init__(self, file, key: str, message: str):
-        self.file, self.key, self.detail = str(file), key, message
-        super().__init__(clip(f"{clip(str(file), 200)}: key '{key}': {message}"))
 
 
 def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]:

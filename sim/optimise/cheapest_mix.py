@@ -26,15 +26,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..experiments import ensemble
-from . import mixes, search as optimise
+from ..experiments import executors
 from ..experiments.outfolder import OutputFolder, atomic_write
 from ..experiments.scenarios import Scenario, load
+from . import mixes, problem, search as optimise
 
 
 @dataclass
 class Answer:
-    setup: optimise.Setup
+    setup: problem.Setup
     out: Path
     trials: pd.DataFrame
     pareto: pd.DataFrame
@@ -42,24 +42,24 @@ class Answer:
     check_replicates: int = 0
 
 
-def find(scenario: Scenario | str, out, targets=None, prob: float = optimise.DEFAULTS["prob"], levers=None,
-         trials: int = optimise.DEFAULTS["trials"], replicates: int = optimise.DEFAULTS["replicates"],
-         scale: float | None = optimise.DEFAULTS["scale"], seed: int | None = None, backend: str = "serial",
+def find(scenario: Scenario | str, out, targets=None, prob: float = problem.DEFAULTS["prob"], levers=None,
+         trials: int = problem.DEFAULTS["trials"], replicates: int = problem.DEFAULTS["replicates"],
+         scale: float | None = problem.DEFAULTS["scale"], seed: int | None = None, backend: str = "serial",
          workers: int | None = None, scheduler: str | None = None,
-         check_replicates: int = optimise.DEFAULTS["check_replicates"], n_mixes: int = optimise.DEFAULTS["mixes"],
+         check_replicates: int = problem.DEFAULTS["check_replicates"], n_mixes: int = problem.DEFAULTS["mixes"],
          inequality: bool = False, sampler: str = "tpe", report: bool = True, log=None,
          command: str = "", fixed_parameters: bool | None = None) -> Answer:
     """Search, choose, check and write the answer into ``out`` (continuing a search stored there)."""
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
-    setup = optimise.Setup.build(scenario, targets, prob, levers, replicates, scale, seed, inequality, sampler,
-                                 fixed_parameters)
+    setup = problem.Setup.build(scenario, targets, prob, levers, replicates, scale, seed, inequality, sampler,
+                                fixed_parameters)
     command = command or f"optimise {scenario.name}"
     folder = OutputFolder(out, kind="optimisation")
     if scheduler:
         backend = "dask"
-    n_workers = 1 if backend == "serial" else (workers or ensemble.default_workers())
-    with folder, ensemble.executor(backend, workers, scheduler) as pool:
+    n_workers = 1 if backend == "serial" else (workers or executors.default_workers())
+    with folder, executors.executor(backend, workers, scheduler) as pool:
         study = optimise.search(setup, folder.path, trials, pool=pool, batch=n_workers, backend=backend,
                                 workers=workers, log=log)
         table = optimise.trials_table(study, setup)

@@ -7,10 +7,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from .search import DEFAULTS, SAMPLERS
+from ..experiments.executors import BACKENDS, max_workers, scheduler_named
+from ..util.errors import OptionError, guarded
+from .problem import DEFAULTS, SAMPLERS
 
 HELP = "find the cheapest lever mix meeting the targets with a stated probability (Optuna; resumable)"
-BACKENDS = ("serial", "processes", "dask")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,13 +50,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _positive(name: str, value, hi: int) -> None:
-    from ..experiments.scenarios import ScenarioError
     if value is not None and not 1 <= value <= hi:
-        raise ScenarioError("(command line)", name, f"allowed 1 to {hi}, got {value}")
+        raise OptionError(name, f"allowed 1 to {hi}, got {value}")
 
 
 def main(args) -> int:
-    from ..cli import guarded, max_workers, scheduler_named
 
     def work():
         with scheduler_named(args.scheduler):
@@ -64,8 +63,8 @@ def main(args) -> int:
 
 
 def _main(args, workers_cap: int) -> int:
-    from . import cheapest_mix
     from ..experiments.scenarios import load
+    from . import cheapest_mix
     _positive("--trials", args.trials, 100_000)
     _positive("--replicates", args.replicates, 10_000)
     _positive("--check-replicates", args.check_replicates, 10_000)

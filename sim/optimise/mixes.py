@@ -20,8 +20,8 @@ import pandas as pd
 
 from ..experiments import scenarios
 from ..experiments.outfolder import atomic_write
-from ..report.text import wilson
 from ..experiments.targets import meets_rd_growth
+from ..report.text import wilson
 
 MIXES = "mixes"           # the mix scenario files, in the output folder
 CHECKS = "checks"         # one ensemble folder per checked mix

@@ -102,7 +102,7 @@ def write_report(answer, path, run_id: str) -> None:
         rows.append("<tr><td class='l'><b>public money, 亿元/yr</b></td><td>"
                     f"{_input_cost(answer):.2f}</td>" + "".join(f"<td><b>{m['row']['cost']:.2f}</b></td>" for m in answer.mixes) + "</tr>")
         if setup.inequality:
-            from .search import INEQUALITY
+            from .problem import INEQUALITY
             inp = answer.trials[answer.trials["input"]]
             base = _fmt(float(inp[INEQUALITY].iloc[0])) if len(inp) else "—"
             rows.append(f"<tr><td class='l'>R&amp;D-intensity Gini across districts at the horizon (search mean)</td>"
@@ -151,6 +151,6 @@ def _value(params, key):
 
 
 def _input_cost(answer) -> float:
-    from .search import cost
+    from .problem import cost
     s = answer.setup.scenario
     return cost(s.params, s.until)

@@ -7,19 +7,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..util.errors import InputError
 from ..util.messages import clip
 
 ALLOCATION_RULES = ("equal", "gdp", "need", "competitive", "mix")
 MIXING_MODES = ("graph", "complete")
 
 
-class ParamError(ValueError):
+class ParamError(InputError):
     """A scenario value that is not allowed; the message names file, key and what is allowed."""
 
     def __init__(self, key: str, message: str, file: str | None = None):
         self.key, self.file, self.detail = key, file, message
         where = f"{clip(str(file), 200)}: " if file else ""
         super().__init__(clip(f"{where}key '{key}': {message}"))
+
+
+class ParamConflict(ParamError):
+    """A rule across several parameters. In an ``extends`` chain one file may set one side of it
+    and its parent the other, so it is checked on the merged scenario, not file by file."""
 
 
 KEEP = "unchanged"  # a lever's off value when switching the policy off leaves it as the scenario set it

@@ -227,7 +227,7 @@ class InnovativeCountyParams:
 
 @dataclass(frozen=True)
 class EvaluationParams:
-    weights: tuple = P((0.295, 0.197, 0.305, 0.143, 0.06), "share", "weights of environment, input, output, high-tech industrialisation, economic contribution", "derived: fitted to the published 2022 tiers and city index (sim/data/evaluation_fit.toml, sim/data/tools/fit_evaluation.py); the report's weights are not published")
+    weights: tuple = P((0.295, 0.197, 0.305, 0.143, 0.06), "share", "weights of environment, input, output, high-tech industrialisation, economic contribution", "derived: fitted to the published 2022 tiers and city index (sim/data/evaluation_fit.toml, tools/data/fit_evaluation.py); the report's weights are not published")
     exponents: tuple = P((0.166, 0.129, 0.833, 1.413, 0.515, 0.172, 1.499, 0.8, 0.051), "x", "elasticity of each indicator's score to its ratio to the city value (programmes/evaluation.py INDICATORS order); below 1 compresses the spread", "derived: fitted with the weights (sim/data/evaluation_fit.toml)")
     city_dimension_scores: tuple = P((68.16, 62.21, 76.27, 74.95, 72.63), "pct", "the city's score on each dimension at the start; with the weights they make the city index (70.70 in 2022)", "verified: 重庆科技创新指数报告2023 (2022 data), 重庆日报 2023-12-21 (td.fyun.cc mirror): 环境68.16% 投入62.21% 产出76.27% 高新技术产业化74.95% 科技促进经济发展72.63%, 综合70.70%")
     competitive_feedback: bool = P(True, "bool", "the yearly evaluation feeds the competitive share of the guiding fund", "seed §(二十五)",

@@ -18,12 +18,13 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 
-import numpy as np
+from ..util.messages import key_name, short
+from .checks import check_params
+from .fields import KEEP, MIXING_MODES, CostContext, Lever, P, ParamError
+from .levers import (ConsortiaParams, CultivationParams, DistrictBudgetParams, EvaluationParams, FinanceParams,
+                     GuidingFundParams, InnovativeCountyParams, PairedParams, PlatformsParams, TalentParams,
+                     TransferParams)
 
-from ..util.messages import clip, key_name, short
-
-from .fields import ALLOCATION_RULES, KEEP, MIXING_MODES, Check, CostContext, Lever, P, ParamError  # noqa: F401
-from .levers import ConsortiaParams, CultivationParams, DistrictBudgetParams, EvaluationParams, FinanceParams, GuidingFundParams, InnovativeCountyParams, PairedParams, PlatformsParams, TalentParams, TransferParams
 
 # --------------------------------------------------------------------------------------------
 # Behaviour (estimated; the calibration fits the free ones to 2017–2022)
@@ -97,7 +98,8 @@ class Params:
     @classmethod
     def from_dict(cls, data: dict | None = None, file: str | None = None) -> "Params":
         """Build from a nested mapping (a scenario's parameter part), validating every key and
-        what the model needs across them (:func:`sim.params.validation.check_params`)."""
+        what they need across each other (:func:`sim.params.checks.check_params`; what needs the
+        data too is checked when a model is built, :mod:`sim.core.data_checks`)."""
         return check_params(_build(cls, data or {}, "", file), file)
 
     def to_dict(self) -> dict:
@@ -106,8 +108,8 @@ class Params:
     def with_overrides(self, overrides: dict | None = None, file: str | None = None, **dotted) -> "Params":
         """A copy with nested overrides ({'finance': {'ticket': 3}}) or dotted ones (finance__ticket=3)."""
         merged = self.to_dict()
-        for source in (overrides or {}), _undot(dotted):
-            _merge(merged, source)
+        for source in (overrides or {}), undot(dotted):
+            merge(merged, source)
         return Params.from_dict(merged, file)
 
     def policy_off(self) -> "Params":
@@ -115,7 +117,7 @@ class Params:
         return self.with_overrides(POLICY_OFF)
 
 
-def _undot(dotted: dict, sep: str = "__") -> dict:
+def undot(dotted: dict, sep: str = "__") -> dict:
     """{'a__b': 1} (or with sep='.', {'a.b': 1}) → {'a': {'b': 1}}."""
     out: dict = {}
     for key, value in dotted.items():
@@ -127,10 +129,10 @@ def _undot(dotted: dict, sep: str = "__") -> dict:
     return out
 
 
-def _merge(base: dict, extra: dict) -> None:
+def merge(base: dict, extra: dict) -> None:
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
+            merge(base[key], value)
         else:
             base[key] = value
 
@@ -150,11 +152,11 @@ def _build(cls, data: Any, prefix: str, file: str | None):
         if dataclasses.is_dataclass(typ):
             kwargs[name] = _build(typ, value, key + ".", file)
         else:
-            kwargs[name] = _check_value(key, value, typ, f, file)
+            kwargs[name] = check_value(key, value, typ, f, file)
     return cls(**kwargs)
 
 
-def _check_value(key, value, typ, f, file):
+def check_value(key, value, typ, f, file):
     meta = f.metadata
     expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string", tuple: "a list"}[typ]
     ok = {
@@ -235,54 +237,4 @@ def public_money(params: Params, context: CostContext) -> dict[str, float]:
 
 
 # The no-policy counterfactual, derived from the levers' off values.
-POLICY_OFF = _undot({key: lv.off for key, lv in levers().items() if lv.off is not KEEP}, sep=".")
-
-
-# Ten industry directions of the seed (§(十一)), in the order used by the firm arrays.
-INDUSTRY_DIRECTIONS = (
-    "industrial_software", "electronic_devices", "intelligent_manufacturing", "big_data",
-    "biomedicine", "food_health", "modern_agriculture", "green_energy",
-    "ecology_environment", "energy_saving",
-)
-
-
-def in_directions(names) -> np.ndarray:
-    """Per industry direction (the firm arrays' order), whether it is one of ``names``."""
-    return np.array([d in names for d in INDUSTRY_DIRECTIONS])
-
-# Share of a group's firms in each direction. Estimated from the roles the seed gives the groups
-# (§二: the core and central districts in software, electronics, data and biomedicine; the new
-# metropolitan districts in manufacturing; the two clusters in food, agriculture and green
-# industries). Rows sum to 1.
-INDUSTRY_MIX = {
-    "central_urban":    (0.14, 0.16, 0.16, 0.16, 0.14, 0.05, 0.02, 0.06, 0.05, 0.06),
-    "new_metropolitan": (0.05, 0.14, 0.24, 0.06, 0.10, 0.10, 0.08, 0.09, 0.06, 0.08),
-    "northeast":        (0.03, 0.05, 0.10, 0.04, 0.08, 0.22, 0.20, 0.10, 0.10, 0.08),
-    "southeast":        (0.03, 0.05, 0.10, 0.04, 0.08, 0.22, 0.20, 0.10, 0.10, 0.08),
-}
-
-# Directions that the application scenarios of seed §(十四) pull into use.
-SCENARIO_DIRECTIONS = ("industrial_software", "big_data", "intelligent_manufacturing", "ecology_environment")
-
-# Starting distributions of the firm population (estimated; the district R&D totals of the
-# data layer then rescale revenue so that firms' R&D adds up to the enterprise share).
-FIRM_START = {
-    # status: (median revenue million yuan, median R&D intensity, median age years)
-    "candidate": (3.0, 0.020, 4.0),
-    "registered": (10.0, 0.035, 6.0),
-    "certified": (40.0, 0.055, 9.0),
-    "revenue_sigma": 1.1,
-    "rd_sigma": 0.45,
-    # certified firms start at least this far above their band's R&D threshold
-    "certified_margin": 1.2,
-    # share of a district's firms inside a high-tech zone, by the zone the district hosts
-    "zone_share": {"national": 0.5, "municipal": 0.3, "none": 0.0},
-}
-
-# R&D intensity a firm needs for high-tech certification, by revenue band (国科发火〔2016〕32号,
-# verified): ≤ 50 million yuan: 5 %; ≤ 200 million: 4 %; above: 3 %.
-CERT_RD_BANDS = ((50.0, 0.05), (200.0, 0.04), (float("inf"), 0.03))
-
-
-# Last: the cross-field rules need ParamError and Params defined above (and load the data layer).
-from .validation import check_params  # noqa: E402
+POLICY_OFF = undot({key: lv.off for key, lv in levers().items() if lv.off is not KEEP}, sep=".")

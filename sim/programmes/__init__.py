@@ -8,12 +8,14 @@ below, which the quarter's schedule in ``sim/model.py`` calls in the order of
 Hooks are of two kinds. *Actions* (``setup``, ``enter_year``, ``budget``, ``commit``,
 ``after_rd``, ``after_listing``, ``after_exit``, ``form_links``, ``year_end``, ``year_review``)
 change state. *Terms* (``rd_cost``, ``absorption``, ``growth``, ``rd_push``,
-``registration_push``, ``certification_odds``, ``listing``, ``exit_hazard``, ``entry``,
+``registration_push``, ``certification_odds``, ``listing_eligibility``, ``listing_rate``, ``exit_hazard``, ``entry``,
 ``entrant_zone_share``, ``link_mix``) take a firm process's quantity and return it with the
-programme's effect applied; a programme that has no such effect does not define the hook.
+programme's effect applied (exactly one value is threaded: the first argument); a programme that
+has no such effect does not define the hook. ``_base.py`` declares each hook's arguments, and
+:func:`build` checks every programme's methods against them.
 
 The firm terms (``rd_cost``, ``absorption``, ``growth``, ``rd_push``, ``certification_odds``,
-``listing``, ``exit_hazard``) are evaluated once per class of firms, not once per firm: their
+``listing_eligibility``, ``listing_rate``, ``exit_hazard``) are evaluated once per class of firms, not once per firm: their
 last argument is a :class:`~sim.core.firms.FirmClasses` table (its ``col`` gives district, industry,
 status flags, ``has_loan``, ``has_equity`` per class), and the compiled firm processes look each
 firm's class up. ``absorption`` scales a firm's absorptive capacity (it receives ones) and
@@ -24,7 +26,7 @@ quantity itself. A term that needs some other attribute names it in
 
 from __future__ import annotations
 
-from ._base import HOOKS, Programme, hooks_of
+from ._base import HOOKS, HookError, Programme, check_hooks, hooks_of
 from .consortia import Consortia
 from .cultivation import Cultivation
 from .evaluation import EvaluationFeedback
@@ -42,9 +44,12 @@ from .transfer import TransferChain
 PROGRAMMES = (Cultivation, GuidingFundProgramme, PairedAssistance, Consortia, Finance, TransferChain,
               Talent, Platforms, EvaluationFeedback, InnovativeCounties)
 
-__all__ = ["HOOKS", "PROGRAMMES", "Programme", "build", "hooks_of"]
+__all__ = ["HOOKS", "PROGRAMMES", "HookError", "Programme", "build", "check_hooks", "hooks_of"]
 
 
 def build(model) -> dict[str, Programme]:
-    """One instance of every programme for a model, by name, in programme order."""
+    """One instance of every programme for a model, by name, in programme order; each class's
+    hooks are checked against their declaration first (:func:`check_hooks`)."""
+    for cls in PROGRAMMES:
+        check_hooks(cls)
     return {cls.name: cls(model) for cls in PROGRAMMES}

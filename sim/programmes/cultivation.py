@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.firms import cert_threshold, grouped_rows
+from ..core.firms import cert_threshold
 from ..core.hindcast import LAST_HISTORY_YEAR, MANUFACTURING_DIRECTIONS
-from ..params.parameters import in_directions
+from ..params.constants import in_directions
+from ..util.jit import grouped_rows
 from ._base import Programme
 
 SUPER_DEDUCTION_2022_OTHER = 0.75  # non-SME rate in force for most of 2022 (公告2021年第6号)

@@ -13,7 +13,7 @@ indicator scores ``min(c_k · (x / x_city)^γ, 100 %)``: ``x_city`` is the city'
 start (the benchmark, fixed so later scores are comparable over time), ``c_k`` the published
 city score of its dimension, so the city scores exactly the published dimension values. The
 elasticities γ and the dimension weights are what the report does not publish; they are fitted
-(``sim/data/tools/fit_evaluation.py``, result in ``sim/data/evaluation_fit.toml``) so that the
+(``tools/data/fit_evaluation.py``, result in ``sim/data/evaluation_fit.toml``) so that the
 start reproduces the published 2022 tiers and the city index 70.70.
 """
 
@@ -86,11 +86,9 @@ def evaluate(model, benchmark: np.ndarray | None):
     return scores, dims, benchmark
 
 
-# What each tier means and the colour the app's map and the report's maps give it: a category,
-# so it is shown with a legend, never on a continuous colour scale.
+# What each tier means (its colour in the pictures: sim/report/palette.py).
 TIER_NAMES = {1: "1 高于全市平均 above city average", 2: "2 平均至30% average to 30 %",
               3: "3 低于30% below 30 %"}
-TIER_COLOURS = {1: "#2b8a3e", 2: "#f2c14e", 3: "#e8590c"}
 
 
 def tiers(scores: np.ndarray) -> np.ndarray:

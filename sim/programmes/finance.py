@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.firm_processes import DT
 from ..core.funds import CreditPool, CultivationFund
+from ..params.constants import DT
 from ._base import Programme
 
 NO_ROWS = np.zeros(0, np.int64)
@@ -48,9 +48,11 @@ class Finance(Programme):
     def rd_push(self, push, firms):
         return push | self.financed(firms)
 
-    def listing(self, eligible, rate, firms):
-        equity = firms.col("has_equity")
-        return eligible | equity, rate * (1 + equity)
+    def listing_eligibility(self, eligible, firms):
+        return eligible | firms.col("has_equity")
+
+    def listing_rate(self, rate, firms):
+        return rate * (1 + firms.col("has_equity"))
 
     def after_listing(self, rows):
         self.fund.settle(self.model.firms, rows, NO_ROWS)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.firm_processes import DT
-from ..core.firms import seqsum
 from ..core.funds import MILLION_PER_100M, GuidingFund, allocation_weights
-from ..util.jit import kernel
+from ..params.constants import DT
+from ..util.jit import kernel, seqsum
 from ._base import Programme
 
 MAX_SUBSIDY_RATE = 0.5  # a district never pays more than half of a firm's R&D
@@ -74,6 +73,9 @@ class GuidingFundProgramme(Programme):
     def budget(self):
         m = self.model
         p = m.params
+        shares = programme_shares(p)      # before any money arrives: the pots split it by these
+        for d in m.district_list:
+            d.use_shares = shares
         years = m.year - p.start_year - 1
         growth = ((1 + p.district_budget.own_budget_growth) ** years if m.environment is None
                   else m.environment.fiscal_factor(m.year, p.start_year, p.district_budget.own_budget_growth))

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.firms import FIRM_START
 from ..core.funds import MILLION_PER_100M
-from ..params.parameters import SCENARIO_DIRECTIONS, in_directions
+from ..params.constants import FIRM_START, SCENARIO_DIRECTIONS, in_directions
 from ._base import Programme
 
 

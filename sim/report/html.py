@@ -7,7 +7,8 @@ rolling-origin backtest: coverage of its bands and its error on held-out years);
 district rankings; regional inequality over time; the district-level collaboration network on
 the map with paired-assistance links highlighted; and, for a comparison, the paired
 differences with their intervals. The figures and the summaries behind them are in
-``sim/report/figures.py``; this module assembles the page and writes the files.
+``sim/report/figures.py``, the maps in ``sim/report/maps.py``; this module assembles the page and
+writes the files.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import datasets
-from ..experiments.ensemble import EnsembleResult
-from .text import result_summary
-from .figures import GROUP_ZH, _png, choropleths, difference_chart, district_final, fan_charts, inequality_chart, network_map
+from ..data import identity
+from ..experiments.results import EnsembleResult
 from ..experiments.targets import RD_GROWTH_TARGET
-# The figures' other names stay importable from here, as they were before the figures moved.
-from .figures import COLORS, FAN_INDICATORS, FONTS, GROUP_EN, INEQUALITY, MAPS, NETWORK_TOP_LINKS, band, draw_districts, yearly
+from .figures import GROUP_ZH, difference_chart, district_final, fan_charts, inequality_chart, png
+from .maps import choropleths, network_map
+from .text import result_summary
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans",Arial,sans-serif;max-width:1150px;margin:2em auto;color:#222;padding:0 1em}
@@ -171,7 +171,7 @@ def forecast_quality_html(calibration: str | Path | None) -> str:
                         for i, k in enumerate(kinds.get("kind", [])))
     kind_table = (f"<p>By kind of point (the city levels are what the targets measure):</p><table>"
                   f"{head.replace('fitted on data to', 'kind')}{kind_rows}</table>" if kind_rows else "")
-    names = datasets.district_identity().set_index("adcode")["name_zh"].to_dict() if any(
+    names = identity.district_identity().set_index("adcode")["name_zh"].to_dict() if any(
         "@" in s for o in origins for s in bt[f"origin_{o}"]["series"]) else {}
     detail_head = ("<tr><th class=l>origin</th><th class=l>series</th><th>year</th><th>published</th><th>forecast median</th>"
                    "<th>90 % band</th><th>abs. error</th><th>in 50 %</th><th>in 90 %</th></tr>")
@@ -255,7 +255,7 @@ def _save(figures: dict, folder: Path) -> dict[str, bytes]:
     folder.mkdir(parents=True, exist_ok=True)
     pngs = {}
     for name, fig in figures.items():
-        pngs[name] = _png(fig)
+        pngs[name] = png(fig)
         (folder / f"{name}.png").write_bytes(pngs[name])
     return pngs
 

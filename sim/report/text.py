@@ -61,7 +61,7 @@ def plain_summary(summary: pd.DataFrame, replicates: int, targets, name: str, la
                   diffs: pd.DataFrame | None = None) -> dict[str, str]:
     """The paragraph, as ``{"zh": ..., "en": ...}``.
 
-    ``summary``: one row per target (``sim.experiments.ensemble.summarise``); ``lagging``: districts below the
+    ``summary``: one row per target (``sim.experiments.results.summarise``); ``lagging``: districts below the
     T3 growth line (columns adcode, name_zh, rd_cagr in %/yr); ``diffs``: paired differences of
     other scenarios (or candidate lever settings) against this one (``sim.experiments.ensemble.compare``)."""
     by_id = {t.id: t for t in targets}
@@ -98,7 +98,7 @@ def plain_summary(summary: pd.DataFrame, replicates: int, targets, name: str, la
 
 
 def result_summary(result, diffs: pd.DataFrame | None = None) -> dict[str, str]:
-    """:func:`plain_summary` of an :class:`~sim.experiments.ensemble.EnsembleResult`."""
+    """:func:`plain_summary` of an :class:`~sim.experiments.results.EnsembleResult`."""
     from .figures import district_final
     fin = district_final(result)
     lagging = fin.loc[~fin["meets_t3"], ["adcode", "name_zh", "rd_cagr"]]

@@ -117,8 +117,8 @@ def uniform(hi, lo, inc_hi, inc_lo):
 
 
 if numba is not None:
-    from numba.np.random._constants import fi_double as _FI, ki_double as _KI, wi_double as _WI
-    from numba.np.random._constants import ziggurat_nor_inv_r as _NOR_INV_R, ziggurat_nor_r as _NOR_R
+    from numba.np.random._constants import (fi_double as _FI, ki_double as _KI, wi_double as _WI,
+                                            ziggurat_nor_inv_r as _NOR_INV_R, ziggurat_nor_r as _NOR_R)
     _BYTE, _SIGN, _ABS = np.uint64(0xFF), np.uint64(1), np.uint64(0x000FFFFFFFFFFFFF)
     _8, _1 = np.uint64(8), np.uint64(1)
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 try:
     import numba
 except ImportError:  # pragma: no cover - numba is a dependency; the twins keep the model usable without it
@@ -49,3 +51,37 @@ def maximum(a, b):
 @inline
 def minimum(a, b):
     return a if (a < b or a != a) else b
+
+
+# Helpers the model's loops share.
+def grouped_rows_twin(keys: np.ndarray, alive: np.ndarray, n_groups: int):
+    rows = np.flatnonzero(alive)
+    order = rows[np.argsort(keys[rows], kind="stable")]
+    counts = np.bincount(keys[rows], minlength=n_groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return order, starts, counts
+
+
+@kernel(grouped_rows_twin)
+def grouped_rows(keys, alive, n_groups):
+    """The rows where ``alive`` holds, sorted by key (ascending rows within a key: a stable
+    counting sort), with start offsets and counts per key, for O(1) random picks."""
+    counts = np.zeros(n_groups, np.int64)
+    for i in range(len(keys)):
+        if alive[i]:
+            counts[keys[i]] += 1
+    starts = np.zeros(n_groups, np.int64)
+    for g in range(1, n_groups):
+        starts[g] = starts[g - 1] + counts[g - 1]
+    order = np.empty(counts.sum(), np.int64)
+    fill = starts.copy()
+    for i in range(len(keys)):
+        if alive[i]:
+            order[fill[keys[i]]] = i
+            fill[keys[i]] += 1
+    return order, starts, counts
+
+
+def seqsum(x) -> float:
+    """A sum added in row order, as the kernels add (numpy's own sum adds pairwise)."""
+    return float(np.cumsum(x)[-1]) if len(x) else 0.0

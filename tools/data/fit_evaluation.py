@@ -2,7 +2,7 @@
 indicator's score elasticity — to what it does publish for 2022: the 10 tier-1 and 7 tier-3
 区县 (tier 2 the other 21), the city's five dimension scores and its composite 70.70.
 
-    PYTHONPATH=. python sim/data/tools/fit_evaluation.py [--write] [--restate]
+    PYTHONPATH=. python tools/data/fit_evaluation.py [--write] [--restate]
 
 Method. The model's start (scale 1, the baseline scenario, seeds SEEDS) gives each district's
 nine raw indicators (``sim/programmes/evaluation.py``). For given elasticities γ every district's
@@ -27,10 +27,12 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import differential_evolution, linprog
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sim import InnovationModel, datasets, scenarios  # noqa: E402
+from sim import InnovationModel  # noqa: E402
+from sim.data import datasets  # noqa: E402
+from sim.experiments import scenarios  # noqa: E402
 from sim.programmes import evaluation as ev  # noqa: E402
 
 OUT = ROOT / "sim" / "data" / "evaluation_fit.toml"
@@ -162,7 +164,7 @@ def main(argv=None) -> int:
         mean_scores = np.mean([r["scores"] for r in rows], axis=0)
         lines = [
             "# The district evaluation's unpublished method, fitted to the published 2022 results.",
-            "# Written by sim/data/tools/fit_evaluation.py; EvaluationParams (sim/params/levers.py) carries the same numbers.",
+            "# Written by tools/data/fit_evaluation.py; EvaluationParams (sim/params/levers.py) carries the same numbers.",
             "[fit]",
             'status = "derived"',
             f'restated = {"true" if args.restate else "false"}  # true: the weights and elasticities of an earlier fit, scored on the current start',

