@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from ..params.fields import ParamError
+from ..util.errors import guarded
 from .figure import figure_from_file
 from .file import evaluate, write_calibration
 from .fit import AIM_MAPE, HEADLINE, distance
@@ -47,18 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser):
 
 
 def main(args) -> int:
-    try:
-        return _main(args)
-    except CalibrationError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except ParamError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted: nothing was written; the generations finished so far are kept in the --history file, "
-              "and the same command resumes from them", file=sys.stderr)
-        return 130
+    # Any bad input (an option, a parameter, a data file) is one line and exit 2; Ctrl-C keeps
+    # the finished generations, from which the same command resumes.
+    return guarded(lambda: _main(args), "the generations finished so far (in the --history file)", "resume from them")
 
 
 def _main(args) -> int:
