@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..experiments.executors import scheduler_named
 from ..util.errors import guarded
 from .figure import figure_from_file
 from .file import evaluate, write_calibration
@@ -46,22 +47,44 @@ def add_arguments(parser: argparse.ArgumentParser):
 
 
 def main(args) -> int:
-    # Any bad input (an option, a parameter, a data file) is one line and exit 2; Ctrl-C keeps
-    # the finished generations, from which the same command resumes.
-    return guarded(lambda: _main(args), "the generations finished so far (in the --history file)", "resume from them")
+    # Any bad input (an option, a parameter, a data file, an unreachable scheduler) is one line and
+    # exit 2; Ctrl-C keeps the finished generations, from which the same command resumes.
+    def work():
+        with scheduler_named(args.scheduler):
+            return _main(args)
+    return guarded(work, "the generations finished so far (in the --history file)", "resume from them")
+
+
+# What the hindcast figure can be written as (matplotlib's writers without extra libraries).
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_path(option: str, path: Path, suffixes: tuple[str, ...], what: str) -> Path:
+    """Refuse, before any work, a path the command could only fail on at its end: the wrong kind
+    of file, a folder in its place, or a file where one of its folders should be."""
+    if path.suffix.lower() not in suffixes:
+        raise CalibrationError(f"{option}: expected {what} ({' or '.join(suffixes)}), got {path}")
+    if path.is_dir():
+        raise CalibrationError(f"{option}: {path} is a folder; give the path of {what} ({' or '.join(suffixes)})")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise CalibrationError(f"{option}: {parent} is a file, so {path} cannot be written under it")
+            break
+    return path
 
 
 def _main(args) -> int:
     from ..experiments.executors import default_workers
     workers = args.workers if args.workers is not None else default_workers()
     out = Path(args.out)
-    if out.suffix != ".toml":
-        raise CalibrationError(f"--out: expected a .toml file, got {out}")
+    check_path("--out", out, (".toml",), "a calibration file")
     default_out = out.resolve() == CALIBRATION_FILE.resolve()
     figure = args.figure or (FIGURE_FILE if default_out else out.with_name(out.stem + "_hindcast.png"))
     history = args.history or (FIGURE_FILE.with_name("abc.db") if default_out else out.with_name(out.stem + "_abc.db"))
-    if history.suffix != ".db":
-        raise CalibrationError(f"--history: expected a .db file (SQLite), got {history}")
+    check_path("--history", history, (".db",), "an SQLite history file")
+    if not args.evaluate:
+        check_path("--figure", figure, FIGURE_SUFFIXES, "a figure file")
     if not 1 <= workers <= 256:
         raise CalibrationError(f"--workers: allowed 1 to 256, got {workers}")
     if args.evaluate:

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..experiments.executors import SCHEDULER_TIMEOUT
 from .fit import (ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, TIER_YEAR, TIERS, district_points, is_district, observed,
                   point_weights, value)
 from .problem import DEFAULTS, FIT_YEARS, FREE, LAST_YEAR, CalibrationError
@@ -149,7 +150,7 @@ def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["bud
         abc = pyabc.ABCSMC(HindcastModel(scale), _prior(), dist, population_size=population, sampler=sampler,
                            eps=pyabc.QuantileEpsilon(alpha=accept))
         url = f"sqlite:///{database}"
-        run_id = _resumable(url, fingerprint) if database.exists() else None
+        run_id = _resumable(url, fingerprint, database) if database.exists() else None
         if run_id is None and database.exists():
             raise CalibrationError(f"{database}: holds a calibration history of other settings (or a finished one); "
                                    "pass --fresh to discard it, or another --history file")
@@ -168,14 +169,18 @@ def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["bud
     return result
 
 
-def _resumable(url: str, fingerprint: str) -> int | None:
+def _resumable(url: str, fingerprint: str, database: Path) -> int | None:
     """The id of the latest search of these settings in the history, else None (pyabc keeps
     the run's meta information as the text of a dict; the fingerprint is a hex digest in it)."""
     import pyabc
     try:
         runs = pyabc.History(url, create=False).all_runs()
-    except Exception:  # noqa: BLE001 — not a pyabc history: refused by the caller
-        return None
+    except Exception:  # noqa: BLE001 — whatever the database layer raises, the file is no history
+        raise CalibrationError(f"{database}: is damaged or not a calibration history (it cannot be read as one); "
+                               "pass --fresh to discard it, or give another --history file") from None
+    if not runs:
+        raise CalibrationError(f"{database}: holds no calibration history (an empty or damaged file); pass --fresh to "
+                               "discard it, or give another --history file")
     found = [r.id for r in runs if fingerprint in (r.json_parameters or "")]
     return found[-1] if found else None
 
@@ -183,7 +188,7 @@ def _resumable(url: str, fingerprint: str) -> int | None:
 def _mapper(stack: contextlib.ExitStack, workers: int, scheduler: str | None):
     if scheduler:
         from distributed import Client
-        client = stack.enter_context(Client(scheduler, timeout="10s"))
+        client = stack.enter_context(Client(scheduler, timeout=SCHEDULER_TIMEOUT))
         return lambda fn, items: (f.result() for f in client.map(fn, items, pure=False))
     if workers <= 1:
         return map
