@@ -137,7 +137,7 @@ def test_identical_sample_points_give_identical_outputs_and_factors_travel_with_
 
 
 def test_morris_on_the_model_ranks_the_super_deduction_above_the_fund_of_funds_for_t2():
-    """The README's lever table: the super-deduction lowers the cost of R&D and so raises
+    """The lever table of docs/LIBRARY.md: the super-deduction lowers the cost of R&D and so raises
     certifications strongly; the cultivation fund-of-funds reaches few firms by 2025."""
     pr = sa.problem({"cultivation.super_deduction": (0.5, 1.5), "finance.fund_of_funds_size": (0.0, 60.0)})
     m = sa.morris(pr, outputs=("T2",), trajectories=3, **SMALL).set_index("factor")
