@@ -1,6 +1,7 @@
 """The search for the cheapest mix: its search space, statistics, stored study, outputs and
 command line (subprocesses on tiny settings: scale 0.03, 2–4 trials)."""
 
+import copy
 import math
 import signal
 import subprocess
@@ -181,13 +182,156 @@ def test_a_larger_trials_continues_and_another_set_up_is_refused(searched, tmp_p
     after = pd.read_csv(copy / "trials.csv")
     assert len(after) == 4
     pd.testing.assert_frame_equal(after.iloc[:3][["trial", "cost", "p_all"]], before[["trial", "cost", "p_all"]])
-    for args, key in ((["--targets", "T1", "--prob", "0.5"], "targets"), (["--targets", "T1,T2", "--prob", "0.6"], "prob")):
+    for args, key in ((["--targets", "T1", "--prob", "0.5"], "--targets"), (["--targets", "T1,T2", "--prob", "0.6"], "--prob")):
         res = run_cli("optimise", "baseline", *args, "--trials", "4", *TINY, "--out", copy)
         assert res.returncode == 2 and f"key '{key}'" in res.stderr and "optuna.db" in res.stderr
         assert "Traceback" not in res.stderr
-    res = run_cli("optimise", "baseline", "--targets", "T1,T2", "--prob", "0.5", "--trials", "4", *TINY[:-1],
-                  "--seed", "7", "--quiet", "--out", copy)
-    assert res.returncode == 2 and "key 'fingerprint'" in res.stderr
+
+
+@pytest.mark.parametrize("change, key, words", [
+    (["--scale", "0.05"], "--scale", "this folder's search ran at 0.03, this command asks for 0.05"),
+    (["--seed", "7"], "--seed", "this folder's search ran with root seed 42, this command asks for 7"),
+    (["--fixed-parameters"], "--fixed-parameters", "this folder's search ran each replicate at its posterior draw "
+                                                   "(without --fixed-parameters), this command asks for the calibrated "
+                                                   "point estimate (--fixed-parameters)"),
+])
+def test_another_scale_seed_or_parameters_is_refused_naming_the_setting_and_both_values(searched, change, key, words):
+    """The refusal names the option that differs, not the scenario's fingerprint they all change."""
+    out, _ = searched
+    args = ["--scale", "0.03", "--replicates", "2", "--backend", "serial", "--quiet"]
+    res = run_cli("optimise", "baseline", "--targets", "T1,T2", "--prob", "0.5", "--trials", "4", *args, *change,
+                  "--out", out)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"key '{key}'" in res.stderr and words in res.stderr and "optuna.db" in res.stderr, res.stderr
+    assert "fingerprint" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_the_setup_difference_names_a_changed_scenario_parameter_or_lever_range():
+    record = problem.Setup.build(load("baseline"), scale=0.03).record()
+    assert optimise.setup_difference(record, record) is None
+    edited = copy.deepcopy(record)
+    edited["params"]["guiding_fund"]["annual_budget"] = 99.0
+    edited["fingerprint"] = "0123456789abcdef"
+    key, message = optimise.setup_difference(edited, record)
+    assert key == "SCENARIO" and "guiding_fund.annual_budget was 99" in message and "fingerprint" not in message
+    old = {k: v for k, v in edited.items() if k != "params"}     # a study stored before records held the parameters
+    key, message = optimise.setup_difference(old, record)
+    assert key == "SCENARIO" and "fingerprint 0123456789abcdef then" in message
+    ranges = copy.deepcopy(record)
+    ranges["levers"]["finance.risk_pool_topup"] = ["float", 0.0, 5.0, 0.5]
+    key, message = optimise.setup_difference(ranges, record)
+    assert key == "levers" and "finance.risk_pool_topup was searched over" in message
+    key, message = optimise.setup_difference({k: v for k, v in record.items() if k != "sampler"}, record)
+    assert key == "--sampler" and "did not record" in message
+
+
+# ---- a stopped and resumed search repeats the uninterrupted one -------------------------------
+def test_a_search_stopped_and_resumed_gives_the_trials_of_one_run(tmp_path):
+    """--trials 5 then --trials 8 into the same folder: the trials (settings and results) of --trials 8 at once."""
+    args = ["optimise", "baseline", "--targets", "T1,T2", "--prob", "0.5", "--mixes", "1", "--scale", "0.03",
+            "--replicates", "2", "--check-replicates", "2", "--backend", "serial", "--quiet", "--no-report"]
+    for trials, out in ((5, "resumed"), (8, "resumed"), (8, "at_once")):
+        res = run_cli(*args, "--trials", trials, "--out", tmp_path / out)
+        assert res.returncode == 0, res.stderr
+    resumed, at_once = (pd.read_csv(tmp_path / out / "trials.csv") for out in ("resumed", "at_once"))
+    assert len(at_once) == 8 and at_once["trial"].tolist() == list(range(8))
+    pd.testing.assert_frame_equal(resumed, at_once)
+    levers = [c for c in at_once.columns if "." in c]
+    assert len(at_once[levers].drop_duplicates()) == 8        # the sampler did vary them
+
+
+def _fake_evaluate(fail_on_call=None):
+    """A stand-in for ensemble.evaluate_params whose results follow the levers (no simulation);
+    ``fail_on_call``: the call (0, 1, …) that is interrupted as Ctrl-C would."""
+    calls = []
+
+    def evaluate(scenarios, replicates, targets, indicators=(), **_):
+        if fail_on_call is not None and len(calls) == fail_on_call:
+            raise KeyboardInterrupt
+        calls.append(len(scenarios))
+        rows = []
+        for i, s in enumerate(scenarios):
+            g = s.params.guiding_fund
+            level = g.annual_budget / 40 + g.share_rd_subsidy + s.params.finance.risk_pool_topup / 20 - 0.3
+            for k in range(replicates):
+                row = {"run": i, "replicate": k, **{t.id: t.threshold * (level + 0.15 * k - 0.1 * j)
+                                                     for j, t in enumerate(targets)}}
+                row.update({ind: level / 4 for ind in indicators})
+                rows.append(row)
+        return pd.DataFrame(rows)
+    return evaluate
+
+
+def _trials(out):
+    """Every trial but those a stop left unfinished, in order: state, settings, results."""
+    import optuna
+    study = optuna.load_study(study_name=optimise.STUDY, storage=optimise.storage_url(out))
+    return [(t.state.name, t.params, t.values) for t in study.get_trials() if not t.user_attrs.get("stopped")]
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2"])
+def test_an_interrupted_search_resumed_repeats_the_uninterrupted_one(tmp_path, monkeypatch, sampler):
+    """Ctrl-C while trials run, then the same command: the trials it was running run again with
+    their settings, and every later trial is the one an uninterrupted search asks (past the TPE's
+    random start-up trials too); so is a search stopped at the end of a batch of several workers."""
+    setup = problem.Setup.build(load("baseline"), targets=["T1", "T2"], prob=0.5, replicates=2, scale=0.03,
+                                sampler=sampler)
+    n = optimise.STARTUP_TRIALS + 4
+    for name in ("at_once", "stopped", "batches", "batches_at_once"):
+        (tmp_path / name).mkdir()
+    monkeypatch.setattr(ensemble, "evaluate_params", _fake_evaluate())
+    optimise.search(setup, tmp_path / "at_once", n)
+    monkeypatch.setattr(ensemble, "evaluate_params", _fake_evaluate(fail_on_call=5))
+    with pytest.raises(KeyboardInterrupt):
+        optimise.search(setup, tmp_path / "stopped", n)
+    monkeypatch.setattr(ensemble, "evaluate_params", _fake_evaluate())
+    logged = []
+    study = optimise.search(setup, tmp_path / "stopped", n, log=logged.append)
+    assert any("left unfinished by a stopped search: it runs again" in m for m in logged)
+    assert sum(bool(t.user_attrs.get("stopped")) for t in study.get_trials()) == 1
+    at_once = _trials(tmp_path / "at_once")
+    assert _trials(tmp_path / "stopped") == at_once
+    assert sum(s == "COMPLETE" for s, _, _ in at_once) == n       # past the start-up trials
+    assert len({v[1] for _, _, v in at_once}) > 1                    # some settings meet the targets, some not
+    # several workers: stopped where a batch ends, the search goes on as if it had not stopped
+    optimise.search(setup, tmp_path / "batches", 6, batch=3)
+    optimise.search(setup, tmp_path / "batches", n, batch=3)
+    optimise.search(setup, tmp_path / "batches_at_once", n, batch=3)
+    assert _trials(tmp_path / "batches") == _trials(tmp_path / "batches_at_once")
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_a_new_study_in_an_old_folder_leaves_nothing_of_the_old_one(searched, tmp_path, how):
+    """optuna.db deleted or emptied: the new search removes what the old one wrote (tables, report,
+    mixes, their checks) and says so; files it did not write stay."""
+    import shutil
+    out, _ = searched
+    copy_ = tmp_path / "copy"
+    shutil.copytree(out, copy_)
+    old_mixes = {p.stem for p in (copy_ / "mixes").glob("*.toml")}
+    assert old_mixes and old_mixes == {p.name for p in (copy_ / "checks").iterdir()}
+    foreign = [copy_ / "notes.txt", copy_ / "mixes" / "my_mix.toml", copy_ / "checks" / "mine" / "x.txt",
+               copy_ / "checks" / "baseline_mix0999" / "x.txt"]
+    for f in foreign:
+        f.parent.mkdir(exist_ok=True)
+        f.write_text("not the optimiser's")
+    if how == "deleted":
+        (copy_ / "optuna.db").unlink()
+    else:
+        (copy_ / "optuna.db").write_bytes(b"")
+    res = run_cli("optimise", "baseline", "--targets", "T1", "--prob", "0.5", "--trials", "2", "--mixes", "1",
+                  "--seed", "7", *TINY, "--no-report", "--out", copy_)
+    assert res.returncode == 0, res.stderr
+    assert "note: optuna.db held no search (deleted or emptied): a new search started" in res.stdout
+    assert all(f.read_text() == "not the optimiser's" for f in foreign)
+    assert not (copy_ / "report.html").exists()                    # the old report went, --no-report wrote none
+    assert len(pd.read_csv(copy_ / "trials.csv")) == 2
+    new_mixes = {p.stem for p in (copy_ / "mixes").glob("*.toml")} - {"my_mix"}
+    assert new_mixes and all("root seed 7" in (copy_ / "mixes" / f"{m}.toml").read_text("utf-8") for m in new_mixes)
+    assert {p.name for p in (copy_ / "checks").iterdir()} == new_mixes | {"mine", "baseline_mix0999"}
+    for m in new_mixes:
+        assert str(mixes.check_seed(7)) in (copy_ / "checks" / m / "manifest.json").read_text()
+    assert [p.name for p in (copy_ / "checks" / "baseline_mix0999").iterdir()] == ["x.txt"]
 
 
 @pytest.mark.parametrize("args, words", [

@@ -90,8 +90,9 @@ def _main(args, workers_cap: int) -> int:
 
 def summary(answer) -> str:
     s = answer.setup
-    lines = [f"{s.scenario.name}: {len(answer.trials)} trials × {s.replicates} replicates (scale {s.scenario.params.scale:g}), "
-             f"targets {', '.join(t.id for t in s.targets)}, required P ≥ {s.prob:g}"]
+    lines = [f"note: {n}" for n in answer.notes]
+    lines.append(f"{s.scenario.name}: {len(answer.trials)} trials × {s.replicates} replicates (scale {s.scenario.params.scale:g}), "
+                 f"targets {', '.join(t.id for t in s.targets)}, required P ≥ {s.prob:g}")
     for m in answer.mixes:
         r, c = m["row"], m["check"]
         lines.append(f"  {m['label']:<12} trial {int(r['trial']):>4}  {r['cost']:8.2f} 亿元/yr  search P {r['p_all']:4.0%}  "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..report.text import wilson
 
 MIXES = "mixes"           # the mix scenario files, in the output folder
 CHECKS = "checks"         # one ensemble folder per checked mix
+MIX_NAME = re.compile(r"^.+_mix\d{4,}$")      # what mix_name gives, of any scenario
 
 
 def check_seed(seed: int) -> int:
@@ -139,6 +141,43 @@ def lagging_districts(result, threshold: float = 0.5) -> pd.DataFrame:
     table.insert(0, "name_zh", table.index.map(names))
     lag = table[(table["rd_growth_missed"] > threshold) | (table["no_platform"] > threshold)]
     return lag.sort_values(["rd_growth_missed", "no_platform"], ascending=False).reset_index()
+
+
+def is_mix_file(path: Path) -> bool:
+    """Whether ``path`` is a mix file a search wrote: its name is a mix's and its first line says
+    which search found it (:func:`mix_text`)."""
+    if not (path.is_file() and path.suffix == ".toml" and MIX_NAME.match(path.stem)):
+        return False
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return first.startswith("# ") and " of the search `" in first
+
+
+def remove_check(folder: Path) -> bool:
+    """Remove a mix's check ensemble (``checks/<mix>``) — only what the ensemble run wrote there
+    (:meth:`OutputFolder.clear`, then its own record and lock); a folder that is not one of this
+    simulator's ensembles is left alone. True when the folder is gone."""
+    from ..experiments.outfolder import LOCK_FILE, OWNER_FILE, OutputFolder, OutputFolderError
+    if not (folder.is_dir() and MIX_NAME.match(folder.name)):
+        return False
+    ensemble = OutputFolder(folder, kind="ensemble")
+    try:
+        with ensemble:
+            ensemble.clear()
+    except OutputFolderError:           # not this simulator's ensemble, or in use: not ours to empty now
+        return False
+    if {e.name for e in os.scandir(folder)} <= {OWNER_FILE, LOCK_FILE}:
+        for name in (OWNER_FILE, LOCK_FILE):
+            (folder / name).unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            return False
+        return True
+    return False
 
 
 # ------------------------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ class Setup:
         return dict(scenario=s.name, fingerprint=s.fingerprint(), targets=[t.id for t in self.targets],
                     prob=self.prob, levers={k: list(v) for k, v in self.space.items()}, replicates=self.replicates,
                     scale=s.params.scale, seed=s.seed, until=s.until, inequality=self.inequality, sampler=self.sampler,
-                    parameters=s.parameters)
+                    parameters=s.parameters, params=s.params.to_dict())
 
     def directions(self) -> list[str]:
         return ["minimize", "maximize"] + (["minimize"] if self.inequality else [])

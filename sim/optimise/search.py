@@ -20,8 +20,17 @@ front for the report.
 
 The study lives in an SQLite file (``optuna.db``) in the output folder. Each finished trial is
 committed when it is told, so a killed search loses only the trials it was running; running the
-same command again (or with a larger ``trials``) continues. The study records its set-up
-(:meth:`sim.optimise.problem.Setup.record`); a different set-up is refused (:class:`SetupMismatch`, naming the key).
+same command again (or with a larger ``trials``) continues, and first runs again the trials the
+stopped search left unfinished (queued with their settings, ``Study.enqueue_trial``). The study
+records its set-up (:meth:`sim.optimise.problem.Setup.record`); a different set-up is refused
+(:class:`SetupMismatch`, naming the option that differs and both values).
+
+Resuming repeats the uninterrupted search: the sampler is made afresh for every trial, seeded by
+the root seed and the trial's place in the search (its number, not counting trials a stop left
+unfinished, which run again under a new number), so what a trial is asked depends only on the
+seed and the trials before it, never on where a search was stopped. With several workers the
+trials of one batch are asked together and each sees the others as running (the TPE's constant
+liar): a stopped search is then repeated when it stopped at the end of a batch of the same size.
 
 The best mixes are then re-run with fresh, independent replicates (:mod:`sim.optimise.mixes`), so the
 probability reported for them is not the maximum of noisy estimates it was selected as.
@@ -77,9 +86,11 @@ def storage_url(out: Path) -> str:
     return f"sqlite:///{Path(out).resolve() / STORAGE}"
 
 
-def open_study(setup: Setup, out: Path):
+def open_study(setup: Setup, out: Path, fresh=None, log=None):
     """Create the study in ``out`` or load the one there, refusing another set-up. Trials a
-    killed search left running are marked failed: this search holds the folder, so nobody runs them."""
+    stopped search left running are marked failed (this search holds the folder, so nobody runs
+    them) and queued to run again with their settings. ``fresh()`` is called before a study is
+    created in a folder that holds none (the files of an earlier search are then not this one's)."""
     import optuna
     from optuna.trial import TrialState
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -97,25 +108,121 @@ def open_study(setup: Setup, out: Path):
                             "choose another --out")
     if STUDY in names:
         study = optuna.load_study(study_name=STUDY, storage=storage, sampler=_sampler(setup, 0))
-        stored = study.user_attrs.get("setup", {})
-        for key in record:
-            if _norm(stored.get(key)) != _norm(record[key]):
-                raise SetupMismatch(path, key, f"this search was set up with {key} = {short(stored.get(key))}, the "
-                                    f"command asks for {short(record[key])}; rerun with the stored set-up to "
-                                    "continue it, or choose another --out for a new search")
+        differs = setup_difference(study.user_attrs.get("setup", {}), record)
+        if differs:
+            key, message = differs
+            raise SetupMismatch(path, key, f"{message}; rerun with the folder's setting to continue its search, or "
+                                "choose another --out for a new search")
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             storage.set_trial_user_attr(t._trial_id, "stopped", True)
             storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            # Run again with its settings (under a new number): the search goes on as if it had not stopped.
+            study.enqueue_trial(dict(t.params), user_attrs={"rerun_of": t.number, **(
+                {"input": True} if t.user_attrs.get("input") else {})})
+            if log:
+                log(f"trial {t.number} was left unfinished by a stopped search: it runs again")
     else:
+        if fresh is not None:
+            fresh()
         study = optuna.create_study(study_name=STUDY, storage=storage, directions=setup.directions(),
                                     sampler=_sampler(setup, 0))
         study.set_user_attr("setup", record)
         # The first trial is the input's own mix: the front then says what the input achieves.
         start = {k: _in_space(v, setup.space[k]) for k, v in lever_values(setup.scenario.params, setup.space).items()}
         study.enqueue_trial(start, user_attrs={"input": True})
-    # Seeded afresh from the trials stored so far: a resumed search is reproducible from its history.
-    study.sampler = _sampler(setup, len(study.get_trials(deepcopy=False)))
     return study
+
+
+# How the set-up a folder's search ran under differs from the command's: the setting that differs,
+# as the option (or scenario key) that sets it, and both values. Checked in this order: the
+# scenario's fingerprint last, as it also changes with the scale, seed and parameters named before it.
+_SETTING = dict(scenario="SCENARIO", until="until", scale="--scale", seed="--seed", parameters="--fixed-parameters",
+                targets="--targets", prob="--prob", levers="--levers", replicates="--replicates",
+                inequality="--inequality", sampler="--sampler", params="SCENARIO", fingerprint="SCENARIO")
+_PARAMETERS = {"posterior": "each replicate at its posterior draw (without --fixed-parameters)",
+               "fixed": "the calibrated point estimate (--fixed-parameters)"}
+
+
+def setup_difference(stored: dict, record: dict) -> tuple[str, str] | None:
+    """The first setting of ``record`` (this command's set-up) that differs from ``stored`` (the
+    folder's), as ``(option, message)`` naming both values; None when they agree."""
+    keys = [k for k in _SETTING if k in record] + [k for k in record if k not in _SETTING]
+    for key in keys:
+        if key == "params" and key not in stored:
+            continue            # a study stored before the set-up held its parameters: the fingerprint compares them
+        was, now = _norm(stored.get(key)), _norm(record[key])
+        if was != now:
+            setting = _SETTING.get(key, key)
+            if key == "levers" and isinstance(was, dict) and set(was) == set(now):
+                setting = "levers"      # the same levers, another range: their declaration changed, not --levers
+            return setting, _difference(key, was, now, key in stored)
+    return None
+
+
+def _difference(key: str, was, now, recorded: bool) -> str:
+    if not recorded:
+        return f"this folder's search did not record its {key}; this command asks for {short(now)}"
+    if key == "scenario":
+        return f"this folder's search is of the scenario {short(was)}, this command names {short(now)}"
+    if key == "until":
+        return f"this folder's search ran to the end of {short(was)}, the scenario now runs to the end of {short(now)}"
+    if key == "scale":
+        return f"this folder's search ran at {_num(was)}, this command asks for {_num(now)}"
+    if key == "seed":
+        return f"this folder's search ran with root seed {short(was)}, this command asks for {short(now)}"
+    if key == "parameters":
+        return (f"this folder's search ran {_PARAMETERS.get(was, short(was))}, this command asks for "
+                f"{_PARAMETERS.get(now, short(now))}")
+    if key == "targets":
+        return f"this folder's search aimed at {_ids(was)}, this command asks for {_ids(now)}"
+    if key == "prob":
+        return f"this folder's search required P ≥ {_num(was)}, this command asks for {_num(now)}"
+    if key == "levers":
+        if not isinstance(was, dict) or set(was) != set(now):
+            return f"this folder's search varied {_ids(was)}, this command asks for {_ids(now)}"
+        lever = next(k for k in now if was[k] != now[k])
+        return (f"lever {lever} was searched over {short(was[lever])} in this folder's search, its declaration "
+                f"(sim/params/levers.py) now gives {short(now[lever])}")
+    if key == "replicates":
+        return f"this folder's search ran {short(was)} replicates per trial, this command asks for {short(now)}"
+    if key == "inequality":
+        def said(v):
+            return "with the inequality objective (--inequality)" if v else "without the inequality objective"
+        return f"this folder's search ran {said(was)}, this command asks for a search {said(now)}"
+    if key == "sampler":
+        return f"this folder's search used the sampler {short(was)}, this command asks for {short(now)}"
+    if key == "params" and (changed := _changed(was, now)):
+        first = changed[0]
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        return (f"the scenario's {first[0]} was {short(first[1])} when this folder's search ran, the scenario now "
+                f"gives {short(first[2])}{more}")
+    if key == "fingerprint":
+        return (f"the scenario no longer gives the replicates this folder's search ran: its parameters, its targets "
+                f"or its calibration's posterior draws changed since (fingerprint {_text(was)} then, {_text(now)} now)")
+    return f"this folder's search ran with {key} = {short(was)}, this command asks for {short(now)}"
+
+
+def _num(x) -> str:
+    return f"{x:g}" if isinstance(x, (int, float)) and not isinstance(x, bool) else short(x)
+
+
+def _text(x) -> str:
+    return x if isinstance(x, str) and len(x) <= 64 else short(x)
+
+
+def _ids(x) -> str:
+    items = list(x) if isinstance(x, (list, dict)) else [x]
+    return ", ".join(str(i) for i in items) if items else "none"
+
+
+def _changed(was, now, prefix: str = "") -> list[tuple[str, object, object]]:
+    """Dotted keys whose values differ between two nested dicts, with both values."""
+    if not (isinstance(was, dict) and isinstance(now, dict)):
+        return [(prefix or "parameters", was, now)] if was != now else []
+    out = []
+    for k in [*now, *(k for k in was if k not in now)]:
+        out += _changed(was.get(k), now.get(k), f"{prefix}.{k}" if prefix else str(k))
+    return out
 
 
 def _norm(x):
@@ -127,12 +234,34 @@ def _norm(x):
     return x
 
 
-def _sampler(setup: Setup, stored: int):
+def _sampler(setup: Setup, place: int):
+    """The sampler that asks the trial at ``place`` in the search: seeded by the root seed and that
+    place alone, so the trial is the same however the search was stopped and resumed before it."""
     import optuna
-    seed = int(np.random.SeedSequence([setup.seed, stored]).generate_state(1)[0])
+    seed = int(np.random.SeedSequence([setup.seed, place]).generate_state(1)[0])
     if setup.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=STARTUP_TRIALS)
+
+
+def _ask(study, setup: Setup, dists: dict):
+    """Ask the next trial (a queued one first: the input's mix, a stopped trial's re-run) with the
+    sampler of its place: its number less the trials before it that a stop left unfinished."""
+    from optuna.trial import TrialState
+    trials = study.get_trials(deepcopy=False)
+    waiting = [t.number for t in trials if t.state == TrialState.WAITING]
+    number = min(waiting) if waiting else len(trials)
+    place = number - sum(1 for t in trials if t.number < number and _stopped(t))
+    study.sampler = _sampler(setup, place)
+    trial = study.ask(dists)
+    if trial.number != number:      # only this search writes into the study: it holds the folder's lock
+        raise RuntimeError(f"asked trial {number} of {STORAGE}, got trial {trial.number}: another process wrote into it")
+    return trial
+
+
+def _stopped(t) -> bool:
+    from optuna.trial import TrialState
+    return t.state == TrialState.FAIL and bool(t.user_attrs.get("stopped"))
 
 
 def finished(study) -> int:
@@ -153,18 +282,19 @@ def score(rows: pd.DataFrame, targets) -> dict:
 
 
 def search(setup: Setup, out: Path, trials: int, pool=None, batch: int = 1, backend: str = "serial",
-           workers: int | None = None, log=None):
+           workers: int | None = None, log=None, fresh=None):
     """Run trials until ``trials`` have finished in the study stored in ``out`` (those already
-    there count). ``batch`` settings are evaluated together (one per worker)."""
+    there count). ``batch`` settings are evaluated together (one per worker). ``fresh``: see
+    :func:`open_study`."""
     from ..experiments import ensemble
-    study = open_study(setup, out)
+    study = open_study(setup, out, fresh=fresh, log=log)
     s = setup.scenario
     dists = _distributions(setup.space)
     indicators = (INEQUALITY,) if setup.inequality else ()
     while (done := finished(study)) < trials:
         asked, runs = [], []
         for _ in range(max(1, min(batch, trials - done))):
-            trial = study.ask(dists)
+            trial = _ask(study, setup, dists)
             try:
                 params = with_levers(s.params, {k: _clean(trial.params[k]) for k in setup.space})
             except ParamError as e:            # a combination the model refuses: not a mix to run
