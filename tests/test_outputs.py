@@ -231,3 +231,41 @@ def test_tasks_are_contiguous_small_enough_to_balance_and_bounded():
         assert max(map(len, tasks)) - min(map(len, tasks)) <= 1
     assert split(list(range(5)), 1) == [[k] for k in range(5)]
     assert split(list(range(5)), 2, chunk=2) == [[0, 1], [2, 3], [4]]
+
+
+@pytest.mark.parametrize("out, words", [
+    (" ", "is blank"),
+    ("   ", "is blank"),
+    ("a\nb", "U+000A LINE FEED"),
+    ("res\tults", "U+0009 TAB"),
+    ("results ", "begins or ends in a space"),
+    (" results", "begins or ends in a space"),
+    ("a\nb/c", "in the folder name 'a\\nb'"),           # not only the last name: every one is created
+    ("ok/ /c", "blank folder name ' '"),
+    ("ok /c", "folder name 'ok '"),
+    ("zero\u200bwidth", "ZERO WIDTH SPACE"),
+])
+def test_folder_names_that_hide_or_split_lines_are_refused_by_every_command(tmp_path, capsys, monkeypatch, out, words):
+    monkeypatch.chdir(tmp_path)
+    for command in (["run", "baseline"], ["run", "baseline", "fund_need"], ["compare", "baseline", "fund_need"]):
+        code = cli.main([*command, *SMALL, "--out", out])
+        err = capsys.readouterr().err
+        assert code == 2 and "key '--out'" in err and words in err, err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []       # nothing created
+
+
+def test_the_optimiser_refuses_such_a_folder_name_too(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["optimise", "baseline", "--out", "mixes\n"])
+    err = capsys.readouterr().err
+    assert code == 2 and "key '--out'" in err and "LINE FEED" in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ordinary_folder_names_pass_the_name_check(tmp_path):
+    for out in ("results", "results/baseline", "../x", "./a/b", "结果/基准", "a b", "x.y-z_1", tmp_path / "out"):
+        OutputFolder(out).check_place()
+    with pytest.raises(OutputFolderError) as err:
+        OutputFolder(Path("out ") / "x").check()
+    assert err.value.key == "--out" and "folder name 'out '" in str(err.value)

@@ -3,6 +3,7 @@
 import json
 import math
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,22 @@ BASE = str(REPO_SCENARIOS / "baseline.toml")
      "innovative_county.candidates", "counties"),
     (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[guiding_fund]\nannual_budget = {10**400}\n',
      "guiding_fund.annual_budget", "finite"),
+    # an adcode list is a set: a repeat, or more than there are districts, is refused by name
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[platforms]\nzone_upgrades = ["500151", "500151"]\n',
+     "platforms.zone_upgrades", "'500151' is listed more than once"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[innovative_county]\ncandidates = [' + '"500233", ' * 100_000
+     + ']\n', "innovative_county.candidates", "at most 38; got a list of 100,000"),
+    # a description or a name is one line of printable text
+    ('name = "x"\ndescription = "\\u0000"\n', "description", "U+0000 NUL at character 1"),
+    ('name = "x"\ndescription = "tab\\there"\n', "description", "U+0009 TAB at character 4"),
+    ('name = "x"\ndescription = "a\\u001b[2Jb"\n', "description", "U+001B ESCAPE"),
+    ('name = "x"\ndescription = "\\u202eevil"\n', "description", "RIGHT-TO-LEFT OVERRIDE"),
+    ('name = "x"\ndescription = "a\\u200bb"\n', "description", "ZERO WIDTH SPACE"),
+    ('name = "x"\ndescription = "one\\u2028two"\n', "description", "LINE SEPARATOR"),
+    ('name = "x"\ndescription = "one\\ntwo"\n', "description", "non-empty line of printable text"),
+    ('name = "x"\ndescription = "\\u0000"\n', "description", "no control characters"),
+    ('name = "x\\n"\ndescription = "x"\n', "name", "starting with a letter or digit, got 'x\\n'"),
+    ('name = "x\\u0000"\ndescription = "x"\n', "name", "1–64 letters"),
 ])
 def test_ordinary_mistakes_are_one_clear_error(tmp_path, text, key, words):
     (tmp_path / "empty.toml").write_text("", "utf-8")
@@ -259,3 +276,36 @@ def test_an_empty_key_is_named_as_such(tmp_path):
     with pytest.raises(ScenarioError) as e:
         load(f)
     assert e.value.key == '""'
+
+
+def test_a_description_may_hold_any_printable_text_and_is_stripped(tmp_path):
+    f = write(tmp_path, "zh", 'name = "zh"\ndescription = "  引导资金　按需分配 (need-based split) ‘quoted’ — ok \\n"\n'
+              f'extends = "{BASE}"\n')
+    assert load(f).description == "引导资金　按需分配 (need-based split) ‘quoted’ — ok"
+
+
+def test_a_file_far_larger_than_any_scenario_is_refused_before_it_is_read(tmp_path):
+    # a million repeats of a valid adcode: 10 MB of TOML, refused without reading it
+    f = write(tmp_path, "huge", f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[platforms]\nzone_upgrades = ['
+              + '"500151", ' * 10**6 + "]\n")
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError) as err:
+        load(f)
+    assert time.perf_counter() - start < 0.2
+    assert err.value.key == "(file)" and "larger than 1 MiB" in str(err.value)
+    # the same in a parent is the parent's error
+    child = write(tmp_path, "child", 'name = "c"\ndescription = "c"\nextends = "huge"\n')
+    with pytest.raises(ScenarioError) as err:
+        load(child)
+    assert err.value.file.endswith("huge.toml") and err.value.key == "(file)"
+
+
+def test_a_key_with_a_control_character_is_named_on_one_line(tmp_path):
+    f = write(tmp_path, "k", 'name = "k"\ndescription = "k"\n"col\\nour" = 1\n')
+    with pytest.raises(ScenarioError) as err:
+        load(f)
+    assert err.value.key == "col\\nour" and "\n" not in str(err.value) and "unknown key" in str(err.value)
+    f = write(tmp_path, "k2", f'name = "k"\ndescription = "k"\nextends = "{BASE}"\n[paired]\n"intensity\\u200b" = 1\n')
+    with pytest.raises(ScenarioError) as err:
+        load(f)
+    assert err.value.key == "paired.intensity\\u200b" and "unknown key" in str(err.value)

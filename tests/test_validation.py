@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import time
 
 import pytest
 
@@ -9,8 +10,8 @@ from sim import InnovationModel
 from sim.core.data_checks import MAX_LINKS, check_against_data, expected_links
 from sim.experiments.scenarios import REPO_SCENARIOS, ScenarioError, load
 from sim.params.checks import check_params
-from sim.params.fields import ParamConflict
-from sim.params.parameters import ParamError, Params
+from sim.params.fields import DISTRICTS, ParamConflict
+from sim.params.parameters import ParamError, Params, adcode_sets
 
 
 @pytest.mark.parametrize("overrides, key, words", [
@@ -23,6 +24,13 @@ from sim.params.parameters import ParamError, Params
     ({"innovative_county": {"already_passed": ["999"]}}, "innovative_county.already_passed", "38 districts"),
     # 渝中 is a district: the model only builds counties toward innovative-county status
     ({"innovative_county": {"candidates": ["500103"]}}, "innovative_county.candidates", "500233 忠县"),
+    # an adcode list is a set: each adcode once, so never longer than the 38 districts
+    ({"platforms": {"zone_upgrades": ["500151", "500152", "500151"]}}, "platforms.zone_upgrades",
+     "'500151' is listed more than once"),
+    ({"innovative_county": {"candidates": ["500233", "500233"]}}, "innovative_county.candidates", "listed more than once"),
+    ({"innovative_county": {"already_passed": ["500236"] * 39}}, "innovative_county.already_passed", "at most 38; got a "
+     "list of 39"),
+    ({"platforms": {"zone_upgrades": [f"x{i}" for i in range(40)]}}, "platforms.zone_upgrades", "at most 38"),
     ({"behaviour": {"link_decay": 0.0}}, "behaviour.link_decay", "never decay"),
     ({"behaviour": {"link_decay": 0.001}}, "behaviour.link_decay", "raise link_decay to at least"),
     ({"behaviour": {"link_rate": 40.0}}, "behaviour.link_decay", f"{MAX_LINKS:,} links"),
@@ -92,3 +100,36 @@ def test_a_cross_field_rule_is_judged_on_the_merged_scenario_not_file_by_file(tm
     with pytest.raises(ScenarioError) as err:
         load(tmp_path / "alone.toml")
     assert err.value.key == "behaviour.link_decay" and err.value.file.endswith("alone.toml")
+
+
+@pytest.mark.parametrize("key", ["platforms.zone_upgrades", "innovative_county.candidates",
+                                 "innovative_county.already_passed"])
+def test_a_million_repeats_of_a_valid_adcode_are_refused_at_once(key):
+    # One valid adcode a million times was once a valid set-up that took seconds to check and
+    # rode along in every replicate; its length alone refuses it now, before any element is read.
+    section, name = key.split(".")
+    code = Params().to_dict()[section][name][0]
+    start = time.perf_counter()
+    with pytest.raises(ParamError) as err:
+        Params().with_overrides({section: {name: [code] * 10**6}}, file="mine.toml")
+    assert time.perf_counter() - start < 0.2
+    assert err.value.key == key and "at most 38; got a list of 1,000,000" in str(err.value)
+    assert "mine.toml" in str(err.value) and len(str(err.value)) < 300
+
+
+def test_the_adcode_sets_are_declared_once_and_the_defaults_are_sets():
+    sets = {key: of for key, _, of in adcode_sets(Params())}
+    assert sets == {"platforms.zone_upgrades": "districts", "innovative_county.candidates": "counties",
+                    "innovative_county.already_passed": "districts"}
+    for key, codes, _ in adcode_sets(Params()):
+        assert len(set(codes)) == len(codes) <= DISTRICTS, key
+    # a set of every district is allowed, in any order; so is an empty one
+    every = sorted(_districts(), reverse=True)
+    assert len(every) == DISTRICTS
+    check_against_data(Params().with_overrides(platforms={"zone_upgrades": every}))
+    check_against_data(Params().with_overrides(innovative_county={"candidates": [], "already_passed": []}))
+
+
+def _districts() -> set:
+    from sim.data import identity
+    return set(identity.district_identity(str(identity.data_folder(None)))["adcode"].astype(str))

@@ -6,9 +6,12 @@ The model's build calls :func:`check_against_data` (so a ``Params`` built by han
 and so does the scenario loader, which names the file:
 
 * ``start_year``: a year the data layer holds a start state for (2017 or 2022);
-* ``platforms.zone_upgrades``, ``innovative_county.already_passed``: adcodes of the 38 districts;
+* the sets of adcodes (declared with ``Adcodes`` in sim/params/levers.py):
+  ``platforms.zone_upgrades``, ``innovative_county.already_passed``: adcodes of the 38 districts;
   ``innovative_county.candidates``: adcodes of counties (the model only builds counties
   toward national innovative-county status, so a district there would silently do nothing);
+  that each is a set (no repeats, so no longer than the districts) is checked as the
+  parameters are built;
 * the collaboration network stays bounded: see :data:`MAX_LINKS`.
 """
 
@@ -20,7 +23,7 @@ import math
 from ..data import actors, datasets, identity
 from ..data.tables import stamp
 from ..params.fields import ParamConflict, ParamError
-from ..params.parameters import Params
+from ..params.parameters import Params, adcode_sets
 from ..util.messages import short
 from .network import MIN_WEIGHT
 
@@ -43,15 +46,16 @@ def check_against_data(params: Params, file: str | None = None, data_dir=None) -
                          f"{' and '.join(map(str, datasets.START_YEARS))} (2017 = hindcast), got {short(params.start_year)}",
                          file)
     names, counties, _, _ = _data_facts(data_dir)
-    every = f"the adcodes of the {len(names)} districts, {min(names)} {names[min(names)]} … {max(names)} {names[max(names)]}"
-    for key, codes, allowed, what in (
-            ("platforms.zone_upgrades", params.platforms.zone_upgrades, names, every),
-            ("innovative_county.already_passed", params.innovative_county.already_passed, names, every),
-            ("innovative_county.candidates", params.innovative_county.candidates, counties,
-             "adcodes of counties: " + ", ".join(f"{c} {n}" for c, n in sorted(counties.items())))):
+    of = {"districts": (names, f"the adcodes of the {len(names)} districts, {min(names)} {names[min(names)]} … "
+                               f"{max(names)} {names[max(names)]}"),
+          "counties": (counties, "adcodes of counties: " + ", ".join(f"{c} {n}" for c, n in sorted(counties.items())))}
+    # Each set was refused when longer than the districts or with a repeat as the parameters were
+    # built (sim/params/parameters.py), so this looks at a few dozen adcodes at most.
+    for key, codes, what in adcode_sets(params):
+        allowed, listing = of[what]
         bad = [c for c in codes if c not in allowed]
         if bad:
-            raise ParamError(key, f"{short(bad[0])} is not allowed; {what}", file)
+            raise ParamError(key, f"{short(bad[0])} is not allowed; {listing}", file)
     _check_network(params, file, data_dir)
     return params
 

@@ -5,6 +5,10 @@ of folder, the ids of the runs that wrote into it, the report files they wrote).
 
 * only uses a folder that is new, empty, or one of this project's results folders, and never the
   filesystem root, the home folder or the project's own folder (:meth:`OutputFolder.check`);
+* only a path whose every folder name is one line of printable text, neither blank nor
+  beginning or ending in a space (:func:`check_names`): such names are easily made by a stray
+  quote or newline on the command line, and then hide in listings and split the messages that
+  show them;
 * holds the folder's lock (``filelock``) from its first check to its last write, so a second run
   into the same folder is refused or waits (``wait``);
 * writes every file under a temporary name that carries its run id, then renames it;
@@ -27,7 +31,7 @@ import uuid
 from pathlib import Path
 
 from ..util.errors import KeyedError
-from ..util.messages import clip
+from ..util.messages import char_name, clip, escaped, short, unprintable
 
 PROJECT = "cq-innovation-sim"
 FORMAT = 2
@@ -51,11 +55,35 @@ class OutputFolderError(KeyedError):
     """The output folder cannot be used: not this project's, in use, or holding another set-up."""
 
     def __init__(self, out, message: str, key: str = "--out"):
-        super().__init__(out, key, message)
+        super().__init__(escaped(str(out)), key, message)     # a newline in the path must not split the message
 
 
 class FolderBusy(OutputFolderError):
     """Another run holds the output folder's lock."""
+
+
+def check_names(path, option: str = "--out") -> None:
+    """Refuse (OutputFolderError naming ``option``) a path with a folder name that is blank, holds
+    a character that does not print on one line (a newline, a tab, NUL, a zero-width space) or
+    begins or ends in a space. Every name the user wrote is checked, not only the last: the ones
+    before it are created too. (``.`` and ``..`` are ordinary parts of a path.)"""
+    text = os.fspath(path)
+    if not text.strip():
+        raise OutputFolderError(short(text), "is blank; name a folder, e.g. results/<scenario>", option)
+    for name in Path(text).parts:
+        if name == Path(text).anchor:
+            continue
+        at = unprintable(name)
+        if at is not None:
+            what = f"holds {char_name(name[at])} in the folder name {short(name)}"
+        elif not name.strip():
+            what = f"has a blank folder name {short(name)}"
+        elif name != name.strip():
+            what = f"has a folder name {short(name)} that begins or ends in a space"
+        else:
+            continue
+        raise OutputFolderError(short(text), f"{what}; folder names are one line of printable text, neither blank nor "
+                                "beginning or ending in a space", option)
 
 
 def new_run_id() -> str:
@@ -97,6 +125,7 @@ class OutputFolder:
 
     def __init__(self, path, kind: str = "ensemble", option: str = "--out"):
         self.path, self.kind, self.option = Path(path), kind, option
+        self.given = path           # as given: Path("") is ".", a blank name is only seen in the text
         self.run_id = new_run_id()
         self.started = None
         self._lock = None
@@ -110,8 +139,9 @@ class OutputFolder:
 
     # ---- may this run use the folder? -------------------------------------------------------
     def check_place(self) -> Path:
-        """Refuse the filesystem root, the home folder, the project's own folder, a file and a
-        path under a file; return the resolved path."""
+        """Refuse a folder name :func:`check_names` refuses, the filesystem root, the home folder,
+        the project's own folder, a file and a path under a file; return the resolved path."""
+        check_names(self.given, self.option)
         try:
             resolved = self.path.resolve()
         except (OSError, RuntimeError, ValueError) as e:

@@ -36,7 +36,7 @@ from ..data.identity import DATA_DIR
 from ..params.fields import ParamConflict
 from ..params.parameters import ParamError, Params, merge
 from ..util.errors import KeyedError
-from ..util.messages import clip, key_name, short
+from ..util.messages import char_name, clip, escaped, key_name, short, unprintable
 from . import posterior
 from .targets import TARGET_SETS, Target
 
@@ -54,6 +54,9 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_EXTENDS = 32            # files in one extends chain
 MAX_DEPTH = 6               # tables and lists nested in a scenario file (the deepest key needs 4)
 MAX_DESCRIPTION = 500       # characters
+# A scenario sets a few dozen values (its longest list: the 38 districts' adcodes), so a file of
+# more than this is not one; refused before the TOML reader spends seconds on it.
+MAX_FILE_BYTES = 1 << 20
 
 
 class ScenarioError(KeyedError):
@@ -162,17 +165,14 @@ def load(ref: str | Path) -> Scenario:
         path = find(ref)
     except FileNotFoundError:
         known = ", ".join(p.stem for p in list_scenarios()) or "none"
-        raise ScenarioError(clip(str(ref), 200), "(file)", f"no such scenario file; scenarios available by name: {known}") from None
+        raise ScenarioError(escaped(clip(str(ref), 200)), "(file)", f"no such scenario file; scenarios available by name: {known}") from None
     chain, merged = _resolve(path, ())
     own = chain[0][1]
     name = own.get("name")
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):     # (match would let a final newline through)
         raise ScenarioError(path, "name", "every scenario names itself (it names its results folder): 1–64 letters, "
                             f"digits, '_', '-' or '.', starting with a letter or digit, got {short(name)}")
-    desc = own.get("description")
-    if not isinstance(desc, str) or not desc.strip() or "\n" in desc.strip() or len(desc.strip()) > MAX_DESCRIPTION:
-        raise ScenarioError(path, "description", f"every scenario describes itself in one non-empty line of at most "
-                            f"{MAX_DESCRIPTION} characters, got {short(desc)}")
+    desc = _description(path, own.get("description"))
 
     run = {**RUN_DEFAULTS, **{k: merged[k] for k in RUN_DEFAULTS if k in merged}}
     origin = {k: next(str(f) for f, raw in chain if k in raw) for k in RUN_DEFAULTS if k in merged}
@@ -206,7 +206,7 @@ def load(ref: str | Path) -> Scenario:
     # The conflict belongs to the scenario being loaded, whichever file set each side of it.
     _check_horizon(path, "until", until, targets, run["targets"],
                    "" if where("until") == str(path) else f" (set in {where('until')})")
-    return Scenario(name=name, description=desc.strip(), file=str(path), until=until, replicates=replicates, seed=seed,
+    return Scenario(name=name, description=desc, file=str(path), until=until, replicates=replicates, seed=seed,
                     target_set=run["targets"], targets=targets, params=params,
                     chain=tuple(str(f) for f, _ in chain), overrides=overrides,
                     calibration=str(calibration) if calibration else None,
@@ -217,10 +217,31 @@ def validate(refs) -> list[Scenario]:
     return [load(r) for r in refs]
 
 
+def _description(path, desc) -> str:
+    """The scenario's description, stripped: it heads every report, summary table and console
+    line of the run, so it is one line of printable text (a tab, NUL or bidirectional override
+    would garble or disguise them)."""
+    allowed = (f"every scenario describes itself in one non-empty line of printable text (no control characters: tabs, "
+               f"newlines, NUL…) of at most {MAX_DESCRIPTION} characters")
+    if not isinstance(desc, str) or not desc.strip() or len(desc.strip()) > MAX_DESCRIPTION:
+        raise ScenarioError(path, "description", f"{allowed}, got {short(desc)}")
+    desc = desc.strip()
+    at = unprintable(desc)
+    if at is not None:
+        raise ScenarioError(path, "description", f"{allowed}; {short(desc)} holds {char_name(desc[at])} at character "
+                            f"{at + 1}")
+    return desc
+
+
 # ------------------------------------------------------------------------------------------------
 def parse(path: Path) -> dict:
     try:
-        text = path.read_bytes().decode("utf-8-sig")   # a leading byte-order mark is not part of the TOML
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ScenarioError(path, "(file)", f"larger than {MAX_FILE_BYTES >> 20} MiB, far more than a scenario holds "
+                                "(its longest value is a list of the 38 districts' adcodes); is this the right file?")
+        text = data.decode("utf-8-sig")   # a leading byte-order mark is not part of the TOML
     except OSError as e:
         raise ScenarioError(path, "(file)", f"cannot be read: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
@@ -296,7 +317,8 @@ def _too_deep(value, limit: int, where: str = "") -> str | None:
         if depth > limit:
             return key or "(file)"
         if isinstance(v, dict):
-            stack.extend((x, f"{key}.{clip(str(k), 40)}" if key else clip(str(k), 40), depth + 1) for k, x in v.items())
+            stack.extend((x, f"{key}.{key_name(str(k), 40)}" if key else key_name(str(k), 40), depth + 1)
+                         for k, x in v.items())
         elif isinstance(v, list):
             stack.extend((x, key, depth + 1) for x in v)
     return None

@@ -12,6 +12,11 @@ from ..util.messages import clip
 
 ALLOCATION_RULES = ("equal", "gdp", "need", "competitive", "mix")
 MIXING_MODES = ("graph", "complete")
+# Chongqing's districts and counties. An adcode list names each at most once, so it never holds
+# more: its length is refused against this before any of its elements is looked at. Which
+# adcodes exist is the data's to say (sim/core/data_checks.py).
+DISTRICTS = 38
+ADCODES_OF = ("districts", "counties")
 
 
 class ParamError(InputError):
@@ -87,11 +92,20 @@ class CostContext:
     years: int                        # simulated years of the run
 
 
-def P(default, unit: str, doc: str, source: str, lo=None, hi=None, choices=None, lever: Lever | None = None):
-    """A documented parameter field; ``lever`` declares it a policy lever."""
-    meta = dict(unit=unit, doc=doc, source=source, lo=lo, hi=hi, choices=choices, lever=lever)
+def P(default, unit: str, doc: str, source: str, lo=None, hi=None, choices=None, lever: Lever | None = None,
+      adcodes_of: str | None = None):
+    """A documented parameter field; ``lever`` declares it a policy lever, ``adcodes_of`` a set
+    of adcodes (use :func:`Adcodes`)."""
+    if adcodes_of is not None and adcodes_of not in ADCODES_OF:
+        raise TypeError(f"adcodes_of: one of {ADCODES_OF}")
+    meta = dict(unit=unit, doc=doc, source=source, lo=lo, hi=hi, choices=choices, lever=lever, adcodes_of=adcodes_of)
     if isinstance(default, (list, dict)):
         raise TypeError("use tuples for sequence defaults")
     return field(default=default, metadata=meta)
 
 
+def Adcodes(default: tuple, of: str, doc: str, source: str, lever: Lever | None = None):
+    """A set of adcodes of the data's ``of`` (``"districts"`` or ``"counties"``), written as a
+    list. Each adcode at most once: a repeat changes nothing the model does, yet every replicate
+    would carry and scan it; so never more than :data:`DISTRICTS` of them."""
+    return P(default, "adcodes", doc, source, lever=lever, adcodes_of=of)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .fields import ALLOCATION_RULES, KEEP, Check, Lever, P
+from .fields import ALLOCATION_RULES, KEEP, Adcodes, Check, Lever, P
 
 SECTION_LABELS = {
     "guiding_fund": "引导资金 Guiding fund", "district_budget": "区县预算 District budgets",
@@ -176,7 +176,7 @@ class PlatformsParams:
                                     check=Check("districts_with_platform", {"platforms.programme": True, "platforms.cost": 0.3})))
     cost: float = P(1.5, "100m_yuan", "cumulative spending that completes a characteristic platform", "estimated", 0.01, 1000,
                     lever=Lever("平台建成所需投入", "cost of a platform (亿元)", KEEP, SPLIT, (0.1, 5, 0.1), (0.75, 3.0)))
-    zone_upgrades: tuple = P(("500151", "500152", "500102", "500111", "500117", "500110"), "adcodes", "municipal high-tech zones that reach national status (铜梁, 潼南, 涪陵, 大足, 合川, 綦江, named in seed §(七))", "seed §(七); the upgrade year is a scenario choice",
+    zone_upgrades: tuple = Adcodes(("500151", "500152", "500102", "500111", "500117", "500110"), "districts", "municipal high-tech zones that reach national status (铜梁, 潼南, 涪陵, 大足, 合川, 綦江, named in seed §(七))", "seed §(七); the upgrade year is a scenario choice",
                              lever=Lever("升级为国家级的高新区", "zones upgraded to national", (), UNPRICED.format("zone building"),
                                          check=Check("hightech_zone_output_share", {"platforms.zone_upgrade_year": 2023})))
     zone_upgrade_year: int = P(2025, "yr", "year by whose end the listed zones are national (firms join them, the zone share of their district rises)", "estimated", 2023, 2100,
@@ -211,7 +211,7 @@ class InnovativeCountyParams:
                       lever=Lever("支持创建创新型县", "innovative-county support on", False, UNPRICED.format("the city's support work"),
                                   check=Check("new_innovative_counties_listed", {"innovative_county.support": True, **KNOWN_LIST},
                                               low={"innovative_county.support": False, **KNOWN_LIST})))
-    candidates: tuple = P(("500233", "500230"), "adcodes", "counties the city recommends first when the ministry calls for a list (忠县, 丰都)", "seed §(七) names them")
+    candidates: tuple = Adcodes(("500233", "500230"), "counties", "counties the city recommends first when the ministry calls for a list (忠县, 丰都)", "seed §(七) names them")
     batch_year: int = P(2023, "yr", "earliest year from the start in which the ministry publishes its next national construction list", "estimated: the first list (2018-11) came a year after 国办发〔2017〕43号 and its acceptance ended in 2022 (cq.cri.cn 2022-08-31); no call for a second list had been published by the end of 2022, so the next one comes the year after at the earliest", 2018, 2100)
     batch_year_spread: int = P(3, "yr", "the next list comes in a year drawn uniformly from batch_year to batch_year + spread in each replicate (0: in batch_year)", "estimated: the timing of the next call is unknown at the end of 2022; the spread covers the rest of the 14th five-year plan (to 2025) and one year more", 0, 20)
     batch_interval: int = P(5, "yr", "years between two national lists", "estimated: one list per five-year plan (the first in 2018)", 1, 50)
@@ -222,7 +222,7 @@ class InnovativeCountyParams:
     acceptance_lag: int = P(1, "yr", "years from the end of construction to the published acceptance", "derived: 奉节 listed 2018-11, built 2019–2021, passed 2022 (cq.cri.cn 2022-08-31)", 0, 5)
     rd_intensity_min: float = P(0.7, "pct_gdp", "county R&D intensity required at acceptance", "derived: 奉节 reached ≈0.70 % in 2021 (R&D 2.701亿, cq.cri.cn 2022-08-31; GDP ≈ 386亿 estimated) and passed", 0, 10)
     rd_growth_min: float = P(0.10, "1/yr", "county R&D growth per year from listing to acceptance required to pass", "estimated: the policy's T3 rate (奉节 grew ≈31 %/yr over 2018–2021)", -1, 5)
-    already_passed: tuple = P(("500236",), "adcodes", "counties already accepted at the start", "verified: 奉节 passed in 2022 (city_history)")
+    already_passed: tuple = Adcodes(("500236",), "districts", "counties already accepted at the start", "verified: 奉节 passed in 2022 (city_history)")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any, get_type_hints
 
 from ..util.messages import key_name, short
 from .checks import check_params
-from .fields import KEEP, MIXING_MODES, CostContext, Lever, P, ParamError
+from .fields import DISTRICTS, KEEP, MIXING_MODES, CostContext, Lever, P, ParamError
 from .levers import (ConsortiaParams, CultivationParams, DistrictBudgetParams, EvaluationParams, FinanceParams,
                      GuidingFundParams, InnovativeCountyParams, PairedParams, PlatformsParams, TalentParams,
                      TransferParams)
@@ -175,10 +175,21 @@ def check_value(key, value, typ, f, file):
             raise ParamError(key, f"expected a finite number, got {short(value)}; {allowed}", file)
         value = float(value)
     if typ is tuple:
+        of = meta.get("adcodes_of")
+        if of and len(value) > DISTRICTS:
+            # Before anything reads the elements: a list of a million repeats is refused at once.
+            raise ParamError(key, f"a set of adcodes of {of}, each listed at most once, so at most {DISTRICTS}; got a "
+                             f"list of {len(value):,}", file)
         value = tuple(value)
         default = f.default
-        if default and all(isinstance(x, str) for x in default) and not all(isinstance(x, str) for x in value):
+        if (of or default and all(isinstance(x, str) for x in default)) and not all(isinstance(x, str) for x in value):
             raise ParamError(key, f"expected a list of strings, got {short(list(value))}", file)
+        if of:
+            seen: set = set()
+            twice = next((x for x in value if x in seen or seen.add(x)), None)
+            if twice is not None:
+                raise ParamError(key, f"{short(twice)} is listed more than once; a set of adcodes of {of} lists each "
+                                 "at most once", file)
         if default and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in default):
             if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and _finite(x) for x in value):
                 raise ParamError(key, f"expected a list of numbers, got {short(list(value))}", file)
@@ -210,6 +221,12 @@ def _leaves(obj, prefix=""):
             yield from _leaves(value, prefix + f.name + ".")
         else:
             yield prefix + f.name, value, f.metadata
+
+
+def adcode_sets(params: Params) -> list[tuple[str, tuple, str]]:
+    """Every set of adcodes (fields declared with ``Adcodes``): dotted key, its adcodes and what
+    they must be adcodes of (``"districts"`` or ``"counties"``)."""
+    return [(key, value, m["adcodes_of"]) for key, value, m in _leaves(params) if m.get("adcodes_of")]
 
 
 def levers() -> dict[str, Lever]:
