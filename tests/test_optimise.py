@@ -15,7 +15,7 @@ import pytest
 
 from sim.experiments import ensemble
 from sim.experiments.scenarios import ScenarioError, load
-from sim.optimise import mixes, problem, search as optimise
+from sim.optimise import mixes, problem, search as optimise, study as stored_study
 from sim.params.fields import KEEP
 from sim.params.parameters import Params, levers
 
@@ -208,20 +208,20 @@ def test_another_scale_seed_or_parameters_is_refused_naming_the_setting_and_both
 
 def test_the_setup_difference_names_a_changed_scenario_parameter_or_lever_range():
     record = problem.Setup.build(load("baseline"), scale=0.03).record()
-    assert optimise.setup_difference(record, record) is None
+    assert stored_study.setup_difference(record, record) is None
     edited = copy.deepcopy(record)
     edited["params"]["guiding_fund"]["annual_budget"] = 99.0
     edited["fingerprint"] = "0123456789abcdef"
-    key, message = optimise.setup_difference(edited, record)
+    key, message = stored_study.setup_difference(edited, record)
     assert key == "SCENARIO" and "guiding_fund.annual_budget was 99" in message and "fingerprint" not in message
     old = {k: v for k, v in edited.items() if k != "params"}     # a study stored before records held the parameters
-    key, message = optimise.setup_difference(old, record)
+    key, message = stored_study.setup_difference(old, record)
     assert key == "SCENARIO" and "fingerprint 0123456789abcdef then" in message
     ranges = copy.deepcopy(record)
     ranges["levers"]["finance.risk_pool_topup"] = ["float", 0.0, 5.0, 0.5]
-    key, message = optimise.setup_difference(ranges, record)
+    key, message = stored_study.setup_difference(ranges, record)
     assert key == "levers" and "finance.risk_pool_topup was searched over" in message
-    key, message = optimise.setup_difference({k: v for k, v in record.items() if k != "sampler"}, record)
+    key, message = stored_study.setup_difference({k: v for k, v in record.items() if k != "sampler"}, record)
     assert key == "--sampler" and "did not record" in message
 
 
@@ -265,7 +265,7 @@ def _fake_evaluate(fail_on_call=None):
 def _trials(out):
     """Every trial but those a stop left unfinished, in order: state, settings, results."""
     import optuna
-    study = optuna.load_study(study_name=optimise.STUDY, storage=optimise.storage_url(out))
+    study = optuna.load_study(study_name=stored_study.STUDY, storage=stored_study.storage_url(out))
     return [(t.state.name, t.params, t.values) for t in study.get_trials() if not t.user_attrs.get("stopped")]
 
 
@@ -276,7 +276,7 @@ def test_an_interrupted_search_resumed_repeats_the_uninterrupted_one(tmp_path, m
     random start-up trials too); so is a search stopped at the end of a batch of several workers."""
     setup = problem.Setup.build(load("baseline"), targets=["T1", "T2"], prob=0.5, replicates=2, scale=0.03,
                                 sampler=sampler)
-    n = optimise.STARTUP_TRIALS + 4
+    n = stored_study.STARTUP_TRIALS + 4
     for name in ("at_once", "stopped", "batches", "batches_at_once"):
         (tmp_path / name).mkdir()
     monkeypatch.setattr(ensemble, "evaluate_params", _fake_evaluate())
@@ -402,7 +402,7 @@ def test_kill_9_loses_no_finished_trial(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    study = optuna.load_study(study_name=optimise.STUDY, storage=optimise.storage_url(out))
+    study = optuna.load_study(study_name=stored_study.STUDY, storage=stored_study.storage_url(out))
     kept = {t.number: t.values for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
     assert len(kept) >= 2
     n = len(kept) + 1
@@ -460,7 +460,7 @@ def test_inequality_is_a_third_objective_and_only_named_levers_are_searched(tmp_
                                scale=0.03, levers=["guiding_fund.annual_budget"], inequality=True, check_replicates=2,
                                n_mixes=1, sampler="nsga2", report=True)
     import optuna
-    study = optuna.load_study(study_name=optimise.STUDY, storage=optimise.storage_url(tmp_path / "o"))
+    study = optuna.load_study(study_name=stored_study.STUDY, storage=stored_study.storage_url(tmp_path / "o"))
     assert len(study.directions) == 3
     t = answer.trials
     assert problem.INEQUALITY in t.columns and t[problem.INEQUALITY].between(0, 1).all()

@@ -36,6 +36,7 @@ from ..experiments import executors
 from ..experiments.outfolder import OWNER_FILE, OutputFolder, atomic_write
 from ..experiments.scenarios import Scenario, load
 from . import mixes, problem, search as optimise
+from .study import STORAGE
 
 
 @dataclass
@@ -71,7 +72,7 @@ def find(scenario: Scenario | str, out, targets=None, prob: float = problem.DEFA
     def fresh():
         removed = forget_earlier_search(folder)
         if removed:
-            notes.append(f"{optimise.STORAGE} held no search (deleted or emptied): a new search started, and what the "
+            notes.append(f"{STORAGE} held no search (deleted or emptied): a new search started, and what the "
                          f"earlier one wrote here was removed ({', '.join(removed)})")
             if log:
                 log(notes[-1])

@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="serial in this process, a local process pool (default), or Dask distributed")
     p.add_argument("--workers", type=int, help="worker processes (default: the number of CPUs)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 (implies --backend dask)")
-    p.add_argument("--out", type=Path, help="output folder (default results/optimise_<scenario>_<targets>_p<prob>_scale<scale>)")
+    p.add_argument("--out", help="output folder (default results/optimise_<scenario>_<targets>_p<prob>_scale<scale>)")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--quiet", action="store_true", help="no line per trial")
 
@@ -75,7 +75,7 @@ def _main(args, workers_cap: int) -> int:
     levers = [k.strip() for k in args.levers.split(",")] if args.levers else None
     ids = "all" if not targets or targets == ["all"] else "-".join(targets)
     fixed = "_fixed" if args.fixed_parameters else ""
-    out = args.out or Path("results") / f"optimise_{scenario.name}_{ids}_p{args.prob:g}_scale{args.scale:g}{fixed}"
+    out = args.out if args.out is not None else Path("results") / f"optimise_{scenario.name}_{ids}_p{args.prob:g}_scale{args.scale:g}{fixed}"
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     command = "python run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["optimise"] else ""
     answer = cheapest_mix.find(scenario, out, targets=targets, prob=args.prob, levers=levers, trials=args.trials,
