@@ -36,7 +36,7 @@ def _add_run_options(p: argparse.ArgumentParser, out_help: str):
     p.add_argument("--seed", type=int, help="root seed (default: the scenario file's); replicate k gets the same seed in every scenario")
     p.add_argument("--until", type=int, help="last simulated year (default: the scenario file's)")
     p.add_argument("--scale", type=float, help="simulated firms per real firm, 0.001–1 (default 1: every firm)")
-    p.add_argument("--out", type=Path, help=out_help)
+    p.add_argument("--out", help=out_help)     # as typed: Path("") would be "." and hide a blank name
     p.add_argument("--fixed-parameters", action="store_true", default=None,
                    help="every replicate at the calibrated point estimate (replicate noise only); by default "
                         "replicate k runs the calibration's posterior draw k, so the bands include parameter uncertainty")
@@ -205,12 +205,12 @@ def run_command(args) -> int:
     tag += "_fixed" if args.fixed_parameters else ""
     root = None
     if args.command == "compare":
-        root = outfolder.OutputFolder(args.out or Path("results") / ("compare_" + "_vs_".join(names) + tag), "comparison")
+        root = outfolder.OutputFolder(args.out if args.out is not None else Path("results") / ("compare_" + "_vs_".join(names) + tag), "comparison")
         outs = [root.path / n for n in names]
     elif len(scenarios) == 1:
-        outs = [args.out or Path("results") / (names[0] + tag)]
+        outs = [args.out if args.out is not None else Path("results") / (names[0] + tag)]
     else:
-        parent = outfolder.OutputFolder(args.out or Path("results"))
+        parent = outfolder.OutputFolder(args.out if args.out is not None else Path("results"))
         parent.check_place()         # a parent of results folders: never the root, home or project folder
         outs = [parent.path / (n + tag) for n in names]
     folders = [outfolder.OutputFolder(out) for out in outs]

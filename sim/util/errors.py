@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from .messages import clip
+from .messages import clip, escaped
 
 
 class InputError(ValueError):
@@ -22,7 +22,8 @@ class KeyedError(InputError):
 
     def __init__(self, file, key: str, message: str):
         self.file, self.key, self.detail = str(file), key, message
-        super().__init__(clip(f"{clip(str(file), 200)}: key '{key}': {message}"))
+        # a newline in a path or key must not split the one line the message is
+        super().__init__(clip(f"{clip(escaped(str(file)), 200)}: key '{escaped(str(key))}': {message}"))
 
 
 class OptionError(KeyedError):
