@@ -3,8 +3,9 @@
 # need), as root or with sudo:
 #   bash tools/install.sh [EXTRAS [DEBIAN-PACKAGE ...]]      e.g.  bash tools/install.sh test,notebooks chromium
 # Debian's own Python refuses pip installs into the system (PEP 668), so everything goes into a
-# virtual environment this script makes; it sees the system's packages, so what is already
-# installed at the pinned version is not fetched again.
+# virtual environment this script makes. It does not borrow the system's packages: their data
+# files (Jupyter's and Solara's configuration) live under the system's prefix, where the
+# environment's own tools do not look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
@@ -23,5 +24,5 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-[ -x .venv/bin/python ] || python3 -m venv --system-site-packages .venv
+[ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
