@@ -16,7 +16,7 @@ import pandas as pd
 
 from .app import cli as app_cli
 from .experiments.executors import BACKENDS, MAX_WORKERS, WORKERS_PER_CPU, max_workers, scheduler_named
-from .experiments.scenarios import list_scenarios
+from .experiments.scenario_files import list_scenarios
 from .experiments.smoke import smoke_test
 from .util.errors import InputError, OptionError, guarded
 from .util.messages import short
@@ -151,14 +151,20 @@ def _display(path) -> str:
 
 
 def _validate(args) -> int:
-    from .experiments.scenarios import load
+    """Every problem of every file in one run, then the one-quarter build of those with none."""
+    from .experiments.scenarios import problems
     ok = True
     for ref in args.scenarios:
-        try:
-            s = load(ref)
-            smoke_test(s)
-        except InputError as e:
+        s, found = problems(ref)
+        for e in found:
             print(f"error: {e}", file=sys.stderr)
+        try:
+            if s is not None:
+                smoke_test(s)
+        except InputError as e:
+            found = [e]
+            print(f"error: {e}", file=sys.stderr)
+        if found:
             ok = False
             continue
         chain = " ← ".join(Path(f).name for f in s.chain)
@@ -182,7 +188,7 @@ def run_command(args) -> int:
     if not args.wait >= 0:
         raise OptionError("--wait", f"expected seconds (0 or more), got {short(args.wait)}")
     wait = None if math.isinf(args.wait) else args.wait
-    scenarios = [load(ref) for ref in args.scenarios]
+    files = scenarios = [load(ref) for ref in args.scenarios]
     if args.command == "compare":
         if len(scenarios) < 2:
             raise OptionError("SCENARIO", "compare needs at least two scenarios; the first is the reference")
@@ -199,20 +205,25 @@ def run_command(args) -> int:
     for s in scenarios:
         smoke_test(s)
 
-    # Default folders carry the command-line settings that change results, so a quick small run
-    # never collides with the full one in results/<scenario>/.
-    tag = "".join(f"_{k}{v:g}" for k, v in (("scale", args.scale), ("seed", args.seed), ("until", args.until)) if v is not None)
-    tag += "_fixed" if args.fixed_parameters else ""
-    root = None
+    tags = [_tag(file, s) for file, s in zip(files, scenarios)]
+    root, reused = None, set()
     if args.command == "compare":
-        root = outfolder.OutputFolder(args.out if args.out is not None else Path("results") / ("compare_" + "_vs_".join(names) + tag), "comparison")
+        root = outfolder.OutputFolder(args.out if args.out is not None else
+                                      Path("results") / ("compare_" + "_vs_".join(names) + tags[0]), "comparison")
         outs = [root.path / n for n in names]
+        # A scenario whose own results folder already holds this very set-up is read, not run again.
+        for i, (s, t) in enumerate(zip(scenarios, tags)):
+            own = Path("results") / (s.name + t)
+            if not args.overwrite and results.holds(own, s):
+                outs[i] = own
+                reused.add(i)
+                print(f"{s.name}: using the {s.replicates} replicates already in {own} (the same set-up)", file=sys.stderr)
     elif len(scenarios) == 1:
-        outs = [args.out if args.out is not None else Path("results") / (names[0] + tag)]
+        outs = [args.out if args.out is not None else Path("results") / (names[0] + tags[0])]
     else:
         parent = outfolder.OutputFolder(args.out if args.out is not None else Path("results"))
         parent.check_place()         # a parent of results folders: never the root, home or project folder
-        outs = [parent.path / (n + tag) for n in names]
+        outs = [parent.path / (n + t) for n, t in zip(names, tags)]
     folders = [outfolder.OutputFolder(out) for out in outs]
     held = ([root] if root else []) + folders
     for f in held:                  # every folder is checked before any is touched
@@ -225,8 +236,10 @@ def run_command(args) -> int:
             for f in held:
                 f.clear()
         todo = {s.name: results.prepare(s, f) for s, f in zip(scenarios, folders)}   # fails before any run
+        reused_folders = [folders[i] for i in reused]
         for f in held:      # rewritten below; an old report may describe other replicates than this run's
-            f.remove_derived()
+            if f not in reused_folders:
+                f.remove_derived()
         backend = "dask" if args.scheduler else args.backend
         workers = args.workers or executors.default_workers()
         total = sum(len(t) for t in todo.values())
@@ -241,6 +254,9 @@ def run_command(args) -> int:
 
         from .report import html as report
         for r, f in zip(done, folders):
+            if f in reused_folders:       # its own run's summary and report stay as they are
+                print(summary_table(r) + f"\n  (read from {f.path})\n")
+                continue
             outfolder.atomic_write(f.path / "summary.csv", r.summary.to_csv(index=False).encode(), f.run_id)
             # A comparison's report shows every scenario; its own reports would repeat it.
             own_report = not args.no_report and args.command == "run"
@@ -258,6 +274,16 @@ def run_command(args) -> int:
             print(differences_table(diffs))
             print(f"  → {root.path}/differences.csv" + ("" if args.no_report else f", {root.path}/report.html"))
     return 0
+
+
+def _tag(file, scenario) -> str:
+    """What a default results folder's name adds for command-line settings that change results,
+    so a quick small run never collides with the full one in results/<scenario>/: only a setting
+    that differs from the scenario file's own value."""
+    own = (("scale", file.params.scale, scenario.params.scale), ("seed", file.seed, scenario.seed),
+           ("until", file.until, scenario.until))
+    tag = "".join(f"_{k}{new:g}" for k, old, new in own if new != old)
+    return tag + ("_fixed" if scenario.fixed_parameters and not file.fixed_parameters else "")
 
 
 @contextlib.contextmanager

@@ -344,7 +344,7 @@ def scenario_folder(tmp_path, monkeypatch):
     """The shipped scenarios, a file that is not TOML, and one with a value Params refuses."""
     import shutil
 
-    from sim.experiments.scenarios import REPO_SCENARIOS
+    from sim.experiments.scenario_files import REPO_SCENARIOS
     for f in REPO_SCENARIOS.glob("*.toml"):
         shutil.copy(f, tmp_path)
     (tmp_path / "broken.toml").write_text("name = = this is not TOML\n")

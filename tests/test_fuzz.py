@@ -27,7 +27,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sim.core.hindcast import load_policy_environment
 from sim.data import actors, datasets, identity
 from sim.data.tables import DataError
-from sim.experiments.scenarios import MAX_EXTENDS, META_KEYS, PARAM_KEYS, REPO_SCENARIOS, ScenarioError, load
+from sim.experiments.scenario_files import MAX_EXTENDS, META_KEYS, PARAM_KEYS, REPO_SCENARIOS
+from sim.experiments.scenarios import ScenarioError, load
 from sim.experiments.smoke import smoke_test
 from sim.model import InnovationModel
 from sim.params.fields import DISTRICTS

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from sim.experiments.scenarios import META_KEYS, PARAM_KEYS, REPO_SCENARIOS, ScenarioError, list_scenarios, load
+from sim.experiments.scenario_files import META_KEYS, PARAM_KEYS, REPO_SCENARIOS, list_scenarios
+from sim.experiments.scenarios import ScenarioError, load
 from sim.experiments.targets import TARGET_SETS
 from sim.params.parameters import Params
 
@@ -309,3 +310,25 @@ def test_a_key_with_a_control_character_is_named_on_one_line(tmp_path):
     with pytest.raises(ScenarioError) as err:
         load(f)
     assert err.value.key == "paired.intensity\\u200b" and "unknown key" in str(err.value)
+
+
+def test_validate_reports_every_problem_of_a_file_in_one_run(tmp_path, capsys):
+    from sim.cli import main
+    from sim.experiments.scenarios import problems
+
+    bad = tmp_path / "three.toml"
+    bad.write_text('name = "three"\ndescription = "three mistakes and a misspelt key"\nextends = "baseline"\n'
+                   'replicates = -3\n[guiding_fund]\nallocation = "competitve"\nannual_budget = -5\n'
+                   '[paired]\nintensty = 2\n', "utf-8")
+    scenario, found = problems(bad)
+    assert scenario is None
+    assert [e.key for e in found] == ["guiding_fund.allocation", "guiding_fund.annual_budget", "paired.intensty",
+                                      "replicates"]
+    assert main(["validate", str(bad), "baseline"]) == 2
+    out = capsys.readouterr()
+    assert out.err.count("error: ") == 4 and "ok  baseline" in out.out
+    # a good file has none, and a problem nothing can be looked past stops the list
+    assert problems("baseline")[1] == [] and problems("baseline")[0].name == "baseline"
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = = x\n", "utf-8")
+    assert [e.key for e in problems(broken)[1]] == ["(file)"]

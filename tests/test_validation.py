@@ -8,7 +8,8 @@ import pytest
 
 from sim import InnovationModel
 from sim.core.data_checks import MAX_LINKS, check_against_data, expected_links
-from sim.experiments.scenarios import REPO_SCENARIOS, ScenarioError, load
+from sim.experiments.scenario_files import REPO_SCENARIOS
+from sim.experiments.scenarios import ScenarioError, load
 from sim.params.checks import check_params
 from sim.params.fields import DISTRICTS, ParamConflict
 from sim.params.parameters import ParamError, Params, adcode_sets

@@ -233,6 +233,17 @@ def finished_replicates(out: str | Path) -> set[int]:
     return {k for marker in good.values() for k in marker["replicates"]}
 
 
+def holds(out: str | Path, scenario: Scenario) -> bool:
+    """Whether a folder already holds every replicate of this set-up, complete and checked (read
+    only: a command may use them instead of running them again)."""
+    out = Path(out)
+    if not (out / MARKERS).is_dir():
+        return False
+    good, _, _ = read_markers(out, scenario.fingerprint())
+    done = {k for marker in good.values() for k in marker["replicates"]}
+    return set(range(scenario.replicates)) <= done
+
+
 def load_results(out: str | Path, scenario: Scenario | None = None) -> EnsembleResult:
     """Read an output folder's complete shards back into tidy DataFrames: only shards that a
     completion marker of this set-up vouches for, checksums verified (a damaged one is an

@@ -22,7 +22,6 @@ characters of any value).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -33,34 +32,18 @@ from pathlib import Path
 
 from ..core.data_checks import check_against_data
 from ..data.identity import DATA_DIR
-from ..params.fields import ParamConflict
-from ..params.parameters import ParamError, Params, merge
-from ..util.errors import KeyedError
-from ..util.messages import char_name, clip, escaped, key_name, short, unprintable
+from ..params.parameters import ParamError, Params
+from ..util.messages import char_name, clip, escaped, short, unprintable
 from . import posterior
+from .scenario_files import META_KEYS, PARAM_KEYS, RUN_DEFAULTS, ScenarioError, find, is_file, list_scenarios, resolve
 from .targets import TARGET_SETS, Target
 
-REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-
-RUN_DEFAULTS = dict(until=2025, replicates=20, seed=42, targets="policy_2025", policy_off=False, calibration="none",
-                    fixed_parameters=False)
-META_KEYS = ("name", "description", "extends", *RUN_DEFAULTS)
-PARAM_KEYS = tuple(f.name for f in dataclasses.fields(Params))
 LAST_YEAR = 2035            # the model's data and behaviour are not meant for longer horizons
 MAX_REPLICATES = 10_000
 # A name becomes a folder name (results/<name>/): it starts with a letter or digit, so it can be
 # neither '.', '..' nor a hidden folder or an option.
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-MAX_EXTENDS = 32            # files in one extends chain
-MAX_DEPTH = 6               # tables and lists nested in a scenario file (the deepest key needs 4)
 MAX_DESCRIPTION = 500       # characters
-# A scenario sets a few dozen values (its longest list: the 38 districts' adcodes), so a file of
-# more than this is not one; refused before the TOML reader spends seconds on it.
-MAX_FILE_BYTES = 1 << 20
-
-
-class ScenarioError(KeyedError):
-    """A scenario that cannot be run; the message names the file, the key and what is allowed."""
 
 
 @dataclass(frozen=True)
@@ -130,43 +113,14 @@ class Scenario:
 
 
 # ------------------------------------------------------------------------------------------------
-def find(ref: str | Path, relative_to: Path | None = None) -> Path:
-    """A scenario by path, or by bare name in ``./scenarios`` or the project's ``scenarios/``."""
-    ref = str(ref)
-    candidates = [Path(ref)]
-    if relative_to is not None:
-        candidates.insert(0, relative_to / ref)
-    if not ref.endswith(".toml"):
-        candidates += [c.with_name(c.name + ".toml") for c in list(candidates) if c.name]
-        if "/" not in ref:
-            candidates += [Path("scenarios") / f"{ref}.toml", REPO_SCENARIOS / f"{ref}.toml"]
-    for c in candidates:
-        if _is_file(c):
-            return c
-    raise FileNotFoundError(ref)
-
-
-def _is_file(path: Path) -> bool:
-    """Like ``Path.is_file``, but a name too long, with a NUL byte or under a file is simply not one."""
-    try:
-        return path.is_file()
-    except (OSError, ValueError):
-        return False
-
-
-def list_scenarios(directory: str | Path | None = None) -> list[Path]:
-    directory = Path(directory) if directory else (Path("scenarios") if Path("scenarios").is_dir() else REPO_SCENARIOS)
-    return sorted(directory.glob("*.toml"))
-
-
-def load(ref: str | Path) -> Scenario:
+def load(ref: str | Path, skip: dict | None = None) -> Scenario:
     """Read, resolve ``extends`` and validate one scenario file."""
     try:
         path = find(ref)
     except FileNotFoundError:
         known = ", ".join(p.stem for p in list_scenarios()) or "none"
         raise ScenarioError(escaped(clip(str(ref), 200)), "(file)", f"no such scenario file; scenarios available by name: {known}") from None
-    chain, merged = _resolve(path, ())
+    chain, merged = resolve(path, (), skip)
     own = chain[0][1]
     name = own.get("name")
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):     # (match would let a final newline through)
@@ -213,8 +167,26 @@ def load(ref: str | Path) -> Scenario:
                     fixed_parameters=run["fixed_parameters"], draws=draws)
 
 
-def validate(refs) -> list[Scenario]:
-    return [load(r) for r in refs]
+def problems(ref: str | Path, limit: int = 50) -> tuple[Scenario | None, list[ScenarioError]]:
+    """Every problem of a scenario file in one go: the scenario when it has none, else the
+    problems. After each one the offending key is set aside (removed, or a required one given a
+    stand-in) and the file checked again, until no problem is left or one cannot be looked past
+    (an unreadable file, a broken ``extends``, a problem found again)."""
+    found: list[ScenarioError] = []
+    skip: dict = {}
+    for _ in range(limit):
+        try:
+            scenario = load(ref, skip)
+        except ScenarioError as e:
+            found.append(e)
+            where = (e.file, e.key)
+            top = e.key.split(".")[0]
+            if where in skip or not (top in META_KEYS or top in PARAM_KEYS) or top == "extends":
+                break
+            skip[where] = None
+            continue
+        return (None if found else scenario), found
+    return None, found
 
 
 def _description(path, desc) -> str:
@@ -231,97 +203,6 @@ def _description(path, desc) -> str:
         raise ScenarioError(path, "description", f"{allowed}; {short(desc)} holds {char_name(desc[at])} at character "
                             f"{at + 1}")
     return desc
-
-
-# ------------------------------------------------------------------------------------------------
-def parse(path: Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise ScenarioError(path, "(file)", f"larger than {MAX_FILE_BYTES >> 20} MiB, far more than a scenario holds "
-                                "(its longest value is a list of the 38 districts' adcodes); is this the right file?")
-        text = data.decode("utf-8-sig")   # a leading byte-order mark is not part of the TOML
-    except OSError as e:
-        raise ScenarioError(path, "(file)", f"cannot be read: {e.strerror or e}") from None
-    except UnicodeDecodeError as e:
-        raise ScenarioError(path, "(file)", f"cannot be read as UTF-8 text: {e}; save it as UTF-8") from None
-    return parse_text(text, path)
-
-
-def parse_text(text: str, path) -> dict:
-    """Parse one file's TOML and check its own keys (types, ranges, names) on their own."""
-    try:
-        raw = tomllib.loads(text)
-    except RecursionError:
-        raise ScenarioError(path, "(file)", f"tables or lists nested too deeply to read; a scenario needs at most {MAX_DEPTH} "
-                            "levels") from None
-    except ValueError as e:     # TOMLDecodeError, or an integer of more than 4,300 digits
-        raise ScenarioError(path, "(file)", f"not valid TOML: {clip(str(e), 200)}") from None
-    deep = _too_deep(raw, MAX_DEPTH)
-    if deep:
-        raise ScenarioError(path, deep, f"tables or lists nested more than {MAX_DEPTH} deep; scenario values are "
-                            "numbers, strings, booleans or lists of them, in the sections of sim/params/parameters.py")
-    unknown = sorted(set(raw) - set(META_KEYS) - set(PARAM_KEYS))
-    if unknown:
-        raise ScenarioError(path, key_name(unknown[0]), "unknown key; allowed at the top level: "
-                            f"{', '.join(META_KEYS)} and the parameter sections {', '.join(PARAM_KEYS)}")
-    if "extends" in raw and not (isinstance(raw["extends"], str) and raw["extends"].strip()):
-        raise ScenarioError(path, "extends", f"expected the name or path of another scenario file, got {short(raw['extends'])}")
-    try:
-        check_against_data(Params.from_dict({k: v for k, v in raw.items() if k in PARAM_KEYS}, file=str(path)), str(path))
-    except ParamConflict:
-        pass        # a rule across keys that another file of the chain may settle; load() checks the merged set
-    except ParamError as e:
-        raise ScenarioError(path, e.key, e.detail) from None
-    return raw
-
-
-def _resolve(path: Path, seen: tuple = ()) -> tuple[list, dict]:
-    """The chain of (file, raw) from this file up through ``extends``, and the merged mapping
-    (followed in a loop, not recursively: a chain is at most MAX_EXTENDS files)."""
-    chain, keys, current = [], [*seen], path
-    while True:
-        key = current.resolve()
-        if key in keys:
-            cycle = " → ".join(p.name for p in (*keys, key))
-            raise ScenarioError(current, "extends", f"cycle of extends: {cycle}")
-        if len(chain) >= MAX_EXTENDS:
-            raise ScenarioError(path, "extends", f"the chain of extends is longer than {MAX_EXTENDS} files "
-                                f"({' → '.join(p.name for p, _ in chain[:4])} → …)")
-        raw = parse(current)
-        chain.append((current, raw))
-        keys.append(key)
-        if "extends" not in raw:
-            break
-        try:
-            current = find(raw["extends"], relative_to=current.parent)
-        except FileNotFoundError:
-            known = ", ".join(p.stem for p in sorted(current.parent.glob("*.toml")))
-            raise ScenarioError(current, "extends", f"{short(raw['extends'])} not found next to this file or as a "
-                                f"path; scenarios here: {known}") from None
-    merged: dict = {}
-    for i, (_, raw) in enumerate(reversed(chain)):
-        if i:
-            for k in ("name", "description"):
-                merged.pop(k, None)
-        merge(merged, copy.deepcopy(raw))
-    return chain, merged
-
-
-def _too_deep(value, limit: int, where: str = "") -> str | None:
-    """The dotted key of the first value nested more than ``limit`` levels deep, or None."""
-    stack = [(value, where, 1)]
-    while stack:
-        v, key, depth = stack.pop()
-        if depth > limit:
-            return key or "(file)"
-        if isinstance(v, dict):
-            stack.extend((x, f"{key}.{key_name(str(k), 40)}" if key else key_name(str(k), 40), depth + 1)
-                         for k, x in v.items())
-        elif isinstance(v, list):
-            stack.extend((x, key, depth + 1) for x in v)
-    return None
 
 
 def calibration_file(ref, file) -> Path | None:
@@ -343,7 +224,7 @@ def calibration_file(ref, file) -> Path | None:
             inside = False
         if not inside:
             raise ScenarioError(file, "calibration", f"{short(ref)} leads out of {folder}; expected {allowed}")
-        if _is_file(path):
+        if is_file(path):
             return path
     raise ScenarioError(file, "calibration", f"{short(ref)} is not a file; expected {allowed}")
 

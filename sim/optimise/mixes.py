@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..experiments import scenarios
 from ..experiments.outfolder import atomic_write
+from ..experiments.scenario_files import REPO_SCENARIOS
 from ..experiments.targets import meets_rd_growth
 from ..report.text import wilson
 
@@ -43,7 +44,7 @@ def _extends(input_file: str, folder: Path) -> str:
     """How the mix file names its input: by name if it is one of the project's scenarios (found
     from any checkout), else by its path relative to the mix file."""
     path = Path(input_file).resolve()
-    if path.parent == scenarios.REPO_SCENARIOS.resolve():
+    if path.parent == REPO_SCENARIOS.resolve():
         return path.stem
     return os.path.relpath(path, folder.resolve())
 
