@@ -1,19 +1,20 @@
 """The calibration file (``sim/data/calibration.toml``): writing a result with its uncertainty,
 fit and data version (and the backtest's tables), reading it back as parameters or posterior
-draws (the file's tables themselves: ``problem.load_calibration``), and re-running its stated
-ensemble (``evaluate``)."""
+draws (the file's tables themselves: ``problem.load_calibration``, which checks every table
+against the file's schema; what is written here is read back through it before it replaces the
+file), and re-running its stated ensemble (``evaluate``)."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 import os
-import tomllib
 from pathlib import Path
 
 import numpy as np
 
 from ..data import identity
+from ..data.tables import DataError
 from ..params.parameters import Params
 from .backtest import AIMS, series_order, summary, summary_by_kind
 from .fit import AIM_MAPE, HEADLINE, distance, fit_errors
@@ -31,10 +32,17 @@ DATA_FILES = ("city_history.csv", "district_indicators.csv", "districts.csv", "h
 def data_version(data_dir=None) -> dict:
     """sha256 of every data file a hindcast reads (and of the shared history table, if present)."""
     d = Path(data_dir) if data_dir else identity.DATA_DIR
-    out = {name: hashlib.sha256((d / name).read_bytes()).hexdigest() for name in DATA_FILES}
+    out = {name: _digest(d / name) for name in DATA_FILES}
     if SHARED_HISTORY.is_file():
         out["shared/chongqing_city_history.csv"] = hashlib.sha256(SHARED_HISTORY.read_bytes()).hexdigest()
     return out
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as e:
+        raise DataError(path, None, None, f"cannot be read: {e.strerror or e}") from None
 
 
 def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, data_dir=None,
@@ -98,7 +106,7 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tomllib.loads(tmp.read_text("utf-8"))
+    load_calibration(tmp)       # what is written reads back through the file's schema (else kept as .tmp)
     os.replace(tmp, path)
     return path
 
@@ -156,7 +164,7 @@ def posterior_samples(path: Path | str = CALIBRATION_FILE) -> list[dict]:
 
 def evaluate(path: Path | str = CALIBRATION_FILE, workers: int = 1, progress: bool = False, data_dir=None):
     """Re-run the file's stated ensemble (seed, eval_scale, eval_replicates); returns (errors, stated)."""
-    cal = load_calibration(path)
+    cal = load_calibration(path, require=("meta", "fit"))
     meta = cal["meta"]
     runs = hindcast(flatten(cal["parameters"]), replicates=int(meta["eval_replicates"]), seed=int(meta["seed"]),
                     scale=float(meta["eval_scale"]), workers=workers, progress=progress)
@@ -170,6 +178,7 @@ def write_backtest(points, settings: dict, path: Path | str = CALIBRATION_FILE) 
     """Add (or replace) the ``[backtest]`` tables of a calibration file: per origin, every
     held-out point's bands and checks, and the coverage and error summaries."""
     path = Path(path)
+    load_calibration(path)      # the file it adds to must be a calibration file
     text = path.read_text("utf-8")
     if BACKTEST_MARK in text:
         text = text[:text.index(BACKTEST_MARK)].rstrip("\n") + "\n"
@@ -201,6 +210,6 @@ def write_backtest(points, settings: dict, path: Path | str = CALIBRATION_FILE) 
             lines.append(f"{c} = {_toml(vals)}")
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(text + "\n".join(lines) + "\n", encoding="utf-8")
-    tomllib.loads(tmp.read_text("utf-8"))
+    load_calibration(tmp)       # what is written reads back through the file's schema (else kept as .tmp)
     os.replace(tmp, path)
     return path

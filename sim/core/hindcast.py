@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import identity
-from ..data.tables import DataError, SchemaT, enum, integer, number, read_csv, stamp, text
+from ..data.tables import DataError, SchemaT, enum, integer, label, number, prose, read_csv, stamp, text
 from ..params.fields import ParamError
 from ..params.parameters import Params
 from ..util.messages import short
@@ -40,7 +40,9 @@ ENV_SPECIAL = ("super_deduction_registered", "super_deduction_other", "super_ded
 def load_policy_environment(data_dir=None) -> pd.DataFrame:
     """What was in force each year of the hindcast (policy_environment.csv): year, key, value
     (text), unit, status, source. Keys are dotted parameter keys (e.g. ``paired.enabled``),
-    ``zone.<adcode>`` (a high-tech zone's level from that year) or one of ENV_SPECIAL."""
+    ``zone.<adcode>`` (a high-tech zone's level from that year) or one of ENV_SPECIAL. Sorted by
+    the file's key (year, key), whatever the order of its lines: the zones approved in one year
+    are raised in that order."""
     d = identity.data_folder(data_dir)
     path = d / "policy_environment.csv"
     return _env_cached(str(path), identity.adcodes(d), stamp(path)).copy()
@@ -49,9 +51,9 @@ def load_policy_environment(data_dir=None) -> pd.DataFrame:
 @functools.lru_cache(maxsize=8)
 def _env_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
     path = Path(path_str)
-    schema: SchemaT = {"year": integer(2017, LAST_HISTORY_YEAR), "key": text(), "value": text(required=False), "unit": text(),
-                       "status": enum(identity.STATUSES), "source": text()}
-    df, lines = read_csv(path, schema, key=("year", "key"))
+    schema: SchemaT = {"year": integer(2017, LAST_HISTORY_YEAR), "key": text(), "value": text(required=False),
+                       "unit": label(), "status": enum(identity.STATUSES), "source": prose()}
+    df, lines = read_csv(path, schema, key=("year", "key"), order=("year", "key"))
     for row, line in zip(df.itertuples(index=False), lines):
         if row.key.startswith("zone."):
             if row.key[5:] not in codes or row.value not in identity.HIGHTECH:

@@ -17,8 +17,8 @@ import pandas as pd
 
 from ..util.messages import short
 from .identity import STATUSES, adcodes, data_folder, district_identity
-from .tables import (DataError, SchemaT, adcode as _adcode, check_polygons, enum as _enum, integer as _int, is_number,
-                     number as _float, read_csv, read_json, stamp, text as _str)
+from .tables import (DataError, SchemaT, adcode as _adcode, chinese as _zh, enum as _enum, integer as _int, is_number,
+                     label as _label, number as _float, prose as _prose, read_csv, read_json, stamp)
 
 # platforms.csv: what a district hosts. "一区（县）一平台" (seed §(七)) counts a district when it hosts
 # one of the platforms §(七) itself lists: a national or municipal high-tech zone, an agricultural
@@ -53,24 +53,36 @@ CITY_TOTALS = {
 }
 # Per-capita and per-GDP measures divide by these.
 POSITIVE_INDICATORS = frozenset({"population", "gdp"})
+# The one unit each district indicator is given in (district_indicators.csv, hindcast_2017.csv):
+# a value in another unit would be read as if it were in this one.
+INDICATOR_UNITS = {"population": "persons", "gdp": "100m_yuan", "innovation_tier": "tier",
+                   "tech_enterprises": "firms", "high_tech_enterprises": "firms", "rd_expenditure": "100m_yuan",
+                   "fiscal_st_spending": "100m_yuan", "industrial_output": "100m_yuan", "n_universities": "count",
+                   "n_institutes": "count", "hightech_zone": "level (0 none, 1 municipal, 2 national)"}
 RD_TOLERANCE = 0.01  # 100m yuan, for the published regional R&D splits
 RD_2020_SPLIT = {"metropolitan": 495.54, "northeast": 26.35, "southeast": 4.9}
 RD_2022_CENTRAL_SHARE = 61.2  # percent, published to one decimal
 RD_SHARE_TOLERANCE = 0.05  # percentage points
 
 
-def _read_indicator_rows(path: Path, codes: frozenset[str]):
+def _read_indicator_rows(path: Path, codes: frozenset[str], indicators):
     """Rows of a district-indicator file (adcode, indicator, year, value, unit, status, source),
-    each (district, indicator, year) at most once."""
+    each (district, indicator, year) at most once, sorted by that key; ``indicators``: those the
+    file may hold, each in its unit of INDICATOR_UNITS."""
     schema: SchemaT = {
-        "adcode": _adcode(codes), "indicator": _str(), "year": _int(2000, 2030),
-        "value": _float(lo=0.0), "unit": _str(), "status": _enum(STATUSES), "source": _str(),
+        "adcode": _adcode(codes), "indicator": _enum(indicators), "year": _int(2000, 2030),
+        "value": _float(lo=0.0), "unit": _label(), "status": _enum(STATUSES), "source": _prose(),
     }
-    df, lines = read_csv(path, schema, key=("adcode", "indicator", "year"))
+    key = ("adcode", "indicator", "year")
+    df, lines = read_csv(path, schema, key=key, order=key)
     for row, line in zip(df.itertuples(index=False), lines):
+        if row.unit != INDICATOR_UNITS[row.indicator]:
+            raise DataError(path, line, "unit", f"{short(row.unit)} for {row.indicator}", repr(INDICATOR_UNITS[row.indicator]))
         if row.indicator in POSITIVE_INDICATORS and not row.value > 0:
             raise DataError(path, line, "value", f"{row.indicator} of {row.adcode} in {row.year} is {row.value:g}; "
                             "the model divides by it", "numbers > 0")
+        if row.indicator in INTEGER_INDICATORS and float(row.value) != int(row.value):
+            raise DataError(path, line, "value", f"{row.indicator} must be a whole number, got {row.value}", "integers")
     return df, lines
 
 
@@ -82,10 +94,8 @@ def _indicators(path_str: str, codes: frozenset[str]) -> pd.DataFrame:
 @functools.lru_cache(maxsize=16)
 def _indicators_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
     path = Path(path_str)
-    df, lines = _read_indicator_rows(path, codes)
+    df, lines = _read_indicator_rows(path, codes, DISTRICT_INDICATORS)
     for row, line in zip(df.itertuples(index=False), lines):
-        if row.indicator in INTEGER_INDICATORS and float(row.value) != int(row.value):
-            raise DataError(path, line, "value", f"{row.indicator} must be a whole number, got {row.value}", "integers")
         if row.indicator == "innovation_tier" and row.value not in (1, 2, 3):
             raise DataError(path, line, "value", f"innovation_tier {row.value}", "1, 2, 3")
     # completeness: each district has each required indicator in its year
@@ -119,7 +129,8 @@ def _indicators_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd
 
 
 def load_indicators(data_dir=None) -> pd.DataFrame:
-    """The long indicator table (adcode, indicator, year, value, unit, status, source)."""
+    """The long indicator table (adcode, indicator, year, value, unit, status, source), sorted by
+    its key (adcode, indicator, year) whatever the order of the file's lines."""
     d = data_folder(data_dir)
     return _indicators(str(d / "district_indicators.csv"), adcodes(d)).copy()
 
@@ -137,18 +148,20 @@ def provenance(indicator: str, adcode: int | str, year: int = 2022, data_dir=Non
 
 # ----------------------------------------------------------------------------- boundaries
 def _boundaries(path_str: str, codes: frozenset[str]) -> str:
-    return _boundaries_cached(path_str, codes, stamp(Path(path_str)))
+    path = Path(path_str)
+    return _boundaries_cached(path_str, codes, stamp(path), stamp(path.parent / "districts.csv"))
 
 
 @functools.lru_cache(maxsize=16)
-def _boundaries_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> str:
+def _boundaries_cached(path_str: str, codes: frozenset[str], stamp: tuple, ident_stamp: tuple) -> str:
     path = Path(path_str)
     gj = read_json(path)
     feats = gj.get("features") if isinstance(gj, dict) else None
     if not isinstance(gj, dict) or gj.get("type") != "FeatureCollection" or not isinstance(feats, list):
         raise DataError(path, None, "type", "not a GeoJSON FeatureCollection", '{"type": "FeatureCollection", "features": [...]}')
-    if "license" not in gj:
-        raise DataError(path, None, "license", "licence attribution missing")
+    if not (isinstance(gj.get("license"), str) and gj["license"].strip()):
+        raise DataError(path, None, "license", "licence attribution missing", "a non-empty text naming the source and its licence")
+    names = district_identity(path.parent).set_index("adcode")["name_zh"]
     seen = set()
     for i, f in enumerate(feats, start=1):
         where = f"feature {i}"
@@ -164,6 +177,12 @@ def _boundaries_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> st
         if code in seen:
             raise DataError(path, None, f"{where}.properties.adcode", f"duplicate adcode {code}")
         seen.add(code)
+        if props["name_zh"] != names[int(code)]:
+            raise DataError(path, None, f"{where}.properties.name_zh", f"{short(props['name_zh'])} for {code}",
+                            f"{names[int(code)]!r}, the name of {code} in districts.csv")
+        if not (isinstance(props["source"], str) and props["source"].strip()):
+            raise DataError(path, None, f"{where}.properties.source", f"{short(props['source'])} is not a source",
+                            "a non-empty text")
         for key, (lo, hi) in (("rep_lon", LON_RANGE), ("rep_lat", LAT_RANGE)):
             if not (is_number(props[key]) and lo < props[key] < hi):
                 raise DataError(path, None, f"{where}.properties.{key}", f"representative point {short(props[key])} "
@@ -171,14 +190,40 @@ def _boundaries_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> st
         check_polygons(path, f"{where}.geometry", f.get("geometry"), LON_RANGE, LAT_RANGE)
     if seen != set(codes):
         raise DataError(path, None, "adcode", f"missing features for {sorted(set(codes) - seen)}")
+    gj["features"] = sorted(feats, key=lambda f: int(f["properties"]["adcode"]))
     return json.dumps(gj, ensure_ascii=False)
 
 
 LON_RANGE, LAT_RANGE = (105.0, 111.0), (28.0, 33.0)   # a box around Chongqing
 
 
+def check_polygons(path, where: str, geom, lon_range, lat_range) -> None:
+    """A GeoJSON Polygon or MultiPolygon of rings of at least four [lon, lat] points inside the
+    box (maps draw every point, so one bad point is an error here rather than a broken figure)."""
+    kind = geom.get("type") if isinstance(geom, dict) else None
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise DataError(path, None, where, "geometry must be Polygon or MultiPolygon")
+    coords = geom.get("coordinates")
+    polygons = [coords] if kind == "Polygon" else coords
+    if not isinstance(polygons, list) or not polygons:
+        raise DataError(path, None, f"{where}.coordinates", "no polygons", "a list of rings of [lon, lat] points")
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            raise DataError(path, None, f"{where}.coordinates", "a polygon is not a list of rings")
+        for ring in polygon:
+            if not isinstance(ring, list) or len(ring) < 4:
+                raise DataError(path, None, f"{where}.coordinates", "a ring has fewer than four points",
+                                "closed rings of at least four [lon, lat] points")
+            for pt in ring:
+                if not (isinstance(pt, list) and len(pt) >= 2 and is_number(pt[0]) and is_number(pt[1])
+                        and lon_range[0] < pt[0] < lon_range[1] and lat_range[0] < pt[1] < lat_range[1]):
+                    raise DataError(path, None, f"{where}.coordinates", f"point {short(pt)} is not [lon, lat] in the "
+                                    "expected area", f"lon {lon_range[0]}–{lon_range[1]}, lat {lat_range[0]}–{lat_range[1]}")
+
+
 def load_boundaries(data_dir=None) -> dict:
-    """The 38 simplified district polygons as a GeoJSON dict (properties adcode, name_zh, rep_lon, rep_lat)."""
+    """The 38 simplified district polygons as a GeoJSON dict (properties adcode, name_zh, rep_lon, rep_lat),
+    the features sorted by adcode whatever their order in the file."""
     d = data_folder(data_dir)
     return json.loads(_boundaries(str(d / "boundaries.geojson"), adcodes(d)))
 
@@ -228,7 +273,8 @@ def _districts_view(dir_str: str, year: int, stamps: tuple) -> pd.DataFrame:
 def load_platforms(data_dir=None) -> pd.DataFrame:
     """The district S&T platforms at end-2022 (platforms.csv): adcode, platform, kind, level,
     stage (existing, under_construction, candidate), year (of establishment, blank if not
-    found), status, source, wording; plus ``counts`` (the kind counts for 一区（县）一平台)."""
+    found), status, source, wording; plus ``counts`` (the kind counts for 一区（县）一平台). Sorted
+    by the file's key (adcode, platform)."""
     d = data_folder(data_dir)
     path = d / "platforms.csv"
     return _platforms_cached(str(path), adcodes(d), stamp(path), stamp(d / "districts.csv")).copy()
@@ -237,11 +283,11 @@ def load_platforms(data_dir=None) -> pd.DataFrame:
 @functools.lru_cache(maxsize=8)
 def _platforms_cached(path_str: str, codes: frozenset[str], stamp: tuple, ident_stamp: tuple) -> pd.DataFrame:
     path = Path(path_str)
-    schema: SchemaT = {"adcode": _adcode(codes), "platform": _str(), "kind": _enum(PLATFORM_KINDS),
+    schema: SchemaT = {"adcode": _adcode(codes), "platform": _zh(), "kind": _enum(PLATFORM_KINDS),
                        "level": _enum(PLATFORM_LEVELS), "stage": _enum(PLATFORM_STAGES_2022),
-                       "year": _int(1949, 2022, required=False), "status": _enum(STATUSES), "source": _str(),
-                       "wording": _str()}
-    df, lines = read_csv(path, schema, key=("adcode", "platform"))
+                       "year": _int(1949, 2022, required=False), "status": _enum(STATUSES), "source": _prose(),
+                       "wording": _prose()}
+    df, lines = read_csv(path, schema, key=("adcode", "platform"), order=("adcode", "platform"))
     zones = district_identity(path.parent).set_index("adcode")["hightech_zone"]
     for row, line in zip(df.itertuples(index=False), lines):
         # The zone level the model starts from is districts.csv's; the inventory must agree.
@@ -277,7 +323,8 @@ HINDCAST_TOTALS = {("rd_expenditure", 2017): (361.0, 0.01)}
 
 def load_hindcast_indicators(data_dir=None) -> pd.DataFrame:
     """The end-2017 district values a hindcast needs beyond the firm stocks (hindcast_2017.csv,
-    same layout as district_indicators.csv; written by tools/estimate_hindcast.py)."""
+    same layout as district_indicators.csv; written by tools/estimate_hindcast.py), sorted by its
+    key (adcode, indicator, year)."""
     d = data_folder(data_dir)
     path = d / "hindcast_2017.csv"
     return _hindcast_cached(str(path), adcodes(d), stamp(path)).copy()
@@ -286,7 +333,7 @@ def load_hindcast_indicators(data_dir=None) -> pd.DataFrame:
 @functools.lru_cache(maxsize=8)
 def _hindcast_cached(path_str: str, codes: frozenset[str], stamp: tuple) -> pd.DataFrame:
     path = Path(path_str)
-    df, lines = _read_indicator_rows(path, codes)
+    df, lines = _read_indicator_rows(path, codes, [*HINDCAST_INDICATORS, "hightech_zone"])
     for row, line in zip(df.itertuples(index=False), lines):
         if row.indicator == "hightech_zone" and row.value not in (0, 1, 2):
             raise DataError(path, line, "value", f"hightech_zone level {row.value}", "0 (none), 1 (municipal), 2 (national)")

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .tables import DataError, SchemaT, adcode as _adcode, enum as _enum, integer as _int, read_csv, stamp, text as _str
+from ..util.messages import short
+from .tables import (DataError, SchemaT, adcode as _adcode, chinese as _zh, enum as _enum, integer as _int, latin as _latin,
+                     prose as _prose, read_csv, stamp, text as _str)
 
 DATA_DIR = Path(__file__).resolve().parent
 
@@ -31,14 +33,14 @@ def _status_cols(prefixes, statuses=STATUSES) -> SchemaT:
     out: SchemaT = {}
     for p in prefixes:
         out[f"{p}_status"] = _enum(statuses)
-        out[f"{p}_source"] = _str()
+        out[f"{p}_source"] = _prose()
     return out
 
 
 # ----------------------------------------------------------------------------- districts.csv
 def _districts_schema() -> SchemaT:
     s: SchemaT = {
-        "adcode": _adcode(None), "name_zh": _str(), "short_zh": _str(), "name_pinyin": _str(),
+        "adcode": _adcode(None), "name_zh": _zh(), "short_zh": _zh(), "name_pinyin": _latin(),
         "kind": _enum(KINDS), "group": _enum(GROUPS),
     }
     s.update(_status_cols(["identity"]))
@@ -48,7 +50,7 @@ def _districts_schema() -> SchemaT:
     s.update(_status_cols(["platform"]))
     s.update({"innovative_county": _enum(INNOVATIVE_COUNTY)}); s.update(_status_cols(["innovative_county"]))
     s.update({"sichuan_border": _int(0, 1)}); s.update(_status_cols(["sichuan_border"]))
-    s.update({"seed_mentions": _str(required=False), "seed_mentions_source": _str()})
+    s.update({"seed_mentions": _str(required=False), "seed_mentions_source": _prose()})
     return s
 
 
@@ -59,7 +61,7 @@ def _identity(path_str: str) -> pd.DataFrame:
 @functools.lru_cache(maxsize=16)
 def _identity_cached(path_str: str, stamp: tuple) -> pd.DataFrame:
     path = Path(path_str)
-    df, lines = read_csv(path, _districts_schema(), key=("adcode",))
+    df, lines = read_csv(path, _districts_schema(), key=("adcode",), order=("adcode",))
     if len(df) != 38:
         raise DataError(path, None, "adcode", f"{len(df)} districts, expected 38")
     sizes = df["group"].value_counts().to_dict()
@@ -67,6 +69,9 @@ def _identity_cached(path_str: str, stamp: tuple) -> pd.DataFrame:
         if sizes.get(g, 0) != n:
             raise DataError(path, None, "group", f"group {g} has {sizes.get(g, 0)} members, expected {n}")
     for row, line in zip(df.itertuples(), lines):
+        if row.short_zh not in row.name_zh:
+            raise DataError(path, line, "short_zh", f"{short(row.short_zh)} is not part of the name {short(row.name_zh)}",
+                            "the name without its suffix (区, 县, 自治县), e.g. 渝中 for 渝中区")
         if (row.platform_stage == "none") != (row.platform_2022 == ""):
             raise DataError(path, line, "platform_2022", "platform name and platform_stage disagree",
                             "empty name with stage 'none', or a name with another stage")
@@ -74,7 +79,8 @@ def _identity_cached(path_str: str, stamp: tuple) -> pd.DataFrame:
 
 
 def district_identity(data_dir=None) -> pd.DataFrame:
-    """The 38 districts' identity columns (districts.csv, validated), sorted by adcode."""
+    """The 38 districts' identity columns (districts.csv, validated), sorted by adcode (the
+    file's key), whatever the order of the file's lines."""
     return _identity(str(data_folder(data_dir) / "districts.csv")).copy()
 
 

@@ -5,7 +5,11 @@ raises ``ValueError("problem|what is allowed")``. :func:`read_csv` parses with t
 module first and names the file, the 1-based line, the column and what is allowed for anything
 wrong: a missing or unreadable file, a folder in its place, text that is not UTF-8, a file cut
 off mid-line, malformed quoting, a missing column, a short row, a bad cell, a duplicate row or
-key, a header without rows. Values are quoted short (:func:`sim.util.messages.short`).
+key, a header without rows, a column the schema does not know, a control character. ``order``
+sorts the rows, so a loader's result never depends on the order of the file's lines. Values are
+quoted short (:func:`sim.util.messages.short`). TOML files: :func:`read_toml`, then
+``Spec.check`` against :class:`Spec` objects (types, ranges, required and unknown keys): any
+damage is a :class:`DataKeyError` naming the file and the dotted key.
 """
 from __future__ import annotations
 
@@ -13,15 +17,19 @@ import csv
 import io
 import json
 import math
+import re
+import tomllib
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
 from ..util.errors import InputError
-from ..util.messages import clip, short
+from ..util.messages import clip, key_name, short
 
 SchemaT = dict[str, Callable[[str], Any]]
+# Characters no cell of a text table holds (a NUL, a form feed, ...): damage, or a binary paste.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class DataError(InputError):
@@ -37,6 +45,15 @@ class DataError(InputError):
         super().__init__(clip(msg))
 
 
+class DataKeyError(DataError):
+    """A TOML data file is malformed: "file: key 'a.b': problem (allowed: ...)"; ``column`` is the key."""
+
+    def __init__(self, file: str | Path, key: str, problem: str, allowed: str | None = None):
+        self.file, self.row, self.column, self.key, self.problem, self.allowed = str(file), None, key, key, problem, allowed
+        InputError.__init__(self, clip(f"{clip(self.file, 200)}: key '{key}': {problem}"
+                                       + (f" (allowed: {allowed})" if allowed else "")))
+
+
 # ----------------------------------------------------------------------------- cell converters
 def text(required: bool = True) -> Callable[[str], str]:
     def conv(v: str) -> str:
@@ -44,6 +61,55 @@ def text(required: bool = True) -> Callable[[str], str]:
             raise ValueError("missing value|a non-empty text")
         return v.strip()
     return conv
+
+
+# CJK ideographs (the unified block, extension A and the compatibility block).
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+LATIN = re.compile(r"[A-Za-z]")
+VALUE = re.compile(r"[+-]?(\d[\d_]*\.?[\d_]*|\.\d+)(e[+-]?\d+)?|[+-]?(inf|infinity|nan)|true|false|none|null", re.I)
+
+
+def _not_a_value(v: str) -> bool:
+    """Text that reads as a number or a truth value (what a shifted or damaged cell holds)."""
+    return bool(VALUE.fullmatch(v))
+
+
+def _checked(test: Callable[[str], Any], problem: str, allowed: str) -> Callable[[str], str]:
+    def conv(v: str) -> str:
+        v = v.strip()
+        if not test(v):
+            raise ValueError(f"{f'{short(v)} {problem}' if v else 'missing value'}|{allowed}")
+        return v
+    return conv
+
+
+def chinese() -> Callable[[str], str]:
+    """A Chinese name: at least one CJK character (Chinese and English name columns swapped are caught)."""
+    return _checked(CJK.search, "has no Chinese characters", "a Chinese name (汉字)")
+
+
+def latin() -> Callable[[str], str]:
+    """An English (or pinyin) name: Latin letters and no CJK character."""
+    return _checked(lambda v: LATIN.search(v) and not CJK.search(v) and not _not_a_value(v),
+                    "is not an English name", "Latin letters, no Chinese characters")
+
+
+def label() -> Callable[[str], str]:
+    """A name or unit: text with a letter in it, not a number or a truth value."""
+    return _checked(lambda v: (CJK.search(v) or LATIN.search(v)) and not _not_a_value(v),
+                    "is not a name", "a text with letters, not a number")
+
+
+def prose(min_len: int = 4) -> Callable[[str], str]:
+    """A source, method or description (or a formula): ``min_len`` characters or more, not a number."""
+    return _checked(lambda v: len(v) >= min_len and not _not_a_value(v), "is not a description",
+                    f"a text of at least {min_len} characters that says where the figure comes from")
+
+
+def ident() -> Callable[[str], str]:
+    """A key or indicator name: lower-case letters, digits and _, starting with a letter."""
+    return _checked(re.compile(r"[a-z][a-z0-9_]*").fullmatch, "is not a key",
+                    "lower-case letters, digits and _, such as tech_enterprises")
 
 
 def enum(values, required: bool = True) -> Callable[[str], str]:
@@ -132,9 +198,12 @@ def read_json(path: Path):
         raise DataError(path, None, None, "JSON nested too deeply") from None
 
 
-def read_csv(path: Path, schema: SchemaT, key: tuple[str, ...] = ()) -> tuple[pd.DataFrame, list[int]]:
-    """Parse ``path`` with ``schema`` (column -> converter); ``key``: columns whose values identify
-    a row, so that no two rows may share them. Returns the frame and each row's line number."""
+def read_csv(path: Path, schema: SchemaT, key: tuple[str, ...] = (),
+             order: tuple[str, ...] = ()) -> tuple[pd.DataFrame, list[int]]:
+    """Parse ``path`` with ``schema`` (column -> converter; the header names exactly these columns,
+    in any order); ``key``: columns whose values identify a row, no two rows sharing them;
+    ``order``: columns to sort the rows by (converted values, a blank first), so the result does not
+    depend on the order of the lines. Returns the frame and each row's line number."""
     content = read_text(path)
     if not content.strip():
         raise DataError(path, 1, None, "empty file", "a header line, then one line per row")
@@ -149,6 +218,9 @@ def read_csv(path: Path, schema: SchemaT, key: tuple[str, ...] = ()) -> tuple[pd
                 raise DataError(path, 1, col, "missing column", ", ".join(schema))
             if header.count(col) > 1:
                 raise DataError(path, 1, col, "column appears more than once in the header")
+        for col in header:
+            if col not in schema:
+                raise DataError(path, 1, short(col), "unknown column", ", ".join(schema))
         idx = {c: header.index(c) for c in schema}
         records, lines, seen_rows, seen_keys = [], [], {}, {}
         for row in reader:
@@ -157,6 +229,9 @@ def read_csv(path: Path, schema: SchemaT, key: tuple[str, ...] = ()) -> tuple[pd
                 continue
             if len(row) != len(header):
                 raise DataError(path, line, None, f"{len(row)} fields, header has {len(header)}")
+            bad = next((i for i, cell in enumerate(row) if CONTROL.search(cell)), None)
+            if bad is not None:
+                raise DataError(path, line, header[bad] or None, f"control character in {short(row[bad])}", "printable text")
             whole = tuple(cell.strip() for cell in row)
             if whole in seen_rows:
                 raise DataError(path, line, None, f"duplicate of row {seen_rows[whole]}", "each row once")
@@ -180,6 +255,11 @@ def read_csv(path: Path, schema: SchemaT, key: tuple[str, ...] = ()) -> tuple[pd
         raise DataError(path, reader.line_num, None, f"malformed CSV: {exc}") from None
     if not records:
         raise DataError(path, 2, None, "no rows after the header", "one line per row")
+    if order:
+        def sort_key(i):
+            return tuple((records[i][c] is not None, records[i][c]) for c in order)
+        idx_sorted = sorted(range(len(records)), key=sort_key)
+        records, lines = [records[i] for i in idx_sorted], [lines[i] for i in idx_sorted]
     return pd.DataFrame.from_records(records, columns=list(schema)), lines
 
 
@@ -193,29 +273,120 @@ def stamp(path: Path) -> tuple:
 
 
 def is_number(x) -> bool:
-    """A finite JSON number (not a boolean)."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite number (not a truth value); an integer too large for a float is not."""
+    try:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    except OverflowError:
+        return False
 
 
-def check_polygons(path, where: str, geom, lon_range, lat_range) -> None:
-    """A GeoJSON Polygon or MultiPolygon of rings of at least four [lon, lat] points inside the
-    box (maps draw every point, so one bad point is an error here rather than a broken figure)."""
-    kind = geom.get("type") if isinstance(geom, dict) else None
-    if kind not in ("Polygon", "MultiPolygon"):
-        raise DataError(path, None, where, "geometry must be Polygon or MultiPolygon")
-    coords = geom.get("coordinates")
-    polygons = [coords] if kind == "Polygon" else coords
-    if not isinstance(polygons, list) or not polygons:
-        raise DataError(path, None, f"{where}.coordinates", "no polygons", "a list of rings of [lon, lat] points")
-    for polygon in polygons:
-        if not isinstance(polygon, list) or not polygon:
-            raise DataError(path, None, f"{where}.coordinates", "a polygon is not a list of rings")
-        for ring in polygon:
-            if not isinstance(ring, list) or len(ring) < 4:
-                raise DataError(path, None, f"{where}.coordinates", "a ring has fewer than four points",
-                                "closed rings of at least four [lon, lat] points")
-            for pt in ring:
-                if not (isinstance(pt, list) and len(pt) >= 2 and is_number(pt[0]) and is_number(pt[1])
-                        and lon_range[0] < pt[0] < lon_range[1] and lat_range[0] < pt[1] < lat_range[1]):
-                    raise DataError(path, None, f"{where}.coordinates", f"point {short(pt)} is not [lon, lat] in the "
-                                    "expected area", f"lon {lon_range[0]}–{lon_range[1]}, lat {lat_range[0]}–{lat_range[1]}")
+# ----------------------------------------------------------------------------- TOML files
+def read_toml(path: Path) -> dict:
+    """The tables of a TOML data file; a missing or unreadable file, text that is not UTF-8 or
+    not TOML is a :class:`DataError` naming the file (and the line, where TOML says it)."""
+    content = read_text(path)
+    try:
+        return tomllib.loads(content)
+    except (ValueError, RecursionError) as exc:   # TOMLDecodeError; an integer of over 4,300 digits
+        m = re.search(r"\(at line (\d+)", str(exc))
+        raise DataError(path, int(m.group(1)) if m else None, None,
+                        f"not valid TOML: {clip(str(exc) or 'nested too deeply', 200)}") from None
+
+
+def _join(where: str, key) -> str:
+    return f"{where}.{key_name(str(key))}" if where else key_name(str(key))
+
+
+class Spec:
+    """What one value of a TOML file must be: it passes ``test`` (``allowed`` says what that is);
+    ``check(path, where, value)`` returns it or raises :class:`DataKeyError` naming the key ``where``."""
+
+    def __init__(self, test: Callable[[Any], Any] = lambda v: True, allowed: str = "a value"):
+        self.test, self.allowed = test, allowed
+
+    def check(self, path, where: str, value):
+        if not self.test(value):
+            raise DataKeyError(path, where or "(file)", f"{short(value)} is not allowed", self.allowed)
+        return value
+
+
+# The Specs of single values; ListOf, Table and MapOf below hold others.
+def Num(lo: float | None = None, hi: float | None = None, integer: bool = False, above: bool = False) -> Spec:  # noqa: N802
+    """A finite number (``integer``: an integer) from ``lo`` to ``hi`` (``above``: more than ``lo``)."""
+    bounds = [f"{'>' if above else '≥'} {lo:g}" if lo is not None else "", f"≤ {hi:g}" if hi is not None else ""]
+    return Spec(lambda v: (is_number(v) and (isinstance(v, int) or not integer)
+                           and (lo is None or (v > lo if above else v >= lo)) and (hi is None or v <= hi)),
+                f"{'an integer' if integer else 'a finite number'} {' and '.join(b for b in bounds if b)}".strip())
+
+
+def Text(pattern: str | None = None, what: str | None = None) -> Spec:  # noqa: N802
+    """A non-empty string (``pattern``: matching this regular expression, described by ``what``)."""
+    rx = re.compile(pattern) if pattern else None
+    return Spec(lambda v: isinstance(v, str) and v.strip() and (rx is None or rx.fullmatch(v)), what or "a non-empty string")
+
+
+def Flag() -> Spec:  # noqa: N802
+    return Spec(lambda v: isinstance(v, bool), "true or false")
+
+
+def OneOf(values) -> Spec:  # noqa: N802
+    values = tuple(values)
+    return Spec(lambda v: isinstance(v, str) and v in values, ", ".join(repr(v) for v in values))
+
+
+class ListOf(Spec):
+    """A list of ``lo`` to ``hi`` items, each an ``item``."""
+
+    def __init__(self, item: Spec, lo: int = 1, hi: int = 100_000):
+        self.item, self.lo, self.hi = item, lo, hi
+        self.allowed = f"a list of {lo} to {hi} items, each {item.allowed}"
+
+    def check(self, path, where, value):
+        if not isinstance(value, list) or not self.lo <= len(value) <= self.hi:
+            raise DataKeyError(path, where, f"{short(value)} is not allowed", self.allowed)
+        for i, x in enumerate(value):
+            self.item.check(path, f"{where}[{i}]", x)
+        return value
+
+
+class Table(Spec):
+    """A table with exactly the keys of ``fields`` (those in ``optional`` may be left out), and
+    any key matching ``extra = (pattern, what, spec)``."""
+
+    def __init__(self, fields: dict[str, Spec], optional=(), extra: tuple[str, str, Spec] | None = None):
+        self.fields, self.optional = dict(fields), frozenset(optional)
+        self.extra = (re.compile(extra[0]), extra[1], extra[2]) if extra else None
+        self.allowed = f"a table of {', '.join(self.fields)}"
+
+    def check(self, path, where, value):
+        if not isinstance(value, dict):
+            raise DataKeyError(path, where or "(file)", f"{short(value)} is not a table", self.allowed)
+        for k, v in value.items():
+            if k in self.fields:
+                self.fields[k].check(path, _join(where, k), v)
+            elif self.extra is not None and self.extra[0].fullmatch(k):
+                self.extra[2].check(path, _join(where, k), v)
+            else:
+                raise DataKeyError(path, _join(where, k), "unknown key",
+                                   ", ".join(list(self.fields) + ([self.extra[1]] if self.extra else [])) or "no keys")
+        for k, spec in self.fields.items():
+            if k not in value and k not in self.optional:
+                raise DataKeyError(path, _join(where, k), "missing", spec.allowed)
+        return value
+
+
+class MapOf(Spec):
+    """A table of at least ``lo`` keys of any name (``keys``: a Spec each meets), each value a ``value``."""
+
+    def __init__(self, value: Spec, keys: Spec | None = None, lo: int = 1):
+        self.value, self.keys, self.lo = value, keys, lo
+        self.allowed = f"a table of at least {lo} keys, each {value.allowed}"
+
+    def check(self, path, where, value):
+        if not isinstance(value, dict) or len(value) < self.lo:
+            raise DataKeyError(path, where or "(file)", f"{short(value)} is not allowed", self.allowed)
+        for k, v in value.items():
+            if self.keys is not None and not self.keys.test(k):
+                raise DataKeyError(path, _join(where, k), f"key {short(k)} is not allowed", self.keys.allowed)
+            self.value.check(path, _join(where, k), v)
+        return value

@@ -41,7 +41,8 @@ class PosteriorError(InputError):
 
 def read_draws(table, file=None) -> tuple[dict, ...]:
     """The draws of a calibration file's ``[posterior]`` table (None or absent: no draws), each a
-    dict of dotted keys. Keys, lengths and every value's range are checked here."""
+    dict of dotted keys. Keys, lengths and every value's range are checked here; a table that is
+    there but holds no draws is an error, not a silent run without them."""
     if table is None:
         return ()
     if not isinstance(table, dict) or set(table) - {SECTION}:
@@ -51,6 +52,11 @@ def read_draws(table, file=None) -> tuple[dict, ...]:
     section = table.get(SECTION, {})
     if not isinstance(section, dict):
         raise PosteriorError(f"posterior.{SECTION}", "expected a table of lists, one per parameter")
+    if not section:
+        # A [posterior] that holds nothing would run every replicate at the fitted point while
+        # the scenario says its bands include the parameters' uncertainty.
+        raise PosteriorError(f"posterior.{SECTION}", "holds no draws; expected one list of draws per calibrated "
+                             "behaviour parameter (or no [posterior] table, to run the fitted point)")
     known = {f.name: f for f in dataclasses.fields(BehaviourParams)}
     lists, lengths = {}, set()
     for name, values in section.items():

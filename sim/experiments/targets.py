@@ -40,13 +40,34 @@ DEFAULT_SET = "policy_2025"
 TARGET_KEYS = {"id": str, "description": str, "indicator": str, "threshold": float, "year": int, "unit": str}
 
 
+# Every indicator the model reports is a count, an amount, a share or an index, none below zero:
+# a threshold below zero would always be met (and one above an indicator's ceiling, never).
+# Counts of the 38 districts (or of the counties among them) reach 38 at most; percentages 100;
+# the Gini coefficient 1.
+DISTRICT_COUNTS = frozenset({"districts_rd_cagr_10", "districts_with_platform", "tier1_districts", "tier3_districts",
+                             "national_innovative_counties", "new_innovative_counties", "counties_in_construction",
+                             "new_innovative_counties_listed"})
+N_DISTRICTS = 38
+PERCENT_INDICATORS = frozenset({"rd_intensity", "hightech_zone_output_share", "clusters_rd_share",
+                                "clusters_tech_share", "core_cluster_link_share", "city_index"})
+UNIT_INDICATORS = frozenset({"rd_intensity_gini"})
+
+
+def threshold_range(indicator: str) -> tuple[float, float]:
+    """The thresholds a target of ``indicator`` may have: from 0 to the indicator's ceiling."""
+    hi = (N_DISTRICTS if indicator in DISTRICT_COUNTS else 100.0 if indicator in PERCENT_INDICATORS
+          else 1.0 if indicator in UNIT_INDICATORS else math.inf)
+    return 0.0, hi
+
+
 class TargetError(KeyedError):
     """A target file that cannot be used; the message names the file, the key and what is allowed."""
 
 
 def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]:
-    """Target sets are data: one TOML table per set, each with an array of targets. Every
-    indicator must be one the model reports, so a typo fails here, not after the simulation."""
+    """Target sets are data: one TOML table per set (a title, its source, an array of targets).
+    Every indicator must be one the model reports, so a typo fails here, not after the
+    simulation, and every threshold one the indicator can reach and miss (:func:`threshold_range`)."""
     from ..core.metrics import CITY_REPORTERS
     path = Path(path)
     try:
@@ -67,6 +88,10 @@ def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]
         extra = sorted(set(table) - {"title", "source", "targets", "extends"})
         if extra:
             raise TargetError(path, f"{name}.{clip(extra[0], 80)}", "unknown key; allowed: title, source, extends, targets")
+        for key, what in (("title", "what the set is"), ("source", "the document the targets come from (provenance)")):
+            if not (isinstance(table.get(key), str) and table[key].strip()):
+                raise TargetError(path, f"{name}.{key}", f"expected a non-empty string ({what}), got "
+                                  f"{short(table[key]) if key in table else 'nothing'}")
         if "extends" in table:
             bases[name] = table["extends"]
         targets = []
@@ -92,6 +117,11 @@ def load_target_sets(path: Path = TARGETS_FILE) -> dict[str, tuple[Target, ...]]
             if t["indicator"] not in indicators:
                 raise TargetError(path, f"{where}.indicator", f"{short(t['indicator'])} is not an indicator the model "
                                   f"reports; choose one of: {', '.join(indicators)}")
+            lo, hi = threshold_range(t["indicator"])
+            if not lo <= t["threshold"] <= hi:
+                raise TargetError(path, f"{where}.threshold", f"{short(t['threshold'])} is out of range for "
+                                  f"{t['indicator']} (never below 0{'' if math.isinf(hi) else f', at most {hi:g}'}), so the "
+                                  f"target would always or never be met; allowed {lo:g} to {'any finite number' if math.isinf(hi) else f'{hi:g}'}")
             if not TARGET_YEARS[0] <= t["year"] <= TARGET_YEARS[1]:
                 raise TargetError(path, f"{where}.year", f"{short(t['year'])} is out of range; allowed "
                                   f"{TARGET_YEARS[0]} to {TARGET_YEARS[1]}")
