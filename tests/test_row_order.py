@@ -20,10 +20,6 @@ from sim.model import InnovationModel
 from sim.params.parameters import Params
 
 CSV_FILES = sorted(p.name for p in identity.DATA_DIR.glob("*.csv"))
-# The model builds its research units in the order of universities.csv: sorting that loader by
-# its key (adcode, name_zh) changes the results of the shipped data, so it waits for a commit of
-# its own with a regenerated frozen baseline. Until then its reversal is expected to matter.
-NOT_YET = "universities.csv"
 QUARTERS = 6
 
 
@@ -76,10 +72,10 @@ def test_every_csv_has_a_loader_here():
 
 @pytest.fixture(scope="module")
 def reversed_dir(tmp_path_factory):
-    return reversed_copy(tmp_path_factory.mktemp("reversed"), [n for n in CSV_FILES if n != NOT_YET])
+    return reversed_copy(tmp_path_factory.mktemp("reversed"), CSV_FILES)
 
 
-@pytest.mark.parametrize("name", [n for n in CSV_FILES if n != NOT_YET])
+@pytest.mark.parametrize("name", CSV_FILES)
 def test_a_loader_returns_the_same_table_whatever_the_order_of_the_lines(reversed_dir, name):
     pd.testing.assert_frame_equal(LOADERS[name](reversed_dir).reset_index(drop=True),
                                   LOADERS[name](None).reset_index(drop=True), check_exact=True)
@@ -94,18 +90,6 @@ def test_the_boundaries_come_in_adcode_order_whatever_the_order_of_the_features(
 @pytest.mark.parametrize("start_year", [2022, 2017])
 def test_a_same_seed_run_is_bit_identical_on_reversed_files(reversed_dir, start_year):
     city, districts = run(reversed_dir, start_year)
-    city0, districts0 = run(None, start_year)
-    pd.testing.assert_frame_equal(city, city0, check_exact=True)
-    pd.testing.assert_frame_equal(districts, districts0, check_exact=True)
-
-
-@pytest.mark.xfail(strict=True, reason="universities.csv is read in file order: sorting it by (adcode, name_zh) "
-                                       "changes the shipped results and needs its own commit with a regenerated "
-                                       "frozen baseline (remove this mark then)")
-@pytest.mark.parametrize("start_year", [2022, 2017])
-def test_a_same_seed_run_does_not_depend_on_the_order_of_the_universities(tmp_path, start_year):
-    d = reversed_copy(tmp_path, [NOT_YET])
-    city, districts = run(d, start_year)
     city0, districts0 = run(None, start_year)
     pd.testing.assert_frame_equal(city, city0, check_exact=True)
     pd.testing.assert_frame_equal(districts, districts0, check_exact=True)

@@ -138,14 +138,11 @@ def _district_hist_schema(codes):
 
 
 def load_universities(data_dir=None) -> pd.DataFrame:
-    """Universities, institutes and labs with host district (adcode) and provenance, in the
-    order of the file's lines (see the note below). Each district lists as many universities as
-    district_indicators.csv counts for it (2022), so a cut-off or doubled file is caught."""
-    # NOTE: not sorted yet. The model builds its research units in this order, and sorting by
-    # the key (adcode, name_zh) changes the results of the shipped data: that change waits for
-    # its own commit with a regenerated frozen baseline.
+    """Universities, institutes and labs with host district (adcode) and provenance, sorted by
+    (adcode, name_zh). Each district lists as many universities as district_indicators.csv
+    counts for it (2022), so a cut-off or doubled file is caught."""
     d = identity.data_folder(data_dir)
-    df, lines = _with_lines("universities.csv", _uni_schema, d, (), key=("name_zh",))
+    df, lines = _with_lines("universities.csv", _uni_schema, d, ("adcode", "name_zh"), key=("name_zh",))
     path = d / "universities.csv"
     for row, line in zip(df.itertuples(index=False), lines):
         if row.level not in UNI_LEVELS[row.kind]:
