@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 import time
 
-
 from sim import calibration as C
-from sim.calibration.problem import flatten
+from sim.experiments.calibration_file import flatten
 
 
 def main() -> None:

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from sim.calibration import cli as calibration_cli
-from sim.calibration.problem import CALIBRATION_WRITTEN, CalibrationError, load_calibration
 from sim.core.hindcast import load_policy_environment
 from sim.data import actors, datasets, identity
 from sim.data.tables import DataError
+from sim.experiments.calibration_file import CALIBRATION_WRITTEN, CalibrationError, load_calibration
 from sim.experiments.targets import TargetError, load_target_sets
 from sim.util.errors import InputError
 

@@ -2,13 +2,12 @@
 counts in its own terms: T5 (national innovative counties) and T6 (一区（县）一平台)."""
 from __future__ import annotations
 
-import tomllib
 
 import numpy as np
 import pytest
 
 from sim import InnovationModel
-from sim.data.identity import DATA_DIR
+from sim.data import actors
 from sim.experiments import scenarios
 from sim.experiments.targets import TARGET_SETS
 from sim.params.levers import KNOWN_LIST as FIXED_LIST
@@ -38,7 +37,7 @@ def test_the_start_reproduces_the_published_2022_tiers_and_city_index():
 
 
 def test_the_fitted_method_is_the_one_the_fit_file_states():
-    fit = tomllib.loads((DATA_DIR / "evaluation_fit.toml").read_text("utf-8"))["fit"]
+    fit = actors.load_evaluation_fit()["fit"]
     p = scenarios.load("baseline").params.evaluation
     assert list(p.weights) == fit["weights"] and list(p.exponents) == fit["exponents"]
     assert fit["status"] == "derived" and fit["mismatches"] == [0, 0, 0] and fit["margin"] > 0

@@ -58,6 +58,8 @@ draws, ``evaluate``), ``figure`` (the hindcast figure), ``cli`` (the command lin
 above is importable from ``sim.calibration`` itself.
 """
 
+from ..experiments.calibration_file import (CALIBRATION_FILE, FIT_YEARS, LAST_YEAR, START_YEAR, CalibrationError,
+                                            load_calibration)
 from .backtest import backtest, forecast_points
 from .cli import HELP, add_arguments, main
 from .figure import LABELS, figure_from_file, plot_hindcast
@@ -65,8 +67,7 @@ from .file import (DATA_FILES, SHARED_HISTORY, calibrated_params, data_version, 
                    posterior_samples, write_backtest, write_calibration)
 from .fit import (ADDED, AIM_MAPE, CITY_SERIES, FIT_SERIES, HEADLINE, REGIONAL_SERIES, SERIES, WEIGHTS, distance,
                   fit_errors, hindcast_band, observed)
-from .problem import (CALIBRATION_FILE, DEFAULTS, DERIVED, FIGURE_FILE, FIT_YEARS, FIXED_BECAUSE, FREE, LAST_YEAR, ROOT,
-                      START_YEAR, STEPS, CalibrationError, Free, load_calibration)
+from .problem import DEFAULTS, DERIVED, FIGURE_FILE, FIXED_BECAUSE, FREE, ROOT, STEPS, Free
 from .result import CalibrationResult, SearchResult
 from .runs import hindcast
 from .search import calibrate, search

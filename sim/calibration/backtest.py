@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..experiments.calibration_file import LAST_YEAR
 from .fit import ADDED, CITY_SERIES, FIT_SERIES, TIERS, is_district, observed
-from .problem import DEFAULTS, LAST_YEAR
+from .problem import DEFAULTS
 from .search import search
 
 ORIGINS = (2020, 2019)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..experiments.calibration_file import CALIBRATION_FILE, CalibrationError
 from ..experiments.executors import scheduler_named
 from ..util.errors import guarded
 from .figure import figure_from_file
 from .file import evaluate, write_calibration
 from .fit import AIM_MAPE, HEADLINE, distance
-from .problem import CALIBRATION_FILE, DEFAULTS, FIGURE_FILE, CalibrationError
+from .problem import DEFAULTS, FIGURE_FILE
 from .result import CalibrationResult
 from .search import calibrate
 
@@ -110,9 +111,9 @@ def _main(args) -> int:
 
 
 def _backtest(args, out: Path, folder: Path, workers: int) -> int:
+    from ..experiments.calibration_file import load_calibration
     from .backtest import backtest, summary, summary_by_kind
     from .file import write_backtest
-    from .problem import load_calibration
     from .search import check_settings
     load_calibration(out)           # the file must exist before hours are spent on it
     check_settings(budget=args.budget, generations=args.generations, accept=args.accept, scale=args.scale,

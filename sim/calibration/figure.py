@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..experiments.calibration_file import CALIBRATION_FILE, LAST_YEAR, START_YEAR, flatten, load_calibration
 from .file import posterior_samples
 from .fit import ADDED, DISTRICT_FIGURES, SERIES, TIERS, fit_errors, hindcast_band, is_district
-from .problem import CALIBRATION_FILE, FIGURE_FILE, LAST_YEAR, START_YEAR, flatten, load_calibration
+from .problem import FIGURE_FILE
 from .runs import hindcast
 
 LABELS = {"tech_enterprises": "科技型企业 tech-based SMEs", "high_tech_enterprises": "高新技术企业 high-tech enterprises",
@@ -88,7 +89,7 @@ def figure_from_file(path: Path | str = CALIBRATION_FILE, figure: Path | str = F
                      progress: bool = False, band: pd.DataFrame | None = None) -> Path:
     """The hindcast figure of a calibration file: the fitted point's ensemble (re-run unless
     ``band`` is given) and one run per posterior draw at the file's evaluation scale."""
-    cal = load_calibration(path)
+    cal = load_calibration(path, require=("meta",))
     meta = cal["meta"]
     seed, scale = int(meta["seed"]), float(meta["eval_scale"])
     if band is None:

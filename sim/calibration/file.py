@@ -15,11 +15,11 @@ import numpy as np
 
 from ..data import identity
 from ..data.tables import DataError
+from ..experiments.calibration_file import CALIBRATION_FILE, FIT_YEARS, START_YEAR, flatten, load_calibration, nest
 from ..params.parameters import Params
 from .backtest import AIMS, series_order, summary, summary_by_kind
 from .fit import AIM_MAPE, HEADLINE, distance, fit_errors
-from .problem import (CALIBRATION_FILE, DEFAULTS, DERIVED, FIT_YEARS, FIXED_BECAUSE, FREE, ROOT, START_YEAR, flatten,
-                      load_calibration, nest)
+from .problem import DEFAULTS, DERIVED, FIXED_BECAUSE, FREE, ROOT
 from .result import CalibrationResult, clip_ratio, clip_rd
 from .runs import hindcast
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import actors
-from .problem import FIT_YEARS, LAST_YEAR, CalibrationError
+from ..experiments.calibration_file import FIT_YEARS, LAST_YEAR, CalibrationError
 
 # Series compared and their weight in the distance. The three headline series weigh most; R&D
 # intensity shares its numerator with R&D (GDP follows the published path), and the regional

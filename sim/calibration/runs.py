@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pandas as pd
 
+from ..experiments.calibration_file import (CALIBRATION_FILE, LAST_YEAR, START_YEAR, CalibrationError, flatten,
+                                            load_calibration, nest)
 from ..experiments.executors import executor
 from ..params.parameters import Params
 from .fit import SERIES, TIER_YEAR, TIERS, district_points
-from .problem import CALIBRATION_FILE, LAST_YEAR, START_YEAR, CalibrationError, flatten, load_calibration, nest
 
 
 def run_one(task) -> dict:

@@ -34,10 +34,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..experiments.calibration_file import FIT_YEARS, LAST_YEAR, CalibrationError
 from ..experiments.executors import SCHEDULER_TIMEOUT
 from .fit import (ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, TIER_YEAR, TIERS, district_points, is_district, observed,
                   point_weights, value)
-from .problem import DEFAULTS, FIT_YEARS, FREE, LAST_YEAR, CalibrationError
+from .problem import DEFAULTS, FREE
 from .refine import choose
 from .result import CalibrationResult, SearchResult
 from .runs import run_one, worker_pool

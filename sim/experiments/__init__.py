@@ -6,7 +6,8 @@
 - ``ensemble`` (replicates of a scenario, paired comparisons), ``executors`` (where replicates
   run: this process, a process pool or Dask), ``results`` and ``outfolder`` (resumable,
   checksummed output folders);
-- ``sensitivity`` (global sensitivity of targets to levers).
+- ``sensitivity`` (global sensitivity of targets to levers); ``calibration_file`` (the calibration
+  file as everything reads it, its tables checked against their schema).
 
 Imports the model and everything below it; never the calibration, optimiser, report or app.
 """
