@@ -27,8 +27,9 @@ def _subcommands() -> dict:
     main(args) -> exit code. Imported when the parser is built, so that a plain run does not load
     the calibration's or the optimiser's libraries first."""
     from . import calibration
+    from .experiments import discover_cli
     from .optimise import cli as optimise_cli
-    return {"ui": app_cli, "calibrate": calibration, "optimise": optimise_cli}
+    return {"ui": app_cli, "calibrate": calibration, "optimise": optimise_cli, "discover": discover_cli}
 
 
 def _add_run_options(p: argparse.ArgumentParser, out_help: str):

@@ -4,5 +4,5 @@
 #   bash tests/run.sh [extra pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/install.sh test,notebooks chromium
+bash tools/install.sh test,notebooks,discovery chromium
 .venv/bin/python -m pytest "$@"

@@ -28,9 +28,10 @@ CI_PARAMETERS = {
                            FIT_IF_MISSING=dict(population=8, budget=40, generations=2, scale=0.05, eval_scale=0.05, replicates=2,
                                                top=1, refine=0)),
     "06_optimise": dict(TRIALS=3, REPLICATES=2, CHECK_REPLICATES=3, SCALE=0.03, WORKERS=1),
+    "07_discovery": dict(REPLICATES=24, SCALE=0.02, WORKERS=2),
 }
 # Figures each notebook must draw (a notebook that silently draws nothing fails).
-MIN_FIGURES = {"01_quickstart": 2, "02_scenarios": 5, "03_sensitivity": 2, "04_network": 2, "05_calibration": 1, "06_optimise": 1}
+MIN_FIGURES = {"01_quickstart": 2, "02_scenarios": 5, "03_sensitivity": 2, "04_network": 2, "05_calibration": 1, "06_optimise": 1, "07_discovery": 2}
 
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 

@@ -41,8 +41,9 @@ TABLES = ("city", "districts", "targets", "links")
 MARKERS = "done"
 FIGURES = "figures"
 # Everything a results folder of this project may hold at its top level.
-ARTEFACTS = frozenset({OWNER_FILE, LOCK_FILE, "manifest.json", "summary.csv", "report.html", "differences.csv",
-                       FIGURES, MARKERS, *TABLES})
+# What a run (and a discovery over its replicates) writes at the folder's top.
+DERIVED_FILES = ("summary.csv", "report.html", "differences.csv", "discovery.csv", "discovery.txt")
+ARTEFACTS = frozenset({OWNER_FILE, LOCK_FILE, "manifest.json", *DERIVED_FILES, FIGURES, MARKERS, *TABLES})
 TAG_RE = re.compile(r"^r\d{5}-\d{5}$")
 PART_RE = re.compile(r"^part-(r\d{5}-\d{5})\.parquet$")
 RUN_ID_RE = re.compile(r"^[0-9a-f]{12}$")
@@ -304,7 +305,7 @@ class OutputFolder:
         owner = self._read_owner() or {}
         for rel in owner.get("written", []):
             # The record is a file anyone can edit: only names a report writes are ever removed.
-            if isinstance(rel, str) and (rel in ("summary.csv", "report.html", "differences.csv") or FIGURE_RE.match(rel)):
+            if isinstance(rel, str) and (rel in DERIVED_FILES or FIGURE_RE.match(rel)):
                 with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                     (self.path / rel).unlink()
         _rmdir_if_empty(self.path / FIGURES)
