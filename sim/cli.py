@@ -272,7 +272,7 @@ def run_command(args) -> int:
             if not args.no_report:
                 report.write_comparison_report(done, diffs, root.path)
             root.record_reports()
-            print(differences_table(diffs))
+            print(differences_table(diffs, done[0].scenario.targets))
             print(f"  → {root.path}/differences.csv" + ("" if args.no_report else f", {root.path}/report.html"))
     return 0
 
@@ -305,35 +305,81 @@ def _opened(folder, wait):
         folder.close()
 
 
-def _num(x, digits=0) -> str:
-    return "—" if x != x else f"{x:,.{digits}f}"
+def _num(x, count: bool = False, digits: int = 1) -> str:
+    """One figure as what it is (sim/report/numbers.py): a count whole, a share or amount with its decimals."""
+    from .report.numbers import value
+    return value(x, count, digits)
 
 
 def summary_table(result) -> str:
+    """The terminal scoreboard: each target's short name and unit beside its figures, counts whole."""
+    from .report import numbers as num
+    from .report.uncertainty import run_kind, spread_phrase
     s = result.scenario
+    kind = run_kind(result)
+    by_id = {t.id: t for t in s.targets}
+    rows = []
+    for r in result.summary.itertuples():
+        t = by_id.get(r.target)
+        count = num.is_count(t) if t is not None else False
+        name = f"{r.target} {num.short_name(t)}" if t is not None else r.target
+        rows.append((name, num.unit_of(t), num.threshold(r.threshold), str(r.year), _num(r.median, count),
+                     num.band(r.p05, r.p95, count), f"{r.prob_met:.0%}",
+                     "—" if r.year_first_met != r.year_first_met else str(int(r.year_first_met))))
+    width = max([len("target")] + [len(r[0]) for r in rows]) + 2
+    unit_w = max([len("unit")] + [len(r[1]) for r in rows]) + 2
+    band_w = max([len("5–95 %")] + [len(r[5]) for r in rows]) + 2
     lines = [f"{s.name}: {s.description}",
              f"  {s.replicates} replicates, seed {s.seed}, to {s.until}, scale {s.params.scale:g}, targets {s.target_set}",
              f"  parameters: {s.parameters_note}",
-             f"  {'target':<8}{'threshold':>10}{'year':>6}{'median':>11}{'5–95 %':>20}{'P(met)':>8}{'first met':>11}"]
-    for r in result.summary.itertuples():
-        digits = 1 if abs(r.threshold) < 100 else 0
-        lines.append(f"  {r.target:<8}{_num(r.threshold, digits):>10}{r.year:>6}{_num(r.median, digits):>11}"
-                     f"{_num(r.p05, digits) + ' – ' + _num(r.p95, digits):>20}{r.prob_met:>8.0%}"
-                     f"{'—' if r.year_first_met != r.year_first_met else int(r.year_first_met):>11}")
+             f"  spread between runs: {spread_phrase(kind)}"
+             + (f" ({kind.draws} of the posterior's {kind.available} draws)" if kind.parameters == "posterior" else "")
+             + f"; P(met) known to about ±{kind.margin:.0f} points with {kind.replicates} runs",
+             f"  {'target':<{width}}{'unit':<{unit_w}}{'threshold':>10}{'year':>6}{'median':>11}{'5–95 %':>{band_w}}"
+             f"{'P(met)':>8}{'first met':>11}"]
+    for name, unit, threshold, year, median, band, prob, first in rows:
+        lines.append(f"  {name:<{width}}{unit:<{unit_w}}{threshold:>10}{year:>6}{median:>11}{band:>{band_w}}"
+                     f"{prob:>8}{first:>11}")
     return "\n".join(lines)
 
 
-def differences_table(diffs) -> str:
+def differences_table(diffs, targets=None) -> str:
+    """The terminal's paired differences: the MEAN over the paired runs of each run's difference
+    (the scoreboards give medians) in the target's unit, and ΔP(met) in percentage points.
+    ``targets``: the reference's (default: found by their descriptions in the shipped target sets)."""
+    from .experiments.targets import load_target_sets
+    from .report import numbers as num
     modes = diffs.drop_duplicates("scenario").set_index("scenario")["parameters"]
     ref_mode = diffs["reference_parameters"].iloc[0]
-    lines = [f"Paired differences against {diffs['reference'].iloc[0]} (95 % intervals); parameters: "
+    if targets is None:
+        by_description = {}
+        for targets_of_set in load_target_sets().values():
+            for t in targets_of_set:
+                by_description.setdefault(t.description, t)
+        found = {r.target: by_description.get(getattr(r, "description", None)) for r in diffs.itertuples()}
+    else:
+        found = {t.id: t for t in targets}
+    n = int(diffs["replicates"].iloc[0]) if "replicates" in diffs.columns else 0
+    rows = []
+    for r in diffs.itertuples():
+        t = found.get(r.target)
+        name = f"{r.target} {num.short_name(t)}" if t is not None else r.target
+        unit = num.diff_unit(t)
+        value = [num.difference(v, r.value_reference) for v in (r.value_diff, r.value_diff_lo, r.value_diff_hi)]
+        rows.append((name, r.scenario, num.with_unit(value[0], unit), f"{value[1]} … {value[2]}",
+                     num.points(r.prob_met_diff), f"{num.points(r.prob_met_diff_lo)} … {num.points(r.prob_met_diff_hi)}"))
+    w = [max([len(h)] + [len(row[i]) for row in rows]) + 2 for i, h in enumerate(
+        ("target", "scenario", "mean difference", "95 % interval", "ΔP(met)", "95 % interval"))]
+    lines = [f"Paired differences against {diffs['reference'].iloc[0]} (scenario − reference, 95 % intervals); parameters: "
              + (ref_mode if modes.eq(ref_mode).all() else
                 f"{diffs['reference'].iloc[0]} {ref_mode}, " + ", ".join(f"{k} {v}" for k, v in modes.items())) + ":",
-             f"  {'target':<8}{'scenario':<20}{'difference':>12}{'interval':>24}{'ΔP(met)':>9}"]
-    for r in diffs.itertuples():
-        digits = 2 if abs(r.value_reference) < 100 else 0
-        lines.append(f"  {r.target:<8}{r.scenario:<20}{r.value_diff:>12,.{digits}f}"
-                     f"{_num(r.value_diff_lo, digits) + ' … ' + _num(r.value_diff_hi, digits):>24}{r.prob_met_diff:>+9.0%}")
+             f"  mean difference: the mean over the {n} paired runs of each run's difference, in the target's unit "
+             "(the tables above give medians);",
+             "  ΔP(met): the change in the share of runs meeting the target, in percentage points (pp)",
+             f"  {'target':<{w[0]}}{'scenario':<{w[1]}}{'mean difference':>{w[2]}}{'95 % interval':>{w[3]}}"
+             f"{'ΔP(met)':>{w[4]}}{'95 % interval':>{w[5]}}"]
+    for row in rows:
+        lines.append(f"  {row[0]:<{w[0]}}{row[1]:<{w[1]}}{row[2]:>{w[2]}}{row[3]:>{w[3]}}{row[4]:>{w[4]}}{row[5]:>{w[5]}}")
     return "\n".join(lines)
 
 

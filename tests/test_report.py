@@ -150,7 +150,7 @@ def test_names_that_would_collide_move_aside_with_a_leader_line():
 
 # ---- the first paragraph -----------------------------------------------------------------------
 def test_wilson_interval():
-    from sim.report.text import wilson
+    from sim.report.uncertainty import wilson
     lo, hi = wilson(20, 20)
     assert lo == pytest.approx(0.839, abs=1e-3) and hi == 1.0
     lo, hi = wilson(0, 20)
@@ -179,7 +179,8 @@ def test_first_paragraph_says_what_is_likely_how_sure_who_lags_and_what_changes_
     assert "T4" in en[en.index("Could go either way"):en.index("Unlikely:")]
     unlikely = en[en.index("Unlikely:"):en.index("In brackets")]
     assert all(t in unlikely for t in ("T3", "T5", "T6"))
-    assert "20 runs pin a probability down to about ±" in en
+    assert "Only 20 runs: each probability is known to within about ±20 points" in en   # 20 runs: rough odds
+    assert "仅 20 次运行" in zh
     assert "Chengkou 城口 (3.2 %/yr), Wuxi 巫溪 (5.1 %/yr)" in en and "城口（3.2%）、巫溪（5.1%）" in zh
     assert "«fund_need» on T4: +35 points (+15 to +55" in en and "「fund_need」对 T4：+35 个百分点" in zh
     assert "很可能达成" in zh and "不太可能达成" in zh

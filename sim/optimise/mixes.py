@@ -23,7 +23,7 @@ from ..experiments import scenarios
 from ..experiments.outfolder import atomic_write
 from ..experiments.scenario_files import REPO_SCENARIOS
 from ..experiments.targets import meets_rd_growth
-from ..report.text import wilson
+from ..report.uncertainty import wilson
 
 MIXES = "mixes"           # the mix scenario files, in the output folder
 CHECKS = "checks"         # one ensemble folder per checked mix

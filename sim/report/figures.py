@@ -1,6 +1,12 @@
 """The report's figures (matplotlib, drawn off screen) and the ensemble summaries they are drawn
 from: fan charts of the target indicators, regional inequality over time and the paired
 differences of a comparison; the maps are in ``sim/report/maps.py``.
+
+Every chart is drawn yearly: the year-end (Q4) value of a stock, share or index, the year's
+total of a flow counted per quarter (an indicator ending in ``_q``). The inequality indices move
+with the quarter's R&D and firm counts and mean something only year on year. A step the model
+puts in an indicator on purpose (zones upgraded, ``sim/report/events.py``) is marked where it
+happens, with what happened and where.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from ..data import datasets  # noqa: E402
 from ..experiments.results import EnsembleResult  # noqa: E402
 from ..experiments.targets import meets_rd_growth, rd_growth_rate  # noqa: E402
 from ..params.constants import STEPS_PER_YEAR  # noqa: E402
+from .events import ZONE_SHARE, zone_steps  # noqa: E402
 from .fonts import CJK_FAMILIES, FALLBACK, use_cjk_font  # noqa: E402
+from .numbers import is_count  # noqa: E402
+from .uncertainty import run_kind, spread_phrase  # noqa: E402
 
 # Chinese district names need a CJK font (Debian fonts-noto-cjk); DejaVu covers the rest.
 FONTS = [*CJK_FAMILIES, FALLBACK]
@@ -87,6 +96,17 @@ def yearly(city: pd.DataFrame, districts: pd.DataFrame, start_year: int) -> pd.D
     return y.merge(t3, on=["scenario", "replicate", "year"], how="left")
 
 
+def year_values(city: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """One value per run and year: the year-end (Q4) value, or for a flow counted per quarter
+    (``*_q``) the year's total (complete years only)."""
+    sub = city[city["indicator"] == indicator]
+    if not indicator.endswith("_q"):
+        return sub[sub["quarter"] == 4][["scenario", "replicate", "year", "value"]]
+    g = sub.groupby(["scenario", "replicate", "year"])["value"]
+    total = g.sum().rename("value").to_frame().assign(quarters=g.size())
+    return total[total["quarters"] == STEPS_PER_YEAR].drop(columns="quarters").reset_index()
+
+
 def band(frame: pd.DataFrame, indicator: str, by="year") -> pd.DataFrame:
     g = frame.groupby(by)[indicator]
     return pd.DataFrame({"median": g.median(), "p05": g.quantile(0.05), "p95": g.quantile(0.95)})
@@ -139,39 +159,67 @@ def fan_charts(results: list[EnsembleResult]) -> plt.Figure:
                 ax.axhline(t.threshold, color="k", ls="--", lw=1)
                 ax.annotate(f"{t.id} target {t.threshold:,.0f} ({t.year})", (ax.get_xlim()[1], t.threshold),
                             xytext=(-2, 3), textcoords="offset points", fontsize=7, ha="right")
+        if indicator == ZONE_SHARE:
+            mark_zone_steps(ax, results, years)
         ax.set_title(FAN_INDICATORS.get(indicator, indicator), fontsize=8.5)
         ax.set_ylabel(UNITS.get(indicator, next((t.unit for t in targets if t.indicator == indicator), "")), fontsize=7.5)
         ax.set_xlabel("年末 year end", fontsize=7.5)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        unit = next((t.unit for t in targets if t.indicator == indicator), None)
+        if is_count(indicator=indicator, unit=unit):      # a count's axis in whole numbers
+            ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.10g}"))
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7, loc="upper left")
-    fig.suptitle("Target indicators: median and 5–95 % band across replicates (dashed: target)", fontsize=10)
+    fig.suptitle("Target indicators at each year end: median and 5–95 % band across replicates (dashed: target; "
+                 f"the spread: {spread_phrase([run_kind(r) for r in results])})", fontsize=10)
     fig.tight_layout()
     return fig
 
 
+def mark_zone_steps(ax, results: list[EnsembleResult], years: list[pd.DataFrame]) -> None:
+    """Mark on the zone-share chart each quarter in which zones were upgraded: what, where, and
+    how much the share moved (one mark for scenarios that share the same step)."""
+    steps = [zone_steps(r) for r in results]
+    keys = [[(s.year, s.quarter, frozenset(s.adcodes)) for s in ss] for ss in steps]
+    seen = set()
+    for i, (y, ss, ks) in enumerate(zip(years, steps, keys)):
+        for step, key in zip(ss, ks):
+            if key in seen:
+                continue
+            seen.add(key)
+            shared = all(key in k for k in keys)        # every scenario's: drawn neutral
+            c = "#333333" if shared else COLORS[i % len(COLORS)]
+            b = band(y, ZONE_SHARE)
+            x = step.year if step.quarter == 4 else step.year - 1 + step.quarter / STEPS_PER_YEAR
+            top = float(b["median"].get(step.year, step.after))
+            ax.axvline(x, color="#777777", ls=":", lw=0.9, zorder=0)
+            ax.annotate(step.label(), (x, top), xytext=(0.03, 0.97 - 0.3 * (len(seen) - 1)), textcoords="axes fraction",
+                        fontsize=6.5, va="top", ha="left", color=c,
+                        arrowprops=dict(arrowstyle="->", lw=0.6, color="#555555"),
+                        bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="#bbbbbb", lw=0.5, alpha=0.9))
+
+
 def inequality_chart(results: list[EnsembleResult]) -> plt.Figure:
+    """Regional inequality at each year end (the indices move with each quarter's R&D and firm
+    counts and mean something year on year)."""
     style()
     fig, axes = plt.subplots(1, len(INEQUALITY), figsize=(3.4 * len(INEQUALITY), 2.8), squeeze=False)
     for ax, (indicator, label) in zip(axes.flat, INEQUALITY.items()):
         for i, r in enumerate(results):
-            sub = r.city[r.city["indicator"] == indicator]
-            b = band(sub, "value", by="step")
-            # time in years, a year-end at the whole number (step 0 = end of the start year)
-            first = sub.groupby("step")[["year", "quarter"]].first()
-            x = first["year"] + (first["quarter"] - STEPS_PER_YEAR) / STEPS_PER_YEAR
+            b = band(year_values(r.city, indicator), "value")
             c = COLORS[i % len(COLORS)]
-            ax.fill_between(x, b["p05"], b["p95"], color=c, alpha=0.18, lw=0)
-            ax.plot(x, b["median"], color=c, lw=2, label=r.scenario.name)
+            ax.fill_between(b.index, b["p05"], b["p95"], color=c, alpha=0.18, lw=0)
+            ax.plot(b.index, b["median"], color=c, lw=2, marker="o", ms=3, label=r.scenario.name)
         ax.set_title(label, fontsize=8)
         ax.set_ylabel(INEQUALITY_UNITS.get(indicator, ""), fontsize=7.5)
-        ax.set_xlabel("年 year (tick = year end)", fontsize=7.5)
+        ax.set_xlabel("年末 year end", fontsize=7.5)
         ax.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(1))
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Regional inequality across the 38 districts, quarterly (median, 5–95 % band)", fontsize=10)
+    fig.suptitle("Regional inequality across the 38 districts at each year end (median, 5–95 % band; the spread: "
+                 f"{spread_phrase([run_kind(r) for r in results])})", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -183,7 +231,7 @@ def difference_chart(diffs: pd.DataFrame) -> plt.Figure:
     scen = list(dict.fromkeys(diffs["scenario"]))
     targets = list(dict.fromkeys(diffs["target"]))
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.9 + 0.45 * len(targets) * len(scen)), squeeze=False)
-    for ax, label, title in ((axes[0, 0], "value", "difference in the target indicator (scenario − reference)"),
+    for ax, label, title in ((axes[0, 0], "value", "mean difference in the target indicator (scenario − reference)"),
                              (axes[0, 1], "prob_met", "difference in the probability of meeting the target")):
         ys, labels = [], []
         for i, s in enumerate(scen):
@@ -205,11 +253,14 @@ def difference_chart(diffs: pd.DataFrame) -> plt.Figure:
                 ys.append(y)
                 labels.append(f"{t} {s}")
         ax.axvline(0, color="k", lw=0.8)
+        lo, hi = ax.get_xlim()
+        if label == "prob_met" and hi - lo < 20:          # no change: a readable scale of points, not ±0.04
+            ax.set_xlim(min(lo, -10), max(hi, 10))
         ax.set_yticks(ys, labels, fontsize=7)
         ax.invert_yaxis()
-        ax.set_title(title + (" (% of reference)" if label == "value" else ""), fontsize=8.5)
-        ax.set_xlabel("% of the reference's value" if label == "value" else "percentage points (+10: met in 10 % "
-                      "more of the replicates)", fontsize=7.5)
+        ax.set_title(title + (" (% of the reference's mean)" if label == "value" else ""), fontsize=8.5)
+        ax.set_xlabel("% of the reference's mean over the paired runs" if label == "value" else "percentage points "
+                      "(+10: met in 10 % more of the replicates)", fontsize=7.5)
     fig.suptitle(f"Paired differences against {diffs['reference'].iloc[0]} (95 % intervals)", fontsize=10)
     fig.tight_layout()
     return fig

@@ -8,7 +8,9 @@ district rankings; regional inequality over time; the district-level collaborati
 the map with paired-assistance links highlighted; and, for a comparison, the paired
 differences with their intervals. The figures and the summaries behind them are in
 ``sim/report/figures.py``, the maps in ``sim/report/maps.py``; this module assembles the page and
-writes the files.
+writes the files. Every note on how sure the numbers are comes from ``sim/report/uncertainty.py``
+(so the paragraph, the scoreboard's note, the comparison's note and the footer say the same
+thing, as the run was made), every figure is printed by ``sim/report/numbers.py``.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ import html
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..data import identity
 from ..experiments.results import EnsembleResult
 from ..experiments.targets import RD_GROWTH_TARGET
+from ..programmes.evaluation import TIER_NAMES
+from . import numbers as num
+from .events import ZONE_SHARE, zone_steps
 from .figures import GROUP_ZH, difference_chart, district_final, fan_charts, inequality_chart, png
 from .maps import choropleths, network_map
 from .text import result_summary
+from .uncertainty import FIXED, POSTERIOR, footnote, pairing_sentence, reading_note, run_kind
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans",Arial,sans-serif;max-width:1150px;margin:2em auto;color:#222;padding:0 1em}
@@ -41,73 +46,83 @@ img{max-width:100%}.note{color:#555;font-size:.85em}
 
 
 
-READING = ("How to read this: each run (replicate) simulates the same policy with different chance events "
-           "(and, with parameters 'posterior', another draw of the calibrated behaviour parameters); "
-           "median, 5 % and 95 % are the middle run's value and the band holding 90 % of the runs at the target "
-           "year; P(met) is the share of runs that meet the target, known to about ±1/√(runs) (the first "
-           "paragraph gives each one's 95 % interval). Green: met in ≥ 90 % of runs; yellow: 50–90 %; red: below "
-           "50 %.")
-
-
 def _img(data: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
 
 
-def _fmt(x, digits=1) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "—"
-    if isinstance(x, (int, np.integer)) or (isinstance(x, float) and abs(x) >= 100):
-        return f"{x:,.0f}"
-    return f"{x:,.{digits}f}"
-
-
-def scoreboard_html(summary: pd.DataFrame) -> str:
-    head = ("<tr><th class=l>target</th><th class=l>description</th><th>threshold</th><th>year</th><th>median</th>"
-            "<th>5 %</th><th>95 %</th><th>P(met)</th><th>first met (median year)</th></tr>")
+def scoreboard_html(summary: pd.DataFrame, targets=()) -> str:
+    """The scoreboard: each target's threshold, median and band with its unit (counts whole), and
+    P(met)."""
+    by_id = {t.id: t for t in targets}
+    head = ("<tr><th class=l>target</th><th class=l>description</th><th class=l>unit</th><th>threshold</th><th>year</th>"
+            "<th>median</th><th>5–95 %</th><th>P(met)</th><th>first met (median year)</th></tr>")
     rows = []
     for r in summary.itertuples():
+        t = by_id.get(r.target)
+        count = num.is_count(t) if t is not None else False
         cls = "met" if r.prob_met >= 0.9 else ("risk" if r.prob_met >= 0.5 else "miss")
         first = "not by the median run" if not math.isfinite(r.year_first_met) else f"{r.year_first_met:.0f}"
         rows.append(f"<tr class={cls}><td class=l>{html.escape(r.target)}</td><td class=l>{html.escape(r.description)}</td>"
-                    f"<td>{_fmt(r.threshold)}</td><td>{r.year}</td><td>{_fmt(r.median)}</td><td>{_fmt(r.p05)}</td>"
-                    f"<td>{_fmt(r.p95)}</td><td>{r.prob_met:.0%}</td><td>{first}</td></tr>")
+                    f"<td class=l>{html.escape(num.unit_of(t))}</td><td>{num.threshold(r.threshold)}</td><td>{r.year}</td>"
+                    f"<td>{num.value(r.median, count)}</td><td>{num.band(r.p05, r.p95, count)}</td>"
+                    f"<td>{r.prob_met:.0%}</td><td>{first}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+# The district table: (column, header with its unit, a count?, decimals)
+RANKING_COLUMNS = [("tech_enterprises", "tech SMEs (firms)", True, 0), ("tech_per_10k", "tech SMEs per 10k people", False, 1),
+                   ("high_tech_enterprises", "high-tech (firms)", True, 0), ("rd_expenditure", "R&D (100m yuan)", False, 1),
+                   ("rd_intensity", "R&D (% of GDP)", False, 2), ("rd_cagr", "R&D growth (%/yr)", False, 1)]
+
+
+def _tier(v) -> str:
+    return "—" if num.missing(v) or int(v) not in TIER_NAMES else TIER_NAMES[int(v)]
 
 
 def ranking_html(result: EnsembleResult) -> str:
     fin = district_final(result).sort_values("rd_cagr", ascending=False)
-    cols = [("name_zh", "district"), ("group", "group"), ("tech_enterprises", "tech SMEs"), ("tech_per_10k", "per 10k people"),
-            ("high_tech_enterprises", "high-tech"), ("rd_expenditure", "R&D (100m yuan)"), ("rd_intensity", "R&D % GDP"),
-            ("rd_cagr", "R&D growth %/yr"), ("tier", "tier")]
-    head = "<tr><th>#</th>" + "".join(f"<th class=l>{c[1]}</th>" if i < 2 else f"<th>{c[1]}</th>" for i, c in enumerate(cols)) + "</tr>"
+    head = ("<tr><th>#</th><th class=l>district</th><th class=l>group</th>"
+            + "".join(f"<th>{h}</th>" for _, h, _, _ in RANKING_COLUMNS)
+            + "<th class=l>evaluation tier (most runs)</th></tr>")
     rows = []
     for rank, r in enumerate(fin.itertuples(), 1):
         lag = "" if r.meets_t3 else " class=miss"
         cells = [f"<td class=l>{html.escape(r.name_zh)}</td>", f"<td class=l>{GROUP_ZH.get(r.group, r.group)}</td>"]
-        cells += [f"<td>{_fmt(getattr(r, c), 2 if c == 'rd_intensity' else 1)}</td>" for c, _ in cols[2:]]
+        cells += [f"<td>{num.value(getattr(r, c), count, digits)}</td>" for c, _, count, digits in RANKING_COLUMNS]
+        cells.append(f"<td class=l>{html.escape(_tier(getattr(r, 'tier', math.nan)))}</td>")
         rows.append(f"<tr{lag}><td>{rank}</td>{''.join(cells)}</tr>")
     lagging = int((~fin["meets_t3"]).sum())
     return (f"<p>{lagging} of {len(fin)} districts grow their R&D by less than {RD_GROWTH_TARGET:.0%}/yr on average from "
             f"{result.scenario.params.start_year} to {result.scenario.until} (red rows, median run): they are where "
-            f"T3 is lost.</p><table>{head}{''.join(rows)}</table>")
+            f"T3 is lost. Figures are medians over the runs at the end of {result.scenario.until}; a district's tier is "
+            "the one most runs give it.</p>"
+            f"<table>{head}{''.join(rows)}</table>")
 
 
-def diff_html(diffs: pd.DataFrame) -> str:
-    head = ("<tr><th class=l>target</th><th class=l>scenario</th><th>reference mean</th><th>scenario mean</th>"
-            "<th>difference</th><th>95 % interval</th><th>P(met) reference</th><th>P(met) scenario</th>"
-            "<th>ΔP(met)</th><th>95 % interval</th></tr>")
+def diff_html(diffs: pd.DataFrame, targets=()) -> str:
+    """A comparison's paired differences: of the target's value, the mean over the paired runs
+    with its unit; of P(met), percentage points."""
+    by_id = {t.id: t for t in targets}
+    head = ("<tr><th class=l>target</th><th class=l>scenario</th><th class=l>unit</th><th>reference mean</th>"
+            "<th>scenario mean</th><th>mean difference</th><th>95 % interval</th><th>P(met) reference</th>"
+            "<th>P(met) scenario</th><th>ΔP(met)</th><th>95 % interval</th></tr>")
     rows = []
     for r in diffs.itertuples():
+        t = by_id.get(r.target)
         sig = r.value_diff_lo > 0 or r.value_diff_hi < 0
+        scale = r.value_reference
+        diff = [num.difference(v, scale) for v in (r.value_diff, r.value_diff_lo, r.value_diff_hi)]
         rows.append(f"<tr{' class=risk' if sig else ''}><td class=l>{r.target}</td><td class=l>{html.escape(r.scenario)}</td>"
-                    f"<td>{_fmt(r.value_reference)}</td><td>{_fmt(r.value_scenario)}</td><td>{_fmt(r.value_diff, 2)}</td>"
-                    f"<td>{_fmt(r.value_diff_lo, 2)} … {_fmt(r.value_diff_hi, 2)}</td><td>{r.prob_met_reference:.0%}</td>"
-                    f"<td>{r.prob_met_scenario:.0%}</td><td>{r.prob_met_diff:+.0%}</td>"
-                    f"<td>{_fmt(r.prob_met_diff_lo, 2)} … {_fmt(r.prob_met_diff_hi, 2)}</td></tr>")
-    return (f"<table>{head}{''.join(rows)}</table><p class=note>Differences are paired: replicate k of every scenario "
-            "ran from the same seed (and, with posterior parameters, the same posterior draw), so common randomness "
-            "and common parameter uncertainty cancel. Highlighted rows: the 95 % interval of the "
-            "value difference excludes zero.</p>")
+                    f"<td class=l>{html.escape(num.unit_of(t))}</td><td>{num.value(r.value_reference, digits=2)}</td>"
+                    f"<td>{num.value(r.value_scenario, digits=2)}</td><td>{diff[0]}</td><td>{diff[1]} … {diff[2]}</td>"
+                    f"<td>{r.prob_met_reference:.0%}</td><td>{r.prob_met_scenario:.0%}</td><td>{num.points(r.prob_met_diff)}</td>"
+                    f"<td>{num.points(r.prob_met_diff_lo)} … {num.points(r.prob_met_diff_hi)}</td></tr>")
+    n = int(diffs["replicates"].iloc[0]) if "replicates" in diffs.columns and len(diffs) else 0
+    return (f"<table>{head}{''.join(rows)}</table><p class=note>Each difference is scenario − reference, run by run, "
+            f"averaged over the {n} paired runs: the value columns are means (the scoreboards below give medians), in "
+            "the target's unit (a share's difference in percentage points of that share); ΔP(met) is the change in "
+            f"the share of runs meeting the target, in percentage points (pp). {html.escape(pairing_sentence(diffs))} "
+            "Highlighted rows: the 95 % interval of the value difference excludes zero.</p>")
 
 
 def summary_html(result: EnsembleResult, diffs: pd.DataFrame | None = None) -> str:
@@ -121,20 +136,32 @@ def _header(results: list[EnsembleResult]) -> str:
     items = []
     for r in results:
         s = r.scenario
+        kind = run_kind(r)
+        used = (f"; these {kind.replicates} runs used {kind.draws} of them" if kind.parameters == POSTERIOR
+                and kind.draws < kind.available else "")
         chain = " ← ".join(Path(f).name for f in s.chain)
         items.append(f"<li><b>{html.escape(s.name)}</b>: {html.escape(s.description)} — {s.replicates} replicates, "
                      f"root seed {s.seed}, {s.params.start_year + 1}–{s.until}, scale {s.params.scale:g}, targets "
-                     f"<code>{s.target_set}</code>; parameters: {html.escape(s.parameters_note)} "
+                     f"<code>{s.target_set}</code>; parameters: {html.escape(s.parameters_note)}{used} "
                      f"<span class=note>[{html.escape(chain)}]</span></li>")
     return "<ul>" + "".join(items) + "</ul>"
 
 
 FOOT = ("<p class=note>Generated {when} by the Chongqing district innovation simulator. District starting stocks are "
         "partly estimated (see sim/data/README.md for each figure's status and source); behaviour parameters are "
-        "estimated or calibrated on 2017–2022 only. Bands are across replicates: with parameters "
-        "'posterior', replicate k also runs the calibration's posterior draw k, so they include the uncertainty of the "
-        "calibrated parameters; with 'fixed', every replicate runs the fitted point and the bands show stochastic "
-        "uncertainty only. Neither includes the uncertainty of the estimated parameters the calibration does not fit.</p>")
+        "estimated or calibrated on 2017–2022 only. {bands}</p>")
+
+
+def zone_steps_html(results: list[EnsembleResult]) -> str:
+    """Under the fan charts: the steps the model puts in the zones' share (zones upgraded), what
+    and where, so that a jump in the chart is read as the event it is."""
+    notes = []
+    for r in results:
+        target = next((t for t in r.scenario.targets if t.indicator == ZONE_SHARE), None)
+        for step in zone_steps(r):
+            who = f"«{html.escape(r.scenario.name)}»: " if len(results) > 1 else ""
+            notes.append(f"<p class=note>{who}{html.escape(step.sentence(target))}</p>")
+    return "".join(dict.fromkeys(notes))
 
 
 SERIES_NAMES = {"tech_enterprises": "科技型企业 tech-based SMEs", "high_tech_enterprises": "高新技术企业 high-tech enterprises",
@@ -144,7 +171,15 @@ SERIES_NAMES = {"tech_enterprises": "科技型企业 tech-based SMEs", "high_tec
                 "tier_agreement": "districts in their published tier (%)"}
 
 
-def forecast_quality_html(calibration: str | Path | None) -> str:
+COUNT_SERIES = ("tech_enterprises", "high_tech_enterprises")
+
+
+def _series_value(series: str, x) -> str:
+    """A backtest point: a count of firms whole, anything else with two decimals below 100."""
+    return num.value(x, count=series.split("@")[0].removesuffix("_added") in COUNT_SERIES, digits=2)
+
+
+def forecast_quality_html(calibration: str | Path | None, result: EnsembleResult | None = None) -> str:
     """"How good is this forecast": the calibration file's rolling-origin backtest (fit on the
     history to 2020 and to 2019, forecast the later years to 2022, compare with what was published)."""
     import tomllib
@@ -188,8 +223,9 @@ def forecast_quality_html(calibration: str | Path | None) -> str:
                 name = SERIES_NAMES.get(series, series)
             cls = "" if t["in90"][i] else " class=miss"
             detail.append(f"<tr{cls}><td class=l>{o}</td><td class=l>{html.escape(name)}</td><td>{t['year'][i]}</td>"
-                          f"<td>{_fmt(t['observed'][i], 2)}</td><td>{_fmt(t['p50'][i], 2)}</td>"
-                          f"<td>{_fmt(t['p05'][i], 2)} – {_fmt(t['p95'][i], 2)}</td><td>{t['ape'][i]:.1f} %</td>"
+                          f"<td>{_series_value(series, t['observed'][i])}</td><td>{_series_value(series, t['p50'][i])}</td>"
+                          f"<td>{_series_value(series, t['p05'][i])} – {_series_value(series, t['p95'][i])}</td>"
+                          f"<td>{t['ape'][i]:.1f} %</td>"
                           f"<td>{'yes' if t['in50'][i] else 'no'}</td><td>{'yes' if t['in90'][i] else 'no'}</td></tr>")
     return (f"<p>The calibration was repeated on the published history up to {' and up to '.join(map(str, origins))} "
             "only, and its posterior forecast the years it had not seen (to 2022). A forecast that is as honest as "
@@ -201,7 +237,14 @@ def forecast_quality_html(calibration: str | Path | None) -> str:
             f"{''.join(detail)}</table></details><p class=note>Bands of the backtest come from single runs per "
             f"posterior particle at the search scale ({bt.get('search_scale', '?')}), so they hold parameter "
             "uncertainty and chance; the 2023–2025 forecast above is checked the same way only when those years are "
-            "published. Years after 2022 are never used.</p>")
+            f"published. Years after 2022 are never used.{_fixed_caveat(result)}</p>")
+
+
+def _fixed_caveat(result: EnsembleResult | None) -> str:
+    if result is None or run_kind(result).parameters != FIXED:
+        return ""
+    return (" This run's own bands hold chance only (every replicate at the fitted point), so they are narrower "
+            "than the backtested bands and would cover less of what is later published.")
 
 
 def write_report(result: EnsembleResult, out: str | Path) -> Path:
@@ -216,15 +259,15 @@ def write_report(result: EnsembleResult, out: str | Path) -> Path:
     pngs = _save(figures, out / "figures")
     s = result.scenario
     body = [f"<h1>{html.escape(s.name)} — target report</h1>", summary_html(result), _header([result]),
-            "<h2>Targets 目标</h2>", scoreboard_html(result.summary),
-            f"<p class=note>{READING}</p>",
-            "<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"),
-            "<h2>How good is this forecast 预测可信度</h2>", forecast_quality_html(s.calibration),
+            "<h2>Targets 目标</h2>", scoreboard_html(result.summary, s.targets),
+            f"<p class=note>{html.escape(reading_note(result))}</p>",
+            "<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"), zone_steps_html([result]),
+            "<h2>How good is this forecast 预测可信度</h2>", forecast_quality_html(s.calibration, result),
             "<h2>The 38 区县 in the final year</h2>", _img(pngs["choropleths"], "choropleth maps"),
             "<h2>District ranking (by R&D growth since the start)</h2>", ranking_html(result),
             "<h2>Regional inequality over time</h2>", _img(pngs["inequality"], "inequality"),
             "<h2>Collaboration network 协同网络</h2>", _img(pngs["network_map"], "network map")]
-    return _write_html(out / "report.html", f"{s.name} — target report", body)
+    return _write_html(out / "report.html", f"{s.name} — target report", body, [result])
 
 
 def write_comparison_report(results: list[EnsembleResult], diffs: pd.DataFrame, out: str | Path) -> Path:
@@ -237,18 +280,21 @@ def write_comparison_report(results: list[EnsembleResult], diffs: pd.DataFrame, 
     pngs = _save(figures, out / "figures")
     ref = results[0].scenario.name
     body = [f"<h1>Comparison against {html.escape(ref)}</h1>", summary_html(results[0], diffs), _header(results),
-            "<h2>Paired differences 差异</h2>", diff_html(diffs), _img(pngs["differences"], "differences")]
+            "<h2>Paired differences 差异</h2>", diff_html(diffs, results[0].scenario.targets),
+            _img(pngs["differences"], "differences")]
     for r in results:
-        body += [f"<h2>Targets: {html.escape(r.scenario.name)}</h2>", scoreboard_html(r.summary)]
-    body += ["<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"),
+        body += [f"<h2>Targets: {html.escape(r.scenario.name)}</h2>", scoreboard_html(r.summary, r.scenario.targets)]
+    # One note per way of reading them (the scenarios' runs may differ in how they ran their parameters).
+    body += list(dict.fromkeys(f"<p class=note>{html.escape(reading_note(r))}</p>" for r in results))
+    body += ["<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"), zone_steps_html(results),
              f"<h2>How good is this forecast 预测可信度 ({html.escape(ref)})</h2>",
-             forecast_quality_html(results[0].scenario.calibration),
+             forecast_quality_html(results[0].scenario.calibration, results[0]),
              "<h2>Regional inequality over time</h2>", _img(pngs["inequality"], "inequality")]
     for r in results:
         body += [f"<h2>{html.escape(r.scenario.name)}: the 38 区县 and their network</h2>",
                  _img(pngs[f"choropleths_{r.scenario.name}"], "maps"), ranking_html(r),
                  _img(pngs[f"network_map_{r.scenario.name}"], "network")]
-    return _write_html(out / "report.html", f"Comparison against {ref}", body)
+    return _write_html(out / "report.html", f"Comparison against {ref}", body, results)
 
 
 def _save(figures: dict, folder: Path) -> dict[str, bytes]:
@@ -260,9 +306,10 @@ def _save(figures: dict, folder: Path) -> dict[str, bytes]:
     return pngs
 
 
-def _write_html(path: Path, title: str, body: list[str]) -> Path:
+def _write_html(path: Path, title: str, body: list[str], results: list[EnsembleResult]) -> Path:
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    foot = FOOT.format(when=when, bands=html.escape(footnote(results)))
     text = (f"<!DOCTYPE html><html lang=zh-Hans><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>{''.join(body)}{FOOT.format(when=when)}</body></html>")
+            f"<style>{CSS}</style></head><body>{''.join(body)}{foot}</body></html>")
     path.write_text(text, encoding="utf-8")
     return path

@@ -4,18 +4,24 @@ lag on T3, and, given a comparison, what changes the odds most.
 
 How sure: a probability of meeting a target is the share of replicates that met it, so it is
 known only to within a binomial interval that narrows with the number of replicates (Wilson's
-95 % interval here: 20 of 20 replicates still only says "at least 84 %").
+95 % interval here: 20 of 20 replicates still only says "at least 84 %"); the words for each
+probability say only what its interval rules out. What the spread between runs holds (chance
+alone, or the calibrated parameters' uncertainty too) and how far the number of runs pins the
+odds down are said as the run was made (``sim/report/uncertainty.py``).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
 
 from ..data import datasets
 from ..experiments.targets import RD_GROWTH_TARGET
+from .events import ZONE_SHARE, zone_steps
+from .numbers import threshold
+from .uncertainty import RunKind, beyond, run_kind, uncertainty_sentence, wilson
+
+__all__ = ["INDICATOR_NAMES", "LIKELIHOOD", "UNIT_ZH", "likelihood", "plain_summary", "result_summary", "wilson"]
 
 # Words for the chance of meeting a target, chosen by what its 95 % interval rules out, so that
 # they never say more than the runs show: best first.
@@ -24,7 +30,6 @@ LIKELIHOOD = (("几乎肯定达成", "almost certain", lambda lo, hi: lo >= 0.9)
               ("说不准（区间跨过50%）", "could go either way (the interval includes 50 %)", lambda lo, hi: hi >= 0.5),
               ("不太可能达成", "unlikely", lambda lo, hi: hi >= 0.1),
               ("几乎不可能达成", "very unlikely", lambda lo, hi: True))
-Z95 = 1.959963984540054
 MAX_NAMED = 10         # lagging districts named before "and N more"
 # The names of the target indicators (sim/data/targets.toml) in both languages; the app's
 # charts use them too.
@@ -40,30 +45,23 @@ INDICATOR_NAMES = {
 UNIT_ZH = {"firms": "家", "districts": "个", "counties": "个", "%": "%"}
 
 
-def wilson(k: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``k / n`` (good at 0 and 1 and for small n); (nan, nan)
-    when ``n`` is 0."""
-    if n <= 0:
-        return math.nan, math.nan
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    # The exact ends at 0 and n: rounding would leave them a hair inside.
-    return (0.0 if k <= 0 else max(0.0, centre - half)), (1.0 if k >= n else min(1.0, centre + half))
-
-
 def likelihood(lo: float, hi: float) -> int:
     """The index in LIKELIHOOD of the words for a probability whose 95 % interval is lo–hi."""
     return next(i for i, (_, _, test) in enumerate(LIKELIHOOD) if test(lo, hi))
 
 
 def plain_summary(summary: pd.DataFrame, replicates: int, targets, name: str, lagging: pd.DataFrame | None = None,
-                  diffs: pd.DataFrame | None = None) -> dict[str, str]:
+                  diffs: pd.DataFrame | None = None, kind: RunKind | None = None,
+                  notes: dict[str, list[str]] | None = None) -> dict[str, str]:
     """The paragraph, as ``{"zh": ..., "en": ...}``.
 
     ``summary``: one row per target (``sim.experiments.results.summarise``); ``lagging``: districts below the
     T3 growth line (columns adcode, name_zh, rd_cagr in %/yr); ``diffs``: paired differences of
-    other scenarios (or candidate lever settings) against this one (``sim.experiments.ensemble.compare``)."""
+    other scenarios (or candidate lever settings) against this one (``sim.experiments.ensemble.compare``);
+    ``kind``: how the runs were made (default: read from the summary's ``parameters`` and
+    ``parameter_draws`` columns, as in summary.csv); ``notes``: sentences ({"zh": [...], "en":
+    [...]}) said after how sure the odds are, e.g. a target that rests on a step of the model."""
+    kind = kind if kind is not None else run_kind(summary, replicates)
     by_id = {t.id: t for t in targets}
     groups: dict[int, list] = {}
     for row in summary.itertuples():
@@ -81,12 +79,11 @@ def plain_summary(summary: pd.DataFrame, replicates: int, targets, name: str, la
         en_parts.append(f"{word_en}: " + "; ".join(_target_en(t, r, k, replicates, lo, hi) for t, r, k, lo, hi in groups[level]))
     zh.append("。".join(zh_parts) + "。")
     en.append(" ".join(p[0].upper() + p[1:] + "." for p in en_parts))
-    margin = _margin(replicates)
-    zh.append(f"括号内为达标概率的95%区间，措辞只说区间能确定的：{replicates} 次运行只能把概率确定到约 "
-              f"±{margin:.0f} 个百分点；区间反映各次运行之间的随机差异，不含模型参数本身的不确定性。")
-    en.append(f"In brackets, the 95 % interval of each probability, and the words say only what it rules out: "
-              f"{replicates} runs pin a probability down to about ±{margin:.0f} points. The intervals reflect chance "
-              "between runs, not uncertainty in the model's parameters.")
+    zh.append("括号内为达标概率的95%区间，措辞只说区间能确定的。" + uncertainty_sentence(kind, "zh"))
+    en.append("In brackets, the 95 % interval of each probability; the words say only what it rules out. "
+              + uncertainty_sentence(kind, "en"))
+    for lang, out in (("zh", zh), ("en", en)):
+        out.extend((notes or {}).get(lang, []))
     if lagging is not None:
         zh.append(_lagging_zh(lagging))
         en.append(_lagging_en(lagging))
@@ -102,36 +99,42 @@ def result_summary(result, diffs: pd.DataFrame | None = None) -> dict[str, str]:
     from .figures import district_final
     fin = district_final(result)
     lagging = fin.loc[~fin["meets_t3"], ["adcode", "name_zh", "rd_cagr"]]
-    replicates = int(result.targets["replicate"].nunique()) if len(result.targets) else 0
-    return plain_summary(result.summary, replicates, result.scenario.targets, result.scenario.name, lagging, diffs)
+    kind = run_kind(result)
+    # A target the model's own step decides: the zones upgraded at the end of its year (events.py).
+    notes = {"zh": [], "en": []}
+    for step in zone_steps(result):
+        for t in result.scenario.targets:
+            if t.indicator == ZONE_SHARE and t.year == step.year and step.quarter == 4:
+                k0 = sum(v >= t.threshold for v in step.before_runs)
+                k1 = sum(v >= t.threshold for v in step.after_runs)
+                if k0 != k1:
+                    notes["zh"].append(step.brief(t, "zh"))
+                    notes["en"].append(step.brief(t, "en"))
+    return plain_summary(result.summary, kind.replicates, result.scenario.targets, result.scenario.name, lagging, diffs,
+                         kind, notes)
 
 
 # ------------------------------------------------------------------------------------------------
-def _margin(n: int) -> float:
-    """Half-width in points of the widest (p = 0.5) interval with ``n`` runs."""
-    lo, hi = wilson(n // 2, n) if n else (math.nan, math.nan)
-    return 100 * (hi - lo) / 2
-
-
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}"
 
 
 def _num(x: float) -> str:
+    """A number without a unit: whole from 100 (or when whole), else one decimal."""
     return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.1f}"
 
 
 def _target_zh(t, r, k, n, lo, hi) -> str:
     what = INDICATOR_NAMES.get(t.indicator, (t.indicator, ""))[0] if t else ""
     unit = UNIT_ZH.get(t.unit, t.unit) if t else ""
-    return (f"{r.target} {what}≥{_num(r.threshold)}{unit}（{r.year}年；{n} 次中 {k} 次达成，"
+    return (f"{r.target} {what}≥{threshold(r.threshold)}{unit}（{r.year}年；{n} 次中 {k} 次达成，"
             f"概率 {_pct(lo)}–{_pct(hi)}%）")
 
 
 def _target_en(t, r, k, n, lo, hi) -> str:
     what = INDICATOR_NAMES.get(t.indicator, ("", t.indicator))[1] if t else ""
     unit = " %" if t is not None and t.unit == "%" else ""
-    return f"{r.target} {what} ≥ {_num(r.threshold)}{unit} by {r.year} (met in {k} of {n} runs; {_pct(lo)}–{_pct(hi)} %)"
+    return f"{r.target} {what} ≥ {threshold(r.threshold)}{unit} by {r.year} (met in {k} of {n} runs; {_pct(lo)}–{_pct(hi)} %)"
 
 
 
@@ -164,8 +167,10 @@ def _lagging_en(lagging: pd.DataFrame) -> str:
 
 def _odds(diffs: pd.DataFrame) -> tuple[str, str]:
     """What changes the odds most: the largest change in a probability whose interval excludes
-    zero, else the largest change in a value beyond chance, else that nothing does."""
+    zero, else the largest change in a value beyond the spread between runs (chance, and the
+    parameters' uncertainty when the runs drew posterior parameters), else that nothing does."""
     ref = diffs["reference"].iloc[0]
+    b_zh, b_en = beyond(diffs, "zh"), beyond(diffs, "en")
     d = diffs.assign(size=diffs["prob_met_diff"].abs())
     sure = d[(d["prob_met_diff_lo"] > 0) | (d["prob_met_diff_hi"] < 0)]
     if len(sure):
@@ -181,11 +186,12 @@ def _odds(diffs: pd.DataFrame) -> tuple[str, str]:
     if len(real):
         r = real.sort_values("rel", ascending=False).iloc[0]
         share = 100 * r["value_diff"] / abs(r["value_reference"])
-        return (f"与「{ref}」相比，没有哪个情景使达标概率的变化超出随机范围；指标变化最大的是「{r['scenario']}」"
-                f"对 {r['target']}：{share:+.1f}%（差值 {_num(r['value_diff'])}，区间 {_num(r['value_diff_lo'])} 至 "
+        return (f"与「{ref}」相比，没有哪个情景使达标概率的变化{b_zh}；指标变化最大的是「{r['scenario']}」"
+                f"对 {r['target']}：{share:+.1f}%（平均差值 {_num(r['value_diff'])}，95%区间 {_num(r['value_diff_lo'])} 至 "
                 f"{_num(r['value_diff_hi'])}）。",
-                f"Against «{ref}», no scenario moves a probability beyond chance with these runs; the largest real "
+                f"Against «{ref}», no scenario moves a probability {b_en} with these runs; the largest real "
                 f"change in a target's value is «{r['scenario']}» on {r['target']}: {share:+.1f} % "
-                f"({_num(r['value_diff'])}, interval {_num(r['value_diff_lo'])} to {_num(r['value_diff_hi'])}).")
-    return (f"与「{ref}」相比，在这些运行次数下，没有哪个情景对任何目标的影响超出随机范围。",
-            f"Against «{ref}», no scenario changes any target beyond chance with these runs.")
+                f"(mean difference {_num(r['value_diff'])}, 95 % interval {_num(r['value_diff_lo'])} to "
+                f"{_num(r['value_diff_hi'])}).")
+    return (f"与「{ref}」相比，在这些运行次数下，没有哪个情景对任何目标的影响{b_zh}。",
+            f"Against «{ref}», no scenario changes any target {b_en} with these runs.")
