@@ -176,3 +176,28 @@ def test_replicate_inputs_keep_only_what_varies(tmp_path):
     assert list(X.index) == [0, 1, 2] and all(c.startswith("behaviour.") for c in X.columns)
     extra = pd.DataFrame({"paired.intensity": [0.5, 1.0, 2.0]}, index=pd.Index([0, 1, 2], name="replicate"))
     assert replicate_inputs(r, extra)["paired.intensity"].tolist() == [0.5, 1.0, 2.0]
+
+
+def test_the_report_says_why_we_might_miss(monkeypatch):
+    """The report's section explains each target some runs meet and others miss, in both
+    languages, skips the ones every run meets or misses, and says why when nothing can be said."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from sim.report import misses
+
+    summary = pd.DataFrame({"target": ["T1", "T2", "T3"], "prob_met": [1.0, 0.4, 0.0]})
+    asked = []
+
+    def fake(result, target):
+        asked.append(target)
+        return SimpleNamespace(sentences=lambda lang: [f"{target} missed where x < 1 ({lang})"])
+    monkeypatch.setattr(misses, "discover", fake)
+    section = misses.why_we_might_miss_html(SimpleNamespace(summary=summary))
+    assert asked == ["T2"] and "T2 missed where x &lt; 1 (en)" in section and "(zh)" in section
+
+    def too_few(result, target):
+        raise misses.DiscoveryError("--replicates: scenario discovery needs at least 30 runs, got 3")
+    monkeypatch.setattr(misses, "discover", too_few)
+    assert "needs at least 30 runs" in misses.why_we_might_miss_html(SimpleNamespace(summary=summary))

@@ -33,7 +33,8 @@ from ..experiments.results import finished_replicates
 from ..experiments.scenarios import Scenario
 from ..experiments.targets import Target
 from ..report.figures import band, yearly
-from ..report.text import result_summary, wilson
+from ..report.text import result_summary
+from ..report.uncertainty import wilson
 from .levers import AppConfig
 
 DEFAULT_REPLICATES = 20

@@ -31,6 +31,7 @@ from . import numbers as num
 from .events import ZONE_SHARE, zone_steps
 from .figures import GROUP_ZH, difference_chart, district_final, fan_charts, inequality_chart, png
 from .maps import choropleths, network_map
+from .misses import why_we_might_miss_html
 from .text import result_summary
 from .uncertainty import FIXED, POSTERIOR, footnote, pairing_sentence, reading_note, run_kind
 
@@ -263,6 +264,7 @@ def write_report(result: EnsembleResult, out: str | Path) -> Path:
             f"<p class=note>{html.escape(reading_note(result))}</p>",
             "<h2>Target indicators over time</h2>", _img(pngs["fan_charts"], "fan charts"), zone_steps_html([result]),
             "<h2>How good is this forecast 预测可信度</h2>", forecast_quality_html(s.calibration, result),
+            "<h2>Why might we miss? 何种情形下未能达成</h2>", why_we_might_miss_html(result),
             "<h2>The 38 区县 in the final year</h2>", _img(pngs["choropleths"], "choropleth maps"),
             "<h2>District ranking (by R&D growth since the start)</h2>", ranking_html(result),
             "<h2>Regional inequality over time</h2>", _img(pngs["inequality"], "inequality"),
