@@ -9,13 +9,13 @@ import contextlib
 import math
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from .app import cli as app_cli
 from .experiments.executors import BACKENDS, MAX_WORKERS, WORKERS_PER_CPU, max_workers, scheduler_named
+from .experiments.results import warnings_as_lines
 from .experiments.scenario_files import list_scenarios
 from .experiments.smoke import smoke_test
 from .util.errors import InputError, OptionError, guarded
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
             return 2
         return args.plugin.main(args)
     def work():
-        with _plain_warnings():
+        with warnings_as_lines():
             if args.command == "validate":
                 return _validate(args)
             return run_command(args)
@@ -124,26 +124,6 @@ def _host_problem(host) -> str | None:
     except UnicodeError:
         return f"--host {short(host)} is not an address or host name (dot-separated labels of 1–63 characters)"
     return None
-
-
-@contextlib.contextmanager
-def _plain_warnings():
-    """Damaged results found while resuming are one line each on stderr, not a Python warning."""
-    from .experiments.results import ResultsWarning
-    shown = warnings.showwarning
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, ResultsWarning):
-            print(f"warning: {message}", file=sys.stderr)
-        else:
-            shown(message, category, filename, lineno, file, line)
-    warnings.showwarning = show
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", ResultsWarning)
-            yield
-    finally:
-        warnings.showwarning = shown
 
 
 def _display(path) -> str:

@@ -11,11 +11,9 @@ targets in one folder keeps both; rows of another set-up or replicate count are 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import math
 import sys
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +22,7 @@ from ..util.errors import OptionError, guarded
 from ..util.messages import short
 from .discovery import DEFAULTS, MIN_RUNS_IN_ALL, DiscoveryError, discover, require_prim
 from .executors import BACKENDS, max_workers
+from .results import warnings_as_lines
 
 HELP = "scenario discovery: under which posterior parameters (and varied levers) a target is mostly missed (PRIM)"
 FILES = ("discovery.csv", "discovery.txt")
@@ -59,26 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args) -> int:
     def work():
-        with _plain_warnings():
+        with warnings_as_lines():
             return _main(args)
     return guarded(work, "the replicates that finished (in the output folder)", "resume")
-
-
-@contextlib.contextmanager
-def _plain_warnings():
-    """Damaged results found while resuming are one line each on stderr, as `run` shows them."""
-    from .results import ResultsWarning
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", ResultsWarning)
-        shown = warnings.showwarning
-
-        def show(message, category, filename, lineno, file=None, line=None):
-            if issubclass(category, ResultsWarning):
-                print(f"warning: {message}", file=sys.stderr)
-            else:
-                shown(message, category, filename, lineno, file, line)
-        warnings.showwarning = show
-        yield
 
 
 def _check(args) -> None:

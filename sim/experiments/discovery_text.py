@@ -13,6 +13,7 @@ import numpy as np
 
 from ..params.levers import SECTION_LABELS
 from ..params.parameters import levers
+from .targets import INDICATOR_NAMES, UNIT_ZH
 
 # The calibrated behaviour parameters (sim/calibration/problem.py FREE and DERIVED) in plain words.
 INPUT_NAMES = {
@@ -29,17 +30,6 @@ INPUT_NAMES = {
     "behaviour.district_rd_elasticity": ("企业研发强度随所在区县变化的弹性",
                                          "how far firms' R&D intensity follows their district's"),
 }
-# The target indicators (sim/data/targets.toml); the same words as the report's first paragraph.
-INDICATOR_NAMES = {
-    "tech_enterprises": ("科技型企业", "tech-based SMEs"),
-    "high_tech_enterprises": ("高新技术企业", "high-tech enterprises"),
-    "districts_rd_cagr_10": ("研发年均增长≥10%的区县", "districts with R&D growth ≥ 10 %/yr"),
-    "hightech_zone_output_share": ("高新区工业产值占比", "high-tech zones' share of industrial output"),
-    "new_innovative_counties": ("新增通过验收的国家创新型县", "new national innovative counties (accepted)"),
-    "new_innovative_counties_listed": ("新创建国家创新型县（列入建设名单）", "new national innovative counties (listed)"),
-    "districts_with_platform": ("建成特色平台的区县", "districts with a characteristic platform"),
-}
-UNIT_ZH = {"firms": "家", "districts": "个", "counties": "个", "%": "%"}
 VERBS = {"missed": ("未达成", "missed", "all misses"), "met": ("达成", "met", "all runs that meet it")}
 FEW_RUNS = 50           # fewer runs than this: the sentences say they are a hint
 

@@ -21,6 +21,7 @@ import io
 import json
 import math
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,23 @@ from .scenarios import Scenario, load
 
 class ResultsWarning(UserWarning):
     """Results found damaged or incomplete; they are run again."""
+
+
+@contextlib.contextmanager
+def warnings_as_lines():
+    """While a command runs: damaged results found while resuming are one line each on stderr,
+    not a Python warning with its source line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ResultsWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, ResultsWarning):
+                print(f"warning: {message}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+        warnings.showwarning = show
+        yield
 
 
 def sha256(data: bytes) -> str:

@@ -60,6 +60,19 @@ def threshold_range(indicator: str) -> tuple[float, float]:
     return 0.0, hi
 
 
+# The names of the target indicators in both languages, and the units' Chinese measure words: the
+# report, the app and the discovery's sentences say them alike.
+INDICATOR_NAMES = {
+    "tech_enterprises": ("科技型企业", "tech-based SMEs"),
+    "high_tech_enterprises": ("高新技术企业", "high-tech enterprises"),
+    "districts_rd_cagr_10": ("研发年均增长≥10%的区县", "districts with R&D growth ≥ 10 %/yr"),
+    "hightech_zone_output_share": ("高新区工业产值占比", "high-tech zones' share of industrial output"),
+    "new_innovative_counties": ("新增通过验收的国家创新型县", "new national innovative counties (accepted)"),
+    "new_innovative_counties_listed": ("新创建国家创新型县（列入建设名单）", "new national innovative counties (listed for construction)"),
+    "districts_with_platform": ("建成特色平台的区县", "districts with a characteristic platform"),
+}
+UNIT_ZH = {"firms": "家", "districts": "个", "counties": "个", "%": "%"}
+
 class TargetError(KeyedError):
     """A target file that cannot be used; the message names the file, the key and what is allowed."""
 

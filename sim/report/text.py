@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from ..data import datasets
-from ..experiments.targets import RD_GROWTH_TARGET
+from ..experiments.targets import INDICATOR_NAMES, RD_GROWTH_TARGET, UNIT_ZH
 from .events import ZONE_SHARE, zone_steps
 from .numbers import threshold
 from .uncertainty import RunKind, beyond, run_kind, uncertainty_sentence, wilson
 
-__all__ = ["INDICATOR_NAMES", "LIKELIHOOD", "UNIT_ZH", "likelihood", "plain_summary", "result_summary", "wilson"]
+__all__ = ["LIKELIHOOD", "likelihood", "plain_summary", "result_summary"]
 
 # Words for the chance of meeting a target, chosen by what its 95 % interval rules out, so that
 # they never say more than the runs show: best first.
@@ -31,18 +31,6 @@ LIKELIHOOD = (("几乎肯定达成", "almost certain", lambda lo, hi: lo >= 0.9)
               ("不太可能达成", "unlikely", lambda lo, hi: hi >= 0.1),
               ("几乎不可能达成", "very unlikely", lambda lo, hi: True))
 MAX_NAMED = 10         # lagging districts named before "and N more"
-# The names of the target indicators (sim/data/targets.toml) in both languages; the app's
-# charts use them too.
-INDICATOR_NAMES = {
-    "tech_enterprises": ("科技型企业", "tech-based SMEs"),
-    "high_tech_enterprises": ("高新技术企业", "high-tech enterprises"),
-    "districts_rd_cagr_10": ("研发年均增长≥10%的区县", "districts with R&D growth ≥ 10 %/yr"),
-    "hightech_zone_output_share": ("高新区工业产值占比", "high-tech zones' share of industrial output"),
-    "new_innovative_counties": ("新增通过验收的国家创新型县", "new national innovative counties (accepted)"),
-    "new_innovative_counties_listed": ("新创建国家创新型县（列入建设名单）", "new national innovative counties (listed for construction)"),
-    "districts_with_platform": ("建成特色平台的区县", "districts with a characteristic platform"),
-}
-UNIT_ZH = {"firms": "家", "districts": "个", "counties": "个", "%": "%"}
 
 
 def likelihood(lo: float, hi: float) -> int:
