@@ -19,14 +19,11 @@ from sim.app.components import Dashboard, DistrictDetail, TargetCharts
 from sim.app.levers import AppConfig, default_config, lever_keys, lever_label
 from sim.app.map import DistrictMap, DistrictMapWidget
 from sim.app.model import AppModel, district_status_counts, indicator_series, target_status
-from sim.app.scoreboards import EnsemblePanel, Scoreboard
+from sim.app.scoreboards import EnsemblePanel, Scoreboard, ensemble_reading, ensemble_table, parameters_phrase, spread
 from sim.app.sidebar import LeverPanel, ScenarioPanel
 from sim.experiments.targets import POLICY_2025, Target, scoreboard
 from sim.params.parameters import describe
 from sim.report.palette import TIER_COLOURS
-
-# Mesa 3.3.1's ComponentsView trips Solara's hook check (an early return before use_state); harmless here.
-pytestmark = pytest.mark.filterwarnings("ignore:.*found despite early return:UserWarning")
 
 
 @pytest.fixture
@@ -500,8 +497,12 @@ def test_ensemble_panel_runs_in_the_background_and_shows_the_odds(render, small_
         assert f'data-target="{target}"' in table
     assert table.count('class="p-met"') == 12 and table.count('class="p-diff"') == 6
     assert len(html_by_class(rc, "fan-cell")) == 6
-    assert any("How to read this" in w.unsafe_innerHTML for w in html_by_class(rc, "reading-note"))
+    note = next(w.unsafe_innerHTML for w in html_by_class(rc, "reading-note") if "How to read this" in w.unsafe_innerHTML)
+    assert "calibrated parameters&#x27; uncertainty" in note    # the default ensemble draws posterior parameters
+    assert "not uncertainty in the model" not in note
     assert "runs of «baseline+levers»" in html_by_class(rc, "ensemble-summary")[0].unsafe_innerHTML
+    # why we might miss: here each target is met by all 3 runs or by none, and the panel says so
+    assert "Every run meets each target, or every run misses it" in html_by_class(rc, "why-miss")[0].unsafe_innerHTML
     wait_for(lambda: not start.disabled, what="the run to end")
     start.click()                                  # the same settings again: from the cache, at once
     wait_for(lambda: html_by_class(rc, "from-cache"), timeout=5, what="the cached ensemble")
@@ -524,3 +525,142 @@ def test_ensemble_panel_cancel_keeps_the_finished_runs(render, small_config, mon
     wait_for(lambda: alerts(rc, "ensemble-note"), what="the cancel to take effect")
     assert "Cancelled" in alerts(rc, "ensemble-note")[0].children[0]
     assert not html_containing(rc, 'class="ensemble-scoreboard"')
+
+
+# ---- what a planner reads must be true and easy -------------------------------------------------
+@pytest.fixture(scope="module")
+def paired_views():
+    """Two small paired ensembles of the default scenario with paired assistance switched off: 10
+    runs drawing the calibration's posterior (enough for scenario discovery), and 3 at the fitted
+    point. The request of the first comes along, to read its results back."""
+    config = dataclasses.replace(default_config(), scale=0.02).with_lever("paired.enabled", False)
+    drawn = app_ensemble.request(config, replicates=10)
+    few = app_ensemble.request(config, replicates=3)
+    fixed = dataclasses.replace(few, scenario=few.scenario.with_run(fixed_parameters=True),
+                                levers=few.levers.with_run(fixed_parameters=True))
+    return app_ensemble.run(drawn, backend="processes"), app_ensemble.run(fixed, backend="serial"), drawn
+
+
+def test_the_ensemble_note_says_what_its_spread_holds_as_the_ensemble_was_made(paired_views):
+    from sim.report.uncertainty import FIXED, POSTERIOR, pairing_sentence, uncertainty_sentence
+    drawn, fixed, _ = paired_views
+    assert [k.parameters for k in drawn.kinds] == [POSTERIOR] * 2 and [k.parameters for k in fixed.kinds] == [FIXED] * 2
+    for view, words in ((drawn, "holds both chance and the calibrated parameters' uncertainty"),
+                        (fixed, "is chance alone, not uncertainty in the model's parameters")):
+        en, zh = ensemble_reading(view), ensemble_reading(view, "zh")
+        assert words in en
+        # the report's own sentences, for this ensemble: how many runs, what the spread holds, how ΔP pairs
+        assert uncertainty_sentence(view.kinds[-1]) in en and uncertainty_sentence(view.kinds[-1], "zh") in zh
+        assert pairing_sentence(view.diffs) in en and pairing_sentence(view.diffs, "zh") in zh
+        assert uncertainty_sentence(view.kinds[-1]) in view.text["en"]      # the paragraph says the same
+    assert "not uncertainty in the model's parameters" not in ensemble_reading(drawn)
+    assert "Only 3 runs" in ensemble_reading(fixed) and "10 of its 200 draws" in ensemble_reading(drawn)
+    assert parameters_phrase(drawn) == "参数 parameters: 10 posterior draws of 200"
+    assert parameters_phrase(fixed) == "参数 parameters: fixed (the fitted point)"
+
+
+def test_every_number_of_the_ensemble_says_what_it_is(paired_views):
+    drawn, _, _ = paired_views
+    t3 = next(t for t in POLICY_2025 if t.id == "T3")
+    t4 = next(t for t in POLICY_2025 if t.id == "T4")
+    # counts whole (a band rounded outward, as the report prints it), with their unit
+    assert spread(t3, {"median": 22.0, "p05": 13.9, "p95": 30.0}) == "22 (13–30) districts"
+    assert spread(t3, {"median": 22.5, "p05": 14.0, "p95": 29.2}) == "22.5 (14–30) districts"
+    assert spread(t4, {"median": 35.06, "p05": 32.21, "p95": 38.44}) == "35.1 (32.2–38.4) %"
+    table = ensemble_table(drawn)
+    cells = re.findall(r'class="spread">([^<]*)<', table)
+    assert len(cells) == 12
+    assert all(re.fullmatch(r"[\d,]+(\.5)? \([\d,]+–[\d,]+\) (firms|districts|counties)|[\d.]+ \([\d.]+–[\d.]+\) %", c)
+               for c in cells), cells
+    # ΔP in percentage points, naming what changed
+    diffs = re.findall(r'class="p-diff"[^>]*>(?:<b>)?([^<]*<small>[^<]*</small>)', table)
+    assert len(diffs) == 6 and all(re.fullmatch(r"[+-]\d+ pp <small>\([+-]\d+ to [+-]\d+\)</small>", d) for d in diffs)
+    assert "pts" not in table
+    assert "from changing 对口协同 paired assistance on: 是 yes → 否 no" in table
+    # the paragraph names what ran against the file, not "a scenario"
+    for lang in ("en", "zh"):
+        assert "对口协同 paired assistance on: 是 yes → 否 no" in drawn.text[lang]
+    assert "no scenario" not in drawn.text["en"] and "没有哪个情景" not in drawn.text["zh"]
+    assert "Against the scenario file «baseline»" in drawn.text["en"]
+
+
+def test_what_the_levers_do_is_said_in_points_or_with_units():
+    import pandas as pd
+
+    from sim.app.ensemble import comparison_sentences
+    changes = ("年度预算 annual budget (亿元/yr): 10 → 25",)
+    row = dict(reference="baseline", scenario="baseline+levers", replicates=20, reference_parameters="posterior",
+               parameters="posterior", prob_met_diff=0.0, prob_met_diff_lo=0.0, prob_met_diff_hi=0.0, value_reference=40000.0,
+               value_diff=-3720.0, value_diff_lo=-5000.0, value_diff_hi=-2440.0)
+    moved = pd.DataFrame([dict(row, target="T1"), dict(row, target="T5", prob_met_diff=0.25, prob_met_diff_lo=0.1,
+                                                          prob_met_diff_hi=0.4, value_reference=1.5, value_diff=0.5)])
+    said = comparison_sentences(moved, changes, POLICY_2025)
+    assert ("the sidebar's levers (年度预算 annual budget (亿元/yr): 10 → 25) change the probability of meeting T5 by "
+            "+25 percentage points (95 % interval +10 to +40)") in said["en"]
+    assert "T5 +25 个百分点" in said["zh"]
+    values = comparison_sentences(moved.iloc[:1], changes, POLICY_2025)
+    assert ("T1's: -9.3 % of its mean in «baseline» (mean difference -3,720 firms, 95 % interval -5,000 to -2,440 "
+            "firms)") in values["en"]
+    assert "-9.3%" in values["zh"] and "-3,720 家" in values["zh"]
+    still = comparison_sentences(moved.iloc[:1].assign(value_diff_lo=-10.0, value_diff_hi=10.0), changes, POLICY_2025)
+    assert "change no target beyond what chance and the parameters' uncertainty explain" in still["en"]
+    assert not any("scenario moves" in s or "no scenario" in s for s in (*said.values(), *values.values(), *still.values()))
+
+
+def test_why_we_might_miss_in_the_app(paired_views, monkeypatch):
+    from sim.experiments import discovery
+    from sim.experiments.discovery_boxes import ExtraMissing
+    from sim.experiments.ensemble import run_ensemble
+    drawn, fixed, req = paired_views
+    unsure = [r.target for r in drawn.summaries[-1].itertuples() if 0 < r.prob_met < 1]
+    assert unsure, "no target that some runs meet and others miss: the test would prove nothing"
+    for target in unsure:           # each in plain words, English and Chinese
+        assert f"<li><b>{target}</b>: Over all 10 runs" in drawn.misses
+    assert "<span class=zh>全部 10 次模拟中" in drawn.misses
+    assert "Every run meets each target, or every run misses it" in fixed.misses  # 3 runs: nothing to explain
+    # when discovery cannot say anything, why: too few runs, every run at the same parameters, no extra
+    result = run_ensemble(req.levers, out=app_ensemble._folder(req.levers))       # read back from the cache
+    three = dataclasses.replace(result, targets=result.targets[result.targets["replicate"] < 3])
+    assert "scenario discovery needs at least 10 runs, got 3" in app_ensemble.why_we_might_miss(three)
+    same = dataclasses.replace(result, scenario=result.scenario.with_run(fixed_parameters=True))
+    assert "every replicate ran with the same parameters" in app_ensemble.why_we_might_miss(same)
+    monkeypatch.setattr(discovery, "require_prim", lambda: (_ for _ in ()).throw(ExtraMissing("install the extra")))
+    assert app_ensemble.why_we_might_miss(result) == "<p class=note>install the extra</p>"
+
+
+def test_one_runs_scoreboard_charts_and_map_legend_print_units_and_round_ticks(render, model):
+    from sim.app.charts import chart_svg
+    from sim.app.map import MAP_UNITS, legend_svg, legend_ticks
+    board = html_containing(render(Scoreboard(model)), 'class="scoreboard"')[0]
+    t1 = re.search(r'data-target="T1".*?</tr>', board).group(0)
+    assert re.search(r">[\d,]+ firms</td>", t1) and "≥ 45,000 firms" in t1
+    assert re.search(r">\d+\.\d %</td>", re.search(r'data-target="T4".*?</tr>', board).group(0))
+    t4 = next(t for t in POLICY_2025 if t.id == "T4")
+    svg = chart_svg(t4, np.array([27.0, 27.4, 27.9]), 2022, 2025, "on_track")
+    ticks = re.findall(r'text-anchor="end" fill="#555">([^<]*)<', svg)
+    assert ticks and all(re.fullmatch(r"\d+(\.\d)?", x) for x in ticks), ticks     # not 27.50
+    assert ">27.9 %</text>" in svg and "target ≥ 30 % (2025)" in svg
+    for indicator, reference in (("tech_per_10k", 58.9), ("high_tech_enterprises", 2400.0), ("rd_intensity", 3.3)):
+        legend = legend_svg(indicator, reference)
+        shown = re.findall(r'text-anchor="middle">([^<]*)<', legend)
+        assert shown == [f"{v:,.12g}" for v in legend_ticks(reference)] and len(shown) >= 4
+        assert all(re.fullmatch(r"0|[125](0|,000)*|0\.0*[125]", x) for x in shown), shown
+        assert MAP_UNITS[indicator] in legend
+    assert legend_ticks(58.9) == [0, 2, 10, 20, 50]
+
+
+def test_starting_the_app_prints_no_warning_and_hides_only_the_two_it_explains():
+    """Mesa's hook warning (at import) and Solara's cookie warning (at each page load, raised here
+    as Solara raises it) are silenced; any other warning still shows."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import warnings, sim.app.page\n"
+            "warnings.warn_explicit('Cookies with samesite=none require https, but according to the asgi framework',"
+            " UserWarning, 'starlette.py', 578, module='solara.server.starlette')\n"
+            "warnings.warn_explicit('another warning', UserWarning, 'starlette.py', 579, module='solara.server.starlette')\n")
+    done = subprocess.run([sys.executable, "-W", "default", "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "another warning" in done.stderr
+    assert done.stderr.count("Warning") == 1, done.stderr

@@ -13,13 +13,28 @@ import math
 
 import numpy as np
 
-from ..experiments.targets import Target
+from ..experiments.targets import INDICATOR_NAMES, Target
 from ..params.constants import STEPS_PER_YEAR
-from ..report.text import INDICATOR_NAMES
-from .model import RATE_INDICATORS, STATUS, fmt
+from ..report import numbers
+from .model import RATE_INDICATORS, STATUS
 
 # Chart titles of the indicators a target set can use (sim/data/targets.toml).
 INDICATOR_LABELS = {k: f"{zh} {en[0].upper()}{en[1:]}" for k, (zh, en) in INDICATOR_NAMES.items()}
+
+
+def tick(x: float) -> str:
+    """An axis tick: a round number, as short as it is ("45,000", "27.5", "0.25")."""
+    return f"{round(x, 9):,.12g}"
+
+
+def _value(target: Target, x: float) -> str:
+    """A value of a target's indicator with its unit; one run's count whole."""
+    count = numbers.is_count(target)
+    return numbers.with_unit(numbers.value(round(x) if count and np.isfinite(x) else x, count), numbers.unit_of(target))
+
+
+def _goal(target: Target) -> str:
+    return numbers.with_unit(numbers.threshold(target.threshold), numbers.unit_of(target))
 
 
 def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
@@ -50,12 +65,12 @@ def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int,
     label, colour = STATUS[status]
     out.append(f'<text x="4" y="12" font-size="12" font-weight="bold">{html.escape(target.id)} {html.escape(zh)}</text>'
                f'<text x="4" y="25" fill="#444">{html.escape(en)}</text>'
-               f'<text x="4" y="38" fill="{colour}">{label} · 目标 target ≥ {fmt(thr)} {html.escape(target.unit)} '
+               f'<text x="4" y="38" fill="{colour}">{label} · 目标 target ≥ {html.escape(_goal(target))} '
                f'({target.year})</text>')
     for t in _nice_ticks(lo, hi):
         y = sy(t)
         out.append(f'<line x1="{L}" x2="{W - R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>'
-                   f'<text x="{L - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{fmt(t)}</text>')
+                   f'<text x="{L - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{tick(t)}</text>')
     for yr in range(int(span_x) + 1):
         x = sx(yr)
         out.append(f'<text x="{x:.1f}" y="{H - 8}" text-anchor="middle" fill="#555">{start_year + yr}</text>')
@@ -64,14 +79,15 @@ def chart_svg(target: Target, values: np.ndarray, start_year: int, horizon: int,
         out.append(f'<line x1="{sx(0):.1f}" y1="{sy(v0):.1f}" x2="{sx(xt):.1f}" y2="{sy(thr):.1f}" '
                    f'stroke="#868e96" stroke-dasharray="2 3"><title>on-track path 进度线</title></line>')
     out.append(f'<line x1="{L}" x2="{W - R}" y1="{sy(thr):.1f}" y2="{sy(thr):.1f}" stroke="#c92a2a" '
-               f'stroke-dasharray="6 3"><title>target 目标 {fmt(thr)}</title></line>'
+               f'stroke-dasharray="6 3"><title>target 目标 {html.escape(_goal(target))}</title></line>'
                f'<line x1="{sx(xt):.1f}" x2="{sx(xt):.1f}" y1="{T}" y2="{H - B}" stroke="#c92a2a" stroke-opacity="0.3"/>')
     pts = " ".join(f"{sx(i / STEPS_PER_YEAR):.1f},{sy(y):.1f}" for i, y in enumerate(values))
     last_x, last_y = sx((len(values) - 1) / STEPS_PER_YEAR), sy(float(values[-1]))
     out.append(f'<polyline points="{pts}" fill="none" stroke="#1c3f6e" stroke-width="2"/>'
                f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="3" fill="#1c3f6e"/>'
-               f'<text x="{min(last_x + 4, W - 40):.1f}" y="{last_y - 5:.1f}" fill="#1c3f6e">'
-               f'{fmt(float(values[-1]))}</text>')
+               f'<text x="{last_x + (-4 if last_x > 0.6 * W else 4):.1f}" y="{last_y - 5:.1f}" fill="#1c3f6e" '
+               f'text-anchor="{"end" if last_x > 0.6 * W else "start"}">'
+               f'{html.escape(_value(target, float(values[-1])))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -105,11 +121,11 @@ def fan_svg(target: Target, series, start_year: int, horizon: int) -> str:
     for t in _nice_ticks(lo, hi):
         y = sy(t)
         out.append(f'<line x1="{L}" x2="{W - R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>'
-                   f'<text x="{L - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{fmt(t)}</text>')
+                   f'<text x="{L - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{tick(t)}</text>')
     for yr in range(start_year, start_year + span_x + 1):
         out.append(f'<text x="{sx(yr):.1f}" y="{H - 8}" text-anchor="middle" fill="#555">{yr}</text>')
     out.append(f'<line x1="{L}" x2="{W - R}" y1="{sy(thr):.1f}" y2="{sy(thr):.1f}" stroke="#c92a2a" '
-               f'stroke-dasharray="6 3"><title>target 目标 {fmt(thr)}</title></line>')
+               f'stroke-dasharray="6 3"><title>target 目标 {html.escape(_goal(target))}</title></line>')
     for (label, colour, _), b in zip(series, frames):
         if b.empty:
             continue

@@ -13,16 +13,23 @@ import logging
 
 import numpy as np
 import solara
-from mesa.visualization.utils import update_counter
 
 from ..params.constants import STEPS_PER_YEAR
 from .charts import chart_svg
 from .levers import AppConfig
 from .map import GROUPS, DistrictMap
 from .model import AppModel, district_status_counts, indicator_series, target_status
+from .quiet import update_counter
 from .scoreboards import EnsemblePanel, Scoreboard
 
 logger = logging.getLogger(__name__)
+# Card titles wrap between words, never inside one: Vuetify's card titles break at any letter
+# (word-break: break-all), which split "Wanz|hou" and "dist|ricts" across two lines at 1280 px.
+# keep-all keeps each run of Chinese characters whole too; the titles put a space between their
+# Chinese and their English, where they wrap.
+PAGE_CSS = """
+.v-application .v-card__title { word-break: keep-all; overflow-wrap: normal; hyphens: none; }
+"""
 
 
 @solara.component
@@ -120,6 +127,7 @@ def Dashboard(model: AppModel, config: AppConfig):
     change would not redraw, and one render pass for all parts is cheaper than one each."""
     tick = update_counter.get()
     selected = solara.use_reactive(str(model.district_list[0].adcode))
+    solara.Style(PAGE_CSS)     # the sidebar's cards too: the style is the page's
     RunHeader(model, config, tick)
     Scoreboard(model, tick)
     EnsemblePanel(config)      # no tick: it redraws when the settings or its own run change

@@ -2,11 +2,14 @@
 so that a planner sees the odds of meeting each target instead of one random path.
 
 Runs go through the ensemble runner (``sim.experiments.ensemble.run_ensemble``) in a process pool, started
-from a background thread of the page; replicate *k* of both ensembles has the same seed, so
-their difference is the levers' effect, not chance. Finished replicates are kept in a folder per
-set-up for as long as the server runs: a second run of the same settings is read from there (and
-from a small in-memory cache of what the page shows), and a cancelled run resumes where it
-stopped. Nothing here draws; the panel is ``EnsemblePanel`` in ``sim/app/scoreboards.py``.
+from a background thread of the page; replicate *k* of both ensembles has the same seed (and the
+same posterior draw of the parameters), so what they share cancels in their difference. Finished
+replicates are kept in a folder per set-up for as long as the server runs: a second run of the
+same settings is read from there (and from a small in-memory cache of what the page shows), and a
+cancelled run resumes where it stopped. The words the page adds to the report's paragraph are
+made here too: what the sidebar's levers do against the file (named, in percentage points) and
+why we might miss (the report's scenario discovery). Nothing here draws; the panel is
+``EnsemblePanel`` in ``sim/app/scoreboards.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import atexit
 import concurrent.futures as cf
 import contextlib
 import dataclasses
+import html
+import logging
 import shutil
 import tempfile
 import threading
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from ..experiments import scenarios
@@ -31,12 +37,15 @@ from ..experiments.ensemble import compare, run_ensemble
 from ..experiments.executors import executor
 from ..experiments.results import finished_replicates
 from ..experiments.scenarios import Scenario
-from ..experiments.targets import Target
+from ..experiments.targets import UNIT_ZH, Target
 from ..report.figures import band, yearly
+from ..report.misses import why_we_might_miss_html
+from ..report.numbers import diff_unit, difference, is_count, whole
 from ..report.text import result_summary
-from ..report.uncertainty import wilson
-from .levers import AppConfig
+from ..report.uncertainty import RunKind, beyond, run_kind, wilson
+from .levers import AppConfig, change_text, lever_changes
 
+logger = logging.getLogger(__name__)
 DEFAULT_REPLICATES = 20
 MAX_REPLICATES = 200
 BACKEND = "processes"        # "serial" runs in the page's background thread alone
@@ -62,6 +71,13 @@ class Request:
     @property
     def runs(self) -> list[Scenario]:
         return [self.scenario] + ([self.levers] if self.levers else [])
+
+    @property
+    def changes(self) -> tuple[str, ...]:
+        """The sidebar's levers that differ from the scenario file, in words (old → new)."""
+        if self.levers is None:
+            return ()
+        return tuple(change_text(*c) for c in lever_changes(self.scenario.params, self.levers.params))
 
 
 def request(config: AppConfig, replicates: int = DEFAULT_REPLICATES) -> Request:
@@ -95,6 +111,9 @@ class EnsembleView:
     text: dict                                     # the plain-words paragraph (zh, en)
     seconds: float
     key: tuple
+    kinds: tuple[RunKind, ...] = ()                # how each ensemble ran: posterior draws or fixed, how many runs
+    changes: tuple[str, ...] = ()                  # the levers that differ from the scenario file, in words
+    misses: str = ""                               # why we might miss (HTML), for the last ensemble
     from_cache: bool = False
 
     def prob(self, i: int, target: str) -> tuple[float, float, float]:
@@ -166,11 +185,73 @@ def _view(req: Request, results, seconds: float) -> EnsembleView:
         shown = {t.indicator for t in s.targets}
         bands.append({ind: band(y, ind) for ind in shown if ind in y.columns})
     diffs = compare(results[0], results[1]) if len(results) > 1 else None
-    text = result_summary(results[-1], diffs)
+    text = result_summary(results[-1])
+    if diffs is not None and len(diffs):
+        said = comparison_sentences(diffs, req.changes, s.targets)
+        text = {lang: text[lang] + ("" if lang == "zh" else " ") + said[lang] for lang in text}
     return EnsembleView(names=tuple(r.scenario.name for r in results), replicates=req.replicates,
                         scale=s.params.scale, seed=s.seed, start_year=start, until=s.until, targets=s.targets,
                         summaries=tuple(r.summary for r in results), bands=tuple(bands), diffs=diffs, text=text,
-                        seconds=seconds, key=req.key)
+                        seconds=seconds, key=req.key, kinds=tuple(run_kind(r) for r in results), changes=req.changes,
+                        misses=why_we_might_miss(results[-1]))
+
+
+def why_we_might_miss(result) -> str:
+    """The report's "why might we miss" (HTML) for one ensemble: for each target some runs meet
+    and others miss, the conditions under which it is mostly missed; or why nothing can be said."""
+    try:
+        return why_we_might_miss_html(result)
+    except Exception as e:  # noqa: BLE001 — the odds are shown all the same
+        logger.exception("scenario discovery failed")
+        return f"<p class=note>{html.escape(f'Scenario discovery failed: {type(e).__name__}: {e}')}</p>"
+
+
+def comparison_sentences(diffs: pd.DataFrame, changes, targets) -> dict[str, str]:
+    """What the sidebar's levers do against the scenario file, in plain words (zh, en): each
+    change in a probability of meeting a target whose interval excludes 0, in percentage points;
+    else the largest real change in a target's value, relative and with its unit; else that
+    nothing changes beyond what the runs' spread explains. Names the levers, not "a scenario":
+    the app compares one set of levers with one file."""
+    ref, n = diffs["reference"].iloc[0], int(diffs["replicates"].iloc[0])
+    by_id = {t.id: t for t in targets}
+    levers_zh = f"侧栏改动的杠杆（{'；'.join(changes)}）" if changes else "侧栏的杠杆"
+    levers_en = f"the sidebar's levers ({'; '.join(changes)})" if changes else "the sidebar's levers"
+    b_zh, b_en = beyond(diffs, "zh"), beyond(diffs, "en")
+    d = diffs.assign(size=diffs["prob_met_diff"].abs())
+    sure = d[(d["prob_met_diff_lo"] > 0) | (d["prob_met_diff_hi"] < 0)].sort_values("size", ascending=False)
+    if len(sure):
+        zh = "；".join(f"{r.target} {100 * r.prob_met_diff:+.0f} 个百分点（95%区间 {100 * r.prob_met_diff_lo:+.0f} 至 "
+                      f"{100 * r.prob_met_diff_hi:+.0f}）" for r in sure.itertuples())
+        en = "; ".join(f"{r.target} by {100 * r.prob_met_diff:+.0f} percentage points (95 % interval "
+                       f"{100 * r.prob_met_diff_lo:+.0f} to {100 * r.prob_met_diff_hi:+.0f})" for r in sure.itertuples())
+        return {"zh": f"与情景文件「{ref}」相比，{levers_zh}改变了达标概率（{n} 次配对运行，变化{b_zh}）：{zh}。",
+                "en": f"Against the scenario file «{ref}», {levers_en} change the probability of meeting {en}, "
+                      f"over {n} paired runs ({b_en})."}
+    rel = d.assign(rel=(d["value_diff"] / d["value_reference"].abs().replace(0, np.nan)).abs())
+    real = rel[((rel["value_diff_lo"] > 0) | (rel["value_diff_hi"] < 0)) & rel["rel"].notna()]
+    if len(real):
+        r = real.sort_values("rel", ascending=False).iloc[0]
+        t = by_id.get(r["target"])
+        unit = diff_unit(t)
+        unit_zh = "个百分点" if unit == "pts of %" else UNIT_ZH.get(unit, unit)
+        share = 100 * r["value_diff"] / abs(r["value_reference"])
+        scale = abs(r["value_reference"])
+
+        def signed(x: float) -> str:      # a count's mean difference whole when whole, else to a tenth
+            if t is not None and is_count(t):
+                return f"{x:+,.0f}" if whole(x) else f"{x:+,.1f}"
+            return difference(x, scale)
+
+        mean, lo, hi = (signed(r[k]) for k in ("value_diff", "value_diff_lo", "value_diff_hi"))
+        return {"zh": f"与情景文件「{ref}」相比，在这 {n} 次配对运行中，{levers_zh}对达标概率的影响没有{b_zh}；"
+                      f"指标值变化最大的是 {r['target']}：比「{ref}」的平均值变化 {share:+.1f}%（平均差值 {mean} {unit_zh}，"
+                      f"95%区间 {lo} 至 {hi}）。",
+                "en": f"Against the scenario file «{ref}», over {n} paired runs, {levers_en} move no probability of "
+                      f"meeting a target {b_en}; the largest real change in a target's value is {r['target']}'s: "
+                      f"{share:+.1f} % of its mean in «{ref}» (mean difference {mean} {unit}, 95 % interval {lo} to "
+                      f"{hi} {unit})."}
+    return {"zh": f"与情景文件「{ref}」相比，在这 {n} 次配对运行中，{levers_zh}对任何目标的影响都没有{b_zh}。",
+            "en": f"Against the scenario file «{ref}», over {n} paired runs, {levers_en} change no target {b_en}."}
 
 
 # ------------------------------------------------------------------------------------------------

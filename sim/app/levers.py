@@ -42,6 +42,26 @@ def lever_label(key: str) -> str:
     return f"{zh} {en}".strip()
 
 
+def lever_changes(before: Params, after: Params) -> list[tuple[str, object, object]]:
+    """The levers ``after`` sets differently from ``before``: (key, before's value, after's)."""
+    return [(k, get_value(before, k), get_value(after, k)) for k in lever_keys(after)
+            if get_value(after, k) != get_value(before, k)]
+
+
+def show_value(value) -> str:
+    """A lever's value as a planner reads it: yes / no, a list, a number without trailing zeros."""
+    if isinstance(value, bool):
+        return "是 yes" if value else "否 no"
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value)) or "无 none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def change_text(key: str, old, new) -> str:
+    """One changed lever in words: its label, what the scenario file sets and what replaces it."""
+    return f"{lever_label(key)}: {show_value(old)} → {show_value(new)}"
+
+
 @dataclass(frozen=True)
 class AppConfig:
     """What a Reset builds: a scenario's parameters with the user's lever changes."""

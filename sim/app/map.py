@@ -7,6 +7,7 @@ per page, only colours, tooltips and links travel with each step.
 
 from __future__ import annotations
 
+import html
 import math
 from functools import lru_cache
 
@@ -20,7 +21,7 @@ from matplotlib.colors import to_hex
 from ..data import datasets
 from ..programmes.evaluation import TIER_NAMES
 from ..report.palette import TIER_COLOURS
-from .model import MAP_INDICATORS, AppModel, fmt
+from .model import MAP_INDICATORS, AppModel
 
 TOP_LINKS = 120       # strongest district pairs drawn; paired-assistance pairs are always drawn
 
@@ -219,6 +220,29 @@ def map_layers(model, indicator: str):
     return fills, tips, links
 
 
+# What each colour scale measures, printed under its bar.
+MAP_UNITS = {"tech_per_10k": "家/万人 firms per 10,000 people", "high_tech_enterprises": "家 firms",
+             "rd_intensity": "% of GDP"}
+
+
+def legend_ticks(reference: float, gap: float = 0.16) -> list[float]:
+    """Round values (1, 2 or 5 times a power of ten) for the colour bar, from 0 to at most
+    ``reference`` (its top colour), at least ``gap`` of the bar apart along its square-root
+    scale (picked from the largest down), in increasing order."""
+    if not reference > 0:
+        return [0.0]
+    ticks, last = [], math.inf
+    k = math.floor(math.log10(reference))
+    for mag in (10.0 ** e for e in range(k, k - 6, -1)):
+        for m in (5, 2, 1):
+            v = m * mag
+            x = math.sqrt(v / reference)
+            if v <= reference * (1 + 1e-9) and last - x >= gap and x >= gap:
+                ticks.append(v)
+                last = x
+    return [0.0] + ticks[::-1]
+
+
 def legend_svg(indicator: str, reference: float) -> str:
     if indicator == "tier":
         items = "".join(f'<rect x="{x}" y="4" width="12" height="12" fill="{TIER_COLOURS[t]}"/>'
@@ -226,11 +250,15 @@ def legend_svg(indicator: str, reference: float) -> str:
         return (f'<svg viewBox="0 0 660 20" width="100%" font-size="11" font-family="sans-serif">'
                 f'<rect width="660" height="20" fill="#fff"/>{items}</svg>')
     stops = "".join(f'<stop offset="{i / (len(PALETTE) - 1):.3f}" stop-color="{c}"/>' for i, c in enumerate(PALETTE[::8]))
-    ticks = "".join(f'<text x="{10 + 300 * math.sqrt(f)}" y="30" text-anchor="middle">{fmt(reference * f)}</text>'
-                    for f in (0, 0.1, 0.25, 0.5, 1.0))
-    return (f'<svg viewBox="0 0 360 34" width="360" font-size="10" font-family="sans-serif">'
-            f'<rect width="360" height="34" fill="#fff"/><defs><linearGradient id="g-{indicator}">{stops}</linearGradient></defs>'
-            f'<rect x="10" y="2" width="300" height="14" fill="url(#g-{indicator})"/>{ticks}</svg>')
+    ticks = "".join(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="16" y2="20" stroke="#555"/>'
+                    f'<text x="{x:.1f}" y="30" text-anchor="middle">{v:,.12g}</text>'
+                    for v in legend_ticks(reference) for x in [10 + 300 * math.sqrt(v / reference)])
+    unit = html.escape(MAP_UNITS.get(indicator, ""))
+    return (f'<svg class="map-legend" data-indicator="{indicator}" viewBox="0 0 360 48" width="360" '
+            f'style="max-width:100%" font-size="10" font-family="sans-serif">'
+            f'<rect width="360" height="48" fill="#fff"/><defs><linearGradient id="g-{indicator}">{stops}</linearGradient></defs>'
+            f'<rect x="10" y="2" width="300" height="14" fill="url(#g-{indicator})"/>{ticks}'
+            f'<text class="legend-unit" x="10" y="44" font-size="11" fill="#333">{unit}</text></svg>')
 
 
 class DistrictMapWidget(v.VuetifyTemplate):
@@ -302,7 +330,7 @@ def DistrictMap(model: AppModel, selected: solara.Reactive[str], tick: int = 0):
     paths, _, viewbox = map_geometry()
     fills, tips, links = map_layers(model, indicator)
     with solara.Card("区县地图与协作网络 Map of the 38 districts and the collaboration network"):
-        with solara.Row():
+        with solara.Row(style="flex-wrap: wrap"):      # the checkbox goes under the picker in a narrow card
             key_of = {label: key for key, label in MAP_INDICATORS.items()}
             solara.Select("着色指标 Colour by", value=MAP_INDICATORS[indicator], values=list(key_of),
                           on_value=lambda label: set_indicator(key_of[label]), dense=True, style="max-width: 460px")

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import solara
-from mesa.visualization.utils import force_update, update_counter
 
 from ..data import datasets
 from ..experiments import scenarios
@@ -20,6 +19,7 @@ from ..params.fields import ALLOCATION_RULES
 from .cli import SCENARIOS_ENV  # `run.py ui --scenarios DIR` sets the picker's folder
 from .levers import LEVERS, RULE_NAMES, SCALES, SECTIONS, AppConfig, get_value, lever_keys, lever_label
 from .model import AppModel
+from .quiet import force_update, update_counter
 
 logger = logging.getLogger(__name__)
 PLAY_INTERVAL = 150        # ms between steps while playing
