@@ -664,3 +664,15 @@ def test_starting_the_app_prints_no_warning_and_hides_only_the_two_it_explains()
     assert done.returncode == 0, done.stderr
     assert "another warning" in done.stderr
     assert done.stderr.count("Warning") == 1, done.stderr
+
+
+def test_sessions_that_vanish_are_released_after_the_idle_time_the_command_sets(capsys):
+    """`run.py ui --idle-minutes` sets Solara's cull timeout (24 h alone), refuses a nonsense
+    value before anything starts, and says the time in words."""
+    import argparse
+    args = argparse.Namespace(host="127.0.0.1", port=8765, scenarios=None, idle_minutes=0.0)
+    assert app_cli.main(args) == 2 and "--idle-minutes" in capsys.readouterr().err
+    args.idle_minutes = float("nan")
+    assert app_cli.main(args) == 2
+    assert app_cli.idle_label("600.0s") == "10 min" and app_cli.idle_label("86400s") == "24 h"
+    assert app_cli.idle_label("30s") == "30 s"

@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import gc
 import threading
+import time
 
 import numpy as np
 import solara
@@ -51,6 +52,35 @@ def return_freed_memory() -> None:
 
 
 _malloc_trim = None
+_trim_lock = threading.Lock()
+_trim_due: float | None = None      # when the pending return of freed memory runs; None: none pending
+
+
+def return_freed_memory_soon(delay: float = 2.0, most: float = 30.0) -> None:
+    """:func:`return_freed_memory` in the background once sessions have stopped closing for
+    ``delay`` seconds (at most ``most`` seconds after the first of them). For a session that ends
+    with no other session opening after it: Solara closes its widgets and kernel after the page's
+    own clean-ups have run, so the memory is only free a moment later. Many sessions ending
+    together (the idle ones Solara culls) share one collection."""
+    global _trim_due
+    with _trim_lock:
+        start = _trim_due is None
+        _trim_due = time.monotonic() + delay
+    if start:
+        threading.Thread(target=_return_when_quiet, args=(time.monotonic() + most,), daemon=True,
+                         name="return-freed-memory").start()
+
+
+def _return_when_quiet(latest: float) -> None:
+    global _trim_due
+    while True:
+        with _trim_lock:
+            wait = min(_trim_due, latest) - time.monotonic()
+            if wait <= 0:
+                _trim_due = None
+                break
+        time.sleep(wait)
+    return_freed_memory()
 
 
 class AppModel(InnovationModel):

@@ -10,8 +10,10 @@ collaboration network, the district panel and the target charts. The sidebar's c
 from; loading a scenario rebuilds the model at once, paused.
 
 Every model the page built is released when it is replaced and when the session closes (Mesa
-3.3.1 would otherwise keep it alive); an error in a control or a view is shown in the page and
-the session goes on.
+3.3.1 would otherwise keep it alive), and what the session held is handed back to the system. A
+session whose tab vanished without closing (a crashed tab, a dropped connection) closes once it
+has been idle for ``python run.py ui --idle-minutes`` (Solara's kernel cull timeout). An error in
+a control or a view is shown in the page and the session goes on.
 """
 
 import solara
@@ -19,7 +21,7 @@ import solara
 from sim.app.components import Guarded
 from sim.app.levers import default_config
 from sim.app.mixes import MixPanel
-from sim.app.model import AppModel, return_freed_memory
+from sim.app.model import AppModel, return_freed_memory, return_freed_memory_soon
 from sim.app.sidebar import Controls, LeverPanel, ScenarioPanel
 
 TITLE = "重庆区县科技创新政策模拟 Chongqing district innovation policy simulator"
@@ -29,6 +31,9 @@ TITLE = "重庆区县科技创新政策模拟 Chongqing district innovation poli
 def Page():
     config = solara.use_reactive(default_config())
     solara.use_memo(return_freed_memory, [])     # once per session: what closed sessions freed
+    # and when this session ends: a tab closed, or one that vanished and was idle too long
+    # (``python run.py ui --idle-minutes``), with no other session opening after it
+    solara.use_effect(lambda: return_freed_memory_soon, [])
     first = solara.use_memo(lambda: AppModel(config.value), [])
     model = solara.use_reactive(first)
     playing = solara.use_reactive(False)
