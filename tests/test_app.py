@@ -676,3 +676,63 @@ def test_sessions_that_vanish_are_released_after_the_idle_time_the_command_sets(
     assert app_cli.main(args) == 2
     assert app_cli.idle_label("600.0s") == "10 min" and app_cli.idle_label("86400s") == "24 h"
     assert app_cli.idle_label("30s") == "30 s"
+
+
+def test_the_command_hands_solara_the_idle_time_and_the_allocators(monkeypatch, capsys):
+    """What `run.py ui` starts the Solara server with: the cull timeout from --idle-minutes (10 min
+    by default; a deployer's SOLARA_KERNEL_CULL_TIMEOUT kept when the option is not given) and the
+    allocators a trim can reach (a deployer's own choice kept)."""
+    import argparse
+    started = []
+
+    class Server:
+        def __init__(self, cmd, env):
+            started.append(env)
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(app_cli.subprocess, "Popen", Server)
+    monkeypatch.setattr(app_cli.signal, "signal", lambda *a: None)
+    monkeypatch.setattr(app_cli, "check_address", lambda host, port: None)
+    for name in ("SOLARA_KERNEL_CULL_TIMEOUT", "PYTHONMALLOC", "ARROW_DEFAULT_MEMORY_POOL"):
+        monkeypatch.delenv(name, raising=False)
+    parser = argparse.ArgumentParser()
+    app_cli.add_arguments(parser)
+    assert app_cli.main(parser.parse_args([])) == 0
+    assert started[-1]["SOLARA_KERNEL_CULL_TIMEOUT"] == "600.0s"
+    assert started[-1]["PYTHONMALLOC"] == "malloc" and started[-1]["ARROW_DEFAULT_MEMORY_POOL"] == "system"
+    assert "released after 10 min disconnected" in capsys.readouterr().out
+    assert app_cli.main(parser.parse_args(["--idle-minutes", "0.25"])) == 0
+    assert started[-1]["SOLARA_KERNEL_CULL_TIMEOUT"] == "15.0s" and "after 15 s" in capsys.readouterr().out
+    monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "2h")
+    monkeypatch.setenv("PYTHONMALLOC", "pymalloc")
+    assert app_cli.main(parser.parse_args([])) == 0
+    assert started[-1]["SOLARA_KERNEL_CULL_TIMEOUT"] == "2h" and started[-1]["PYTHONMALLOC"] == "pymalloc"
+    assert "after 2 h" in capsys.readouterr().out
+    assert app_cli.main(parser.parse_args(["--idle-minutes", "30"])) == 0
+    assert started[-1]["SOLARA_KERNEL_CULL_TIMEOUT"] == "1800.0s"
+    assert "--idle-minutes" in parser.format_help() and "24 hours" in parser.format_help()
+
+
+def test_a_session_that_ends_hands_its_memory_back_soon_after(monkeypatch):
+    """Closing the page's render context (what Solara does when a tab closes, or when it releases
+    a session idle past --idle-minutes) hands the freed memory back a moment later, once for many
+    sessions ending together, with no other session having to open."""
+    from sim.app import model as app_model
+    calls = []
+    monkeypatch.setattr(app_model, "return_freed_memory", lambda: calls.append(time.monotonic()))
+    contexts = [solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)[1] for _ in range(3)]
+    calls.clear()                                   # each page's start returns what came before
+    deadline = time.monotonic() + 40
+    while app_model._trim_due is not None and time.monotonic() < deadline:
+        time.sleep(0.1)                             # an earlier test's sessions, still being handed back
+    calls.clear()
+    closed = time.monotonic()
+    for rc in contexts:
+        rc.close()
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert len(calls) == 1 and calls[0] - closed >= 1.5, calls
