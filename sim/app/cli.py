@@ -39,7 +39,9 @@ def add_arguments(parser) -> None:
                              "connection, a laptop put to sleep) after it has been disconnected this many "
                              f"minutes; a tab that comes back later is asked to reload (default "
                              f"{IDLE_MINUTES:g}, or Solara's {IDLE_ENV} when that is set; Solara alone "
-                             "keeps them 24 hours, so a server left running grows without bound)")
+                             "keeps them 24 hours, so a server left running grows without bound). Keep it "
+                             "above a minute: a browser whose connection dropped for a moment takes up to "
+                             "about 20 s to reconnect")
 
 
 def check_address(host: str, port: int) -> str | None:
