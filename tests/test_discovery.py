@@ -156,7 +156,7 @@ def test_the_command_on_a_tiny_real_ensemble_resumes_and_keeps_each_target(tmp_p
 def test_the_command_refuses_what_it_cannot_answer(tmp_path, capsys):
     assert discover_cli.main(_args("double_doubling", "--target", "T9", "--out", tmp_path / "a", *TINY)) == 2
     err = capsys.readouterr().err
-    assert "--target" in err and "choose one of: DD27-HT, DD27-TS" in err
+    assert "--target" in err and "choose one of: DD27-HT, DD27-TS, DD27-HT-CENTRAL, DD27-TS-CENTRAL," in err
     fixed = tmp_path / "fixed.toml"
     fixed.write_text(f'name = "fixed"\ndescription = "fixed point"\nextends = "{ROOT / "scenarios" / "baseline.toml"}"\n'
                      "fixed_parameters = true\n")

@@ -166,7 +166,11 @@ def test_first_paragraph_says_what_is_likely_how_sure_who_lags_and_what_changes_
     from sim.report.text import plain_summary
     probs = {"T1": 1.0, "T2": 0.95, "T3": 0.0, "T4": 0.5, "T5": 0.0, "T6": 0.05}
     summary = pd.DataFrame([dict(target=t.id, threshold=t.threshold, year=t.year, prob_met=probs[t.id]) for t in POLICY_2025])
-    lagging = pd.DataFrame(dict(adcode=[500229, 500238], name_zh=["城口县", "巫溪县"], rd_cagr=[3.2, 5.1]))
+    from sim.experiments.laggards import Laggards
+    # T3's laggards, counted run by run: 2 or 3 laggards in each of the 20 runs
+    lagging = Laggards(2022, 2025, 38, pd.Series([2.0] * 10 + [3.0] * 10),
+                       pd.DataFrame(dict(adcode=[500229, 500238, 500101], name_zh=["城口县", "巫溪县", "万州区"],
+                                         lag_share=[1.0, 0.95, 0.55], rd_cagr=[3.2, 5.1, 9.0])))
     diffs = pd.DataFrame([
         dict(target="T4", scenario="fund_need", reference="baseline", prob_met_diff=0.35, prob_met_diff_lo=0.15,
              prob_met_diff_hi=0.55, value_diff=1.0, value_diff_lo=0.5, value_diff_hi=1.5, value_reference=30.0),
@@ -181,7 +185,10 @@ def test_first_paragraph_says_what_is_likely_how_sure_who_lags_and_what_changes_
     assert all(t in unlikely for t in ("T3", "T5", "T6"))
     assert "Only 20 runs: each probability is known to within about ±20 points" in en   # 20 runs: rough odds
     assert "仅 20 次运行" in zh
-    assert "Chengkou 城口 (3.2 %/yr), Wuxi 巫溪 (5.1 %/yr)" in en and "城口（3.2%）、巫溪（5.1%）" in zh
+    assert ("On T3, 2.5 of the 38 districts grow their R&D by less than 10%/yr on average from 2022 to 2025 in the "
+            "median run (2–3 in 5–95 % of the runs" in en and "中位运行中有 2.5 个区县2022—2025年" in zh)
+    assert ("Chengkou 城口 (in 100 % of the runs), Wuxi 巫溪 (95 %), Wanzhou 万州 (55 %)." in en
+            and "城口（100%）、巫溪（95%）、万州（55%）" in zh)
     assert "«fund_need» on T4: +35 points (+15 to +55" in en and "「fund_need」对 T4：+35 个百分点" in zh
     assert "很可能达成" in zh and "不太可能达成" in zh
 

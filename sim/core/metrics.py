@@ -9,6 +9,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from ..data.identity import REGIONS
 from .districts import District
 
 EVENTS = ("births", "registrations", "deregistrations", "certifications", "renewals", "lapses",
@@ -48,6 +49,19 @@ def _sum(m, attr):
 def _cluster_share(m, attr):
     total = _sum(m, attr)
     return float(sum(getattr(d, attr) for d, c in zip(m.district_list, m.is_cluster) if c) / total) if total else 0.0
+
+
+def _region_sum(m, attr, groups) -> float:
+    return float(sum(getattr(d, attr) for d in m.district_list if d.group in groups))
+
+
+# Stocks and R&D by region (sim.data.identity.REGIONS: the double-doubling plan's 中心城区, 主城新区
+# and 两群, and each cluster): "<indicator>_<region>", e.g. tech_enterprises_central, summed over
+# the region's districts as the city's indicator is summed over all 38.
+REGIONAL_BASES = {"tech_enterprises": "tech_enterprises", "high_tech_enterprises": "high_tech_enterprises",
+                  "rd_expenditure": "rd"}
+REGIONAL_REPORTERS = {f"{name}_{region}": (lambda attr, groups: lambda m: _region_sum(m, attr, groups))(attr, groups)
+                      for region, groups in REGIONS.items() for name, attr in REGIONAL_BASES.items()}
 
 
 def _core_cluster_link_share(m) -> float:
@@ -102,6 +116,7 @@ CITY_REPORTERS = {
     "risk_pool_balance": lambda m: m.credit_pool.pool_balance,
     "risk_compensation_paid": lambda m: m.credit_pool.compensation_paid,
 }
+CITY_REPORTERS.update(REGIONAL_REPORTERS)
 CITY_REPORTERS.update({f"{e}_q": (lambda e: lambda m: m.events[e])(e) for e in EVENTS})
 
 DISTRICT_REPORTERS = {

@@ -18,6 +18,12 @@ DATA_DIR = Path(__file__).resolve().parent
 STATUSES = frozenset({"verified", "derived", "estimated"})
 GROUPS = ("central_urban", "new_metropolitan", "northeast", "southeast")
 GROUP_SIZES = {"central_urban": 9, "new_metropolitan": 12, "northeast": 11, "southeast": 6}
+# The regions the 2023 double-doubling plan gives its 2027 goals for (一区两群), each as the groups
+# above it holds: 中心城区, 主城新区 (the two make up 主城都市区), 两群 (the two clusters together),
+# and each cluster on its own (渝东北三峡库区城镇群, 渝东南武陵山区城镇群).
+REGIONS = {"central": ("central_urban",), "new_metro": ("new_metropolitan",), "clusters": ("northeast", "southeast"),
+           "northeast": ("northeast",), "southeast": ("southeast",)}
+PLAN_REGIONS = ("central", "new_metro", "clusters")      # the plan's three: together the whole city, once
 KINDS = frozenset({"district", "county", "autonomous_county"})
 CORE_ZONES = frozenset({"", "西部（重庆）科学城", "两江协同创新区", "广阳湾智创生态城"})
 HIGHTECH = frozenset({"none", "municipal", "national"})

@@ -1,7 +1,8 @@
 """Experiments on the model: what a planner runs and compares.
 
 - ``scenarios`` (scenario files, ``extends``, validation; ``scenario_files`` reads them) and ``smoke`` (the one-quarter build
-  before a run); ``targets`` (target sets and how a target is met); ``posterior`` (the
+  before a run); ``targets`` (target sets and how a target is met) and ``laggards`` (T3's laggards
+  over an ensemble, counted run by run as the scoreboard counts T3); ``posterior`` (the
   calibration's parameter draws, replicate k at draw k);
 - ``ensemble`` (replicates of a scenario, paired comparisons), ``executors`` (where replicates
   run: this process, a process pool or Dask), ``results`` and ``outfolder`` (resumable,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.identity import DATA_DIR
+from ..data.identity import DATA_DIR, REGIONS
 from ..util.errors import KeyedError
 from ..util.messages import clip, key_name, short
 
@@ -72,6 +72,26 @@ INDICATOR_NAMES = {
     "districts_with_platform": ("建成特色平台的区县", "districts with a characteristic platform"),
 }
 UNIT_ZH = {"firms": "家", "districts": "个", "counties": "个", "%": "%"}
+# The regions of the regional city reporters ("<indicator>_<region>", sim/core/metrics.py): their
+# names in both languages, long (in a sentence) and short (in a table's row or column).
+REGION_NAMES = {"central": ("中心城区", "central urban districts", "central"),
+                "new_metro": ("主城新区", "new metropolitan districts", "new metro"),
+                "clusters": ("两群", "two clusters", "two clusters"),
+                "northeast": ("渝东北", "northeast cluster", "northeast"),
+                "southeast": ("渝东南", "southeast cluster", "southeast")}
+REGIONAL_NAMES = {"tech_enterprises": ("科技型企业", "tech-based SMEs"),
+                  "high_tech_enterprises": ("高新技术企业", "high-tech enterprises"),
+                  "rd_expenditure": ("研发经费", "R&D spending")}
+REGIONAL_INDICATORS = {f"{base}_{region}": (base, region) for region in REGIONS for base in REGIONAL_NAMES}
+INDICATOR_NAMES.update({k: (REGION_NAMES[r][0] + REGIONAL_NAMES[b][0], f"{REGIONAL_NAMES[b][1]} in the {REGION_NAMES[r][1]}")
+                        for k, (b, r) in REGIONAL_INDICATORS.items()})
+
+
+def regional(indicator: str) -> tuple[str, str] | None:
+    """``(indicator of the city, region)`` of a regional indicator, e.g. ``("tech_enterprises",
+    "central")`` of ``tech_enterprises_central``; None for any other."""
+    return REGIONAL_INDICATORS.get(indicator)
+
 
 class TargetError(KeyedError):
     """A target file that cannot be used; the message names the file, the key and what is allowed."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from ..experiments.targets import DISTRICT_COUNTS, PERCENT_INDICATORS
+from ..experiments.targets import DISTRICT_COUNTS, PERCENT_INDICATORS, REGION_NAMES, REGIONAL_INDICATORS, regional
 
 # Units a target may declare (sim/data/targets.toml) that count things.
 COUNT_UNITS = frozenset({"firms", "districts", "counties", "enterprises", "platforms", "count"})
@@ -25,7 +25,11 @@ SHORT_NAMES = {
     "new_innovative_counties": ("新增创新型县（验收）", "new innov. counties (accepted)"),
     "new_innovative_counties_listed": ("新创建创新型县（名单）", "new innov. counties (listed)"),
     "districts_with_platform": ("有平台的区县", "districts with a platform"),
+    "rd_expenditure": ("研发经费", "R&D spending"),
 }
+# A region's indicator: the city indicator's short name and the region's ("tech-based SMEs, central").
+SHORT_NAMES.update({k: (REGION_NAMES[r][0] + SHORT_NAMES[b][0], f"{SHORT_NAMES[b][1]}, {REGION_NAMES[r][2]}")
+                    for k, (b, r) in REGIONAL_INDICATORS.items()})
 
 
 def is_count(target=None, indicator: str | None = None, unit: str | None = None) -> bool:
@@ -34,6 +38,7 @@ def is_count(target=None, indicator: str | None = None, unit: str | None = None)
         indicator, unit = target.indicator, target.unit
     if unit == "%" or indicator in PERCENT_INDICATORS:
         return False
+    indicator = (regional(indicator) or (indicator,))[0] if indicator else indicator
     return unit in COUNT_UNITS or indicator in DISTRICT_COUNTS or bool(indicator and indicator.endswith("_enterprises"))
 
 

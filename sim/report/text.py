@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ..data import datasets
+from ..experiments.laggards import MOSTLY, Laggards, t3_laggards
 from ..experiments.targets import INDICATOR_NAMES, RD_GROWTH_TARGET, UNIT_ZH
 from .events import ZONE_SHARE, zone_steps
-from .numbers import threshold
+from .numbers import band, threshold, value
 from .uncertainty import RunKind, beyond, run_kind, uncertainty_sentence, wilson
 
 __all__ = ["LIKELIHOOD", "likelihood", "plain_summary", "result_summary"]
@@ -38,13 +39,13 @@ def likelihood(lo: float, hi: float) -> int:
     return next(i for i, (_, _, test) in enumerate(LIKELIHOOD) if test(lo, hi))
 
 
-def plain_summary(summary: pd.DataFrame, replicates: int, targets, name: str, lagging: pd.DataFrame | None = None,
+def plain_summary(summary: pd.DataFrame, replicates: int, targets, name: str, lagging: Laggards | None = None,
                   diffs: pd.DataFrame | None = None, kind: RunKind | None = None,
                   notes: dict[str, list[str]] | None = None) -> dict[str, str]:
     """The paragraph, as ``{"zh": ..., "en": ...}``.
 
-    ``summary``: one row per target (``sim.experiments.results.summarise``); ``lagging``: districts below the
-    T3 growth line (columns adcode, name_zh, rd_cagr in %/yr); ``diffs``: paired differences of
+    ``summary``: one row per target (``sim.experiments.results.summarise``); ``lagging``: T3's laggards,
+    counted run by run as the scoreboard counts T3 (``sim.experiments.laggards``); ``diffs``: paired differences of
     other scenarios (or candidate lever settings) against this one (``sim.experiments.ensemble.compare``);
     ``kind``: how the runs were made (default: read from the summary's ``parameters`` and
     ``parameter_draws`` columns, as in summary.csv); ``notes``: sentences ({"zh": [...], "en":
@@ -72,7 +73,7 @@ def plain_summary(summary: pd.DataFrame, replicates: int, targets, name: str, la
               + uncertainty_sentence(kind, "en"))
     for lang, out in (("zh", zh), ("en", en)):
         out.extend((notes or {}).get(lang, []))
-    if lagging is not None:
+    if lagging is not None and lagging.replicates:
         zh.append(_lagging_zh(lagging))
         en.append(_lagging_en(lagging))
     if diffs is not None and len(diffs):
@@ -84,9 +85,7 @@ def plain_summary(summary: pd.DataFrame, replicates: int, targets, name: str, la
 
 def result_summary(result, diffs: pd.DataFrame | None = None) -> dict[str, str]:
     """:func:`plain_summary` of an :class:`~sim.experiments.results.EnsembleResult`."""
-    from .figures import district_final
-    fin = district_final(result)
-    lagging = fin.loc[~fin["meets_t3"], ["adcode", "name_zh", "rd_cagr"]]
+    lagging = t3_laggards(result)
     kind = run_kind(result)
     # A target the model's own step decides: the zones upgraded at the end of its year (events.py).
     notes = {"zh": [], "en": []}
@@ -126,31 +125,62 @@ def _target_en(t, r, k, n, lo, hi) -> str:
 
 
 
-def _names(lagging: pd.DataFrame) -> list[tuple[str, str, float]]:
+def _names(rows: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """(short Chinese name, pinyin, share of the runs in which it lags) of each district, in order."""
     d = datasets.load_districts().set_index("adcode")
-    rows = lagging.sort_values("rd_cagr")
-    return [(d["short_zh"].get(r.adcode, r.name_zh), d["name_pinyin"].get(r.adcode, ""), float(r.rd_cagr))
+    return [(d["short_zh"].get(r.adcode, r.name_zh), d["name_pinyin"].get(r.adcode, ""), float(r.lag_share))
             for r in rows.itertuples()]
 
 
-def _lagging_zh(lagging: pd.DataFrame) -> str:
-    if lagging.empty:
-        return f"T3：中位运行中38个区县研发年均增速都达到{RD_GROWTH_TARGET:.0%}。"
-    names = _names(lagging)
-    shown = "、".join(f"{zh}（{g:.1f}%）" for zh, _, g in names[:MAX_NAMED])
+def _lag_count(lagging: Laggards, sep: str = "–") -> tuple[str, str]:
+    """The runs' median count of laggards and its 5–95 % band, as the scoreboard prints T3's."""
+    return value(lagging.median, count=True), band(lagging.p05, lagging.p95, count=True, sep=sep)
+
+
+def _lagging_zh(lagging: Laggards) -> str:
+    n, y0, y1 = lagging.n_districts, lagging.start_year, lagging.year
+    if not lagging.per_replicate.any():
+        return f"T3：每次运行中{n}个区县{y0}—{y1}年研发年均增速都达到{RD_GROWTH_TARGET:.0%}。"
+    median, spread = _lag_count(lagging)
+    head = (f"T3 落后的区县：中位运行中有 {median} 个区县{y0}—{y1}年研发年均增速低于{RD_GROWTH_TARGET:.0%}"
+            f"（5–95%的运行为 {spread} 个{'；记分表的 T3 逐次运行计其余区县' if lagging.scored else ''}）")
+    mostly = lagging.mostly()
+    rows = mostly if len(mostly) else lagging.ever()
+    names = _names(rows)
+    shown = "、".join(f"{zh}（{share:.0%}）" for zh, _, share in names[:MAX_NAMED])
     more = f"等 {len(names)} 个" if len(names) > MAX_NAMED else ""
-    return (f"T3 落后的区县：中位运行中有 {len(names)} 个区县研发年均增速低于{RD_GROWTH_TARGET:.0%}，"
-            f"由慢到快为{shown}{more}。")
+    if len(mostly):
+        return (f"{head}；在至少{_share_zh(MOSTLY)}的运行中落后的区县，按落后运行的占比由高到低为{shown}{more}"
+                "（括号内为落后的运行占比）。")
+    return (f"{head}；没有区县在至少{_share_zh(MOSTLY)}的运行中落后，落后最常见的是{shown}{more}"
+            "（括号内为落后的运行占比）。")
 
 
-def _lagging_en(lagging: pd.DataFrame) -> str:
-    if lagging.empty:
-        return f"On T3, all 38 districts grow their R&D by at least {RD_GROWTH_TARGET:.0%}/yr in the median run."
-    names = _names(lagging)
-    shown = ", ".join(f"{en} {zh} ({g:.1f} %/yr)" for zh, en, g in names[:MAX_NAMED])
+def _share_zh(x: float) -> str:
+    return "半数" if x == 0.5 else f"{100 * x:.0f}%"
+
+
+def _lagging_en(lagging: Laggards) -> str:
+    n, y0, y1 = lagging.n_districts, lagging.start_year, lagging.year
+    if not lagging.per_replicate.any():
+        return f"On T3, all {n} districts grow their R&D by at least {RD_GROWTH_TARGET:.0%}/yr from {y0} to {y1} in every run."
+    median, spread = _lag_count(lagging)
+    head = (f"On T3, {median} of the {n} districts grow their R&D by less than {RD_GROWTH_TARGET:.0%}/yr on average from "
+            f"{y0} to {y1} in the median run ({spread} in 5–95 % of the runs"
+            + ("; the scoreboard's T3 counts the others, run by run)" if lagging.scored else ")"))
+    mostly = lagging.mostly()
+    rows = mostly if len(mostly) else lagging.ever()
+    names = _names(rows)
+    shown = ", ".join(f"{en} {zh} ({'in ' if i == 0 else ''}{100 * share:.0f} %{' of the runs' if i == 0 else ''})"
+                      for i, (zh, en, share) in enumerate(names[:MAX_NAMED]))
     more = f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
-    return (f"On T3, {len(names)} of the 38 districts grow their R&D by less than {RD_GROWTH_TARGET:.0%}/yr in the "
-            f"median run, slowest first: {shown}{more}.")
+    if len(mostly):
+        return f"{head}; lagging in at least {_share_en(MOSTLY)} of the runs, most often first: {shown}{more}."
+    return f"{head}; none lags in {_share_en(MOSTLY)} of the runs or more, the most often: {shown}{more}."
+
+
+def _share_en(x: float) -> str:
+    return "half" if x == 0.5 else f"{100 * x:.0f} %"
 
 
 def _odds(diffs: pd.DataFrame) -> tuple[str, str]:
