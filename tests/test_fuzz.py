@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sim.core.hindcast import load_policy_environment
+from sim.data.recent import load_recent
 from sim.data import actors, datasets, identity
 from sim.data.tables import DataError
 from sim.experiments.scenario_files import MAX_EXTENDS, META_KEYS, PARAM_KEYS, REPO_SCENARIOS
@@ -374,7 +375,8 @@ DATA_FILES = [*CSV_FILES, "boundaries.geojson"]
 LOADERS = [lambda d: datasets.load_districts(d, 2022), lambda d: datasets.load_districts(d, 2017),
            actors.load_universities, actors.load_leading_firms, actors.load_industry_directions,
            actors.load_paired_assistance, actors.load_sichuan_chongqing, actors.load_city_history,
-           actors.load_district_history, datasets.load_boundaries, load_policy_environment, datasets.load_hindcast_indicators]
+           actors.load_district_history, datasets.load_boundaries, load_policy_environment, datasets.load_hindcast_indicators,
+           load_recent]
 CELL_JUNK = ["", " ", "x", "-1", "0", "nan", "inf", "1e400", "9" * 5000, "\x00", '"', "500999", "500101", "2017", "é" * 3]
 HINDCAST_FILES = ("district_indicators.csv", "hindcast_2017.csv", "policy_environment.csv", "universities.csv")
 # Damage no valid file can carry: each must be caught by the loaders.

@@ -15,6 +15,7 @@ import pytest
 
 from sim.core import metrics
 from sim.core.hindcast import load_policy_environment
+from sim.data.recent import load_recent
 from sim.data import actors, datasets, identity
 from sim.model import InnovationModel
 from sim.params.parameters import Params
@@ -63,6 +64,7 @@ LOADERS = {
     "district_history.csv": actors.load_district_history,
     "policy_parameters.csv": actors.load_policy_parameters,
     "policy_environment.csv": load_policy_environment,
+    "city_recent.csv": load_recent,
 }
 
 

@@ -7,7 +7,10 @@ each row with its status and source; ``README.md`` says where each comes from) a
   checked against);
 - ``datasets``: the district indicators, boundaries, platforms and the start states;
 - ``actors``: universities, leading firms, industry directions, paired assistance, the
-  Sichuan–Chongqing list and the published history series.
+  Sichuan–Chongqing list and the published history series;
+- ``recent``: the city's published figures from 2023 on (``city_recent.csv``), each row with the
+  kind of statement it is (a level, a preliminary figure, a lower bound, a partial-year flow ...),
+  which the calibration's observation models compare the model with.
 The scripts that derived some of the files, run by hand, are in ``tools/data/``.
 
 Imports only ``sim.util``.
