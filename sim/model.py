@@ -1,8 +1,15 @@
-"""InnovationModel: the city at the end of 2022, advanced one quarter per step.
+"""InnovationModel: the city from the end of 2022, advanced one quarter per step.
 
-With ``Params.start_year = 2017`` the model starts from the end-2017 state instead and runs the
-years up to 2022 under the policy environment of those years (``sim/core/hindcast.py``); that is the
-hindcast the calibration (``sim/calibration/``) fits to the published 2018–2022 series.
+The model is built from the end-2022 district state of the data layer and runs the published
+years after it (2023 to the latest, ``sim/core/hindcast.py``) under their policy environment, with
+the policy as written up to the scenario's ``start_year`` (by default the latest published year)
+and the scenario's levers after it. ``model.params.start_year`` is the state the run is built
+from (2022, or 2017 for the calibration's hindcast, which runs 2018 on under the environment of
+each year); ``model.scenario_from`` is the scenario's own start year. Its randomness: ``seed``
+for the published years, ``future_seed`` (if given) from the first unpublished year on, so a
+conditioned start (a particle of the calibration's update: a posterior draw and the seed of a
+path through the published years that agrees with them) replays the same published years in
+every scenario while each replicate's future has its own seed.
 
 The model keeps the wiring (data, agents, firms, links, programmes), the calendar, the random
 streams and the quarter's schedule. What firms do is in ``sim/core/firm_processes.py``; what each
@@ -24,6 +31,8 @@ the firms is in ``sim/core/districts.py``. The quarter, in order:
 
 from __future__ import annotations
 
+import dataclasses
+
 import mesa
 import numpy as np
 
@@ -31,7 +40,7 @@ from . import programmes
 from .core import districts, firm_processes, metrics
 from .core.data_checks import check_against_data
 from .core.districts import District
-from .core.hindcast import LAST_HISTORY_YEAR, PolicyEnvironment
+from .core.hindcast import PolicyEnvironment, as_written
 from .core.network import CollaborationGraph
 from .core.start import district_rd_factor, initial_population
 from .core.universities import University
@@ -52,6 +61,8 @@ class InnovationModel(mesa.Model):
     Args:
         params: a :class:`Params` or a nested dict of parameter overrides.
         seed: root of all randomness (numpy ``model.rng`` and ``model.random``).
+        future_seed: root of the randomness from the first year after the latest published one
+            (None: ``seed`` throughout).
         scale: firms simulated per real firm (overrides ``params.scale``).
         data_dir: alternative data folder (same files as ``sim/data``).
         **overrides: dotted parameter overrides, e.g. ``guiding_fund__annual_budget=20``.
@@ -62,7 +73,7 @@ class InnovationModel(mesa.Model):
                "innovative_county")
 
     def __init__(self, params: Params | dict | None = None, seed: int | None = 42,
-                 scale: float | None = None, data_dir=None, **overrides):
+                 scale: float | None = None, data_dir=None, future_seed: int | None = None, **overrides):
         super().__init__(seed=seed)
         base = params if isinstance(params, Params) else Params.from_dict(params or {})
         if overrides:
@@ -70,13 +81,20 @@ class InnovationModel(mesa.Model):
         if scale is not None:
             base = base.with_overrides(scale=float(scale))
         check_against_data(base, data_dir=data_dir)   # a Params built by hand is held to the same rules
-        # A start before 2022 runs the years up to 2022 under their own policy environment; the
-        # scenario's parameters are kept for 2023 on.
+        # The published years run under their own policy environment, the scenario's levers only
+        # after its start year; the model itself is built from a district state of the data.
         self._scenario_params = base
-        self.environment = PolicyEnvironment.load(data_dir) if base.start_year < LAST_HISTORY_YEAR else None
-        self.params = p = self.environment.params_for(base, base.start_year) if self.environment else base
+        self.scenario_from = base.start_year
+        self.environment = PolicyEnvironment.load(data_dir)
+        origin = datasets.data_origin(base.start_year)
+        if origin < max(datasets.START_YEARS):
+            built = self.environment.params_for(base, origin)
+        else:   # the end-2022 state is the 2022 defaults' own: that year's environment is not re-applied
+            built = as_written(base) if base.start_year > origin else base
+        self.params = p = dataclasses.replace(built, start_year=origin)
         # Root of the per-step random streams (common random numbers across scenarios).
         self._stream_root = int(self.rng.integers(2**63))
+        self._future_seed = future_seed
         self._streams, self._streams_step = {}, None
         self.events = metrics.empty_events()
 
@@ -109,7 +127,7 @@ class InnovationModel(mesa.Model):
         leaders["row"] = np.flatnonzero(self.firms.col("leader"))
         self.leaders = leaders
         unis = actors.load_universities(data_dir)
-        if self.environment is not None:  # research units opened after the start year are not there yet
+        if p.start_year < max(datasets.START_YEARS):  # research units opened after 2017 are not there yet
             unis = unis[[y is None or y != y or y <= p.start_year for y in unis["year_opened"]]]
         self.universities = [University(self, row, index_of[str(row.adcode)]) for row in unis.itertuples(index=False)]
         self.network = CollaborationGraph(self.n_districts, len(self.universities),
@@ -130,6 +148,12 @@ class InnovationModel(mesa.Model):
         self.running = True
         self.datacollector.collect(self)
 
+    @property
+    def scenario_params(self) -> Params:
+        """The scenario's own parameters (``params`` are those in force this year: the policy as
+        written and the year's history up to the scenario's start year)."""
+        return self._scenario_params
+
     # ---- calendar ---------------------------------------------------------------------------
     @property
     def year(self) -> int:
@@ -147,8 +171,11 @@ class InnovationModel(mesa.Model):
     def step(self):
         self.events = metrics.empty_events()
         if self.quarter == 1:
-            if self.environment is not None:
-                self.params = self.environment.params_for(self._scenario_params, self.year)
+            self.params = dataclasses.replace(self.environment.params_for(self._scenario_params, self.year),
+                                              start_year=self.params.start_year)
+            if self._future_seed is not None and self.year == self.environment.last_year + 1:
+                # the forecast's own randomness: the published years were the particle's
+                self._stream_root = int(np.random.default_rng(self._future_seed).integers(2**63))
             self.call("enter_year")
             self.call("budget")
             self.call("commit")
@@ -194,7 +221,8 @@ class InnovationModel(mesa.Model):
 
     def reference_params(self) -> Params:
         """The levers as they were in the start year (defaults, or the hindcast's environment)."""
-        return Params() if self.environment is None else self.environment.params_for(Params(), self.params.start_year)
+        origin = self.params.start_year
+        return Params() if origin == max(datasets.START_YEARS) else self.environment.params_for(Params(start_year=origin), origin)
 
     # The fund agents, held by their programmes.
     guiding_fund = property(lambda self: self.programmes["guiding_fund"].fund)

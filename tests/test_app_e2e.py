@@ -119,7 +119,7 @@ def test_app_in_chromium(server):
                 expect(board.locator(f'tr[data-target="{t}"]')).to_have_count(1)
             expect(page.get_by_text("目标 Targets", exact=False).first).to_be_visible()
             date = page.locator(".run-date")
-            expect(date).to_have_text("2022 Q4")
+            expect(date).to_have_text("2024 Q4")
             shapes = page.locator("svg.district-map > path")     # the map's own; the inset draws them again
             expect(shapes).to_have_count(38)
             expect(page.locator("svg.district-map .map-inset text")).to_contain_text(["渝中", "南岸"])
@@ -134,7 +134,7 @@ def test_app_in_chromium(server):
             page.screenshot(path=str(ARTIFACTS / "1-start.png"))
 
             # step several times: the date and the charts move
-            for expected in ("2023 Q1", "2023 Q2", "2023 Q3", "2023 Q4"):
+            for expected in ("2025 Q1", "2025 Q2", "2025 Q3", "2025 Q4"):
                 page.get_by_role("button", name="Step", exact=True).click()
                 expect(date).to_have_text(expected)
             # the parts of the page arrive one after the other: wait for the chart, not only the date
@@ -165,7 +165,7 @@ def test_app_in_chromium(server):
             page.locator(".v-input--checkbox", has_text="对口协同 paired assistance on").locator("label").click()
             expect(page.locator(".pending-levers")).to_be_visible()
             page.get_by_role("button", name="Reset", exact=True).click()
-            expect(date).to_have_text("2022 Q4")
+            expect(date).to_have_text("2024 Q4")
             expect(page.locator(".run-levers")).to_contain_text("paired.enabled = False")
             expect(page.locator(".pending-levers")).to_have_count(0)
             expect(paired_links).to_have_count(0)  # no paired-assistance links drawn
@@ -177,9 +177,9 @@ def test_app_in_chromium(server):
             expect(page.locator(".run-scenario")).to_contain_text("paired_strong")
             expect(page.get_by_text("协同强度 pairing intensity (×): 2.5")).to_be_visible()
             expect(page.locator(".run-levers")).to_contain_text("none")
-            expect(date).to_have_text("2022 Q4")
+            expect(date).to_have_text("2024 Q4")
             page.get_by_role("button", name="Step", exact=True).click()
-            expect(date).to_have_text("2023 Q1")
+            expect(date).to_have_text("2025 Q1")
             _scroll_to(page.locator(".run-date"))
             page.screenshot(path=str(ARTIFACTS / "4-scenario.png"))
 
@@ -202,11 +202,11 @@ def test_app_in_chromium(server):
             pick_scenario(page, "fund_need")
             expect(page.locator(".run-scenario")).to_contain_text("fund_need")
             expect(page.locator(".scenario-error")).to_have_count(0)
-            expect(date).to_have_text("2022 Q4")
+            expect(date).to_have_text("2024 Q4")
             step = page.get_by_role("button", name="Step", exact=True)
             expect(step).to_be_enabled()
             step.click()
-            expect(date).to_have_text("2023 Q1")
+            expect(date).to_have_text("2025 Q1")
 
             # the ensemble: the scenario file and a changed lever, paired, in the background
             paired_on = page.locator(".v-input--checkbox", has_text="对口协同 paired assistance on")
@@ -220,7 +220,7 @@ def test_app_in_chromium(server):
             expect(page.locator(".ensemble-progress")).to_be_visible()
             expect(page.get_by_role("button", name=re.compile("Cancel"))).to_be_enabled()
             page.get_by_role("button", name="Step", exact=True).click()     # the page stays live meanwhile
-            expect(date).to_have_text("2023 Q2")
+            expect(date).to_have_text("2025 Q2")
             table = page.locator("table.ensemble-scoreboard")
             expect(table).to_be_visible(timeout=300_000)
             took = time.monotonic() - started
@@ -279,16 +279,16 @@ def test_an_optimised_mix_loads_as_the_lever_settings(server, tmp_path):
             page = browser.new_page(viewport={"width": 1600, "height": 1100})
             page.set_default_timeout(30_000)
             page.goto(url)
-            expect(page.locator(".run-date")).to_have_text("2022 Q4", timeout=60_000)
+            expect(page.locator(".run-date")).to_have_text("2024 Q4", timeout=60_000)
             page.get_by_label("优化结果文件夹 Optimiser output folder").fill(str(tmp_path / "opt"))
             expect(page.get_by_text("1 mix(es) in")).to_be_visible()
             page.locator(".v-select", has_text="组合 Mix").locator(".v-select__slot").click()
             page.locator(".v-menu__content .v-list-item", has_text="baseline_mix0007").first.click()
             expect(page.locator(".run-scenario")).to_contain_text("levers of the mix baseline_mix0007")
             expect(page.locator(".run-levers")).to_contain_text("guiding_fund.annual_budget = 3.5")
-            expect(page.locator(".run-date")).to_have_text("2022 Q4")
+            expect(page.locator(".run-date")).to_have_text("2024 Q4")
             page.get_by_role("button", name="Step", exact=True).click()
-            expect(page.locator(".run-date")).to_have_text("2023 Q1")
+            expect(page.locator(".run-date")).to_have_text("2025 Q1")
             _scroll_to(page.locator(".run-scenario"))
             page.screenshot(path=str(ARTIFACTS / "7-mix-loaded.png"))
         finally:
@@ -309,10 +309,10 @@ def test_memory_stays_flat_over_20_sessions(server):
                 page = context.new_page()
                 page.goto(url)
                 date = page.locator(".run-date")
-                expect(date).to_have_text("2022 Q4")
+                expect(date).to_have_text("2024 Q4")
                 sizes.append(server_rss_mb(proc))       # with this session open, the last one closed
                 page.get_by_role("button", name="Step", exact=True).click()
-                expect(date).to_have_text("2023 Q1")
+                expect(date).to_have_text("2025 Q1")
                 page.close(run_before_unload=True)      # as closing the tab does: the page tells the server
         finally:
             browser.close()
@@ -352,10 +352,10 @@ def test_sessions_that_vanish_without_closing_are_released_after_the_idle_time(s
         """A session opened (and stepped) and closed as closing a tab does."""
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         page.goto(url)
-        expect(page.locator(".run-date")).to_have_text("2022 Q4", timeout=60_000)
+        expect(page.locator(".run-date")).to_have_text("2024 Q4", timeout=60_000)
         if step:
             page.get_by_role("button", name="Step", exact=True).click(timeout=60_000)
-            expect(page.locator(".run-date")).to_have_text("2023 Q1", timeout=60_000)
+            expect(page.locator(".run-date")).to_have_text("2025 Q1", timeout=60_000)
         page.close(run_before_unload=True)
 
     def settled_rss(seconds=4.0) -> float:
@@ -390,10 +390,10 @@ def test_sessions_that_vanish_without_closing_are_released_after_the_idle_time(s
                         context.on("request", lambda r: beacons.append(r.url) if "/_solara/api/close" in r.url else None)
                         pages.append(_open_and_step(context, url))
                     for page in pages:
-                        expect(page.locator(".run-date")).to_have_text("2022 Q4", timeout=120_000)
+                        expect(page.locator(".run-date")).to_have_text("2024 Q4", timeout=120_000)
                         page.get_by_role("button", name="Step", exact=True).click(timeout=60_000)
                     for page in pages:
-                        expect(page.locator(".run-date")).to_have_text("2023 Q1", timeout=60_000)
+                        expect(page.locator(".run-date")).to_have_text("2025 Q1", timeout=60_000)
                 took["open"], took["open_cpu"] = time.monotonic() - t, server_cpu_s(proc) - cpu
                 figures["open"] = server_rss_mb(proc)          # 40 sessions, all connected
                 os.killpg(crashing_proc.pid, signal.SIGKILL)   # the browser crashes: every tab vanishes at once

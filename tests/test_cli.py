@@ -166,7 +166,7 @@ def test_compare_reports_paired_differences(serial_run, tmp_path):
 @pytest.mark.parametrize("args, words", [
     (["run", "no_such_scenario"], "no such scenario file"),
     (["run", "baseline", "--scale", "3"], "'--scale'"),
-    (["run", "baseline", "--until", "2024"], "until ≥ 2025"),
+    (["run", "baseline", "--until", "2024"], "allowed 2025 to 2035"),
     (["run", "baseline", "--workers", "0"], "--workers"),
     (["compare", "baseline"], "at least two scenarios"),
     (["validate", "tests/data/bad_scenario.toml"], "guiding_fund.allocation"),

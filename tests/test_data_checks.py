@@ -480,7 +480,8 @@ def toml_damage(rng: random.Random, name: str, data: bytes):
         return op, toml_text(d).encode()
     if op == "table removed":
         # a whole top-level table: for targets.toml, the default set every scenario reads
-        key = "policy_2025" if name == "targets.toml" else rng.choice(sorted(k for k in d if k != "backtest"))
+        # ([backtest] and [conditioned] are optional: a file without them is a valid one)
+        key = "policy_2025" if name == "targets.toml" else rng.choice(sorted(k for k in d if k not in ("backtest", "conditioned")))
         del d[key]
         return op, toml_text(d).encode()
     leaves = list(_leaves(d))

@@ -145,9 +145,9 @@ def test_the_command_on_a_tiny_real_ensemble_resumes_and_keeps_each_target(tmp_p
     assert "DD27-TS: what goes with it being missed" in text and "DD27-HT: what goes with it being met" in text
     # the inputs are each replicate's posterior draw (the 2017 pool, unused by a 2022 start, left out)
     d = discover(out, "DD27-TS")
-    draws = d.outcome.index.map(lambda k: k % 200)
     from sim.experiments.scenarios import load
     s = load("double_doubling")
+    draws = d.outcome.index.map(lambda k: k % len(s.draws))     # replicate k runs conditioned particle k
     assert "behaviour.bass_q" in d.inputs and "behaviour.candidate_ratio_2017" not in d.inputs
     assert d.inputs["behaviour.bass_q"].tolist() == [s.draws[i]["behaviour.bass_q"] for i in draws]
     assert set(d.inputs.columns) <= {f"behaviour.{k.split('.', 1)[1]}" for k in s.draws[0]}

@@ -15,6 +15,8 @@ from sim.programmes import evaluation as ev
 
 
 def start(scale=1.0, seed=1, **overrides):
+    # levers acting from 2023 (a retrospective start), so that their steps can be followed
+    overrides.setdefault("start_year", 2022)
     params = scenarios.load("baseline").params.with_overrides(scale=scale, **overrides)
     return InnovationModel(params=params, seed=seed)
 

@@ -80,8 +80,10 @@ def test_the_decisions_on_single_rows():
     assert (filed.model, O.model_quantity(filed)) == ("lower_bound", ("certifications_q+renewals_q", 2023, 12))
     jan_oct = used[("tech_enterprises_added", 2023, "partial_year")]
     assert O.model_quantity(jan_oct) == ("registrations_q", 2023, 10)
-    assert jan_oct.sigma == pytest.approx(math.hypot(O.SIGMA_VERIFIED, O.SIGMA_PARTIAL_YEAR))
-    assert used[("tech_enterprises", 2023, "expected_year_end_lower_bound")].sigma == O.SIGMA_EXPECTED_BOUND
+    # each statement's error, and the model's own (a flow's larger than a level's) in quadrature
+    assert jan_oct.sigma == pytest.approx(math.hypot(O.SIGMA_VERIFIED, O.SIGMA_PARTIAL_YEAR, O.MODEL_ERROR_FLOW))
+    assert used[("tech_enterprises", 2023, "expected_year_end_lower_bound")].sigma == pytest.approx(
+        math.hypot(O.SIGMA_EXPECTED_BOUND, O.MODEL_ERROR_LEVEL))
     for ind in ("gdp", "innovation_index_city", "national_innovative_county_list", "specialised_smes_municipal_added"):
         assert any(k[0] == ind for k in left), ind
 
@@ -105,7 +107,8 @@ def test_every_kind_gets_a_model_in_an_appended_year(tmp_path):
     d = write(tmp_path / "d", rows)
     used = {o.key: o for o in O.observations(d)}
     assert {k: used[("tech_enterprises", 2100, k)].model for k in kinds} == kinds
-    assert used[("tech_enterprises", 2100, "preliminary")].sigma == O.SIGMA_PRELIMINARY
+    assert used[("tech_enterprises", 2100, "preliminary")].sigma == pytest.approx(
+        math.hypot(O.SIGMA_PRELIMINARY, O.MODEL_ERROR_LEVEL))
     assert O.model_quantity(used[("tech_enterprises_added", 2030, "partial_year")]) == ("registrations_q", 2030, 6)
     assert [r["kind"] for r, _ in O.unused(d)] == ["event"]
 

@@ -446,7 +446,7 @@ def test_the_app_card_lists_and_loads_the_mixes(searched):
         name = select.items[0]
         select.v_model = name
         assert "levers of the mix " + name in config.value.description
-        assert model.value is not first and model.value.params == load(out / "mixes" / f"{name}.toml").params.with_overrides(
+        assert model.value is not first and model.value.scenario_params == load(out / "mixes" / f"{name}.toml").params.with_overrides(
             {"scale": config.value.scale})
     finally:
         rc.close()

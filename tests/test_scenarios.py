@@ -41,7 +41,10 @@ def test_extends_overrides_only_what_differs():
 def test_a_scenario_can_select_the_2027_double_doubling_targets():
     s = load("double_doubling")
     assert s.target_set == "double_doubling_2027" and s.until == 2027
-    assert {t.id: t.threshold for t in s.targets} == {"DD27-HT": 12800, "DD27-TS": 86000}
+    assert {t.id: t.threshold for t in s.targets} == {"DD27-HT": 12800, "DD27-TS": 86000,
+                                                      "DD27-HT-CENTRAL": 7110, "DD27-TS-CENTRAL": 46560,
+                                                      "DD27-HT-NEW-METRO": 4640, "DD27-TS-NEW-METRO": 29780,
+                                                      "DD27-HT-CLUSTERS": 1060, "DD27-TS-CLUSTERS": 9720}
     assert {t.threshold for t in TARGET_SETS["policy_2025"]} >= {45000, 8000}
 
 
@@ -204,7 +207,7 @@ BASE = str(REPO_SCENARIOS / "baseline.toml")
     (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\ncalibration = "nowhere.toml"\n', "calibration", "not a file"),
     (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\ncalibration = "targets.toml"\n', "parameters",
      "nothing would be applied"),
-    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\nstart_year = 2019\n', "start_year", "2017 and 2022"),
+    (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\nstart_year = 2019\n', "start_year", "up to the latest, 2024"),
     (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[behaviour]\nlink_decay = 0.0\n', "behaviour.link_decay",
      "never decay"),
     (f'name = "x"\ndescription = "x"\nextends = "{BASE}"\n[evaluation]\nweights = [0, 0, 0, 0, 0]\n', "evaluation.weights",

@@ -16,7 +16,7 @@ from sim.params.parameters import ParamError, Params, adcode_sets
 
 
 @pytest.mark.parametrize("overrides, key, words", [
-    ({"start_year": 2019}, "start_year", "2017 and 2022"),
+    ({"start_year": 2019}, "start_year", "up to the latest, 2024"),
     ({"evaluation": {"weights": [0, 0, 0, 0, 0]}}, "evaluation.weights", "positive sum"),
     ({"evaluation": {"weights": [-1, 1, 1, 1, 1]}}, "evaluation.weights", "0 or more"),
     ({"cultivation": {"certification_windows": [5, 6]}}, "cultivation.certification_windows", "1 to 4"),

@@ -106,6 +106,12 @@ def RunHeader(model: AppModel, config: AppConfig, tick: int = 0):
                     f"{html.escape(cfg.description)}", classes=["run-scenario"])
         solara.Text(f"规模 scale {model.params.scale:g} · 种子 seed {cfg.seed} · 至 until {cfg.until} Q4"
                     + ("" if model.running else " · 已到期末 reached the horizon"))
+    origin, takeover = model.params.start_year, model.scenario_from
+    if takeover > origin:       # which years are data and which forecast
+        solara.HTML(unsafe_innerHTML=html.escape(
+            f"{origin + 1}–{takeover} 为已公布年份，按现行政策重演；{takeover + 1} 起为预测，情景的杠杆从此生效。 "
+            f"{origin + 1}–{takeover} are published years, replayed under the policy as written; from {takeover + 1} "
+            "the run is a forecast and the scenario's levers act."), classes=["run-years"], style="font-size: 13px")
     solara.HTML(unsafe_innerHTML=html.escape("本次运行改动的杠杆 Levers changed from the scenario file: "
                                              + (", ".join(f"{k} = {_show(v)}" for k, v in changed) or "none")),
                 classes=["run-levers"], style="font-size: 13px")

@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ..data.datasets import data_origin
 from ..experiments import scenarios
 from ..experiments.ensemble import compare, run_ensemble
 from ..experiments.executors import executor
@@ -178,7 +179,7 @@ def cached(req: Request) -> EnsembleView | None:
 
 def _view(req: Request, results, seconds: float) -> EnsembleView:
     s = req.scenario
-    start = s.params.start_year
+    start = data_origin(s.params.start_year)     # the runs' frames begin at the state they are built from
     bands = []
     for r in results:
         y = yearly(r.city, r.districts, start)

@@ -5,7 +5,8 @@ be meant), and a collaboration network that stays bounded (:data:`MAX_LINKS`).
 The model's build calls :func:`check_against_data` (so a ``Params`` built by hand is held to it),
 and so does the scenario loader, which names the file:
 
-* ``start_year``: a year the data layer holds a start state for (2017 or 2022);
+* ``start_year``: 2017 (the hindcast), 2022 (a retrospective over the published years) or a
+  year after 2022 up to the latest published one (``sim/core/hindcast.py``'s ``latest_year``);
 * the sets of adcodes (declared with ``Adcodes`` in sim/params/levers.py):
   ``platforms.zone_upgrades``, ``innovative_county.already_passed``: adcodes of the 38 districts;
   ``innovative_county.candidates``: adcodes of counties (the model only builds counties
@@ -25,6 +26,7 @@ from ..data.tables import stamp
 from ..params.fields import ParamConflict, ParamError
 from ..params.parameters import Params, adcode_sets
 from ..util.messages import short
+from .hindcast import latest_year
 from .network import MIN_WEIGHT
 
 # Links decay to MIN_WEIGHT and are then dropped, so at steady state the network holds
@@ -41,10 +43,12 @@ FIRM_GROWTH_ALLOWANCE = 3.0
 def check_against_data(params: Params, file: str | None = None, data_dir=None) -> Params:
     """Raise :class:`ParamError` (naming ``file``, the key and what is allowed) if the data cannot
     carry ``params`` as they say; return them unchanged otherwise."""
-    if params.start_year not in datasets.START_YEARS:
-        raise ParamError("start_year", f"the data holds start states for the end of "
-                         f"{' and '.join(map(str, datasets.START_YEARS))} (2017 = hindcast), got {short(params.start_year)}",
-                         file)
+    latest = latest_year(data_dir)
+    allowed = (*datasets.START_YEARS, *range(max(datasets.START_YEARS) + 1, latest + 1))
+    if params.start_year not in allowed:
+        raise ParamError("start_year", f"the scenario takes over at the end of 2017 (the hindcast), 2022 (a retrospective "
+                         f"over the published years) or a published year up to the latest, {latest}; "
+                         f"got {short(params.start_year)}", file)
     names, counties, _, _ = _data_facts(data_dir)
     of = {"districts": (names, f"the adcodes of the {len(names)} districts, {min(names)} {names[min(names)]} … "
                                f"{max(names)} {names[max(names)]}"),

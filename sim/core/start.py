@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.datasets import data_origin
 from ..params.constants import FIRM_START, INDUSTRY_MIX, STEPS_PER_YEAR
 from .firms import KNOWLEDGE_GROWTH_START, FirmPopulation, cert_threshold
 
@@ -37,7 +38,7 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
     b, scale = params.behaviour, params.scale
     # The register was a year old at the end of 2017, so the pool of firms yet to register was
     # relatively larger then than in 2022: each start year has its own ratio.
-    candidate_ratio = b.candidate_ratio_2017 if params.start_year == 2017 else b.candidate_ratio
+    candidate_ratio = b.candidate_ratio_2017 if data_origin(params.start_year) == 2017 else b.candidate_ratio
     pop = FirmPopulation(capacity=int(1.3 * (1 + candidate_ratio) * districts["tech_enterprises"].sum() * scale) + 64)
     sigma_rev, sigma_rd = FIRM_START["revenue_sigma"], FIRM_START["rd_sigma"]
     validity_steps = STEPS_PER_YEAR * params.cultivation.validity_years
@@ -61,7 +62,7 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
             (n_cand, "candidate", False, False),
         ):
             med_rev, med_rd, med_age = FIRM_START[status]
-            if status == "registered" and params.start_year == 2022:
+            if status == "registered" and data_origin(params.start_year) == 2022:
                 med_rd = b.registered_rd_2022
             if not certified:
                 med_rd = med_rd * rd_factor[d]

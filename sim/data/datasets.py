@@ -316,6 +316,12 @@ def _with_platforms(ident: pd.DataFrame, d: Path, year: int) -> pd.DataFrame:
 
 
 START_YEARS = (2017, 2022)
+
+
+def data_origin(start_year: int) -> int:
+    """The district state a run with this ``start_year`` is built from: the latest of
+    ``START_YEARS`` not after it (a start after 2022 replays the published years from 2022)."""
+    return max(y for y in START_YEARS if y <= start_year)
 HINDCAST_INDICATORS = {"gdp": 2017, "rd_expenditure": 2017, "fiscal_st_spending": 2017,
                        "industrial_output": 2017, "n_universities": 2017, "n_institutes": 2017}
 HINDCAST_TOTALS = {("rd_expenditure", 2017): (361.0, 0.01)}

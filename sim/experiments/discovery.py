@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data import datasets
 from . import discovery_text as words
 from .discovery_boxes import (EXTRA, INSTALL, LIBRARY, Box, Condition, DiscoveryError, ExtraMissing, find_boxes, in_box,
                               require_prim, trajectory_frame)
@@ -145,7 +146,7 @@ def replicate_inputs(result: EnsembleResult, extra: pd.DataFrame | None = None) 
     df = pd.DataFrame([_flat(scenario.replicate_params(k).to_dict()) for k in reps], index=pd.Index(reps, name="replicate"))
     if extra is not None:
         df = df.drop(columns=[c for c in extra.columns if c in df.columns]).join(extra, how="left")
-    unused = UNUSED.get(scenario.params.start_year, ())
+    unused = UNUSED.get(datasets.data_origin(scenario.params.start_year), ())
     keep = [c for c in df.columns if c not in unused and df[c].nunique(dropna=False) > 1]
     return df[keep]
 

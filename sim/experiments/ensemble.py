@@ -69,9 +69,9 @@ DISTRICT_INDICATORS = ("population", "gdp", "tech_enterprises", "high_tech_enter
 # ------------------------------------------------------------------------------------------------
 # One replicate
 # ------------------------------------------------------------------------------------------------
-def simulate(params: Params, seed: int, until: int) -> InnovationModel:
+def simulate(params: Params, seed: int, until: int, future_seed: int | None = None) -> InnovationModel:
     """Build a model and run it to the end of ``until``. The caller releases it."""
-    return InnovationModel(params=params, seed=seed).run_until(until)
+    return InnovationModel(params=params, seed=seed, future_seed=future_seed).run_until(until)
 
 
 _frozen = False
@@ -150,7 +150,8 @@ def run_task(scenario: Scenario, replicates: list[int], out: str, run_id: str | 
     ``run_id`` tags the temporary files (the run that holds the output folder)."""
     parts = {name: [] for name in TABLES}
     for k in replicates:
-        model = simulate(scenario.replicate_params(k), replicate_seed(scenario.seed, k), scenario.until)
+        seed, future_seed = scenario.replicate_seeds(k)
+        model = simulate(scenario.replicate_params(k), seed, scenario.until, future_seed)
         for name, df in replicate_tables(model, scenario.name, k, scenario.targets).items():
             parts[name].append(df)
         model.release()
@@ -168,12 +169,14 @@ def run_task(scenario: Scenario, replicates: list[int], out: str, run_id: str | 
 
 def run_params_task(runs: list[tuple], replicates: list[int], seed: int, until: int,
                     targets, indicators) -> list[dict]:
-    """Runs ``(run, params, draws, protected)``: replicate k of a run with draws applies draw k
-    (except the protected keys) on top of its params."""
+    """Runs ``(run, params, draws, protected, path_seeds)``: replicate k of a run with draws
+    applies draw k (except the protected keys) on top of its params, and with path seeds replays
+    conditioned particle k through the published years."""
     rows = []
-    for run, params, draws, protected in runs:
+    for run, params, draws, protected, path_seeds in runs:
         for k in replicates:
-            model = simulate(posterior.replicate_params(params, draws, k, protected), replicate_seed(seed, k), until)
+            seed_k, future_seed = posterior.replicate_seeds(seed, k, path_seeds)
+            model = simulate(posterior.replicate_params(params, draws, k, protected), seed_k, until, future_seed)
             row = dict(run=run, replicate=k)
             for t in targets:
                 row[t.id] = measure(model, t)
@@ -321,11 +324,12 @@ def evaluate_params(param_sets, replicates: int = 1, seed: int = 42, until: int 
     for i, p in enumerate(param_sets):
         if isinstance(p, Scenario):
             own = p.draws if p.parameters == posterior.POSTERIOR else ()
-            runs.append((i, p.params, own, frozenset(posterior.protected_keys(p.overrides))))
+            seeds = p.path_seeds if p.conditioned else ()
+            runs.append((i, p.params, own, frozenset(posterior.protected_keys(p.overrides)), seeds))
         elif isinstance(p, Params):
-            runs.append((i, p, draws, frozenset()))
+            runs.append((i, p, draws, frozenset(), ()))
         else:
-            runs.append((i, Params.from_dict(p), draws, frozenset(posterior.protected_keys(p))))
+            runs.append((i, Params.from_dict(p), draws, frozenset(posterior.protected_keys(p)), ()))
     unknown = [n for n in indicators if n not in metrics.CITY_REPORTERS]
     if unknown:
         raise ValueError(f"unknown indicator {unknown[0]!r}; choose city reporters of sim.core.metrics.CITY_REPORTERS")

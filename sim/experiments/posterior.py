@@ -10,6 +10,13 @@ scenarios stay paired in the parameters as in the randomness. With more replicat
 the draws repeat in order (replicate ``n`` reruns draw 0 with a new seed); the file's sample is
 already a weighted resample, so cycling it keeps the weights.
 
+A file updated on the published years after its fit (``python run.py calibrate --update``,
+``sim/calibration/update.py``) also holds ``[conditioned]``: particles, each a posterior draw and
+the seed of its path through the published years, resampled by how well that path agrees with
+the published figures. Replicate ``k`` then runs particle ``k mod n``: its draw, and its path
+seed for the published years (``replicate_seeds``); after them the replicate's own seed takes
+over, so every scenario replays the same conditioned years and each replicate's future differs.
+
 Only behaviour parameters can be drawn, and never one that the scenario sets itself: a
 scenario's own value is a choice (a lever, or a sensitivity case), not an estimate. Running at
 the fitted point instead (``fixed_parameters = true`` in a scenario, ``--fixed-parameters`` on
@@ -22,6 +29,7 @@ import dataclasses
 import hashlib
 import json
 
+from ..model import replicate_seed
 from ..params.parameters import BehaviourParams, ParamError, Params, check_value
 from ..util.errors import InputError
 
@@ -78,6 +86,30 @@ def read_draws(table, file=None) -> tuple[dict, ...]:
     return tuple({k: v[i] for k, v in lists.items()} for i in range(n))
 
 
+def read_conditioned(table, draws: tuple, file=None) -> tuple[tuple, tuple]:
+    """The conditioned particles of a ``[conditioned]`` table: (their draws, their path seeds);
+    ((), ()) without the table. Each particle's draw must be one of the file's draws."""
+    if table is None:
+        return (), ()
+    where = f"{file}: " if file else ""
+    idx, seeds = table.get("draw"), table.get("path_seed")
+    if not isinstance(idx, list) or not isinstance(seeds, list) or len(idx) != len(seeds) or not idx:
+        raise PosteriorError("conditioned.draw", f"{where}expected lists draw and path_seed of one value per particle")
+    bad = [i for i in idx if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(draws)]
+    if bad:
+        raise PosteriorError("conditioned.draw", f"{where}{bad[0]!r} is not a draw of [posterior] (0 to {len(draws) - 1})")
+    return tuple(draws[i] for i in idx), tuple(int(s) for s in seeds)
+
+
+def replicate_seeds(root: int, replicate: int, path_seeds=()) -> tuple[int, int | None]:
+    """(seed, future seed) of one replicate: with conditioned particles, the particle's path seed
+    for the published years and the replicate's own seed after them; else the replicate's seed
+    throughout."""
+    if not path_seeds:
+        return replicate_seed(root, replicate), None
+    return path_seeds[replicate % len(path_seeds)], replicate_seed(root, replicate)
+
+
 def draw_index(replicate: int, n_draws: int) -> int:
     """The draw replicate ``replicate`` runs (the draws repeat in order when there are fewer)."""
     return replicate % n_draws
@@ -107,6 +139,12 @@ def replicate_params(params: Params, draws, replicate: int, protected=frozenset(
     if not draws:
         return params
     return apply_draw(params, draws[draw_index(replicate, len(draws))], protected)
+
+
+def distinct(draws, replicates: int | None = None) -> int:
+    """How many different draws ``draws`` holds, or the first ``replicates`` replicates run."""
+    n = len(draws) if replicates is None else min(replicates, len(draws))
+    return len({tuple(sorted(d.items())) for d in draws[:n]})
 
 
 def digest(draws) -> str:

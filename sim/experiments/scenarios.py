@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.data_checks import check_against_data
+from ..data import datasets
 from ..data.identity import DATA_DIR
 from ..params.parameters import ParamError, Params
 from ..util.messages import char_name, clip, escaped, short, unprintable
@@ -62,6 +63,8 @@ class Scenario:
     calibration: str | None = None       # the calibration file applied, if any
     fixed_parameters: bool = False       # True: every replicate at the fitted point, not a posterior draw
     draws: tuple = dataclasses.field(default=(), compare=False, hash=False, repr=False)  # the calibration's posterior
+    # with a conditioned start: the seed of each particle's path through the published years
+    path_seeds: tuple = dataclasses.field(default=(), compare=False, hash=False, repr=False)
 
     @property
     def parameters(self) -> str:
@@ -70,6 +73,9 @@ class Scenario:
 
     @property
     def parameters_note(self) -> str:
+        if self.conditioned:
+            return (f"posterior ({len(self.draws)} particles conditioned on the published years, "
+                    f"{posterior.distinct(self.draws)} distinct draws of the calibrated parameters)")
         return posterior.describe(self.parameters, len(self.draws))
 
     def replicate_params(self, replicate: int) -> Params:
@@ -77,6 +83,16 @@ class Scenario:
         if self.parameters != posterior.POSTERIOR:
             return self.params
         return posterior.replicate_params(self.params, self.draws, replicate, posterior.protected_keys(self.overrides))
+
+    def replicate_seeds(self, replicate: int) -> tuple[int, int | None]:
+        """(seed, future seed) of replicate ``replicate`` (``posterior.replicate_seeds``)."""
+        seeds = self.path_seeds if self.parameters == posterior.POSTERIOR else ()
+        return posterior.replicate_seeds(self.seed, replicate, seeds)
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether replicates replay conditioned paths through the published years."""
+        return bool(self.path_seeds) and self.parameters == posterior.POSTERIOR
 
     def with_run(self, replicates: int | None = None, seed: int | None = None, until: int | None = None,
                  scale: float | None = None, fixed_parameters: bool | None = None) -> "Scenario":
@@ -108,6 +124,8 @@ class Scenario:
                     targets=[dataclasses.asdict(t) for t in self.targets])
         if self.parameters == posterior.POSTERIOR:     # (a fixed run keeps the fingerprint it always had)
             what.update(draws=posterior.digest(self.draws), kept=sorted(posterior.protected_keys(self.overrides)))
+            if self.path_seeds:
+                what.update(path_seeds=hashlib.sha256(json.dumps(self.path_seeds).encode()).hexdigest()[:16])
         blob = json.dumps(what, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -146,7 +164,7 @@ def load(ref: str | Path, skip: dict | None = None) -> Scenario:
 
     base = Params()
     calibration = calibration_file(run["calibration"], where("calibration"))
-    base, draws = _apply_calibration(base, calibration)
+    base, draws, path_seeds = _apply_calibration(base, calibration)
     if run["policy_off"]:
         base = base.policy_off()
     overrides = {k: v for k, v in merged.items() if k in PARAM_KEYS}
@@ -164,7 +182,7 @@ def load(ref: str | Path, skip: dict | None = None) -> Scenario:
                     target_set=run["targets"], targets=targets, params=params,
                     chain=tuple(str(f) for f, _ in chain), overrides=overrides,
                     calibration=str(calibration) if calibration else None,
-                    fixed_parameters=run["fixed_parameters"], draws=draws)
+                    fixed_parameters=run["fixed_parameters"], draws=draws, path_seeds=path_seeds)
 
 
 def problems(ref: str | Path, limit: int = 50) -> tuple[Scenario | None, list[ScenarioError]]:
@@ -229,10 +247,12 @@ def calibration_file(ref, file) -> Path | None:
     raise ScenarioError(file, "calibration", f"{short(ref)} is not a file; expected {allowed}")
 
 
-def _apply_calibration(base: Params, path: Path | None) -> tuple[Params, tuple]:
-    """The calibration's fitted point applied to ``base``, and its posterior draws (none: ())."""
+def _apply_calibration(base: Params, path: Path | None) -> tuple[Params, tuple, tuple]:
+    """The calibration's fitted point applied to ``base``, its posterior draws (none: ()) and,
+    for a run from the end of 2022 on (not the 2017 hindcast), its conditioned particles: then the
+    draws are the particles' draws and the path seeds theirs."""
     if path is None:
-        return base, ()
+        return base, (), ()
     try:
         raw = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except OSError as e:
@@ -252,9 +272,13 @@ def _apply_calibration(base: Params, path: Path | None) -> tuple[Params, tuple]:
         raise ScenarioError(path, f"parameters.{e.key}", e.detail) from None
     try:
         draws = posterior.read_draws(raw.get("posterior"), str(path))
+        path_seeds = ()
+        if datasets.data_origin(base.start_year) == max(datasets.START_YEARS) and draws:
+            cond, path_seeds = posterior.read_conditioned(raw.get("conditioned"), draws)
+            draws = cond or draws
     except posterior.PosteriorError as e:
         raise ScenarioError(path, e.key, e.detail) from None
-    return point, draws
+    return point, draws, path_seeds
 
 
 def _check_int(file, key, value, lo, hi) -> int:

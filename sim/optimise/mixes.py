@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.datasets import data_origin
 from ..experiments import scenarios
 from ..experiments.outfolder import atomic_write
 from ..experiments.scenario_files import REPO_SCENARIOS
@@ -130,7 +131,8 @@ def lagging_districts(result, threshold: float = 0.5) -> pd.DataFrame:
     characteristic platform (T6). Columns: adcode, name_zh, rd_growth_missed, no_platform (shares
     of replicates)."""
     d = result.districts
-    start_year, until = result.scenario.params.start_year, result.scenario.until
+    # T3's growth is measured from the state the runs are built from (the end of 2022)
+    start_year, until = data_origin(result.scenario.params.start_year), result.scenario.until
     q4 = d[d["quarter"] == 4]
     rd = q4[q4["indicator"] == "rd_expenditure"].pivot_table(index=["replicate", "adcode"], columns="year", values="value")
     start = d[(d["step"] == d["step"].min()) & (d["indicator"] == "rd_expenditure")].set_index(["replicate", "adcode"])["value"]

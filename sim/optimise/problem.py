@@ -110,8 +110,8 @@ class Setup:
 
 
 def cost_context(params: Params, until: int) -> CostContext:
-    from ..data.datasets import load_districts
-    own = float(load_districts(year=params.start_year)["fiscal_st_spending"].sum())
+    from ..data.datasets import data_origin, load_districts
+    own = float(load_districts(year=data_origin(params.start_year))["fiscal_st_spending"].sum())
     return CostContext(own_st_spending=own, years=until - params.start_year)
 
 

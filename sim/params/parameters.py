@@ -79,7 +79,7 @@ class BehaviourParams:
 
 @dataclass(frozen=True)
 class Params:
-    start_year: int = P(2022, "yr", "the model starts at the end of this year: 2022 (forecast) or 2017 (hindcast: 2017 district state, then the 2018–2022 policy environment of sim/data/policy_environment.csv)", "data years of the data layer", 2017, 2022)
+    start_year: int = P(2024, "yr", "the scenario takes over at the end of this year: the latest published year (2024: the published years are replayed under the policy as written, conditioned on the published figures, and the forecast starts after them), 2022 (a retrospective: the scenario's levers act from 2023) or 2017 (the calibration's hindcast from the 2017 district state); the published years run under their policy environment (sim/data/policy_environment.csv)", "the latest year with published city figures (sim/data/city_recent.csv)", 2017, 2100)
     scale: float = P(1.0, "share", "firms simulated per real firm (1.0 = one agent per real firm)", "model choice", 0.001, 1.0)
     guiding_fund: GuidingFundParams = field(default_factory=GuidingFundParams)
     district_budget: DistrictBudgetParams = field(default_factory=DistrictBudgetParams)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.firms import cert_threshold
-from ..core.hindcast import LAST_HISTORY_YEAR, MANUFACTURING_DIRECTIONS
+from ..core.hindcast import MANUFACTURING_DIRECTIONS, RATES_UNTIL
 from ..params.constants import in_directions
 from ..util.jit import grouped_rows
 from ._base import Programme
@@ -49,14 +49,14 @@ class Cultivation(Programme):
         start year's (the reference the firms' R&D intensities were drawn at)."""
         m = self.model
         c, registered, env = m.params.cultivation, firms.col("registered"), m.environment
-        if env is None:
+        if m.params.start_year >= RATES_UNTIL:   # a run from the end of 2022: the levers carry the rates
             sd = np.where(registered, c.super_deduction_2022_sme, SUPER_DEDUCTION_2022_OTHER) if reference else c.super_deduction
         else:
             mfg = self._manufacturing[firms.col("industry")]
             if reference:
                 sd = env.super_deduction(m.params.start_year, registered, mfg)
             else:
-                sd = env.super_deduction(m.year, registered, mfg) if m.year <= LAST_HISTORY_YEAR else c.super_deduction
+                sd = env.super_deduction(m.year, registered, mfg) if m.year <= RATES_UNTIL else c.super_deduction
         return cost - tax * sd
 
     def rd_push(self, push, firms):

@@ -21,9 +21,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..data import datasets  # noqa: E402
+from ..data import actors, datasets  # noqa: E402
+from ..experiments import observations  # noqa: E402
+from ..experiments.laggards import t3_laggards, t3_start  # noqa: E402
 from ..experiments.results import EnsembleResult  # noqa: E402
-from ..experiments.targets import meets_rd_growth, rd_growth_rate  # noqa: E402
+from ..experiments.targets import INDICATOR_NAMES, REGIONAL_INDICATORS, meets_rd_growth  # noqa: E402
 from ..params.constants import STEPS_PER_YEAR  # noqa: E402
 from .events import ZONE_SHARE, zone_steps  # noqa: E402
 from .fonts import CJK_FAMILIES, FALLBACK, use_cjk_font  # noqa: E402
@@ -61,6 +63,10 @@ UNITS = {
     "new_innovative_counties": "县 counties", "new_innovative_counties_listed": "县 counties", "districts_with_platform": "区县 districts (of 38)",
     "rd_expenditure": "亿元 100 million yuan", "rd_intensity": "% of GDP",
 }
+# A region's indicator (the regional city reporters of sim/core/metrics.py): named in both
+# languages, in the city indicator's unit.
+FAN_INDICATORS.update({k: " ".join(INDICATOR_NAMES[k]) for k in REGIONAL_INDICATORS})
+UNITS.update({k: UNITS[base] for k, (base, _) in REGIONAL_INDICATORS.items()})
 INEQUALITY_UNITS = {"rd_intensity_gini": "Gini index (0 = equal)",
                     "rd_per_capita_theil": "Theil index (0 = equal)", "tech_per_capita_theil": "Theil index (0 = equal)",
                     "clusters_rd_share": "% of city R&D"}
@@ -77,9 +83,12 @@ def style():
 # ------------------------------------------------------------------------------------------------
 def yearly(city: pd.DataFrame, districts: pd.DataFrame, start_year: int) -> pd.DataFrame:
     """Year-end city indicators per replicate, plus the T3 count (districts whose R&D grew at
-    least 10 %/yr on average since the start year) derived from the district R&D series."""
+    least 10 %/yr on average since the year the runs start from, as the scoreboard counts it:
+    ``sim.experiments.laggards.t3_start``; ``start_year`` for a table without districts) derived
+    from the district R&D series."""
     y = city[city["quarter"] == 4].pivot_table(index=["scenario", "replicate", "year"], columns="indicator",
                                                values="value").reset_index()
+    start_year = t3_start(districts, start_year)
     rd = districts[(districts["quarter"] == 4) & (districts["indicator"] == "rd_expenditure")]
     rd = rd.pivot_table(index=["scenario", "replicate", "adcode"], columns="year", values="value")
     base = rd[start_year] if start_year in rd.columns else None
@@ -113,11 +122,12 @@ def band(frame: pd.DataFrame, indicator: str, by="year") -> pd.DataFrame:
 
 
 def district_final(result: EnsembleResult) -> pd.DataFrame:
-    """Median over replicates of each district's indicators at the last step, with its R&D
-    growth since the start year."""
+    """Median over replicates of each district's indicators at the last step, with T3 as the
+    scoreboard counts it, run by run (``sim.experiments.laggards``): ``rd_cagr``, the median of
+    the runs' R&D growth (%/yr) from the start year to T3's year, and ``lag_share``, the share of
+    the runs in which the district grows less than T3 asks."""
     d = result.districts
     last = d["step"].max()
-    start = d["step"].min()
     final = d[d["step"] == last]
     fin = final.groupby(["adcode", "name_zh", "indicator"])["value"].median().unstack("indicator")
     if "tier" in fin.columns:
@@ -125,11 +135,10 @@ def district_final(result: EnsembleResult) -> pd.DataFrame:
         # that can fall between two tiers.
         tiers = final[final["indicator"] == "tier"]
         fin["tier"] = tiers.groupby(["adcode", "name_zh"])["value"].agg(lambda v: v.mode().min())
-    rd0 = d[(d["step"] == start) & (d["indicator"] == "rd_expenditure")].groupby("adcode")["value"].median()
-    years = result.scenario.until - result.scenario.params.start_year
+    t3 = t3_laggards(result).districts.set_index("adcode")
     fin = fin.reset_index()
-    fin["rd_cagr"] = 100 * rd_growth_rate(fin["rd_expenditure"], fin["adcode"].map(rd0), years)
-    fin["meets_t3"] = meets_rd_growth(fin["rd_expenditure"], fin["adcode"].map(rd0), years)
+    fin["rd_cagr"] = fin["adcode"].map(t3["rd_cagr"])
+    fin["lag_share"] = fin["adcode"].map(t3["lag_share"])
     groups = datasets.load_districts().set_index("adcode")["group"]
     fin["group"] = fin["adcode"].map(groups)
     return fin
@@ -161,6 +170,7 @@ def fan_charts(results: list[EnsembleResult]) -> plt.Figure:
                             xytext=(-2, 3), textcoords="offset points", fontsize=7, ha="right")
         if indicator == ZONE_SHARE:
             mark_zone_steps(ax, results, years)
+        draw_published(ax, indicator, int(min(y.index.min() for y in years)))
         ax.set_title(FAN_INDICATORS.get(indicator, indicator), fontsize=8.5)
         ax.set_ylabel(UNITS.get(indicator, next((t.unit for t in targets if t.indicator == indicator), "")), fontsize=7.5)
         ax.set_xlabel("年末 year end", fontsize=7.5)
@@ -173,9 +183,37 @@ def fan_charts(results: list[EnsembleResult]) -> plt.Figure:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7, loc="upper left")
     fig.suptitle("Target indicators at each year end: median and 5–95 % band across replicates (dashed: target; "
-                 f"the spread: {spread_phrase([run_kind(r) for r in results])})", fontsize=10)
+                 f"the spread: {spread_phrase([run_kind(r) for r in results])});\nblack: published figures with the "
+                 "90 % range of their observation model (▲ a published floor, ▼ a ceiling); grey: the published years "
+                 "every replicate replays, conditioned on them", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+Z90 = 1.645
+
+
+def draw_published(ax, indicator: str, first: int) -> None:
+    """The published figures of an indicator from ``first`` on: the history's final levels as
+    dots, the later figures through their observation models (a level with its 90 % range, a
+    floor ▲ or a ceiling ▼), and the published years shaded."""
+    hist = actors.load_city_history()
+    h = hist[(hist.indicator == indicator) & (hist.year >= first)]
+    if len(h):
+        ax.plot(h.year, h.value, "o", color="k", ms=3.5, zorder=5)
+    last = first
+    for o in observations.observations():
+        if o.series != (indicator,):
+            continue
+        last = max(last, o.year)
+        if o.model == "lognormal":
+            lo, hi = o.value * math.exp(-Z90 * o.sigma), o.value * math.exp(Z90 * o.sigma)
+            ax.errorbar([o.year], [o.value], yerr=[[o.value - lo], [hi - o.value]], fmt="o", color="k", ms=3.5,
+                        capsize=2, lw=1, zorder=5)
+        else:
+            ax.plot([o.year], [o.value], "^" if o.model == "lower_bound" else "v", color="k", ms=5, zorder=5)
+    if last > first:
+        ax.axvspan(first, last, color="0.5", alpha=0.08, lw=0)
 
 
 def mark_zone_steps(ax, results: list[EnsembleResult], years: list[pd.DataFrame]) -> None:

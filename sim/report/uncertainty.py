@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..experiments import posterior
 from ..experiments.posterior import FIXED, POSTERIOR
 
 __all__ = ["FIXED", "POSTERIOR", "UNKNOWN", "RunKind", "beyond", "footnote", "margin", "pairing_sentence",
@@ -76,9 +77,10 @@ def run_kind(source, replicates: int | None = None) -> RunKind:
         return run_kind(source.scenario, replicates if replicates is not None else ran)
     if hasattr(source, "parameters") and hasattr(source, "draws"):         # a Scenario
         n = source.replicates if replicates is None else replicates
-        available = len(source.draws)
         mode = source.parameters
-        return RunKind(mode, min(available, n) if mode == POSTERIOR else 0, available, n)
+        # distinct draws: a conditioned start's particles repeat the draws that agree best
+        available = posterior.distinct(source.draws)
+        return RunKind(mode, posterior.distinct(source.draws, n) if mode == POSTERIOR else 0, available, n)
     if isinstance(source, pd.DataFrame):
         n = int(replicates or 0)
         if "parameters" not in source.columns or not len(source):
