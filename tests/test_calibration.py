@@ -68,7 +68,7 @@ def test_super_deduction_history_raises_rd_relative_to_2017_prices():
 
 
 def test_a_start_year_without_a_start_state_is_named():
-    with pytest.raises(ParamError, match="start_year.*2017 and 2022"):
+    with pytest.raises(ParamError, match="start_year.*up to the latest, 2024; got 2019"):
         InnovationModel(Params().with_overrides(start_year=2019), scale=0.02)
 
 
@@ -205,7 +205,7 @@ def test_malformed_hindcast_data_is_named(tmp_path):
 
 
 def test_backtest_coverage_is_counted_from_weighted_bands_and_reaches_file_and_report(tmp_path):
-    from sim.calibration.backtest import forecast_points, summary, weighted_quantile
+    from sim.calibration.backtest import forecast_points, weighted_quantile
     from sim.report.html import forecast_quality_html
 
     assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.1, 0.8]), 0.5) == 3.0
@@ -215,23 +215,22 @@ def test_backtest_coverage_is_counted_from_weighted_bands_and_reaches_file_and_r
     post = pd.DataFrame({"weight": [0.9, 0.1], **{f"stat:{r.series}:{r.year}": [r.value, 1.5 * r.value]
                                                    for r in held.itertuples()}})
     pts = forecast_points(post, 2020)
-    assert len(pts) == len(held) and set(pts.year) == {2021, 2022}
+    assert len(pts) == len(held) and set(pts.year) == {2021, 2022} and set(pts.horizon) == {1, 2}
     assert pts.in50.all() and pts.in90.all() and np.allclose(pts.ape, 0.0)
-    s = summary(pts)
-    assert s.loc["all", "coverage90"] == 1.0 and s.loc["all", "points"] == len(held)
     path = tmp_path / "cal.toml"
     path.write_text('[parameters.behaviour]\nbass_q = 0.5\n', "utf-8")
     C.write_backtest(pts, dict(population=2, search_scale=0.1), path)
     C.write_backtest(pts, dict(population=2, search_scale=0.1), path)        # replaces, never appends twice
     bt = C.load_calibration(path)["backtest"]
-    assert bt["origins"] == [2020] and bt["coverage90"] == 1.0 and bt["aim_met"] is True
+    assert bt["origins"] == [2020] and bt["coverage90"] == 1.0 and bt["points"] == len(held)
+    assert bt["aim_met"] is False            # no held-out point three years ahead: the skill aim is not judged
     assert bt["origin_2020"]["series"][0] == "tech_enterprises"
-    # Held-out district figures and the 2022 tiers are counted as kinds of their own.
-    kinds = dict(zip(bt["by_kind"]["kind"], bt["by_kind"]["points"]))
-    assert kinds["district figures"] == int(held.series.str.contains("@").sum()) > 0 and kinds["district tiers"] == 1
-    assert sum(kinds.values()) == len(held)
+    # Held-out district figures and the 2022 tiers are counted, each as one group, but have no trend to score.
+    sk = bt["skill"]
+    assert sum(n for h, k, n in zip(sk["horizon"], sk["kind"], sk["n"]) if h == k == "all") == len(held)
+    assert 0 < bt["scored"] < len(held)
     page = forecast_quality_html(path)
-    assert "100%" in page and "meets" in page and "2020" in page
-    assert "By kind of point" in page and "渝北区" in page
+    assert "100%" in page and "does not meet" in page and "2020" in page
+    assert "Aim not judged" in page and "渝北区" in page
     assert "holds no backtest" in forecast_quality_html(tmp_path / "missing.toml")
     assert "without a calibration file" in forecast_quality_html(None)

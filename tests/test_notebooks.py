@@ -24,7 +24,7 @@ CI_PARAMETERS = {
                                    "finance.fund_of_funds_size"],
                            MORRIS_TRAJECTORIES=2, SOBOL_N=8, SOBOL_TOP=2, REPLICATES=1, SCALE=0.03, WORKERS=2),
     "04_network": dict(SCALE=0.05),
-    "05_calibration": dict(SCALE=0.05, REPLICATES=2, POSTERIOR_DRAWS=4,
+    "05_calibration": dict(SCALE=0.05, REPLICATES=2, POSTERIOR_DRAWS=4, UPDATE_SCALE=0.03,
                            FIT_IF_MISSING=dict(population=8, budget=40, generations=2, scale=0.05, eval_scale=0.05, replicates=2,
                                                top=1, refine=0)),
     "06_optimise": dict(TRIALS=3, REPLICATES=2, CHECK_REPLICATES=3, SCALE=0.03, WORKERS=1),

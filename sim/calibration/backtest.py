@@ -1,12 +1,28 @@
-"""How good is the forecast: a rolling-origin backtest inside the history.
+"""How good is the forecast, the model's side: a rolling-origin backtest's forecast of every
+held-out published point, with the predictive sample it comes from.
 
-For each origin year (2020, 2019) the ABC-SMC search is run again on the published points up
-to that year only; the held-out years (origin+1 to 2022) are then forecast by the posterior
-itself: every particle of the last generation has run the whole hindcast 2017→2022, so its
-later years are a draw of the posterior predictive (parameter uncertainty and chance at the
-search scale). Per held-out point: the weighted median, the 50 % and 90 % bands, the absolute
-percentage error of the median and whether the published value falls inside each band. The
-held-out values never reach the search (they are weight-0 statistics with a placeholder value).
+Origins inside the fitted history (2019–2021): the ABC-SMC search is run again on the published
+points up to the origin only (``search(last_year=origin)``). Every particle of its last generation
+has run the whole hindcast 2017→2022, so its later years (weight-0 statistics with a placeholder
+value: the held-out figures never reach the search) are a draw of the posterior predictive at the
+search scale. Held out: the published points of 2018–2022 after the origin.
+
+Origins after it (2022, 2023): the calibration file's own posterior, fitted on 2017–2022, forecasts
+the figures published since (``sim/data/city_recent.csv``) through the update's paths
+(``update.paths``: every posterior draw run ``per_draw`` times through the published years). At
+2022 every path weighs the same; at a later origin each is weighted by the likelihood of the
+figures published up to it, the sum ``update.weigh`` takes, so the forecast is the one the update
+would have made had it stopped there. Each figure is compared with its model quantity
+(``observations.simulated_value``: a January–October flow with the model's flow over those months).
+
+Per held-out point (at most ``MAX_HORIZON`` years after its origin, none after
+``LAST_FORECAST_YEAR``): origin, series, year, horizon, kind of statement, the published value,
+the weighted 5/25/50/75/95 % quantiles, the absolute percentage error of the median, whether the
+value lies inside the 50 % and 90 % bands, and the sample (``values``, ``weights``) that
+``file.scored_backtest`` scores against the trend. The scoring is not here because ``skill``
+reads this module's quantile levels. The kind of a history point is 'level': a final published
+figure (a yearly addition being the difference of two final year-end stocks); after 2022 it is the
+file's own kind (level, preliminary, a bound, an expectation, a flow, part of a year).
 """
 
 from __future__ import annotations
@@ -14,13 +30,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..experiments.calibration_file import LAST_YEAR
-from .fit import ADDED, CITY_SERIES, FIT_SERIES, TIERS, is_district, observed
+from ..data import actors, recent
+from ..experiments import observations as obs_models
+from ..experiments.calibration_file import FIT_YEARS, LAST_YEAR, CalibrationError
+from .fit import CITY_SERIES, FIT_SERIES, REGIONAL_SERIES, TIERS, is_district, observed
 from .problem import DEFAULTS
 from .search import search
 
-ORIGINS = (2020, 2019)
+ORIGINS = (2023, 2022, 2021, 2020, 2019)
+MAX_HORIZON = 3
+# The backtest's span ends with 2024: no figure of a later year is read, as a forecast or a trend.
+LAST_FORECAST_YEAR = 2024
+# A plain trend as an analyst draws it: log-linear through the last three published years.
+TREND_WINDOW = 3
 QUANTILES = {"p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
+HISTORY_KIND = "level"
+GROUPS = {"district figures": is_district, "district tiers": lambda s: s == TIERS,
+          "regional shares": lambda s: s in REGIONAL_SERIES}
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -30,78 +56,140 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(values[order][min(np.searchsorted(cw, q), len(values) - 1)])
 
 
+def ess(weights) -> float:
+    """Effective sample size of weights (Kish): how many equal draws they are worth."""
+    w = np.asarray(weights, float)
+    return float(w.sum() ** 2 / (w ** 2).sum())
+
+
+def _point(origin: int, series: str, year: int, kind: str, value: float, values: np.ndarray, weights: np.ndarray,
+           trend_comparable: bool) -> dict:
+    q = {k: weighted_quantile(values, weights, p) for k, p in QUANTILES.items()}
+    return dict(origin=int(origin), series=series, year=int(year), horizon=int(year - origin), kind=kind,
+                observed=float(value), **q, ape=100.0 * abs(q["p50"] - value) / abs(value),
+                in50=bool(q["p25"] <= value <= q["p75"]), in90=bool(q["p05"] <= value <= q["p95"]),
+                values=values, weights=weights, trend_comparable=trend_comparable)
+
+
 def forecast_points(posterior: pd.DataFrame, origin: int, data_dir=None) -> pd.DataFrame:
-    """Per held-out published point (year > origin): the posterior predictive bands and checks."""
+    """Per published point of the history held out at ``origin``: the forecast of the search's
+    weighted particles (columns ``weight`` and ``stat:<series>:<year>``)."""
     obs = observed(data_dir, LAST_YEAR)
+    held = obs[(obs.year > origin) & (obs.year <= origin + MAX_HORIZON)]
     w = posterior["weight"].to_numpy(float)
-    rows = []
-    for r in obs[obs.year > origin].itertuples():
-        col = f"stat:{r.series}:{r.year}"
-        v = posterior[col].to_numpy(float)
-        q = {k: weighted_quantile(v, w, p) for k, p in QUANTILES.items()}
-        rows.append(dict(origin=origin, series=r.series, year=int(r.year), observed=float(r.value), **q,
-                         ape=100.0 * abs(q["p50"] - r.value) / abs(r.value),
-                         in50=bool(q["p25"] <= r.value <= q["p75"]), in90=bool(q["p05"] <= r.value <= q["p95"])))
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_point(origin, r.series, r.year, HISTORY_KIND, r.value,
+                                posterior[f"stat:{r.series}:{r.year}"].to_numpy(float), w, True)
+                         for r in held.itertuples()])
 
 
-KINDS = ("city levels", "yearly additions", "regional shares", "district figures", "district tiers")
+def path_weights(frames: list[pd.DataFrame], known: list) -> np.ndarray:
+    """Each path's weight given the figures ``known`` at the origin: the likelihood the update
+    gives it (``update.weigh``), normalised; equal weights when nothing is known yet."""
+    if not known:
+        return np.full(len(frames), 1.0 / len(frames))
+    ll = np.array([obs_models.total_log_likelihood(f, known) for f in frames])
+    if not np.isfinite(ll.max()):
+        raise CalibrationError(f"no path of the update is compatible with the figures published to {known[-1].year}")
+    w = np.exp(ll - ll.max())
+    return w / w.sum()
 
 
-def kind(series: str) -> str:
-    """Which kind of held-out point a series is (the city levels are what the targets measure)."""
-    if is_district(series):
-        return "district figures"
-    if series == TIERS:
-        return "district tiers"
-    if series in CITY_SERIES:
-        return "city levels"
-    return "yearly additions" if series in ADDED else "regional shares"
+def path_points(frames: list[pd.DataFrame], origin: int, obs: list, weights=None) -> pd.DataFrame:
+    """Per published figure after ``origin`` (within the horizon): the forecast of the paths'
+    quarterly city frames, weighted by ``weights`` (equal when None)."""
+    w = np.full(len(frames), 1.0) if weights is None else np.asarray(weights, float)
+    last = min(origin + MAX_HORIZON, LAST_FORECAST_YEAR)
+    # the figures published since 2022 count gross flows (firms entering a register, every
+    # certificate granted) while the history's yearly additions are net changes of the stock, so
+    # no trend of the history forecasts them
+    return pd.DataFrame([_point(origin, o.indicator, o.year, o.kind, o.value,
+                                np.array([obs_models.simulated_value(o, f) for f in frames]), w, not o.is_flow)
+                         for o in obs if origin < o.year <= last])
 
 
-def summary_by_kind(points: pd.DataFrame) -> pd.DataFrame:
-    """Coverage and error per kind of held-out point, both origins together."""
-    g = points.assign(kind=points.series.map(kind)).groupby("kind")
-    out = pd.DataFrame(dict(points=g.size(), coverage50=g.in50.mean(), coverage90=g.in90.mean(),
-                            median_ape=g.ape.median(), mean_ape=g.ape.mean()))
-    return out.reindex([k for k in KINDS if k in out.index])
-
-
-def summary(points: pd.DataFrame) -> pd.DataFrame:
-    """Per origin (and all together): held-out points, share inside the 50 % and 90 % bands,
-    median and mean absolute percentage error of the median forecast."""
-    def one(g):
-        return pd.Series(dict(points=len(g), coverage50=float(g.in50.mean()), coverage90=float(g.in90.mean()),
-                              median_ape=float(g.ape.median()), mean_ape=float(g.ape.mean())))
-    per = points.groupby("origin").apply(one, include_groups=False)
-    per.loc["all"] = one(points)
-    return per
+def check_origins(origins) -> list[int]:
+    """The origins, latest first; each one of ``ORIGINS``."""
+    out = sorted({int(o) for o in origins}, reverse=True)
+    bad = [o for o in out if o not in ORIGINS]
+    if not out or bad:
+        raise CalibrationError(f"backtest origin {bad[0] if bad else 'none'}: allowed "
+                               f"{', '.join(map(str, sorted(ORIGINS)))}")
+    return out
 
 
 def backtest(origins=ORIGINS, population: int = DEFAULTS["population"], budget: int = DEFAULTS["budget"],
              generations: int = DEFAULTS["generations"], accept: float = DEFAULTS["accept"],
              seed: int = DEFAULTS["seed"], scale: float = DEFAULTS["scale"], workers: int = 1,
-             scheduler: str | None = None, progress: bool = True, folder=None, data_dir=None) -> pd.DataFrame:
-    """Fit on the history up to each origin and forecast the held-out years; one row per held-out
-    point (``forecast_points``). ``folder``: where each origin's SQLite history is kept (resumable)."""
-    parts = []
+             scheduler: str | None = None, progress: bool = True, folder=None, fresh: bool = False,
+             paths: list[dict] | None = None, data_dir=None) -> pd.DataFrame:
+    """One row per held-out published point of each origin (module docstring). The origins up to
+    2021 search again (``folder``: where each keeps its resumable SQLite history, which ``fresh``
+    discards); the later ones need ``paths``, the update's paths of the calibration file
+    (``update.paths``). Besides the point's columns: source (how the origin forecast), ess
+    (effective sample size of its weights), generations_run and simulations (of a search; NaN
+    otherwise)."""
+    parts, frames, obs = [], [], []
+    origins = check_origins(origins)
+    late = [o for o in origins if o >= LAST_YEAR]
+    if late:
+        if not paths:
+            raise CalibrationError(f"backtest origin {late[0]}: forecasts with the update's paths, and none were given")
+        frames = [pd.DataFrame(p["frame"]) for p in paths]
+        through = min(int(min(f["year"].max() for f in frames)), LAST_FORECAST_YEAR)
+        if late[0] >= through:
+            raise CalibrationError(f"backtest origin {late[0]}: the update's paths end in {through}, "
+                                   "so nothing after it can be forecast")
+        obs = [o for o in obs_models.observations(data_dir) if o.year <= through]
     for origin in origins:
-        db = None if folder is None else f"{folder}/backtest_{origin}.db"
-        found = search(population=population, budget=budget, generations=generations, accept=accept, seed=seed,
-                       scale=scale, last_year=origin, database=db, workers=workers, scheduler=scheduler,
-                       progress=progress, data_dir=data_dir)
-        pts = forecast_points(found.posterior, origin, data_dir)
-        pts["generations"] = int(found.settings["generations_run"])
-        pts["simulations"] = int(found.settings["simulations"])
+        if origin >= LAST_YEAR:
+            known = [o for o in obs if o.year <= origin]
+            w = path_weights(frames, known)
+            pts = path_points(frames, origin, obs, w)
+            how = (f"{len(frames)} paths of the update, weighted by the {len(known)} figures published to {origin}"
+                   if known else f"{len(frames)} paths of the update, equally weighted")
+            pts = pts.assign(source=how, ess=ess(w), generations_run=np.nan, simulations=np.nan)
+        else:
+            db = None if folder is None else f"{folder}/backtest_{origin}.db"
+            found = search(population=population, budget=budget, generations=generations, accept=accept, seed=seed,
+                           scale=scale, last_year=origin, database=db, workers=workers, scheduler=scheduler,
+                           progress=progress, fresh=fresh, data_dir=data_dir)
+            pts = forecast_points(found.posterior, origin, data_dir)
+            pts = pts.assign(source=f"ABC-SMC on the published points to {origin}",
+                             ess=ess(found.posterior["weight"]), generations_run=int(found.settings["generations_run"]),
+                             simulations=int(found.settings["simulations"]))
         parts.append(pts)
-    return pd.concat(parts, ignore_index=True)
+    return series_order(pd.concat(parts, ignore_index=True))
 
 
-AIMS = dict(coverage90=0.85, median_ape=8.0)
+def trend_history(data_dir=None) -> tuple[pd.DataFrame, list[str]]:
+    """What the trend extrapolates (only each origin's years up to it are read): the points the
+    calibration fits (``observed()``, 2018–2022), the city levels' earlier published years, and
+    after 2022 the city levels published as final or preliminary figures (most of 2023's are
+    bounds or expectations, which no trend can start from). Returns the table (series, year,
+    value) and, in words, what it took from after 2022."""
+    hist = actors.load_city_history(data_dir)
+    early = hist[hist.indicator.isin(list(CITY_SERIES)) & (hist.year < FIT_YEARS[0])]
+    rec = recent.load_recent(data_dir)
+    later = rec[rec.indicator.isin(list(CITY_SERIES)) & rec.kind.isin(["level", "preliminary"])
+                & (rec.year < LAST_FORECAST_YEAR)]
+    later = later.sort_values("kind").drop_duplicates(["indicator", "year"])    # 'level' before 'preliminary'
+    used = [f"{r.indicator} {r.year} = {r.value:g} ({r.kind})" for r in later.itertuples()]
+    table = pd.concat([observed(data_dir)[["series", "year", "value"]],
+                       *(t.rename(columns={"indicator": "series"})[["series", "year", "value"]] for t in (early, later))],
+                      ignore_index=True)
+    return table.astype({"year": int, "value": float}), used
+
+
+def group_of(series: str) -> str:
+    """The label a point is scored under: a city series by its name, the many district figures,
+    regional shares and the tiers each as one group."""
+    return next((g for g, member in GROUPS.items() if member(series)), series)
 
 
 def series_order(points: pd.DataFrame) -> pd.DataFrame:
+    """Latest origin first, then the fitted series in their order, then any other, by year."""
     order = {s: i for i, s in enumerate(FIT_SERIES + (TIERS,))}
     order.update({s: len(order) + i for i, s in enumerate(sorted(set(points.series) - set(order)))})
-    return points.sort_values(["origin", "series", "year"], key=lambda c: c.map(order) if c.name == "series" else c,
-                              ascending=[False, True, True]).reset_index(drop=True)
+    return points.sort_values(["origin", "series", "year", "kind"],
+                              key=lambda c: c.map(order) if c.name == "series" else c,
+                              ascending=[False, True, True, True]).reset_index(drop=True)

@@ -14,6 +14,7 @@ from .fit import AIM_MAPE, HEADLINE, distance
 from .problem import DEFAULTS, FIGURE_FILE
 from .result import CalibrationResult
 from .search import calibrate
+from .update import DEFAULTS as UPDATE_DEFAULTS
 
 HELP = "fit the free behaviour parameters to Chongqing's published 2017–2022 series (hindcast from 2017)"
 
@@ -42,8 +43,22 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--figure", type=Path, help="hindcast figure (default results/calibration/hindcast.png, or next to --out when --out is elsewhere)")
     parser.add_argument("--evaluate", action="store_true", help="do not fit: re-run the ensemble stated in --out and compare with its stated fit")
     parser.add_argument("--backtest", action="store_true", help="do not fit: backtest the file in --out by rolling origin "
-                        "(search again on the history to 2020 and to 2019 with --population/--budget/--generations/"
-                        "--accept/--scale/--seed, forecast the held-out years to 2022) and add the coverage to it")
+                        "and add the result to it: for each of --origins, forecast the published points 1-3 years later "
+                        "(to 2024) from what was published up to it, beside a log-linear trend of the last three years "
+                        "(coverage of the 50 %% and 90 %% bands, median error, CRPS, skill). Origins to 2021 search again "
+                        "on the shorter history with --population/--budget/--generations/--accept/--scale/--seed (smaller "
+                        "values make a quicker, rougher run; the file records them); 2022 and 2023 use the update's paths "
+                        "(cached by --update)")
+    parser.add_argument("--origins", default="2019,2020,2021,2022,2023", help="--backtest: origins, years separated by "
+                        "commas (default all five: 2019,2020,2021,2022,2023)")
+    parser.add_argument("--update", action="store_true", help="do not fit: condition the file in --out on the figures "
+                        "published after its fit (sim/data/city_recent.csv, through the latest year of "
+                        "sim/data/policy_environment.csv): every posterior draw runs --per-draw paths through those years, "
+                        "each weighted by the figures' observation models, and --keep of them are resampled as the "
+                        "conditioned start every forecast replays. Run it after appending a year's published rows; "
+                        "a killed update resumes from its cached paths and leaves the previous one in force")
+    parser.add_argument("--per-draw", type=int, default=UPDATE_DEFAULTS["per_draw"], help=f"--update: paths per posterior draw (default {UPDATE_DEFAULTS['per_draw']})")
+    parser.add_argument("--keep", type=int, default=UPDATE_DEFAULTS["keep"], help=f"--update: conditioned particles kept (default {UPDATE_DEFAULTS['keep']})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -100,6 +115,8 @@ def _main(args) -> int:
         return 0
     if args.backtest:
         return _backtest(args, out, history.parent, workers)
+    if args.update:
+        return _update(args, out, workers)
     result = calibrate(budget=args.budget, seed=args.seed, scale=args.scale, generations=args.generations,
                        accept=args.accept, eval_scale=args.eval_scale, replicates=args.replicates, top=args.top,
                        refine=args.refine, refine_replicates=args.refine_replicates, workers=workers, progress=not args.quiet,
@@ -111,27 +128,78 @@ def _main(args) -> int:
 
 
 def _backtest(args, out: Path, folder: Path, workers: int) -> int:
-    from ..experiments.calibration_file import load_calibration
-    from .backtest import backtest, summary, summary_by_kind
+    from ..core.hindcast import latest_year
+    from ..experiments.calibration_file import LAST_YEAR, load_calibration
+    from .backtest import ORIGINS, backtest
     from .file import write_backtest
     from .search import check_settings
-    load_calibration(out)           # the file must exist before hours are spent on it
-    check_settings(budget=args.budget, generations=args.generations, accept=args.accept, scale=args.scale,
-                   eval_scale=args.eval_scale, replicates=args.replicates, top=args.top, workers=workers,
-                   seed=args.seed, refine=args.refine, refine_replicates=args.refine_replicates,
-                   population=args.population)
-    points = backtest(population=args.population, budget=args.budget, generations=args.generations, accept=args.accept,
-                      seed=args.seed, scale=args.scale, workers=workers, scheduler=args.scheduler,
-                      progress=not args.quiet, folder=folder)
-    settings = dict(population=args.population, budget=args.budget, generations=args.generations, accept=args.accept,
-                    seed=args.seed, search_scale=args.scale)
+    from .update import paths
+    allowed = ", ".join(map(str, sorted(ORIGINS)))
+    try:
+        origins = sorted({int(x) for x in str(args.origins).split(",") if x.strip()}, reverse=True)
+    except ValueError:
+        raise CalibrationError(f"--origins: years separated by commas ({allowed}), got {args.origins!r}") from None
+    if not origins or any(o not in ORIGINS for o in origins):
+        raise CalibrationError(f"--origins: allowed {allowed}, got {args.origins!r}")
+    cal = load_calibration(out)           # the file must exist before hours are spent on it
+    settings, rows = {}, None
+    if any(o < LAST_YEAR for o in origins):
+        check_settings(budget=args.budget, generations=args.generations, accept=args.accept, scale=args.scale,
+                       eval_scale=args.eval_scale, replicates=args.replicates, top=args.top, workers=workers,
+                       seed=args.seed, refine=args.refine, refine_replicates=args.refine_replicates,
+                       population=args.population)
+        settings.update(population=args.population, budget=args.budget, generations=args.generations,
+                        accept=args.accept, seed=args.seed, search_scale=args.scale)
+    if any(o >= LAST_YEAR for o in origins):
+        # the update's own paths (its [conditioned] settings), so that its cache serves them
+        c = cal.get("conditioned") or dict(UPDATE_DEFAULTS, through=latest_year())
+        cond = {k: c[k] for k in ("through", "scale", "seed", "per_draw")}
+        rows = paths(cal, **cond, workers=workers, progress=not args.quiet)
+        settings.update({f"update_{k}": v for k, v in cond.items()}, update_paths=len(rows))
+    points = backtest(origins, population=args.population, budget=args.budget, generations=args.generations,
+                      accept=args.accept, seed=args.seed, scale=args.scale, workers=workers, scheduler=args.scheduler,
+                      progress=not args.quiet, folder=folder, fresh=args.fresh, paths=rows)
     write_backtest(points, settings, out)
-    s = summary(points)
-    print(f"backtest written to {out}")
-    for label, table, width in (("origin", s, 8), ("kind of point", summary_by_kind(points), 18)):
-        print(f"{label:<{width}}{'points':>7}{'in 50 %':>9}{'in 90 %':>9}{'median APE':>12}")
-        for name, r in table.iterrows():
-            print(f"{name!s:<{width}}{int(r.points):>7}{r.coverage50:>9.0%}{r.coverage90:>9.0%}{r.median_ape:>11.1f}%")
+    bt = load_calibration(out)["backtest"]
+    sk = bt["skill"]
+    print(f"backtest written to {out}: {bt['points']} held-out points, {bt['scored']} scored against the trend")
+    print(f"{'horizon':<8}{'kind':<31}{'points':>7}{'scored':>7}{'in 50 %':>8}{'in 90 %':>8}{'MdAPE':>8}"
+          f"{'CRPS':>8}{'trend':>8}{'skill':>7}")
+    def f(v, fmt):
+        return "—" if v != v else format(v, fmt)
+    for i, kind in enumerate(sk["kind"]):
+        print(f"{sk['horizon'][i]!s:<8}{kind:<31}{sk['n'][i]:>7}{sk['n_scored'][i]:>7}{f(sk['model_cover50'][i], '.0%'):>8}"
+              f"{f(sk['model_cover90'][i], '.0%'):>8}{f(sk['model_mdape'][i], '.1f'):>8}{f(sk['model_crps'][i], '.3f'):>8}"
+              f"{f(sk['trend_crps'][i], '.3f'):>8}{f(sk['skill'][i], '+.2f'):>7}")
+    for sentence in bt["verdict"]:
+        print(sentence)
+    return 0
+
+
+def _update(args, out: Path, workers: int) -> int:
+    from .update import update
+    if not 1 <= args.per_draw <= 1000:
+        raise CalibrationError(f"--per-draw: allowed 1 to 1000, got {args.per_draw}")
+    if not 1 <= args.keep <= 100_000:
+        raise CalibrationError(f"--keep: allowed 1 to 100000, got {args.keep}")
+    if not 0.001 <= args.scale <= 1:
+        raise CalibrationError(f"--scale: allowed 0.001 to 1, got {args.scale}")
+    scale = args.scale if args.scale != DEFAULTS["scale"] else UPDATE_DEFAULTS["scale"]
+    seed = args.seed if args.seed != DEFAULTS["seed"] else UPDATE_DEFAULTS["seed"]
+    t = update(out, per_draw=args.per_draw, keep=args.keep, scale=scale, seed=seed, workers=workers,
+               progress=not args.quiet)
+    print(f"{out}: conditioned on the published years through {t['through']}: {t['particles']} paths, "
+          f"ESS {t['ess']:.1f}, {t['keep']} particles kept from {t['unique_draws']} posterior draws "
+          f"({t['runtime_seconds']:.0f} s)")
+    o = t["observations"]
+    print(f"{'published figure':<60}{'observed':>10}{'before: median (5–95 %)':>30}{'after: median (5–95 %)':>30}")
+    def f(v):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    for k in range(len(o["indicator"])):
+        before = f"{f(o['prior_p50'][k])} ({f(o['prior_p05'][k])}–{f(o['prior_p95'][k])})"
+        after = f"{f(o['p50'][k])} ({f(o['p05'][k])}–{f(o['p95'][k])})"
+        print(f"{o['indicator'][k] + ' ' + str(o['year'][k]) + ' (' + o['kind'][k] + ')':<60}{o['observed'][k]:>10,.6g}"
+              f"{before:>30}{after:>30}")
     return 0
 
 

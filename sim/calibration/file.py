@@ -17,11 +17,12 @@ from ..data import identity
 from ..data.tables import DataError
 from ..experiments.calibration_file import CALIBRATION_FILE, FIT_YEARS, START_YEAR, flatten, load_calibration, nest
 from ..params.parameters import Params
-from .backtest import AIMS, series_order, summary, summary_by_kind
+from .backtest import QUANTILES, TREND_WINDOW, group_of, trend_history
 from .fit import AIM_MAPE, HEADLINE, distance, fit_errors
 from .problem import DEFAULTS, DERIVED, FIXED_BECAUSE, FREE, ROOT
 from .result import CalibrationResult, clip_ratio, clip_rd
 from .runs import hindcast
+from .skill import AIMS, ALL, TREND_Q, add_trend, crps_sample, score, verdict
 
 SHARED_HISTORY = ROOT.parent / "shared" / "data" / "chongqing_city_history.csv"
 DATA_FILES = ("city_history.csv", "district_indicators.csv", "districts.csv", "hindcast_2017.csv",
@@ -171,45 +172,118 @@ def evaluate(path: Path | str = CALIBRATION_FILE, workers: int = 1, progress: bo
     return fit_errors(runs, data_dir), cal["fit"]
 
 
-BACKTEST_MARK = "# ---- backtest: rolling origin inside the history (written by `python run.py calibrate --backtest`)"
+def drop_section(text: str, mark: str) -> str:
+    """The file's text without the section that starts at ``mark`` (up to the next section mark)."""
+    if mark not in text:
+        return text
+    start = text.index(mark)
+    end = text.find("\n# ---- ", start + len(mark))
+    rest = text[end + 1:] if end >= 0 else ""
+    return text[:start].rstrip("\n") + "\n" + ("\n" + rest if rest else "")
 
 
-def write_backtest(points, settings: dict, path: Path | str = CALIBRATION_FILE) -> Path:
-    """Add (or replace) the ``[backtest]`` tables of a calibration file: per origin, every
-    held-out point's bands and checks, and the coverage and error summaries."""
+def stamp_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The mark of a backtest written before it was scored against the trend, still replaced by a new one.
+OLD_BACKTEST_MARK = "# ---- backtest: rolling origin inside the history (written by `python run.py calibrate --backtest`)"
+BACKTEST_MARK = "# ---- backtest: rolling origin, the model against a plain trend (written by `python run.py calibrate --backtest`)"
+BACKTEST_METHOD = (
+    "rolling origin: for each origin, a forecast from what was published up to it of the published points 1 to 3 "
+    "years later (to 2024 at most). Origins to 2021: ABC-SMC again on the published points up to the origin (the "
+    "settings below), the last generation's weighted particles' own later years as the forecast. Origin 2022: the "
+    "calibration's posterior through the update's paths (update_*), equally weighted. Origin 2023: the same paths "
+    "weighted by the figures published for 2023, as the update weighs them. Each point: weighted median, 25-75 % and "
+    "5-95 % bands, ape = absolute percentage error of the median, crps = CRPS of the weighted sample (units of the "
+    "series). Trend: log-linear least squares through the last trend_window published years up to the origin, "
+    "lognormal around it with the spread of the yearly log growth of the whole published history (drift method), "
+    "none for the gross flows published since 2022 (the history's additions are net). [backtest.skill] (points of "
+    "every origin pooled): coverage, median APE and CRPS / observed of the model and the trend on the same points, "
+    "only for exact kinds (level, preliminary) with both forecasts; skill = 1 - CRPS(model) / CRPS(trend); bounds "
+    "checked by whether the median meets them (bound_met); aim_median_ape is the earlier aim on the median's error, "
+    "not part of aim_met")
+_TREND_COLUMNS = ("trend_mu", "trend_sigma", *TREND_Q, "trend_crps")
+
+
+def scored_backtest(points, data_dir=None):
+    """The backtest's points (``backtest.backtest``) scored: each point's CRPS from its sample, the
+    trend's quantiles and CRPS beside it (none for a point the trend cannot forecast), the score
+    table (``skill.score``, series grouped by ``backtest.group_of``) and its verdict. Returns
+    (points, table, verdict sentences, what the trend read from after 2022)."""
+    p = points.copy()
+    # a sample sitting on the value scores 0, which rounding can take a hair below
+    p["crps"] = [max(0.0, crps_sample(v, y, w)) for v, y, w in zip(p["values"], p["observed"], p["weights"])]
+    history, used = trend_history(data_dir)
+    p = add_trend(p, history, window=TREND_WINDOW)
+    p.loc[~p["trend_comparable"].astype(bool), list(_TREND_COLUMNS)] = np.nan
+    table = score(p.assign(series=p["series"].map(group_of)))
+    return p, table, verdict(table), used
+
+
+def _pick(table, horizon=ALL, kind=ALL):
+    hit = table[(table["series"] == ALL) & (table["horizon"] == horizon) & (table["kind"] == kind)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _aims_met(table) -> bool:
+    top = _pick(table)
+    lo, hi = AIMS["cover50"]
+    skills = [_pick(table, horizon=h) for h in AIMS["skill_horizons"]]
+    return bool(top is not None and top["model_cover90"] >= AIMS["cover90"] and lo <= top["model_cover50"] <= hi
+                and all(r is not None and r["n_scored"] > 0 and r["skill"] > 0 for r in skills))
+
+
+def write_backtest(points, settings: dict, path: Path | str = CALIBRATION_FILE, data_dir=None) -> Path:
+    """Add (or replace) the ``[backtest]`` tables of a calibration file: the settings, the pooled
+    figures and the verdict, ``[backtest.skill]`` per horizon and kind, and per origin every
+    held-out point's forecast, trend and scores (``scored_backtest``). ``settings``: what the
+    forecasts were made with (the search's and the update's settings)."""
     path = Path(path)
     load_calibration(path)      # the file it adds to must be a calibration file
     text = path.read_text("utf-8")
-    if BACKTEST_MARK in text:
-        text = text[:text.index(BACKTEST_MARK)].rstrip("\n") + "\n"
-    points = series_order(points)
-    summ = summary(points)
-    total = summ.loc["all"]
-    lines = ["", BACKTEST_MARK, "[backtest]",
-             f"method = {_toml('for each origin, ABC-SMC on the published points up to it (same options as the search), then the last generation weighted particles own later years as the forecast: weighted median, 25-75 % and 5-95 % bands; ape = absolute percentage error of the median')}",
-             f"created = {_toml(_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'))}",
-             f"origins = {_toml(sorted({int(o) for o in points.origin}, reverse=True))}"]
-    lines += [f"{k} = {_toml(_r(v))}" for k, v in settings.items()]
-    lines += [f"points = {int(total.points)}", f"coverage50 = {_toml(_r(total.coverage50))}",
-              f"coverage90 = {_toml(_r(total.coverage90))}", f"median_ape = {_toml(_r(total.median_ape))}",
-              f"mean_ape = {_toml(_r(total.mean_ape))}", f"aim_coverage90 = {_toml(AIMS['coverage90'])}",
-              f"aim_median_ape = {_toml(AIMS['median_ape'])}",
-              f"aim_met = {_toml(bool(total.coverage90 >= AIMS['coverage90'] and total.median_ape <= AIMS['median_ape']))}"]
-    by_kind = summary_by_kind(points)
-    lines += ["", "[backtest.by_kind]  # both origins together, per kind of held-out point",
-              f"kind = {_toml(list(by_kind.index))}", f"points = {_toml([int(v) for v in by_kind.points])}"]
-    lines += [f"{c} = {_toml([_r(v) for v in by_kind[c]])}" for c in ("coverage50", "coverage90", "median_ape", "mean_ape")]
-    for origin, g in points.groupby("origin", sort=False):
-        s = summ.loc[origin]
-        lines += ["", f"[backtest.origin_{int(origin)}]", f"points = {int(s.points)}",
-                  f"coverage50 = {_toml(_r(s.coverage50))}", f"coverage90 = {_toml(_r(s.coverage90))}",
-                  f"median_ape = {_toml(_r(s.median_ape))}", f"mean_ape = {_toml(_r(s.mean_ape))}"]
-        for c in ("series", "year", "observed", "p05", "p25", "p50", "p75", "p95", "ape", "in50", "in90"):
-            vals = [bool(v) if c.startswith("in") else _r(v) if c != "series" else str(v) for v in g[c]]
-            vals = [int(v) for v in g[c]] if c == "year" else vals
-            lines.append(f"{c} = {_toml(vals)}")
+    for mark in (OLD_BACKTEST_MARK, BACKTEST_MARK):
+        text = drop_section(text, mark)
+    p, table, words, used = scored_backtest(points, data_dir)
+    top = _pick(table)
+    origins = list(dict.fromkeys(int(o) for o in p["origin"]))
+    head = dict(method=BACKTEST_METHOD, created=stamp_now(), origins=origins, **settings, trend_window=TREND_WINDOW,
+                trend_history="published history to each origin (city_history.csv; the fitted points and the city "
+                              "levels from their first year)" + ("; after 2022: " + ", ".join(used) if used else ""),
+                points=len(p), scored=int(top["n_scored"]), bounds=int(top["n_bounds"]),
+                coverage50=top["model_cover50"], coverage90=top["model_cover90"], median_ape=top["model_mdape"],
+                aim_coverage90=AIMS["cover90"], aim_coverage50=list(AIMS["cover50"]),
+                aim_skill_horizons=list(AIMS["skill_horizons"]), aim_median_ape=8.0, aim_met=_aims_met(table),
+                verdict=words)
+    lines = ["", BACKTEST_MARK, "[backtest]"] + [f"{k} = {_toml(_r(v))}" for k, v in head.items()]
+    pooled = table[table["series"] == ALL]
+    lines += ["", "[backtest.skill]  # every origin pooled, per horizon and kind of held-out point"]
+    lines += [f"{c} = {_toml([_cell(v) for v in pooled[c]])}" for c in pooled.columns if c != "series"]
+    for origin in origins:
+        g = p[p["origin"] == origin]
+        s = _pick(score(g.assign(series=g["series"].map(group_of))))
+        first = g.iloc[0]
+        lines += ["", f"[backtest.origin_{origin}]"]
+        # what ``backtest`` adds about each origin (a table of ``forecast_points`` alone lacks it)
+        lines += [f"{k} = {_toml(_cell(first[k]))}" for k in ("source", "ess") if k in g]
+        lines += [f"{k} = {int(first[k])}" for k in ("generations_run", "simulations") if k in g and first[k] == first[k]]
+        lines += [f"points = {len(g)}", f"scored = {int(s['n_scored'])}"]
+        lines += [f"{k} = {_toml(_r(s[c]))}" for k, c in (("coverage50", "model_cover50"), ("coverage90", "model_cover90"),
+                                                         ("median_ape", "model_mdape"), ("skill", "skill"))]
+        for c in ("series", "year", "horizon", "kind", "observed", *QUANTILES, "ape", "in50", "in90", "crps",
+                  *TREND_Q, "trend_crps"):
+            lines.append(f"{c} = {_toml([_cell(v) for v in g[c]])}")
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(text + "\n".join(lines) + "\n", encoding="utf-8")
+    tmp.write_text(text.rstrip("\n") + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
     load_calibration(tmp)       # what is written reads back through the file's schema (else kept as .tmp)
     os.replace(tmp, path)
     return path
+
+
+def _cell(v):
+    """One value of a column as TOML takes it (numpy scalars as Python ones, floats to 6 digits)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    return _r(float(v)) if isinstance(v, (float, np.floating)) else v

@@ -86,27 +86,79 @@ CALIBRATION_FIT = MapOf(Table({
     "mape": _PCT, "max_ape": _PCT, "bias": Num(), "points": Num(1, 10_000, integer=True), "weight": Num(0),
     "years": ListOf(_FIT_YEAR, 1, 10_000), "observed": ListOf(Num(), 1, 10_000), "simulated": ListOf(Num(), 1, 10_000)}),
     _SERIES)
-_POINTS = ("series", "year", "observed", "p05", "p25", "p50", "p75", "p95", "ape", "in50", "in90")
+# [backtest]: the rolling-origin backtest. Its current form (written with a [backtest.skill] table)
+# scores every held-out point against a plain trend; a file written before it, with [by_kind] and
+# mean errors instead, still reads, so that a calibration file stays usable until it is re-backtested.
+_QS = ("p05", "p25", "p50", "p75", "p95")
+_POINTS = ("series", "year", "observed", *_QS, "ape", "in50", "in90")
+_SCORED_POINTS = ("horizon", "kind", "crps", *(f"trend_{q}" for q in _QS), "trend_crps")
+_SKILL = ("horizon", "kind", "n", "n_scored", "n_bounds", "model_cover50", "trend_cover50", "model_cover90",
+          "trend_cover90", "model_mdape", "trend_mdape", "model_crps", "trend_crps", "skill", "model_bound_met",
+          "trend_bound_met")
+_BACKTEST_NEW = ("skill", "verdict", "scored", "bounds", "trend_window", "trend_history", "aim_coverage50",
+                 "aim_skill_horizons")
+_BACKTEST_OLD = ("by_kind", "mean_ape")
+_HELD_YEAR = Num(FIT_YEARS[0], 2100, integer=True)
+
+
+def _or_nan(spec: Spec) -> Spec:
+    """``spec``, or NaN where a backtest has nothing to measure (no scored point, no trend)."""
+    return Spec(lambda v: (isinstance(v, float) and v != v) or spec.test(v), f"{spec.allowed}, or nan")
+
+
+def _lists(spec: Spec) -> ListOf:
+    return ListOf(spec, 1, 10_000)
+
+
+_HORIZON = Spec(lambda v: v == "all" or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10),
+                'a horizon in years (1 to 10) or "all"')
+_SHARE_N, _PCT_N, _NUM_N = _or_nan(_SHARE), _or_nan(_PCT), _or_nan(Num())
 CALIBRATION_BACKTEST = Table({
-    "method": Text(), "created": _STAMP, "origins": ListOf(_FIT_YEAR, 1, 5),
+    "method": Text(), "created": _STAMP, "origins": ListOf(_HELD_YEAR, 1, 10),
     "population": Num(0, 100_000, integer=True), "budget": Num(1, 1_000_000, integer=True),
     "generations": Num(1, 50, integer=True), "accept": Num(0, 1, above=True), "seed": Num(0, 2**63 - 1, integer=True),
-    "search_scale": Num(0.001, 1), "points": _COUNT, "coverage50": _SHARE, "coverage90": _SHARE, "median_ape": _PCT,
-    "mean_ape": _PCT, "aim_coverage90": _SHARE, "aim_median_ape": _PCT, "aim_met": Flag(),
+    "search_scale": Num(0.001, 1), "update_through": Num(2023, 2100, integer=True), "update_scale": Num(0.001, 1),
+    "update_seed": Num(0, 2**63 - 1, integer=True), "update_per_draw": Num(1, 10_000, integer=True),
+    "update_paths": Num(1, 10_000_000, integer=True), "trend_window": Num(2, 20, integer=True),
+    "trend_history": Text(), "points": _COUNT, "scored": _COUNT, "bounds": _COUNT, "coverage50": _SHARE_N,
+    "coverage90": _SHARE_N, "median_ape": _PCT_N, "mean_ape": _PCT, "aim_coverage90": _SHARE,
+    "aim_coverage50": ListOf(_SHARE, 2, 2), "aim_skill_horizons": ListOf(Num(1, 10, integer=True), 1, 10),
+    "aim_median_ape": _PCT, "aim_met": Flag(), "verdict": ListOf(Text(), 1, 1000),
+    "skill": Table({"horizon": ListOf(_HORIZON, 1, 1000), "kind": ListOf(Text(), 1, 1000),
+                    **{k: ListOf(_COUNT, 1, 1000) for k in ("n", "n_scored", "n_bounds")},
+                    **{k: ListOf(_NUM_N, 1, 1000) for k in _SKILL[5:]}}),
     "by_kind": Table({"kind": ListOf(Text(), 1, 100), "points": ListOf(_COUNT, 1, 100),
                       "coverage50": ListOf(_SHARE, 1, 100), "coverage90": ListOf(_SHARE, 1, 100),
                       "median_ape": ListOf(_PCT, 1, 100), "mean_ape": ListOf(_PCT, 1, 100)}),
-}, optional=("population", "budget", "generations", "accept", "seed", "search_scale"),
+}, optional=("population", "budget", "generations", "accept", "seed", "search_scale", "update_through",
+             "update_scale", "update_seed", "update_per_draw", "update_paths", *_BACKTEST_NEW, *_BACKTEST_OLD),
     extra=(r"origin_\d{4}", "origin_<year>", Table({
-        "points": _COUNT, "coverage50": _SHARE, "coverage90": _SHARE, "median_ape": _PCT, "mean_ape": _PCT,
-        "series": ListOf(_SERIES, 1, 10_000), "year": ListOf(_FIT_YEAR, 1, 10_000),
-        **{k: ListOf(Num(), 1, 10_000) for k in ("observed", "p05", "p25", "p50", "p75", "p95")},
-        "ape": ListOf(_PCT, 1, 10_000), "in50": ListOf(Flag(), 1, 10_000), "in90": ListOf(Flag(), 1, 10_000)})))
+        "source": Text(), "ess": Num(0), "generations_run": Num(0, 50, integer=True), "simulations": _COUNT,
+        "points": _COUNT, "scored": _COUNT, "coverage50": _SHARE_N, "coverage90": _SHARE_N, "median_ape": _PCT_N,
+        "mean_ape": _PCT, "skill": _NUM_N, "series": _lists(_SERIES), "year": _lists(_HELD_YEAR),
+        "horizon": _lists(Num(1, 10, integer=True)), "kind": _lists(Text()),
+        **{k: _lists(Num()) for k in ("observed", *_QS)}, "ape": _lists(_PCT), "in50": _lists(Flag()),
+        "in90": _lists(Flag()), "crps": _lists(Num(0)), **{f"trend_{q}": _lists(_NUM_N) for q in _QS},
+        "trend_crps": _lists(_or_nan(Num(0)))},
+        optional=("source", "ess", "generations_run", "simulations", "scored", "mean_ape", "skill",
+                  *_SCORED_POINTS))))
+_OBS = ("indicator", "year", "kind", "observed", "prior_p05", "prior_p50", "prior_p95", "p05", "p50", "p95")
+_SEED = Num(0, 2**63 - 1, integer=True)
+CALIBRATION_CONDITIONED = Table({
+    "method": Text(), "created": _STAMP, "through": Num(2023, 2100, integer=True), "scale": Num(0.001, 1),
+    "seed": _SEED, "per_draw": Num(1, 10_000, integer=True), "particles": Num(1, 10_000_000, integer=True),
+    "keep": Num(1, 100_000, integer=True), "ess": Num(0), "unique_draws": Num(1, 100_000, integer=True),
+    "runtime_seconds": Num(0),
+    "draw": ListOf(Num(0, 100_000, integer=True), 1, 100_000), "path_seed": ListOf(_SEED, 1, 100_000),
+    "observations": Table({
+        "indicator": ListOf(_SERIES, 0, 10_000), "year": ListOf(Num(2023, 2100, integer=True), 0, 10_000),
+        "kind": ListOf(Text(), 0, 10_000), **{k: ListOf(Num(), 0, 10_000) for k in _OBS[3:]}}),
+})
 # [parameters] and [posterior] are checked as the scenarios and the ensembles read them (Params,
-# posterior.read_draws).
+# posterior.read_draws); [conditioned]'s draws and seeds as well (posterior.read_conditioned).
 CALIBRATION_TABLES = {"parameters": MapOf(Spec()), "meta": CALIBRATION_META, "search": CALIBRATION_SEARCH,
                       "uncertainty": CALIBRATION_UNCERTAINTY, "fit": CALIBRATION_FIT, "start_fit": CALIBRATION_FIT,
-                      "posterior": None, "backtest": CALIBRATION_BACKTEST}
+                      "posterior": None, "backtest": CALIBRATION_BACKTEST, "conditioned": CALIBRATION_CONDITIONED}
 # What `python run.py calibrate` writes together: a file with any of the first five has them all.
 CALIBRATION_WRITTEN = ("meta", "search", "uncertainty", "fit", "start_fit", "posterior")
 
@@ -232,11 +284,17 @@ def _check_meta(path, meta, search, fitted: set) -> None:
 
 
 def _check_backtest(path, bt) -> None:
-    kinds = bt["by_kind"]
-    for k, v in kinds.items():
-        if len(v) != len(kinds["kind"]):
-            raise DataKeyError(path, f"backtest.by_kind.{k}", f"{len(v)} values for {len(kinds['kind'])} kinds",
-                               "one value per kind")
+    new = "skill" in bt
+    for k in _BACKTEST_NEW if new else _BACKTEST_OLD:
+        if k not in bt:
+            raise DataKeyError(path, f"backtest.{k}", "missing" + (" (a backtest with [backtest.skill] has it)" if new else ""),
+                               "re-run `python run.py calibrate --backtest`")
+    for name, cols, what in (("skill", _SKILL, "row (horizon, kind)"), ("by_kind", ("kind",), "kind")):
+        table = bt.get(name, {})
+        for k, v in table.items():
+            if len(v) != len(table[cols[0]]):
+                raise DataKeyError(path, f"backtest.{name}.{k}", f"{len(v)} values for {len(table[cols[0]])} rows",
+                                   f"one value per {what}")
     for origin in bt["origins"]:
         if f"origin_{origin}" not in bt:
             raise DataKeyError(path, f"backtest.origin_{origin}", "missing table for an origin of backtest.origins",
@@ -247,14 +305,18 @@ def _check_backtest(path, bt) -> None:
         where = f"backtest.{name}"
         if int(name[len("origin_"):]) not in bt["origins"]:
             raise DataKeyError(path, where, "not an origin of backtest.origins", ", ".join(f"origin_{o}" for o in bt["origins"]))
-        for k in _POINTS:
+        for k in (*_POINTS, *(_SCORED_POINTS if new else ())):
+            if k not in t:
+                raise DataKeyError(path, f"{where}.{k}", "missing (a backtest with [backtest.skill] has it)",
+                                   "one value per held-out point")
             if len(t[k]) != t["points"]:
                 raise DataKeyError(path, f"{where}.{k}", f"{len(t[k])} values for {t['points']} points",
                                    "one value per held-out point (points)")
-        for i in range(t["points"]):
-            q = [t[k][i] for k in ("p05", "p25", "p50", "p75", "p95")]
-            if q != sorted(q):
-                raise DataKeyError(path, f"{where}.p05", f"the quantiles of point {i + 1} are not in order: {q}",
-                                   "p05 ≤ p25 ≤ p50 ≤ p75 ≤ p95")
-
-
+        for prefix in ("", "trend_") if new else ("",):
+            for i in range(t["points"]):
+                q = [t[prefix + k][i] for k in _QS]
+                if all(x != x for x in q) and prefix:
+                    continue        # no trend for this point
+                if q != sorted(q):
+                    raise DataKeyError(path, f"{where}.{prefix}p05", f"the quantiles of point {i + 1} are not in order: {q}",
+                                       f"{prefix}p05 ≤ {prefix}p25 ≤ {prefix}p50 ≤ {prefix}p75 ≤ {prefix}p95")
