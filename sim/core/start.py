@@ -48,6 +48,17 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
     def stochastic_round(x):
         return int(np.floor(x + rng.random()))
 
+    from_2022 = data_origin(params.start_year) == 2022
+    cohorts = np.asarray(FIRM_START["certificate_cohorts_2022"])
+
+    def expiry(count):
+        """Quarters a valid certificate has left: uniform over its validity, or from 2022 by the
+        year it was issued (a three-year certificate of 2020 expires in 2023, ...)."""
+        if not from_2022 or validity_steps != len(cohorts) * STEPS_PER_YEAR:
+            return rng.integers(1, validity_steps + 1, count)
+        issued = rng.choice(len(cohorts), size=count, p=cohorts / cohorts.sum())
+        return 1 + STEPS_PER_YEAR * issued + rng.integers(0, STEPS_PER_YEAR, count)
+
     for d, row in enumerate(districts.itertuples(index=False)):
         n_lead = leaders_by_district.get(d, 0)
         n_cert = stochastic_round(max(row.high_tech_enterprises - n_lead, 0) * scale)
@@ -62,11 +73,14 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
             (n_cand, "candidate", False, False),
         ):
             med_rev, med_rd, med_age = FIRM_START[status]
-            if status == "registered" and data_origin(params.start_year) == 2022:
+            sigma = sigma_rev
+            if status == "registered" and from_2022:
                 med_rd = b.registered_rd_2022
+                shrink, wider = FIRM_START["registered_2022_revenue"]
+                med_rev, sigma = med_rev * shrink, float(np.hypot(sigma_rev, wider))
             if not certified:
                 med_rd = med_rd * rd_factor[d]
-            revenue = med_rev * rng.lognormal(0.0, sigma_rev, count)
+            revenue = med_rev * rng.lognormal(0.0, sigma, count)
             rd_base = np.clip(med_rd * rng.lognormal(0.0, sigma_rd, count), 0.002, 0.4)
             if certified:  # a valid certificate means the firm met its band, usually with a margin
                 rd_base = np.maximum(rd_base, FIRM_START["certified_margin"] * cert_threshold(revenue))
@@ -76,7 +90,7 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
                 revenue=revenue, rd_base=rd_base, rd_rate=rd_base,
                 age=rng.exponential(med_age, count),
                 registered=registered, certified=certified,
-                cert_expiry=rng.integers(1, validity_steps + 1, count) if certified else 0,
+                cert_expiry=expiry(count) if certified else 0,
                 in_zone=rng.random(count) < zone_p,
             )
         # Leading firms: single real firms (weight 1), certified and listed, among the largest.
@@ -96,7 +110,11 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
     pop.rd[:n] = pop.rd_rate[:n] * pop.revenue[:n]
     # Perpetual-inventory start: K = R&D / (growth + depreciation), growth about 10 %/yr.
     pop.knowledge[:n] = pop.rd[:n] / (KNOWLEDGE_GROWTH_START + b.knowledge_depreciation)
-    pop.patents[:n] = rng.poisson(b.patent_rate * pop.knowledge[:n] * 0.5)
+    if from_2022:   # what the model's own patent process leaves a firm of its age at constant R&D
+        held = b.patent_rate * pop.rd[:n] * -np.expm1(-b.patent_lapse * pop.age[:n]) / max(b.patent_lapse, 1e-9)
+        pop.patents[:n] = rng.poisson(held)
+    else:
+        pop.patents[:n] = rng.poisson(b.patent_rate * pop.knowledge[:n] * 0.5)
     # Registration requires at least one piece of IP (Chongqing 科技型企业 criteria).
     pop.patents[:n] = np.where(pop.registered[:n], np.maximum(pop.patents[:n], 1), pop.patents[:n])
     return pop
