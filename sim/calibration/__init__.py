@@ -1,12 +1,13 @@
-"""Calibration and validation against Chongqing's published 2017–2022 history.
+"""Calibration and validation against Chongqing's published history: the fit on 2017–2022, the
+update on the years published since (2023–2024), and the backtest against a plain trend.
 
 The model is started at the end of 2017 (``Params.start_year = 2017``: the data layer's 2017
 district state, then the policy environment of 2018–2022, see ``sim/core/hindcast.py``) and run to
 the end of 2022. Its year-end city series are compared with the published ones in
 ``sim/data/city_history.csv`` (the project's copy of the shared research table): tech-based
 SMEs, certified high-tech enterprises, R&D spending and intensity (2018–2022), and the regional
-split of R&D (2020 by 一区两群 block, 2022 share of the nine central districts). Nothing
-published after 2022 is read.
+split of R&D (2020 by 一区两群 block, 2022 share of the nine central districts). The fit reads
+nothing published for a year after 2022; the update reads 2023 to the latest published year.
 
 Method: ABC-SMC with pyabc (sequential Monte Carlo ABC; ``search``): an adaptive p = 1
 distance over every published point — levels and yearly additions 2018–2022 (so the 2022
@@ -22,9 +23,15 @@ cluster): each generation's tasks are seeded from (seed, generation). The fitted
 best of the lowest-distance particles and the posterior mean, each re-evaluated as an ensemble
 mean over several replicates at a larger scale, after a local Nelder–Mead refinement of the best
 particle (common random numbers, so its objective is a deterministic function of the
-parameters). ``backtest`` repeats the search on the history to 2020 and to 2019 and checks the
-posterior's forecast of the later years against what was published (coverage of the 50 % and
-90 % bands, error of the median).
+parameters). ``update`` (``python run.py calibrate --update``) conditions the posterior on the years published
+after the fit (``sim/data/city_recent.csv``): every draw runs paths through them from the end-2022
+state, each path weighted by the published figures' observation models
+(``sim/experiments/observations.py``), and 500 particles resampled as the conditioned start every
+forecast replays (``docs/MODEL.md`` §3.7). ``backtest`` forecasts from origins 2019–2023 with only
+what was published up to each (an ABC-SMC search on the history to 2019, 2020, 2021; the fit's own
+posterior for 2022; the update on 2023 alone for 2023), and ``skill`` scores the held-out points
+(coverage of the 50 % and 90 % bands, median error, CRPS) beside a log-linear trend of the last
+three years.
 
 Public API (the notebook ``notebooks/05_calibration.ipynb`` uses only these):
 
@@ -53,8 +60,9 @@ published points and the distance), ``result`` (``SearchResult``, ``CalibrationR
 clipping of the derived end-2022 state), ``runs`` (hindcast simulations and ensembles), ``sampler``
 (pyabc's seeded sampler), ``refine`` (the Nelder–Mead refinement and the choice of the fitted
 point), ``search`` (ABC-SMC, ``calibrate`` and the check of its settings), ``backtest`` (rolling
-origin), ``file`` (the calibration file: writing it, reading it back as parameters or posterior
-draws, ``evaluate``), ``figure`` (the hindcast figure), ``cli`` (the command line). Everything
+origin), ``skill`` (the trend benchmark, CRPS and the skill score), ``file`` (the calibration
+file: writing it, reading it back as parameters or posterior draws, ``evaluate``), ``update``
+(the conditioned start), ``figure`` (the hindcast figure), ``cli`` (the command line). Everything
 above is importable from ``sim.calibration`` itself.
 """
 
