@@ -138,7 +138,8 @@ def test_app_in_chromium(server):
                 page.get_by_role("button", name="Step", exact=True).click()
                 expect(date).to_have_text(expected)
             # the parts of the page arrive one after the other: wait for the chart, not only the date
-            expect(chart.locator("polyline")).to_have_attribute("points", re.compile(r"^(\S+ ){4}\S+$"))  # 5 quarters
+            # 2022 Q4 to 2025 Q4: the replayed published years, then the four quarters stepped
+            expect(chart.locator("polyline")).to_have_attribute("points", re.compile(r"^(\S+ ){12}\S+$"))
             assert chart.inner_html() != chart_before
             fills = lambda: [shapes.nth(i).get_attribute("fill") for i in range(38)]  # noqa: E731
             deadline = time.monotonic() + 10
@@ -168,6 +169,9 @@ def test_app_in_chromium(server):
             expect(date).to_have_text("2024 Q4")
             expect(page.locator(".run-levers")).to_contain_text("paired.enabled = False")
             expect(page.locator(".pending-levers")).to_have_count(0)
+            # the published years ran the policy as written; the lever acts from 2025
+            page.get_by_role("button", name="Step", exact=True).click()
+            expect(date).to_have_text("2025 Q1")
             expect(paired_links).to_have_count(0)  # no paired-assistance links drawn
             _scroll_to(page.locator(".run-date"))
             page.screenshot(path=str(ARTIFACTS / "3-lever-reset.png"))
