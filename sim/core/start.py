@@ -76,11 +76,14 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
             sigma = sigma_rev
             if status == "registered" and from_2022:
                 med_rd = b.registered_rd_2022
-                shrink, wider = FIRM_START["registered_2022_revenue"]
-                med_rev, sigma = med_rev * shrink, float(np.hypot(sigma_rev, wider))
+                sigma = float(np.hypot(sigma_rev, FIRM_START["registered_2022_revenue_sigma"]))
             if not certified:
                 med_rd = med_rd * rd_factor[d]
             revenue = med_rev * rng.lognormal(0.0, sigma, count)
+            if sigma != sigma_rev and count:
+                # wider, with the district's total kept at what the status medians give on average
+                # (so the median falls, as in the hindcast, and the districts' start is the data's)
+                revenue *= count * med_rev * np.exp(sigma_rev ** 2 / 2) / revenue.sum()
             rd_base = np.clip(med_rd * rng.lognormal(0.0, sigma_rd, count), 0.002, 0.4)
             if certified:  # a valid certificate means the firm met its band, usually with a margin
                 rd_base = np.maximum(rd_base, FIRM_START["certified_margin"] * cert_threshold(revenue))
@@ -110,11 +113,11 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
     pop.rd[:n] = pop.rd_rate[:n] * pop.revenue[:n]
     # Perpetual-inventory start: K = R&D / (growth + depreciation), growth about 10 %/yr.
     pop.knowledge[:n] = pop.rd[:n] / (KNOWLEDGE_GROWTH_START + b.knowledge_depreciation)
-    if from_2022:   # what the model's own patent process leaves a firm of its age at constant R&D
+    pop.patents[:n] = rng.poisson(b.patent_rate * pop.knowledge[:n] * 0.5)
+    if from_2022:   # registered firms waiting for a certificate: what the patent process leaves at their age
+        waiting = pop.registered[:n] & ~pop.certified[:n]
         held = b.patent_rate * pop.rd[:n] * -np.expm1(-b.patent_lapse * pop.age[:n]) / max(b.patent_lapse, 1e-9)
-        pop.patents[:n] = rng.poisson(held)
-    else:
-        pop.patents[:n] = rng.poisson(b.patent_rate * pop.knowledge[:n] * 0.5)
+        pop.patents[:n] = np.where(waiting, rng.poisson(held), pop.patents[:n])
     # Registration requires at least one piece of IP (Chongqing 科技型企业 criteria).
     pop.patents[:n] = np.where(pop.registered[:n], np.maximum(pop.patents[:n], 1), pop.patents[:n])
     return pop

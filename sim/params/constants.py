@@ -50,9 +50,9 @@ FIRM_START = {
     # their certificates expired evenly, so certifications accelerated after 2022 with every lever
     # off (1,250 → 1,810 a year against 1,240 published for 2022) where the hindcast continued
     # adds 1,080 → 880 (docs/MODEL.md, "Why certifications accelerated after 2022").
-    # Registered, uncertified firms: revenue median × this, log-sd wider by this (median 9.8 → 4.4
-    # million yuan as in the hindcast, the mean about kept; the district's R&D is kept by the rescale).
-    "registered_2022_revenue": (0.45, 1.3),
+    # Registered, uncertified firms: revenue log-sd wider by this, each district's total kept (so
+    # the median falls from 9.8 to about 4.3 million yuan, as in the hindcast's end-2022 state).
+    "registered_2022_revenue_sigma": 1.3,
     # Certificates valid at the end of 2022 by the year they were issued (2020, 2021, 2022): the
     # hindcast's certificates of those years (1,640, 2,247, 2,710), so they expire as cohorts.
     "certificate_cohorts_2022": (0.249, 0.341, 0.411),
