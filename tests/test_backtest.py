@@ -111,7 +111,7 @@ def test_the_origins_after_the_fit_use_the_update_paths_equally_then_weighted_by
     assert set(late.horizon) == {1, 2} and late.ess.iloc[0] == pytest.approx(len(PATHS))
     last = pts[pts.origin == 2023]
     assert set(last.year) == {2024} and set(last.horizon) == {1}
-    ll = upd.weigh(PATHS, observations(through=2023))        # exactly the update's weighing
+    ll = upd.weigh(upd.frames_of(PATHS), observations(through=2023))        # exactly the update's weighing
     w = np.exp(ll - ll.max())
     assert last.weights.iloc[0] == pytest.approx(w / w.sum()) and last.ess.iloc[0] < len(PATHS)
     flows = {(o.indicator, o.year) for o in published if o.is_flow}

@@ -112,15 +112,20 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
     return path
 
 
+def systematic(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``n`` draws from weighted particles by systematic resampling (the fewest repeats
+    a weighted sample allows), in particle order."""
+    positions = (rng.random() + np.arange(n)) / n
+    return np.minimum(np.searchsorted(np.cumsum(weights / weights.sum()), positions), len(weights) - 1)
+
+
 def posterior_sample(particles, n: int, seed: int):
     """``n`` equally weighted draws from weighted particles: systematic resampling (the fewest
     repeats a weighted sample allows), shuffled with the seed so that the first replicates of an
     ensemble see a spread of draws. The derived end-2022 state of each particle goes with it."""
     w = particles["weight"].to_numpy(float)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
-    positions = (rng.random() + np.arange(n)) / n
-    idx = np.minimum(np.searchsorted(np.cumsum(w / w.sum()), positions), len(w) - 1)
-    out = particles.iloc[rng.permutation(idx)].reset_index(drop=True)
+    out = particles.iloc[rng.permutation(systematic(w, n, rng))].reset_index(drop=True)
     if "derived:candidate_ratio" in out.columns:
         out["behaviour.candidate_ratio"] = [clip_ratio(v) for v in out["derived:candidate_ratio"]]
         out["behaviour.registered_rd_2022"] = [clip_rd(v) for v in out["derived:registered_rd"]]

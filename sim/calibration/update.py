@@ -39,13 +39,13 @@ import pandas as pd
 
 from ..core.hindcast import latest_year
 from ..data.identity import DATA_DIR
+from ..experiments import observations as obs_models
 from ..experiments import posterior
-from ..experiments.calibration_file import CALIBRATION_FILE, load_calibration
+from ..experiments.calibration_file import CALIBRATION_FILE, CalibrationError, load_calibration
 from ..experiments.executors import executor
 from ..model import InnovationModel
 from ..params.parameters import Params
-from ..experiments import observations as obs_models
-from .file import _r, _toml, drop_section, stamp_now
+from .file import _r, _toml, drop_section, stamp_now, systematic
 
 UPDATE_DIR = Path(__file__).resolve().parents[2] / "results" / "calibration" / "update"
 DEFAULTS = dict(per_draw=5, keep=500, scale=1.0, seed=2024)
@@ -64,13 +64,12 @@ def run_paths(point: dict, items: list[tuple[int, int, dict]], through: int, sca
     """Run particles (draw index, path seed, draw) through the published years; their quarterly
     city frames from 2023 on (only the columns the observations need)."""
     out = []
+    base = Params().with_overrides(point).with_overrides({"start_year": through, "scale": scale})
     for i, s, draw in items:
-        params = Params().with_overrides(point).with_overrides({"start_year": through, "scale": scale})
-        params = posterior.apply_draw(params, draw)
-        model = InnovationModel(params=params, seed=s, data_dir=data_dir).run_until(through)
+        model = InnovationModel(params=posterior.apply_draw(base, draw), seed=s, data_dir=data_dir).run_until(through)
         df = model.datacollector.get_model_vars_dataframe()
         df = df[df["year"] > model.params.start_year][list(COLUMNS)]
-        out.append(dict(draw=i, seed=s, frame=df.to_dict(orient="list"), firms=int(model.firms.n)))
+        out.append(dict(draw=i, seed=s, frame=df.to_dict(orient="list")))
         model.release()
     return out
 
@@ -99,7 +98,7 @@ def paths(calibration: dict, through: int, scale: float, seed: int, per_draw: in
     """Every particle's path through the published years, from the cache where it was already run."""
     draws = posterior.read_draws(calibration.get("posterior"))
     if not draws:
-        raise obs_models.ObservationError("the calibration file holds no [posterior] draws to update")
+        raise CalibrationError("the calibration file holds no [posterior] draws to update")
     point = calibration["parameters"]
     key = fingerprint(draws, point, through, scale, seed, per_draw, data_dir)
     cache = Path(cache_dir) / f"paths-{key}.jsonl"
@@ -136,28 +135,22 @@ def paths(calibration: dict, through: int, scale: float, seed: int, per_draw: in
     return [done[(t[0], t[1])] for t in todo]
 
 
-def weigh(rows: list[dict], obs: list) -> np.ndarray:
+def frames_of(rows: list[dict]) -> list[pd.DataFrame]:
+    """The paths' quarterly city frames (each built once: weights and bands read the same)."""
+    return [pd.DataFrame(r["frame"]) for r in rows]
+
+
+def weigh(frames: list[pd.DataFrame], obs: list) -> np.ndarray:
     """Log-likelihood of each particle's path: the sum over the published figures."""
-    out = np.zeros(len(rows))
-    for k, row in enumerate(rows):
-        frame = pd.DataFrame(row["frame"])
-        out[k] = sum(obs_models.log_likelihood(o, obs_models.simulated_value(o, frame)) for o in obs)
-    return out
+    return np.array([obs_models.total_log_likelihood(f, obs) for f in frames])
 
 
-def systematic(weights: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """Indices of ``n`` particles drawn by systematic resampling (seeded)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(11,)))
-    positions = (rng.random() + np.arange(n)) / n
-    return np.minimum(np.searchsorted(np.cumsum(weights), positions), len(weights) - 1)
-
-
-def summary(rows, idx_prior, idx_post, obs) -> dict:
+def summary(frames, idx_prior, idx_post, obs) -> dict:
     """Per published figure: the model's 5/50/95 % before (every path) and after the update."""
     table = {k: [] for k in ("indicator", "year", "kind", "observed", "prior_p05", "prior_p50", "prior_p95",
                              "p05", "p50", "p95")}
     for o in obs:
-        values = np.array([obs_models.simulated_value(o, pd.DataFrame(r["frame"])) for r in rows])
+        values = np.array([obs_models.simulated_value(o, f) for f in frames])
         table["indicator"].append(o.indicator)
         table["year"].append(o.year)
         table["kind"].append(o.kind)
@@ -181,12 +174,14 @@ def update(path: Path | str = CALIBRATION_FILE, per_draw: int = DEFAULTS["per_dr
     calibration = load_calibration(path)
     started = time.monotonic()
     rows = paths(calibration, through, scale, seed, per_draw, workers, progress, cache_dir, data_dir)
-    loglik = weigh(rows, obs)
+    frames = frames_of(rows)
+    loglik = weigh(frames, obs)
     w = np.exp(loglik - loglik.max())
     w /= w.sum()
     # shuffled (seeded): systematic resampling returns the particles in draw order, and the first
     # replicates of a small ensemble should not all run the same draw
-    chosen = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(12,))).permutation(systematic(w, keep, seed))
+    picked = systematic(w, keep, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(11,))))
+    chosen = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(12,))).permutation(picked)
     draws_of = np.array([r["draw"] for r in rows])
     table = dict(
         method=("sequential importance resampling of (posterior draw, seed) paths through the published years "
@@ -194,7 +189,7 @@ def update(path: Path | str = CALIBRATION_FILE, per_draw: int = DEFAULTS["per_dr
         created=stamp_now(), through=through, scale=scale, seed=seed, per_draw=per_draw, particles=len(rows),
         keep=keep, ess=round(float(1 / (w ** 2).sum()), 2), unique_draws=int(len(set(draws_of[chosen]))),
         runtime_seconds=round(time.monotonic() - started, 1),
-        observations=summary(rows, np.arange(len(rows)), chosen, obs),
+        observations=summary(frames, np.arange(len(rows)), chosen, obs),
         draw=[int(draws_of[k]) for k in chosen], path_seed=[int(rows[k]["seed"]) for k in chosen])
     write_conditioned(path, table)
     return table

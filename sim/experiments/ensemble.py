@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import metrics
-from ..model import InnovationModel, replicate_seed
+from ..model import InnovationModel
 from ..params.parameters import Params
 from . import posterior
 from .executors import default_workers, executor

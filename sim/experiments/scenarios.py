@@ -86,8 +86,7 @@ class Scenario:
 
     def replicate_seeds(self, replicate: int) -> tuple[int, int | None]:
         """(seed, future seed) of replicate ``replicate`` (``posterior.replicate_seeds``)."""
-        seeds = self.path_seeds if self.parameters == posterior.POSTERIOR else ()
-        return posterior.replicate_seeds(self.seed, replicate, seeds)
+        return posterior.replicate_seeds(self.seed, replicate, self.path_seeds if self.conditioned else ())
 
     @property
     def conditioned(self) -> bool:
