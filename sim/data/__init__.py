@@ -6,6 +6,8 @@ each row with its status and source; ``README.md`` says where each comes from) a
 - ``identity``: the data folder and the 38 districts' identity (the adcodes every table is
   checked against);
 - ``datasets``: the district indicators, boundaries, platforms and the start states;
+- ``district_start``: which end-2022 district stocks are the districts' own figures, how the
+  proxies behind the others score, and the error model each replicate draws its split from;
 - ``actors``: universities, leading firms, industry directions, paired assistance, the
   Sichuan–Chongqing list and the published history series;
 - ``recent``: the city's published figures from 2023 on (``city_recent.csv``), each row with the
