@@ -44,9 +44,14 @@ from .core.hindcast import PolicyEnvironment, as_written
 from .core.network import CollaborationGraph
 from .core.start import district_rd_factor, initial_population
 from .core.universities import University
-from .data import actors, datasets
+from .data import actors, datasets, district_start
 from .params.constants import INDUSTRY_DIRECTIONS, STEPS_PER_YEAR
 from .params.parameters import Params
+
+
+# The spawn key of the stream that draws the end-2022 district split (any fixed number not used
+# by the other streams' keys).
+DISTRICT_SPLIT_KEY = 2022
 
 
 def replicate_seed(root_seed: int, replicate: int) -> int:
@@ -99,7 +104,13 @@ class InnovationModel(mesa.Model):
         self.events = metrics.empty_events()
 
         # ---- districts, pairs, leading firms ------------------------------------------------
-        self.district_data = dd = datasets.load_districts(data_dir, year=p.start_year)
+        dd = datasets.load_districts(data_dir, year=p.start_year)
+        if p.start_year == district_start.START_YEAR and p.behaviour.district_start_spread:
+            # Where a district starts is drawn from the seed alone (its own stream), so replicate k
+            # starts from the same split in every scenario and the other streams are untouched.
+            split_rng = np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=(DISTRICT_SPLIT_KEY,)))
+            dd = district_start.draw_split(dd, split_rng, p.behaviour.district_start_spread, data_dir)
+        self.district_data = dd
         index_of = {str(code): i for i, code in enumerate(dd["adcode"])}
         self.n_districts = len(dd)
         self.district_list = [District(self, i, row) for i, row in enumerate(dd.itertuples(index=False))]

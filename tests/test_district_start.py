@@ -8,6 +8,8 @@ import pytest
 
 from sim.data import district_start as ds
 from sim.data.datasets import load_districts
+from sim.model import InnovationModel
+from sim.params.parameters import Params
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +81,17 @@ def test_a_drawn_split_keeps_totals_blocks_own_figures_and_whole_counts(view):
         assert (d["rd_expenditure"] > 0).all() and (d[["tech_enterprises", "high_tech_enterprises"]] >= 0).all().all()
     assert moved
     assert ds.draw_split(view, rng, spread=0).equals(view)
+
+
+def test_replicate_k_starts_from_the_same_split_in_every_scenario_and_seeds_differ():
+    a = InnovationModel(seed=11, scale=0.02)
+    b = InnovationModel(Params().with_overrides({"guiding_fund": {"share_talent": 0.3}}), seed=11, scale=0.02)
+    c = InnovationModel(seed=12, scale=0.02)
+    point = InnovationModel(Params().with_overrides({"behaviour": {"district_start_spread": 0.0}}), seed=11, scale=0.02)
+    cols = list(ds.STOCKS)
+    assert a.district_data[cols].equals(b.district_data[cols])
+    assert not a.district_data[cols].equals(c.district_data[cols])
+    assert point.district_data[cols].equals(load_districts()[cols])
+    # the hindcast's 2017 start is the data's (the calibration was fitted on it)
+    assert InnovationModel(seed=11, scale=0.02, start_year=2017).district_data[cols].equals(
+        load_districts(year=2017)[cols])

@@ -22,8 +22,9 @@ def start(scale=1.0, seed=1, **overrides):
 
 
 def test_the_start_reproduces_the_published_2022_tiers_and_city_index():
-    # building a full-scale model is quick; only its steps are slow
-    m = start(scale=1.0, seed=2)
+    # building a full-scale model is quick; only its steps are slow. The point estimate of the
+    # district split is what the evaluation's weights were fitted on.
+    m = start(scale=1.0, seed=2, behaviour={"district_start_spread": 0.0})
     assert m.city_index == pytest.approx(70.70, abs=0.01)
     wrong = [d.short_zh for d in m.district_list if d.tier != d.tier_2022]
     assert wrong == [] and sum(d.tier == 1 for d in m.district_list) == 10 and sum(d.tier == 3 for d in m.district_list) == 7
@@ -36,6 +37,18 @@ def test_the_start_reproduces_the_published_2022_tiers_and_city_index():
                                m.params.evaluation.city_dimension_scores)
     assert dims[0] == pytest.approx([68.16, 62.21, 76.27, 74.95, 72.63])
     m.release()
+
+
+def test_a_drawn_district_start_keeps_most_districts_in_their_published_tier_and_the_city_index():
+    # each replicate's split moves the estimated stocks by their method's error; the tiers it
+    # implies stay about as close to the published ones as the fitted hindcast's (93 %)
+    agree = []
+    for seed in (1, 2, 3):
+        m = start(scale=1.0, seed=seed)
+        assert m.city_index == pytest.approx(70.70, abs=0.01)
+        agree.append(np.mean([d.tier == d.tier_2022 for d in m.district_list]))
+        m.release()
+    assert 0.8 <= min(agree) and max(agree) < 1.0
 
 
 def test_the_fitted_method_is_the_one_the_fit_file_states():

@@ -79,7 +79,7 @@ def model_version() -> str:
     never reuses the paths of the one before."""
     root = Path(__file__).resolve().parents[1]
     files = [root / "model.py", *sorted((root / "core").glob("*.py")), *sorted((root / "programmes").glob("*.py")),
-             *sorted((root / "params").glob("*.py"))]
+             *sorted((root / "params").glob("*.py")), root / "data" / "district_start.py"]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
 
 

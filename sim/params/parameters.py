@@ -74,6 +74,7 @@ class BehaviourParams:
     district_rd_elasticity: float = P(0.0, "-", "elasticity of the median R&D intensity of a district's firms (registered, candidates, entrants) to the district's R&D intensity relative to the city's at the start: 0 = the same in every district", "estimated; fitted by the calibration to the districts' own figures and the published tiers (sim/data/calibration.toml)", 0, 2)
     entrant_revenue_ratio: float = P(0.5, "x", "revenue of a new firm relative to the median candidate firm of its district at the start", "estimated: entrants start smaller than incumbents", 0.01, 10)
     university_knowledge_ratio: float = P(2.0, "x", "knowledge a university passes on per yuan of partner revenue, relative to a typical certified firm's knowledge per revenue", "estimated", 0, 100)
+    district_start_spread: float = P(1.0, "x", "how far each replicate's end-2022 district split of the estimated stocks (tech-based SMEs, high-tech enterprises, R&D) is drawn from its estimate, in units of the estimation method's leave-one-out error (0 = every replicate starts from the point estimate; the districts' own figures and the published totals are kept either way)", "derived: sim/data/district_start.py error_model (the method's misses where districts published their own figures)", 0, 3)
     mixing: str = P("graph", "mode", "who a candidate imitates: its contacts on the graph, or everyone (complete mixing)", "model choice", choices=MIXING_MODES)
 
 
