@@ -102,7 +102,7 @@ def test_map_labels_do_not_collide_and_name_every_district_once(result, figure):
                 assert not box.overlaps(box2), f"{figure}: {name} overlaps {other}"
         named += [t.get_gid() for t in _district_labels(ax)]
     # every district is named once per map: the central urban ones in the inset, the others on the map
-    per_map = len(named) / (4 if figure == "choropleths" else 1)
+    per_map = len(named) / (6 if figure == "choropleths" else 1)
     assert per_map == 38 and len(set(named)) == 38
     import matplotlib.pyplot as plt
     plt.close(fig)
@@ -116,7 +116,7 @@ def test_tier_map_has_a_categorical_legend_and_every_scale_has_a_unit(result):
     legend = [t.get_text() for t in tier_ax.get_legend().get_texts()]
     assert legend == [TIER_NAMES[t] for t in (1, 2, 3)]
     bars = [ax for ax in _all_axes(fig) if hasattr(ax, "_colorbar")]
-    assert len(bars) == 3 and all(b.get_xlabel() for b in bars)   # the other three maps, each with its unit
+    assert len(bars) == 5 and all(b.get_xlabel() for b in bars)   # the other five maps, each with its unit
     assert not any(b in tier_ax.child_axes for b in bars)
     for make in (rf.fan_charts, rf.inequality_chart):
         fig = make([result])

@@ -107,14 +107,17 @@ def test_a_comparison_says_how_its_runs_are_paired(drawn, fixed, tmp_path):
 # ---- numbers as what they are -------------------------------------------------------------------
 def test_report_tables_print_counts_whole_tiers_by_name_and_units(drawn, tmp_path):
     from sim.programmes.evaluation import TIER_NAMES
-    from sim.report.html import ranking_html, scoreboard_html
+    from sim.report.district_table import ranking_html
+    from sim.report.html import scoreboard_html
     ranking = ranking_html(drawn)
     rows = re.findall(r"<tr(?: class=miss)?><td>\d+</td>(.*?)</tr>", ranking)
     assert len(rows) == 38
     for row in rows:
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
-        tech, high_tech, tier = cells[2], cells[4], cells[-1]
-        assert re.fullmatch(r"[\d,]+(\.5)?", tech) and re.fullmatch(r"[\d,]+(\.5)?", high_tech), (tech, high_tech)
+        tier = cells[-1]
+        for stock in (cells[2], cells[4]):      # median (5–95 % band) and the start's marker, each count whole
+            stock = re.sub(r"<[^>]+>", "", stock)
+            assert re.fullmatch(r"[\d,]+(\.5)? \([\d,]+–[\d,]+\) [●○]", stock), stock
         assert tier in TIER_NAMES.values()
     assert "tech SMEs (firms)" in ranking and "R&D (100m yuan)" in ranking
     board = scoreboard_html(drawn.summary, drawn.scenario.targets)

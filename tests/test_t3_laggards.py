@@ -78,7 +78,7 @@ def _text(page: str) -> str:
 
 def test_the_sentence_the_table_and_the_scoreboard_say_the_same_count(drawn):
     from sim.report import numbers as num
-    from sim.report.html import ranking_html
+    from sim.report.district_table import ranking_html
     from sim.report.text import result_summary
     lag = t3_laggards(drawn)
     met = drawn.targets[drawn.targets["target"] == "T3"].set_index("replicate")["value"]
@@ -104,7 +104,7 @@ def test_the_sentence_the_table_and_the_scoreboard_say_the_same_count(drawn):
 def test_a_run_where_the_district_medians_and_the_runs_disagree_is_told_by_the_runs(drawn):
     """Nine districts each lag in one run of three: three laggards in every run, though each
     district's median (and so a count by district medians) meets T3."""
-    from sim.report.html import ranking_html
+    from sim.report.district_table import ranking_html
     from sim.report.text import result_summary
     lag0 = t3_laggards(drawn)
     start, year = lag0.start_year, lag0.year

@@ -2,7 +2,8 @@
 
 - ``scenarios`` (scenario files, ``extends``, validation; ``scenario_files`` reads them) and ``smoke`` (the one-quarter build
   before a run); ``targets`` (target sets and how a target is met) and ``laggards`` (T3's laggards
-  over an ensemble, counted run by run as the scoreboard counts T3); ``posterior`` (the
+  over an ensemble, counted run by run as the scoreboard counts T3); ``district_bands`` (each
+  district's band across the replicates and whether its start is its own figure); ``posterior`` (the
   calibration's parameter draws, replicate k at draw k);
 - ``ensemble`` (replicates of a scenario, paired comparisons), ``executors`` (where replicates
   run: this process, a process pool or Dask), ``results`` and ``outfolder`` (resumable,

@@ -17,6 +17,10 @@ Each task runs a few replicates and writes its own result shard into the output 
     out/links/part-r00000-00004.parquet      final district-to-district collaboration weights
     out/done/r00000-00004.json               written last: fingerprint, seed, replicates, each
                                              shard's size and SHA-256
+    out/district_quantiles.csv               once every replicate is in: each district's median and
+                                             5–95 % band of its three start stocks at every year end,
+                                             and whether its start values are its own figures
+                                             (sim/experiments/district_bands.py)
 
 Files are written under a temporary name and renamed, so a killed run leaves only complete
 shards; re-running into the same folder keeps the shards whose marker and checksums check out
@@ -52,6 +56,7 @@ from ..core import metrics
 from ..model import InnovationModel
 from ..params.parameters import Params
 from . import posterior
+from .district_bands import write_district_quantiles
 from .executors import default_workers, executor
 from .outfolder import TABLES, OutputFolder, new_run_id
 from .results import EnsembleResult, held, load_results, prepare, write_marker
@@ -242,7 +247,10 @@ def run_ensemble(scenario: Scenario | str, replicates: int | None = None, seed: 
                     ex = pool or stack.enter_context(executor(backend, workers, scheduler))
                     _drive(ex, [(run_task, (scenario, t, str(folder.path), folder.run_id), len(t)) for t in tasks],
                            progress, f"{scenario.name}", len(todo))
-            return load_results(folder.path, scenario)
+            result = load_results(folder.path, scenario)
+            if tmpdir is None:      # a folder that is kept carries each district's band
+                write_district_quantiles(folder, result)
+            return result
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)

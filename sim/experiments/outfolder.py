@@ -40,9 +40,12 @@ LOCK_FILE = f".{PROJECT}.lock"
 TABLES = ("city", "districts", "targets", "links")
 MARKERS = "done"
 FIGURES = "figures"
-# Everything a results folder of this project may hold at its top level.
+DISTRICT_QUANTILES = "district_quantiles.csv"      # each district's band (sim.experiments.district_bands)
+# What a run writes from its shards (removed when the shards change, written again at its end).
+REPORT_FILES = ("summary.csv", DISTRICT_QUANTILES, "report.html", "differences.csv")
 # What a run (and a discovery over its replicates) writes at the folder's top.
-DERIVED_FILES = ("summary.csv", "report.html", "differences.csv", "discovery.csv", "discovery.txt")
+DERIVED_FILES = (*REPORT_FILES, "discovery.csv", "discovery.txt")
+# Everything a results folder of this project may hold at its top level.
 ARTEFACTS = frozenset({OWNER_FILE, LOCK_FILE, "manifest.json", *DERIVED_FILES, FIGURES, MARKERS, *TABLES})
 TAG_RE = re.compile(r"^r\d{5}-\d{5}$")
 PART_RE = re.compile(r"^part-(r\d{5}-\d{5})\.parquet$")
@@ -196,7 +199,7 @@ class OutputFolder:
         if foreign or not ours:
             raise self._error(f"holds files this simulator did not write ({listing(foreign or entries)}); {self.option} "
                               "must be a new or empty folder, or one that holds this simulator's results")
-        self._adopt = [n for n in ("summary.csv", "report.html", "differences.csv") if n in entries]
+        self._adopt = [n for n in REPORT_FILES if n in entries]
         if FIGURES in entries and entries[FIGURES].is_dir():
             self._adopt += [f"{FIGURES}/{p.name}" for p in (resolved / FIGURES).glob("*.png")]
 
@@ -280,7 +283,7 @@ class OutputFolder:
 
     def record_reports(self) -> None:
         """Record the report files written since this run opened the folder."""
-        written = [n for n in ("summary.csv", "report.html", "differences.csv") if (self.path / n).is_file()]
+        written = [n for n in REPORT_FILES if (self.path / n).is_file()]
         figures = [f"{FIGURES}/{p.name}" for p in (self.path / FIGURES).glob("*.png")
                    if self.started is not None and p.stat().st_mtime >= self.started - 1]
         self.record(written + figures)

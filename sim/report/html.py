@@ -4,7 +4,7 @@ offline) and the same figures as PNG files for slides.
 Contents: the target scoreboard; fan charts (median and 5–95 % band across replicates) of the
 target indicators with their target lines; how good the forecast is (the calibration's
 rolling-origin backtest: coverage of its bands and its error on held-out years); choropleth maps of the 38 区县 in the final year;
-district rankings; regional inequality over time; the district-level collaboration network on
+district rankings (the start stocks with their bands and whether each start value is published or estimated); regional inequality over time; the district-level collaboration network on
 the map with paired-assistance links highlighted; and, for a comparison, the paired
 differences with their intervals. The figures and the summaries behind them are in
 ``sim/report/figures.py``, the maps in ``sim/report/maps.py``; this module assembles the page and
@@ -26,12 +26,11 @@ import pandas as pd
 from ..data import identity
 from ..data.datasets import data_origin
 from ..experiments.results import EnsembleResult
-from ..experiments.laggards import MOSTLY, t3_laggards
-from ..experiments.targets import RD_GROWTH_TARGET, REGION_NAMES, regional
-from ..programmes.evaluation import TIER_NAMES
+from ..experiments.targets import REGION_NAMES, regional
 from . import numbers as num
 from .events import ZONE_SHARE, zone_steps
-from .figures import GROUP_ZH, difference_chart, district_final, fan_charts, inequality_chart, png
+from .district_table import ranking_html
+from .figures import difference_chart, fan_charts, inequality_chart, png
 from .maps import choropleths, network_map
 from .misses import why_we_might_miss_html
 from .text import result_summary
@@ -46,8 +45,6 @@ img{max-width:100%}.note{color:#555;font-size:.85em}
 .summary{background:#f6f8fa;border-left:4px solid #1c3f6e;padding:.6em 1em;margin:1em 0;line-height:1.55}
 .summary p{margin:.4em 0}
 """
-
-
 
 
 def span_phrase(s) -> str:
@@ -91,47 +88,6 @@ def scoreboard_html(summary: pd.DataFrame, targets=()) -> str:
                     f"<td>{num.value(r.median, count)}</td><td>{num.band(r.p05, r.p95, count)}</td>"
                     f"<td>{r.prob_met:.0%}</td><td>{first}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
-
-
-# The district table: (column, header with its unit, a count?, decimals)
-RANKING_COLUMNS = [("tech_enterprises", "tech SMEs (firms)", True, 0), ("tech_per_10k", "tech SMEs per 10k people", False, 1),
-                   ("high_tech_enterprises", "high-tech (firms)", True, 0), ("rd_expenditure", "R&D (100m yuan)", False, 1),
-                   ("rd_intensity", "R&D (% of GDP)", False, 2), ("rd_cagr", "R&D growth (%/yr, median run)", False, 1)]
-
-
-def _tier(v) -> str:
-    return "—" if num.missing(v) or int(v) not in TIER_NAMES else TIER_NAMES[int(v)]
-
-
-SCORED = ", and the scoreboard's T3 counts the others, run by run as here"
-
-
-def ranking_html(result: EnsembleResult) -> str:
-    """The district table, with T3 counted as the scoreboard counts it: run by run (the median and
-    band of the runs' laggards; each district's share of the runs in which it lags)."""
-    fin = district_final(result).sort_values(["rd_cagr", "adcode"], ascending=[False, True], kind="stable")
-    lag = t3_laggards(result)
-    head = ("<tr><th>#</th><th class=l>district</th><th class=l>group</th>"
-            + "".join(f"<th>{h}</th>" for _, h, _, _ in RANKING_COLUMNS)
-            + "<th>lags on T3 (% of runs)</th><th class=l>evaluation tier (most runs)</th></tr>")
-    rows = []
-    for rank, r in enumerate(fin.itertuples(), 1):
-        red = " class=miss" if r.lag_share >= MOSTLY else ""
-        cells = [f"<td class=l>{html.escape(r.name_zh)}</td>", f"<td class=l>{GROUP_ZH.get(r.group, r.group)}</td>"]
-        cells += [f"<td>{num.value(getattr(r, c), count, digits)}</td>" for c, _, count, digits in RANKING_COLUMNS]
-        cells.append(f"<td>{'—' if num.missing(r.lag_share) else f'{r.lag_share:.0%}'}</td>")
-        cells.append(f"<td class=l>{html.escape(_tier(getattr(r, 'tier', math.nan)))}</td>")
-        rows.append(f"<tr{red}><td>{rank}</td>{''.join(cells)}</tr>")
-    n, until = lag.n_districts, result.scenario.until
-    median, band = num.value(lag.median, count=True), num.band(lag.p05, lag.p95, count=True, sep="–")
-    return (f"<p>In the median run, {median} of the {n} districts grow their R&D by less than "
-            f"{RD_GROWTH_TARGET:.0%}/yr on average from {lag.start_year} to {lag.year} (5–95 % of the runs: {band}): "
-            f"they are where T3 is lost{SCORED if lag.scored else ''}. The column "
-            f"“lags on T3” gives the share of the {lag.replicates} runs in which each district does; red rows lag in at "
-            f"least {'half' if MOSTLY == 0.5 else f'{100 * MOSTLY:.0f} %'} of them. R&D growth is the median of the runs' growth from {lag.start_year} to "
-            f"{lag.year}; the other figures are medians over the runs at the end of {until}; a district's tier is "
-            "the one most runs give it.</p>"
-            f"<table>{head}{''.join(rows)}</table>")
 
 
 def diff_html(diffs: pd.DataFrame, targets=()) -> str:

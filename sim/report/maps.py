@@ -19,6 +19,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from ..data import datasets  # noqa: E402
+from ..experiments.district_bands import OWN, STATUS_YEAR, at_year, district_quantiles  # noqa: E402
 from ..experiments.results import EnsembleResult  # noqa: E402
 from ..programmes.evaluation import TIER_NAMES  # noqa: E402
 from .figures import COLORS, GROUP_EN, GROUP_ZH, district_final, style  # noqa: E402
@@ -32,6 +33,16 @@ MAPS = {
     "rd_intensity": ("R&D 投入强度 R&D intensity", "magma_r", "占GDP % of GDP"),
     "tier": ("创新指数梯队 evaluation tier", None, None),
 }
+# How sure the medians are: each district's 5–95 % band across the replicates, as a share of its median.
+BAND_MAPS = {
+    "high_tech_enterprises": "高新技术企业 90 % 区间宽度 high-tech enterprises: width of the 5–95 % band",
+    "rd_expenditure": "R&D 经费 90 % 区间宽度 R&D expenditure: width of the 5–95 % band",
+}
+BAND_UNIT = "(p95 − p05) / median, % (grey: median 0)"
+# Each map's start stock: its districts whose start value is their own figure are outlined.
+START_STOCK = {"tech_per_10k": "tech_enterprises", "high_tech_enterprises": "high_tech_enterprises",
+               "rd_intensity": "rd_expenditure", **{k: k for k in BAND_MAPS}}
+OWN_EDGE = "#d62728"
 # The nine central urban districts are too small at the city's scale to carry their names: they are
 # drawn again, labelled, in an inset beside the map.
 CENTRAL = "central_urban"
@@ -72,9 +83,10 @@ def _central_extent(pad: float = 0.04):
 
 
 def draw_districts(ax, values: dict | None = None, cmap="viridis", vmin=None, vmax=None, label_names=True,
-                   norm=None, labels=None, fontsize=6.0):
+                   norm=None, labels=None, fontsize=6.0, outline=()):
     """The 38 district polygons, filled by ``values`` (adcode → number) or plain grey, with the
-    names of the districts in ``labels`` (adcodes; default all) when ``label_names``."""
+    names of the districts in ``labels`` (adcodes; default all) when ``label_names``, and the
+    districts in ``outline`` (adcodes) outlined in OWN_EDGE."""
     polys, codes = _polygons()
     if values is None:
         pc = PolyCollection(polys, facecolor="#eeeeee", edgecolor="#999999", lw=0.4)
@@ -84,6 +96,9 @@ def draw_districts(ax, values: dict | None = None, cmap="viridis", vmin=None, vm
         if norm is None:
             pc.set_clim(vmin if vmin is not None else np.nanmin(arr), vmax if vmax is not None else np.nanmax(arr))
     ax.add_collection(pc)
+    own = [p for p, c in zip(polys, codes) if c in set(outline)]
+    if own:
+        ax.add_collection(PolyCollection(own, facecolor="none", edgecolor=OWN_EDGE, lw=1.3, zorder=2, gid="own-start"))
     ax.autoscale_view()
     ax.set_aspect(1 / math.cos(math.radians(30)))
     ax.axis("off")
@@ -195,13 +210,25 @@ def _district_areas() -> dict[int, float]:
 
 
 def choropleths(result: EnsembleResult) -> plt.Figure:
+    """Medians across the replicates at the horizon of four indicators, then how wide the runs'
+    band is for high-tech enterprises and R&D; each stock's map outlines the districts whose start
+    value is their own published figure (the others start from an estimate)."""
     style()
     fin = district_final(result).set_index("adcode")
-    fig = plt.figure(figsize=(13, 10))
-    grid = fig.add_gridspec(2, 2, hspace=0.08, wspace=0.06)
-    for cell, (indicator, (label, cmap, unit)) in zip(grid, MAPS.items()):
+    horizon = at_year(district_quantiles(result), result.scenario.until)
+    fig = plt.figure(figsize=(13, 14.5))
+    grid = fig.add_gridspec(3, 2, hspace=0.08, wspace=0.06)
+    panels = [(k, v, fin[k].to_dict()) for k, v in MAPS.items()]
+    for k, title in BAND_MAPS.items():
+        q = horizon.xs(k, level="indicator")
+        width = (100 * (q["p95"] - q["p05"]) / q["median"]).where(q["median"] > 0)
+        panels.append((k, (title, "PuBu", BAND_UNIT), width.to_dict()))
+    outlined = False
+    for cell, (indicator, (label, cmap, unit), values) in zip(grid, panels):
         ax, inset = map_axes(fig, cell)
-        values = fin[indicator].to_dict()
+        stock = START_STOCK.get(indicator)
+        own = {a for (a, i), status in horizon["start_status"].items() if i == stock and status == OWN}
+        outlined |= bool(own)
         if indicator == "tier":
             tiers = sorted(TIER_COLOURS)
             colours = ListedColormap([TIER_COLOURS[t] for t in tiers])
@@ -211,17 +238,24 @@ def choropleths(result: EnsembleResult) -> plt.Figure:
                       loc="upper left", title="梯队 tier (the most frequent across replicates)", title_fontsize=7.5,
                       frameon=False)
         else:
+            cmap = matplotlib.colormaps[cmap].with_extremes(bad="#dddddd")      # no value: grey, not blank
             lo, hi = np.nanmin(list(values.values())), np.nanmax(list(values.values()))
-            with_central_inset(ax, inset, lambda a, names: draw_districts(a, values, cmap, lo, hi, labels=names))
+            with_central_inset(ax, inset, lambda a, names: draw_districts(a, values, cmap, lo, hi, labels=names,
+                                                                           outline=own))
             scale = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(lo, hi), cmap)
             # in the map's empty north-west corner
             bar = fig.colorbar(scale, cax=ax.inset_axes([0.03, 0.84, 0.36, 0.035]), orientation="horizontal")
             bar.set_label(unit, fontsize=7.5)
             bar.ax.tick_params(labelsize=7)
         ax.set_title(label, fontsize=9.5, loc="left")
-    fig.suptitle(f"{result.scenario.name}: the 38 区县 at the end of {result.scenario.until} (median across replicates)",
-                 fontsize=10.5)
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.94, bottom=0.02)
+    fig.suptitle(f"{result.scenario.name}: the 38 区县 at the end of {result.scenario.until} (median across replicates; "
+                 "bottom row: how wide the replicates' band is)", fontsize=10.5, y=0.995)
+    if outlined:
+        fig.legend(handles=[Patch(facecolor="none", edgecolor=OWN_EDGE, lw=1.3,
+                                  label=f"start value (end-{STATUS_YEAR}) of the stock mapped is the district's own published "
+                                        "figure (R&D for R&D intensity); the others start from an estimate")],
+                   loc="upper center", bbox_to_anchor=(0.5, 0.983), fontsize=8, frameon=False)
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.955, bottom=0.02)
     declutter(fig)
     return fig
 
