@@ -19,6 +19,7 @@ from sim.calibration.file import scored_backtest
 from sim.calibration.skill import trend_forecast
 from sim.data import actors
 from sim.experiments.calibration_file import CalibrationError
+from sim.experiments.district_observations import district_observations
 from sim.experiments.observations import observations
 from sim.report.html import forecast_quality_html
 
@@ -62,7 +63,19 @@ def frame(f: float) -> dict:
     return out
 
 
-PATHS = [dict(draw=i, seed=i, frame=frame(f)) for i, f in enumerate((0.9, 0.95, 1.0, 1.05, 1.1, 1.15))]
+def districts(f: float) -> dict:
+    """One path's district stocks at every quarter's end 2023–2024: ``f`` times each published
+    district figure (``district_recent.csv``) at every quarter, 1 elsewhere."""
+    known = {(o.adcode, o.indicator): o.value for o in district_observations()}
+    codes = sorted({a for a, _ in known} | {500101})
+    rows = [(y, q, a) for y in (2023, 2024) for q in (1, 2, 3, 4) for a in codes]
+    out = {"year": [y for y, _, _ in rows], "quarter": [q for _, q, _ in rows], "adcode": [a for *_, a in rows]}
+    for ind in ("tech_enterprises", "high_tech_enterprises"):
+        out[ind] = [f * known.get((a, ind), 1.0) for *_, a in rows]
+    return out
+
+
+PATHS = [dict(draw=i, seed=i, frame=frame(f), districts=districts(f)) for i, f in enumerate((0.9, 0.95, 1.0, 1.05, 1.1, 1.15))]
 
 
 def test_the_origins_in_the_history_forecast_its_held_out_points_from_the_weighted_particles(searched):
@@ -106,12 +119,19 @@ def test_the_origins_after_the_fit_use_the_update_paths_equally_then_weighted_by
     monkeypatch.setattr(bt, "search", lambda **kw: pytest.fail("no search after 2021"))
     pts = bt.backtest(origins=(2022, 2023), paths=PATHS, progress=False)
     published = [o for o in observations() if o.year <= 2024]
+    dpublished = district_observations()
     late = pts[pts.origin == 2022]
-    assert sorted(zip(late.series, late.year, late.kind)) == sorted((o.indicator, o.year, o.kind) for o in published)
+    assert sorted(zip(late.series, late.year, late.kind)) == sorted(
+        [(o.indicator, o.year, o.kind) for o in published] + [(o.series, o.year, "level") for o in dpublished])
+    # a district figure is forecast as the paths' value at its quarter's end, not scored against a trend
+    near = late[late.series == "tech_enterprises@500153"].iloc[0]
+    assert near.p50 == pytest.approx(1557) and not near.trend_comparable
     assert set(late.horizon) == {1, 2} and late.ess.iloc[0] == pytest.approx(len(PATHS))
     last = pts[pts.origin == 2023]
     assert set(last.year) == {2024} and set(last.horizon) == {1}
-    ll = upd.weigh(upd.frames_of(PATHS), observations(through=2023))        # exactly the update's weighing
+    dknown = district_observations(through=2023)
+    ll = upd.weigh(upd.frames_of(PATHS), observations(through=2023), upd.district_values_of(PATHS, dknown), dknown)
+    assert (ll != upd.weigh(upd.frames_of(PATHS), observations(through=2023))).all()   # the districts count too
     w = np.exp(ll - ll.max())
     assert last.weights.iloc[0] == pytest.approx(w / w.sum()) and last.ess.iloc[0] < len(PATHS)
     flows = {(o.indicator, o.year) for o in published if o.is_flow}
@@ -122,6 +142,8 @@ def test_the_origins_after_the_fit_use_the_update_paths_equally_then_weighted_by
     assert hi.loc[2022, "p50"] == pytest.approx(9200)          # the middle path, f = 1.0 (equal weights)
     with pytest.raises(CalibrationError, match="end in 2023"):
         bt.backtest(origins=(2023,), paths=[dict(r, frame={k: v[:4] for k, v in r["frame"].items()}) for r in PATHS])
+    with pytest.raises(CalibrationError, match="no district stocks"):
+        bt.backtest(origins=(2022,), paths=[{k: v for k, v in r.items() if k != "districts"} for r in PATHS])
 
 
 def run_cli(args):
@@ -141,7 +163,7 @@ def test_calibrate_backtest_writes_tables_that_read_back_and_a_report_with_the_v
     text = path.read_text("utf-8")
     assert text.count("[backtest]") == 1 and "backtest written to" in capsys.readouterr().out
     b = C.load_calibration(path)["backtest"]
-    assert b["origins"] == [2023, 2022, 2019] and b["population"] == 50 and b["update_per_draw"] == 5
+    assert b["origins"] == [2023, 2022, 2019] and b["population"] == 50 and b["update_per_draw"] == upd.DEFAULTS["per_draw"]
     assert b["update_paths"] == len(PATHS) and "750" in b["trend_history"]
     o = b["origin_2019"]
     assert set(o["horizon"]) == {1, 2, 3} and len(o["crps"]) == len(o["trend_p50"]) == o["points"]
@@ -155,6 +177,10 @@ def test_calibrate_backtest_writes_tables_that_read_back_and_a_report_with_the_v
         assert html.escape(sentence) in page
     assert re.search(r"<li class=miss>The model loses to the trend at horizon \d for rd_expenditure", page)
     assert "does not meet" in page and "2019, 2022, 2023" in page
+    # the district bands' coverage: the hand-made district figures of 2019's points and the six of 2023-2024
+    d_points = sum(s.count("@") for o in ("origin_2019", "origin_2022", "origin_2023") for s in b[o]["series"])
+    assert b["district_points"] == d_points > 6 and 0 <= b["district_coverage90"] <= 1
+    assert f"of the {d_points} districts' own figures held out" in page
     # a damaged table is named
     for old, new, key in (("\nverdict = [", "\nverdicts = [", "backtest.verdicts"),
                           ("\ntrend_crps = [", "\ntrend_crps = [1.0, ", "backtest.skill.trend_crps"),

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import actors, recent
+from ..experiments import district_observations as district_obs
 from ..experiments import observations as obs_models
 from ..experiments.calibration_file import FIT_YEARS, LAST_YEAR, CalibrationError
 from .fit import CITY_SERIES, FIT_SERIES, REGIONAL_SERIES, TIERS, is_district, observed
@@ -82,29 +83,39 @@ def forecast_points(posterior: pd.DataFrame, origin: int, data_dir=None) -> pd.D
                          for r in held.itertuples()])
 
 
-def path_weights(frames: list[pd.DataFrame], known: list) -> np.ndarray:
-    """Each path's weight given the figures ``known`` at the origin: the likelihood the update
-    gives it (``update.weigh``), normalised; equal weights when nothing is known yet."""
-    if not known:
+def path_weights(frames: list[pd.DataFrame], known: list, district_values=(), district_known=()) -> np.ndarray:
+    """Each path's weight given the figures ``known`` at the origin (and the districts' own
+    figures ``district_known``, with each path's values of them): the likelihood the update gives
+    it (``update.weigh``), normalised; equal weights when nothing is known yet."""
+    if not known and not district_known:
         return np.full(len(frames), 1.0 / len(frames))
     ll = np.array([obs_models.total_log_likelihood(f, known) for f in frames])
+    if district_known:
+        ll = ll + np.array([district_obs.total_log_likelihood(v, district_known) for v in district_values])
     if not np.isfinite(ll.max()):
         raise CalibrationError(f"no path of the update is compatible with the figures published to {known[-1].year}")
     w = np.exp(ll - ll.max())
     return w / w.sum()
 
 
-def path_points(frames: list[pd.DataFrame], origin: int, obs: list, weights=None) -> pd.DataFrame:
+def path_points(frames: list[pd.DataFrame], origin: int, obs: list, weights=None, district_values=(),
+                district_known=()) -> pd.DataFrame:
     """Per published figure after ``origin`` (within the horizon): the forecast of the paths'
-    quarterly city frames, weighted by ``weights`` (equal when None)."""
+    quarterly city frames, weighted by ``weights`` (equal when None); then per district figure
+    (``district_known``, with each path's values of them), the district's band."""
     w = np.full(len(frames), 1.0) if weights is None else np.asarray(weights, float)
     last = min(origin + MAX_HORIZON, LAST_FORECAST_YEAR)
     # the figures published since 2022 count gross flows (firms entering a register, every
     # certificate granted) while the history's yearly additions are net changes of the stock, so
     # no trend of the history forecasts them
-    return pd.DataFrame([_point(origin, o.indicator, o.year, o.kind, o.value,
-                                np.array([obs_models.simulated_value(o, f) for f in frames]), w, not o.is_flow)
-                         for o in obs if origin < o.year <= last])
+    rows = [_point(origin, o.indicator, o.year, o.kind, o.value,
+                   np.array([obs_models.simulated_value(o, f) for f in frames]), w, not o.is_flow)
+            for o in obs if origin < o.year <= last]
+    # a district figure has no published history to draw a trend through: scored for coverage only
+    rows += [_point(origin, o.series, o.year, HISTORY_KIND, o.value, np.array([v[o.key] for v in district_values]),
+                    w, False)
+             for o in district_known if origin < o.year <= last]
+    return pd.DataFrame(rows)
 
 
 def check_origins(origins) -> list[int]:
@@ -128,7 +139,7 @@ def backtest(origins=ORIGINS, population: int = DEFAULTS["population"], budget: 
     (``update.paths``). Besides the point's columns: source (how the origin forecast), ess
     (effective sample size of its weights), generations_run and simulations (of a search; NaN
     otherwise)."""
-    parts, frames, obs = [], [], []
+    parts, frames, obs, dobs, dvalues = [], [], [], [], []
     origins = check_origins(origins)
     late = [o for o in origins if o >= LAST_YEAR]
     if late:
@@ -140,13 +151,18 @@ def backtest(origins=ORIGINS, population: int = DEFAULTS["population"], budget: 
             raise CalibrationError(f"backtest origin {late[0]}: the update's paths end in {through}, "
                                    "so nothing after it can be forecast")
         obs = [o for o in obs_models.observations(data_dir) if o.year <= through]
+        dobs = [o for o in district_obs.district_observations(data_dir) if o.year <= through]
+        if dobs and any("districts" not in p for p in paths):
+            raise CalibrationError("the update's paths carry no district stocks; run `calibrate --update` again")
+        dvalues = [district_obs.district_values(pd.DataFrame(p["districts"]), dobs) for p in paths] if dobs else []
     for origin in origins:
         if origin >= LAST_YEAR:
             known = [o for o in obs if o.year <= origin]
-            w = path_weights(frames, known)
-            pts = path_points(frames, origin, obs, w)
-            how = (f"{len(frames)} paths of the update, weighted by the {len(known)} figures published to {origin}"
-                   if known else f"{len(frames)} paths of the update, equally weighted")
+            dknown = [o for o in dobs if o.year <= origin]
+            w = path_weights(frames, known, dvalues, dknown)
+            pts = path_points(frames, origin, obs, w, dvalues, dobs)
+            how = (f"{len(frames)} paths of the update, weighted by the {len(known)} city and {len(dknown)} district "
+                   f"figures published to {origin}" if known or dknown else f"{len(frames)} paths of the update, equally weighted")
             pts = pts.assign(source=how, ess=ess(w), generations_run=np.nan, simulations=np.nan)
         else:
             db = None if folder is None else f"{folder}/backtest_{origin}.db"

@@ -12,7 +12,9 @@ through the published years:
 2. each path is weighted by the likelihood of every published figure under its observation model
    (``observations``: a lower bound penalises only a shortfall, an October expectation carries a
    few per cent of error, a Jan–Oct flow is compared with the model's flow over the same months,
-   a preliminary figure has a wider error than a final one);
+   a preliminary figure has a wider error than a final one) and of every district's own figure
+   (``district_observations``, ``sim/data/district_recent.csv``): each path starts from its own
+   drawn district split (``sim/data/district_start.py``), so the splits are conditioned too;
 3. ``keep`` particles are drawn from the weighted set by systematic resampling: the updated
    posterior is their parameter draws, the conditioned start their paths.
 
@@ -39,6 +41,8 @@ import pandas as pd
 
 from ..core.hindcast import latest_year
 from ..data.identity import DATA_DIR
+from ..core import metrics
+from ..experiments import district_observations as district_obs
 from ..experiments import observations as obs_models
 from ..experiments import posterior
 from ..experiments.calibration_file import CALIBRATION_FILE, CalibrationError, load_calibration
@@ -48,10 +52,14 @@ from ..params.parameters import Params
 from .file import _r, _toml, drop_section, stamp_now, systematic
 
 UPDATE_DIR = Path(__file__).resolve().parents[2] / "results" / "calibration" / "update"
-DEFAULTS = dict(per_draw=5, keep=500, scale=1.0, seed=2024)
+# Ten paths per draw: each path also draws its district split, which the districts' own figures
+# condition sharply, so five left an effective sample of about 70 of 1,000.
+DEFAULTS = dict(per_draw=10, keep=500, scale=1.0, seed=2024)
 # The model's city series a published figure can be compared with (obs_models.model_quantity).
 COLUMNS = ("year", "quarter", "tech_enterprises", "high_tech_enterprises", "rd_expenditure", "rd_intensity",
            "registrations_q", "certifications_q", "renewals_q", "specialised_q")
+# The district stocks a district's figure can be compared with (district_obs.district_values).
+DISTRICT_COLUMNS = ("year", "quarter", "adcode", "tech_enterprises", "high_tech_enterprises")
 CHUNK = 10
 
 
@@ -62,14 +70,17 @@ def path_seed(seed: int, draw: int, j: int) -> int:
 
 def run_paths(point: dict, items: list[tuple[int, int, dict]], through: int, scale: float, data_dir=None) -> list[dict]:
     """Run particles (draw index, path seed, draw) through the published years; their quarterly
-    city frames from 2023 on (only the columns the observations need)."""
+    city frames from 2023 on (only the columns the observations need) and the districts' stocks
+    at every quarter's end (so a district figure appended later needs no new run)."""
     out = []
     base = Params().with_overrides(point).with_overrides({"start_year": through, "scale": scale})
     for i, s, draw in items:
         model = InnovationModel(params=posterior.apply_draw(base, draw), seed=s, data_dir=data_dir).run_until(through)
         df = model.datacollector.get_model_vars_dataframe()
         df = df[df["year"] > model.params.start_year][list(COLUMNS)]
-        out.append(dict(draw=i, seed=s, frame=df.to_dict(orient="list")))
+        dist = metrics.district_frame(model)
+        dist = dist[dist["year"] > model.params.start_year][list(DISTRICT_COLUMNS)]
+        out.append(dict(draw=i, seed=s, frame=df.to_dict(orient="list"), districts=dist.to_dict(orient="list")))
         model.release()
     return out
 
@@ -83,13 +94,15 @@ def model_version() -> str:
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
 
 
-def fingerprint(draws, point, through: int, scale: float, seed: int, per_draw: int, data_dir=None) -> str:
+def fingerprint(draws, point, through: int, scale: float, seed: int, data_dir=None) -> str:
+    """What fixes a path (not how many run per draw: path j of draw i is the same whatever their
+    number, so raising ``per_draw`` runs only the new ones)."""
     d = Path(data_dir) if data_dir else DATA_DIR
     files = {f: hashlib.sha256((d / f).read_bytes()).hexdigest()
              for f in ("policy_environment.csv", "district_indicators.csv", "districts.csv")}
     files["model"] = model_version()
     blob = json.dumps(dict(draws=posterior.digest(draws), point=point, through=through, scale=scale, seed=seed,
-                           per_draw=per_draw, files=files), sort_keys=True, default=str)
+                           files=files, district_columns=DISTRICT_COLUMNS), sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -100,7 +113,7 @@ def paths(calibration: dict, through: int, scale: float, seed: int, per_draw: in
     if not draws:
         raise CalibrationError("the calibration file holds no [posterior] draws to update")
     point = calibration["parameters"]
-    key = fingerprint(draws, point, through, scale, seed, per_draw, data_dir)
+    key = fingerprint(draws, point, through, scale, seed, data_dir)
     cache = Path(cache_dir) / f"paths-{key}.jsonl"
     done = {}
     if cache.exists():
@@ -140,20 +153,41 @@ def frames_of(rows: list[dict]) -> list[pd.DataFrame]:
     return [pd.DataFrame(r["frame"]) for r in rows]
 
 
-def weigh(frames: list[pd.DataFrame], obs: list) -> np.ndarray:
-    """Log-likelihood of each particle's path: the sum over the published figures."""
-    return np.array([obs_models.total_log_likelihood(f, obs) for f in frames])
+def district_values_of(rows: list[dict], dobs: list) -> list[dict[str, float]]:
+    """Each path's model value of every district figure (``district_obs.district_values``)."""
+    if not dobs:
+        return [{} for _ in rows]
+    if any("districts" not in r for r in rows):
+        raise CalibrationError("the cached paths carry no district stocks; run the update again with a new cache")
+    return [district_obs.district_values(pd.DataFrame(r["districts"]), dobs) for r in rows]
 
 
-def summary(frames, idx_prior, idx_post, obs) -> dict:
-    """Per published figure: the model's 5/50/95 % before (every path) and after the update."""
+def weigh(frames: list[pd.DataFrame], obs: list, district_values: list[dict] | None = None, dobs=()) -> np.ndarray:
+    """Log-likelihood of each particle's path: the sum over the published city figures and the
+    districts' own figures."""
+    city = np.array([obs_models.total_log_likelihood(f, obs) for f in frames])
+    if not dobs:
+        return city
+    return city + np.array([district_obs.total_log_likelihood(v, dobs) for v in district_values])
+
+
+def district_kind(o) -> str:
+    """How the update's table names a district figure's kind: the quarter it describes, and its doubt."""
+    return f"district_q{o.quarter}" + (f"_{o.doubt}" if o.doubt else "")
+
+
+def summary(frames, idx_prior, idx_post, obs, district_values=(), dobs=()) -> dict:
+    """Per published figure (the city's, then the districts' own): the model's 5/50/95 % before
+    (every path) and after the update."""
     table = {k: [] for k in ("indicator", "year", "kind", "observed", "prior_p05", "prior_p50", "prior_p95",
                              "p05", "p50", "p95")}
-    for o in obs:
-        values = np.array([obs_models.simulated_value(o, f) for f in frames])
-        table["indicator"].append(o.indicator)
+    rows = [(o.indicator, o.kind, [obs_models.simulated_value(o, f) for f in frames], o) for o in obs]
+    rows += [(o.series, district_kind(o), [v[o.key] for v in district_values], o) for o in dobs]
+    for name, kind, simulated, o in rows:
+        values = np.array(simulated)
+        table["indicator"].append(name)
         table["year"].append(o.year)
-        table["kind"].append(o.kind)
+        table["kind"].append(kind)
         table["observed"].append(float(o.value))
         for prefix, idx in (("prior_", idx_prior), ("", idx_post)):
             q = np.quantile(values[idx], [0.05, 0.5, 0.95])
@@ -170,12 +204,13 @@ def update(path: Path | str = CALIBRATION_FILE, per_draw: int = DEFAULTS["per_dr
     table. Every published row is checked before any run."""
     path = Path(path)
     obs = obs_models.observations(data_dir)              # a malformed row stops here, before any work
+    dobs = district_obs.district_observations(data_dir)
     through = latest_year(data_dir)
     calibration = load_calibration(path)
     started = time.monotonic()
     rows = paths(calibration, through, scale, seed, per_draw, workers, progress, cache_dir, data_dir)
-    frames = frames_of(rows)
-    loglik = weigh(frames, obs)
+    frames, dvalues = frames_of(rows), district_values_of(rows, dobs)
+    loglik = weigh(frames, obs, dvalues, dobs)
     w = np.exp(loglik - loglik.max())
     w /= w.sum()
     # shuffled (seeded): systematic resampling returns the particles in draw order, and the first
@@ -185,11 +220,12 @@ def update(path: Path | str = CALIBRATION_FILE, per_draw: int = DEFAULTS["per_dr
     draws_of = np.array([r["draw"] for r in rows])
     table = dict(
         method=("sequential importance resampling of (posterior draw, seed) paths through the published years "
-                "under the policy as written, weighted by the observation models of sim/experiments/observations.py"),
+                "under the policy as written, each from its own drawn district split, weighted by the observation "
+                "models of sim/experiments/observations.py and district_observations.py"),
         created=stamp_now(), through=through, scale=scale, seed=seed, per_draw=per_draw, particles=len(rows),
         keep=keep, ess=round(float(1 / (w ** 2).sum()), 2), unique_draws=int(len(set(draws_of[chosen]))),
         runtime_seconds=round(time.monotonic() - started, 1),
-        observations=summary(frames, np.arange(len(rows)), chosen, obs),
+        observations=summary(frames, np.arange(len(rows)), chosen, obs, dvalues, dobs),
         draw=[int(draws_of[k]) for k in chosen], path_seed=[int(rows[k]["seed"]) for k in chosen])
     write_conditioned(path, table)
     return table

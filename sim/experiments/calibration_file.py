@@ -97,6 +97,8 @@ _SKILL = ("horizon", "kind", "n", "n_scored", "n_bounds", "model_cover50", "tren
           "trend_bound_met")
 _BACKTEST_NEW = ("skill", "verdict", "scored", "bounds", "trend_window", "trend_history", "aim_coverage50",
                  "aim_skill_horizons")
+# Since the districts' own figures of 2023 on: the district bands' coverage (absent in older files).
+_BACKTEST_DISTRICTS = ("district_points", "district_coverage50", "district_coverage90", "aim_district_coverage90")
 _BACKTEST_OLD = ("by_kind", "mean_ape")
 _HELD_YEAR = Num(FIT_YEARS[0], 2100, integer=True)
 
@@ -124,6 +126,8 @@ CALIBRATION_BACKTEST = Table({
     "coverage90": _SHARE_N, "median_ape": _PCT_N, "mean_ape": _PCT, "aim_coverage90": _SHARE,
     "aim_coverage50": ListOf(_SHARE, 2, 2), "aim_skill_horizons": ListOf(Num(1, 10, integer=True), 1, 10),
     "aim_median_ape": _PCT, "aim_met": Flag(), "verdict": ListOf(Text(), 1, 1000),
+    "district_points": _COUNT, "district_coverage50": _SHARE_N, "district_coverage90": _SHARE_N,
+    "aim_district_coverage90": _SHARE,
     "skill": Table({"horizon": ListOf(_HORIZON, 1, 1000), "kind": ListOf(Text(), 1, 1000),
                     **{k: ListOf(_COUNT, 1, 1000) for k in ("n", "n_scored", "n_bounds")},
                     **{k: ListOf(_NUM_N, 1, 1000) for k in _SKILL[5:]}}),
@@ -131,7 +135,8 @@ CALIBRATION_BACKTEST = Table({
                       "coverage50": ListOf(_SHARE, 1, 100), "coverage90": ListOf(_SHARE, 1, 100),
                       "median_ape": ListOf(_PCT, 1, 100), "mean_ape": ListOf(_PCT, 1, 100)}),
 }, optional=("population", "budget", "generations", "accept", "seed", "search_scale", "update_through",
-             "update_scale", "update_seed", "update_per_draw", "update_paths", *_BACKTEST_NEW, *_BACKTEST_OLD),
+             "update_scale", "update_seed", "update_per_draw", "update_paths", *_BACKTEST_NEW, *_BACKTEST_OLD,
+             *_BACKTEST_DISTRICTS),
     extra=(r"origin_\d{4}", "origin_<year>", Table({
         "source": Text(), "ess": Num(0), "generations_run": Num(0, 50, integer=True), "simulations": _COUNT,
         "points": _COUNT, "scored": _COUNT, "coverage50": _SHARE_N, "coverage90": _SHARE_N, "median_ape": _PCT_N,
@@ -289,6 +294,11 @@ def _check_backtest(path, bt) -> None:
         if k not in bt:
             raise DataKeyError(path, f"backtest.{k}", "missing" + (" (a backtest with [backtest.skill] has it)" if new else ""),
                                "re-run `python run.py calibrate --backtest`")
+    present = [k for k in _BACKTEST_DISTRICTS if k in bt]
+    if present and len(present) < len(_BACKTEST_DISTRICTS):
+        k = next(k for k in _BACKTEST_DISTRICTS if k not in bt)
+        raise DataKeyError(path, f"backtest.{k}", f"missing (the backtest has {present[0]})",
+                           "re-run `python run.py calibrate --backtest`")
     for name, cols, what in (("skill", _SKILL, "row (horizon, kind)"), ("by_kind", ("kind",), "kind")):
         table = bt.get(name, {})
         for k, v in table.items():

@@ -249,11 +249,23 @@ def forecast_quality_html(calibration: str | Path | None, result: EnsembleResult
             f"{bt['aim_coverage50'][1]:.0%} inside the 50 % bands, skill above 0 at "
             f"{' and '.join(map(str, bt['aim_skill_horizons']))} years ahead: this calibration "
             f"<b>{'meets' if bt['aim_met'] else 'does not meet'}</b> them.</p><table>{head}{''.join(rows)}</table>"
-            f"<ul>{words}</ul><details><summary>Every held-out point (red: a scored figure outside the model's 90 % "
+            f"<ul>{words}</ul>{_district_coverage(bt)}<details><summary>Every held-out point (red: a scored figure outside the model's 90 % "
             f"band)</summary><table>{detail_head}{''.join(detail)}</table></details><p class=note>The bands hold parameter "
             "uncertainty and chance: " + (f"to 2021 single runs per posterior particle at the search scale "
             f"({bt['search_scale']}), " if "search_scale" in bt else "") + "from 2022 the update's paths. No figure "
             f"of a year after 2024 is used. The trend read {html.escape(bt['trend_history'])}.{_fixed_caveat(result)}</p>")
+
+
+def _district_coverage(bt: dict) -> str:
+    """The district bands' coverage (no trend forecasts a district, so it is not in the skill table)."""
+    if not bt.get("district_points"):
+        return ""
+    c90, aim = bt["district_coverage90"], bt["aim_district_coverage90"]
+    return (f"<p{' class=miss' if c90 < aim else ''}>District bands: {c90:.0%} of the {bt['district_points']} districts' "
+            f"own figures held out lie inside their 90 % bands (aim ≥ {aim:.0%}), {bt['district_coverage50']:.0%} inside "
+            "their 50 % bands. To 2021 these are the figures districts published for 2020–2022, which the start "
+            "itself leaned on (the 2017 split takes the 2022 shares, own figures included); from 2022 the figures "
+            "of 2023–2024, which nothing in the model saw before.</p>")
 
 
 def _fixed_caveat(result: EnsembleResult | None) -> str:
