@@ -40,6 +40,13 @@ def posterior():
 
 
 @pytest.fixture
+def exact(monkeypatch):
+    """The model's own sample, without the published figure's error, so that hand-computed
+    quantiles and CRPS hold exactly (the error is tested on its own below)."""
+    monkeypatch.setattr(bt, "predictive", lambda values, weights, sigma, key: (values, weights))
+
+
+@pytest.fixture
 def searched(monkeypatch):
     calls = []
 
@@ -78,7 +85,7 @@ def districts(f: float) -> dict:
 PATHS = [dict(draw=i, seed=i, frame=frame(f), districts=districts(f)) for i, f in enumerate((0.9, 0.95, 1.0, 1.05, 1.1, 1.15))]
 
 
-def test_the_origins_in_the_history_forecast_its_held_out_points_from_the_weighted_particles(searched):
+def test_the_origins_in_the_history_forecast_its_held_out_points_from_the_weighted_particles(searched, exact):
     pts = bt.backtest(origins=(2019, 2021), progress=False)
     assert searched == [2021, 2019] and list(pts.origin.unique()) == [2021, 2019]
     obs = C.observed()
@@ -96,7 +103,7 @@ def test_the_origins_in_the_history_forecast_its_held_out_points_from_the_weight
         bt.backtest(origins=(2022,))
 
 
-def test_each_point_gets_its_weighted_crps_and_the_trend_of_its_published_history(searched):
+def test_each_point_gets_its_weighted_crps_and_the_trend_of_its_published_history(searched, exact):
     p, table, words, used = scored_backtest(bt.backtest(origins=(2019, 2021), progress=False))
     # at the value with weight 0.75, 20 % above with 0.25: E|X−y| − ½E|X−X'| = 0.05·y − 0.0375·y
     city = p[p.series != TOO_HIGH]
@@ -115,7 +122,7 @@ def test_each_point_gets_its_weighted_crps_and_the_trend_of_its_published_histor
     assert used == ["rd_expenditure 2023 = 750 (preliminary)", "rd_intensity 2023 = 2.45 (preliminary)"]
 
 
-def test_the_origins_after_the_fit_use_the_update_paths_equally_then_weighted_by_the_2023_figures(monkeypatch):
+def test_the_origins_after_the_fit_use_the_update_paths_equally_then_weighted_by_the_2023_figures(monkeypatch, exact):
     monkeypatch.setattr(bt, "search", lambda **kw: pytest.fail("no search after 2021"))
     pts = bt.backtest(origins=(2022, 2023), paths=PATHS, progress=False)
     published = [o for o in observations() if o.year <= 2024]
@@ -144,6 +151,28 @@ def test_the_origins_after_the_fit_use_the_update_paths_equally_then_weighted_by
         bt.backtest(origins=(2023,), paths=[dict(r, frame={k: v[:4] for k, v in r["frame"].items()}) for r in PATHS])
     with pytest.raises(CalibrationError, match="no district stocks"):
         bt.backtest(origins=(2022,), paths=[{k: v for k, v in r.items() if k != "districts"} for r in PATHS])
+
+
+def test_a_published_figure_is_forecast_with_its_stated_error_around_the_models_value():
+    # one simulated value, a level of a verified figure: the predictive is log-normal around it
+    sigma = bt.history_sigma("high_tech_enterprises", "verified")
+    assert sigma == pytest.approx(np.hypot(0.02, 0.04))
+    assert bt.history_sigma("high_tech_enterprises_added", "verified") == pytest.approx(np.hypot(0.02, 0.12))
+    assert bt.history_sigma("tech_enterprises@500113", "verified") > 0.25 and bt.history_sigma("tier_agreement", "verified") == 0
+    values, weights = np.full(400, 1000.0), np.ones(400)
+    v, w = bt.predictive(values, weights, sigma, "2022:x:2024:level")
+    assert len(v) == len(w) == 400 * bt.ERROR_DRAWS
+    q05, q50, q95 = (bt.weighted_quantile(v, w, q) for q in (0.05, 0.5, 0.95))
+    assert q05 == pytest.approx(1000 * np.exp(-1.645 * sigma), rel=0.01) and q50 == pytest.approx(1000, rel=0.005)
+    assert q95 == pytest.approx(1000 * np.exp(1.645 * sigma), rel=0.01)
+    again, _ = bt.predictive(values, weights, sigma, "2022:x:2024:level")
+    other, _ = bt.predictive(values, weights, sigma, "2023:x:2024:level")
+    assert np.array_equal(v, again) and not np.array_equal(v, other)          # seeded by the point
+    assert bt.predictive(values, weights, 0.0, "k")[0] is values
+    # so a point's band is wider than its paths' own spread
+    pts = bt.path_points([pd.DataFrame(p["frame"]) for p in PATHS], 2022, observations())
+    hi = pts[(pts.series == "high_tech_enterprises") & (pts.year == 2024)].iloc[0]
+    assert hi.p95 - hi.p05 > 1.15 * 9200 - 0.9 * 9200
 
 
 def run_cli(args):

@@ -17,15 +17,19 @@ would have made had it stopped there. Each figure is compared with its model qua
 
 Per held-out point (at most ``MAX_HORIZON`` years after its origin, none after
 ``LAST_FORECAST_YEAR``): origin, series, year, horizon, kind of statement, the published value,
-the weighted 5/25/50/75/95 % quantiles, the absolute percentage error of the median, whether the
-value lies inside the 50 % and 90 % bands, and the sample (``values``, ``weights``) that
-``file.scored_backtest`` scores against the trend. The scoring is not here because ``skill``
+the weighted 5/25/50/75/95 % quantiles of the predictive of the published figure (the model's
+value times the figure's stated error: the observation model the update weighs with, the
+statement's own error and the model's, ``predictive``), the absolute percentage error of the
+median, whether the value lies inside the 50 % and 90 % bands, and the sample (``values``,
+``weights``) that ``file.scored_backtest`` scores against the trend. The scoring is not here because ``skill``
 reads this module's quantile levels. The kind of a history point is 'level': a final published
 figure (a yearly addition being the difference of two final year-end stocks); after 2022 it is the
 file's own kind (level, preliminary, a bound, an expectation, a flow, part of a year).
 """
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -63,8 +67,39 @@ def ess(weights) -> float:
     return float(w.sum() ** 2 / (w ** 2).sum())
 
 
+# Draws of the observation error per simulated value: the predictive of a published figure is the
+# model's value times its stated error, sampled (seeded by the point) rather than integrated.
+ERROR_DRAWS = 20
+
+
+def history_sigma(series: str, status: str) -> float:
+    """The log-scale error of a published history point around the model's value, as the update's
+    observation models state it (``observations``, ``district_observations``): the statement's
+    own error and the model's (a level's, a yearly addition's, a district's). The tier agreement
+    is the model's own count: none."""
+    if series == TIERS:
+        return 0.0
+    own = obs_models.SIGMA_BY_STATUS.get(status, obs_models.SIGMA_ESTIMATED)
+    if is_district(series):
+        return float(np.sqrt(own ** 2 + district_obs.SIGMA_DEFINITION ** 2 + district_obs.MODEL_ERROR_DISTRICT ** 2))
+    model = obs_models.MODEL_ERROR_FLOW if series.endswith("_added") else obs_models.MODEL_ERROR_LEVEL
+    return float(np.hypot(own, model))
+
+
+def predictive(values: np.ndarray, weights: np.ndarray, sigma: float, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted sample of a published figure: each simulated value times ``ERROR_DRAWS`` draws
+    of its log-normal error ``sigma`` (the same draws for the same ``key`` on every machine)."""
+    if not sigma:
+        return values, weights
+    rng = np.random.default_rng(zlib.crc32(key.encode()))
+    noise = np.exp(sigma * rng.standard_normal((len(values), ERROR_DRAWS)))
+    return (values[:, None] * noise).ravel(), np.repeat(weights, ERROR_DRAWS)
+
+
 def _point(origin: int, series: str, year: int, kind: str, value: float, values: np.ndarray, weights: np.ndarray,
-           trend_comparable: bool) -> dict:
+           trend_comparable: bool, sigma: float = 0.0) -> dict:
+    values, weights = predictive(np.asarray(values, float), np.asarray(weights, float), sigma,
+                                 f"{origin}:{series}:{year}:{kind}")
     q = {k: weighted_quantile(values, weights, p) for k, p in QUANTILES.items()}
     return dict(origin=int(origin), series=series, year=int(year), horizon=int(year - origin), kind=kind,
                 observed=float(value), **q, ape=100.0 * abs(q["p50"] - value) / abs(value),
@@ -79,7 +114,8 @@ def forecast_points(posterior: pd.DataFrame, origin: int, data_dir=None) -> pd.D
     held = obs[(obs.year > origin) & (obs.year <= origin + MAX_HORIZON)]
     w = posterior["weight"].to_numpy(float)
     return pd.DataFrame([_point(origin, r.series, r.year, HISTORY_KIND, r.value,
-                                posterior[f"stat:{r.series}:{r.year}"].to_numpy(float), w, True)
+                                posterior[f"stat:{r.series}:{r.year}"].to_numpy(float), w, True,
+                                history_sigma(r.series, r.status))
                          for r in held.itertuples()])
 
 
@@ -109,11 +145,13 @@ def path_points(frames: list[pd.DataFrame], origin: int, obs: list, weights=None
     # certificate granted) while the history's yearly additions are net changes of the stock, so
     # no trend of the history forecasts them
     rows = [_point(origin, o.indicator, o.year, o.kind, o.value,
-                   np.array([obs_models.simulated_value(o, f) for f in frames]), w, not o.is_flow)
+                   np.array([obs_models.simulated_value(o, f) for f in frames]), w, not o.is_flow, o.sigma)
             for o in obs if origin < o.year <= last]
     # a district figure has no published history to draw a trend through: scored for coverage only
+    # its error without the branch in which it measures something else: a band that covers a
+    # figure only by calling it an outlier would say nothing
     rows += [_point(origin, o.series, o.year, HISTORY_KIND, o.value, np.array([v[o.key] for v in district_values]),
-                    w, False)
+                    w, False, o.sigma)
              for o in district_known if origin < o.year <= last]
     return pd.DataFrame(rows)
 

@@ -251,7 +251,8 @@ def forecast_quality_html(calibration: str | Path | None, result: EnsembleResult
             f"<b>{'meets' if bt['aim_met'] else 'does not meet'}</b> them.</p><table>{head}{''.join(rows)}</table>"
             f"<ul>{words}</ul>{_district_coverage(bt)}<details><summary>Every held-out point (red: a scored figure outside the model's 90 % "
             f"band)</summary><table>{detail_head}{''.join(detail)}</table></details><p class=note>The bands hold parameter "
-            "uncertainty and chance: " + (f"to 2021 single runs per posterior particle at the search scale "
+            "uncertainty, chance and the published figure's stated error around the model's value (its observation "
+            "model, as the update weighs it): " + (f"to 2021 single runs per posterior particle at the search scale "
             f"({bt['search_scale']}), " if "search_scale" in bt else "") + "from 2022 the update's paths. No figure "
             f"of a year after 2024 is used. The trend read {html.escape(bt['trend_history'])}.{_fixed_caveat(result)}</p>")
 
