@@ -60,11 +60,12 @@ def test_a_bad_cell_names_the_file_the_line_and_the_column(tmp_path, column, val
     assert says in str(e)
 
 
-def test_a_data_folder_without_the_file_has_no_district_figures(tmp_path):
+def test_a_data_folder_without_the_file_is_refused_by_name(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(identity.DATA_DIR, data, ignore=shutil.ignore_patterns("__pycache__", "*.toml", "*.geojson",
                                                                            district_recent.FILE))
-    assert D.district_observations(data) == []
+    with pytest.raises(DataError, match=district_recent.FILE):
+        D.district_observations(data)
 
 
 def test_the_mixture_peaks_at_the_figure_and_never_rules_a_path_out():

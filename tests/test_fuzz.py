@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sim.core.hindcast import load_policy_environment
+from sim.data.district_recent import load_district_recent
 from sim.data.recent import load_recent
 from sim.data import actors, datasets, identity
 from sim.data.tables import DataError
@@ -376,7 +377,7 @@ LOADERS = [lambda d: datasets.load_districts(d, 2022), lambda d: datasets.load_d
            actors.load_universities, actors.load_leading_firms, actors.load_industry_directions,
            actors.load_paired_assistance, actors.load_sichuan_chongqing, actors.load_city_history,
            actors.load_district_history, datasets.load_boundaries, load_policy_environment, datasets.load_hindcast_indicators,
-           load_recent]
+           load_recent, load_district_recent]
 CELL_JUNK = ["", " ", "x", "-1", "0", "nan", "inf", "1e400", "9" * 5000, "\x00", '"', "500999", "500101", "2017", "é" * 3]
 HINDCAST_FILES = ("district_indicators.csv", "hindcast_2017.csv", "policy_environment.csv", "universities.csv")
 # Damage no valid file can carry: each must be caught by the loaders.

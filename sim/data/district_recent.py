@@ -39,12 +39,9 @@ def _schema(codes) -> SchemaT:
 
 
 def load_district_recent(data_dir=None) -> pd.DataFrame:
-    """The rows of ``district_recent.csv``, sorted by (adcode, indicator, year, quarter); an
-    empty table (same columns) when the data folder has no such file."""
+    """The rows of ``district_recent.csv``, sorted by (adcode, indicator, year, quarter)."""
     d = identity.data_folder(data_dir)
     path = d / FILE
-    if not path.exists():
-        return pd.DataFrame(columns=list(_schema(None)))
     return _cached(str(path), stamp(path), identity.adcodes(d)).copy()
 
 
