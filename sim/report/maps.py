@@ -35,8 +35,8 @@ MAPS = {
 }
 # How sure the medians are: each district's 5–95 % band across the replicates, as a share of its median.
 BAND_MAPS = {
-    "high_tech_enterprises": "高新技术企业 90 % 区间宽度 high-tech enterprises: width of the 5–95 % band",
-    "rd_expenditure": "R&D 经费 90 % 区间宽度 R&D expenditure: width of the 5–95 % band",
+    "high_tech_enterprises": "高新技术企业 90 % 区间宽度 high-tech: band width",
+    "rd_expenditure": "R&D 经费 90 % 区间宽度 R&D: band width",
 }
 BAND_UNIT = "(p95 − p05) / median, % (grey: median 0)"
 # Each map's start stock: its districts whose start value is their own figure are outlined.
