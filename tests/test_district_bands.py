@@ -4,6 +4,7 @@ the districts whose start values are their own published figures."""
 
 import html
 import json
+import dataclasses
 import re
 import shutil
 
@@ -113,6 +114,12 @@ def test_the_district_table_gives_each_stocks_band_and_whether_its_start_is_publ
     assert "● marks a start value (end-2022) that is the district's own published figure" in text
     assert "the 5–95 % band of the runs" in text and DISTRICT_QUANTILES in text
     assert "In the median run," in text and "lags on T3" in text                 # T3's sentence and column stay
+    # the runs drew where the districts start, and the note says so (not for a point start)
+    assert "Each run starts from its own draw of the estimated values" in text
+    scenario = dataclasses.replace(result.scenario, params=result.scenario.params.with_overrides(
+        {"behaviour": {"district_start_spread": 0.0}}))
+    point = dataclasses.replace(result, scenario=scenario)
+    assert "its own draw" not in ranking_html(point)
 
 
 def test_the_maps_outline_the_districts_that_start_from_their_own_figures_and_show_the_band(folder, result):

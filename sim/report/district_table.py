@@ -46,8 +46,9 @@ def _stock_cell(q, count: bool, digits: int) -> str:
             f"</span>{mark}")
 
 
-def start_note(quantiles: pd.DataFrame, until: int) -> str:
-    """Under the district table: how to read its bands and start markers."""
+def start_note(quantiles: pd.DataFrame, until: int, drawn: bool = False) -> str:
+    """Under the district table: how to read its bands and start markers (``drawn``: each run
+    started from its own draw of the estimated values)."""
     first = quantiles[quantiles["year"] == quantiles["year"].min()]
     marks = ""
     if (first["start_status"] != "").any():      # the runs start from the state start_status describes
@@ -57,6 +58,10 @@ def start_note(quantiles: pd.DataFrame, until: int) -> str:
                  f"figure, {START_MARKS[ESTIMATED]} one estimated as the district's share of a city total (split by "
                  "proxies), which is less certain. Own start figures: "
                  + ", ".join(f"{names[c]} {own.get(c, 0)}" for c in STOCKS) + f" of the {first['adcode'].nunique()} districts.")
+        if drawn:
+            marks += (" Each run starts from its own draw of the estimated values, as far from the estimate as the "
+                      "estimation method missed where districts published their own figures, so an estimated "
+                      "district's band holds where it started as well as what followed.")
     return (f"<p class=note>Tech SMEs, high-tech enterprises and R&D: the median over the runs at the end of {until} "
             f"and, in brackets, the 5–95 % band of the runs (nine in ten fall inside it).{marks} The results folder's "
             f"{DISTRICT_QUANTILES} holds these bands at every year end.</p>")
@@ -93,4 +98,9 @@ def ranking_html(result: EnsembleResult) -> str:
             f"least {'half' if MOSTLY == 0.5 else f'{100 * MOSTLY:.0f} %'} of them. R&D growth is the median of the runs' growth from {lag.start_year} to "
             f"{lag.year}; the other figures are medians over the runs at the end of {until}; a district's tier is "
             "the one most runs give it.</p>"
-            f"<table>{head}{''.join(rows)}</table>{start_note(quantiles, until)}")
+            f"<table>{head}{''.join(rows)}</table>{start_note(quantiles, until, bool(drawn_start(result)))}")
+
+
+def drawn_start(result: EnsembleResult) -> float:
+    """How far the runs' district starts were drawn (0: every run from the point estimate)."""
+    return float(result.scenario.params.behaviour.district_start_spread)
