@@ -22,6 +22,7 @@ import pytest
 
 from sim.calibration import cli as calibration_cli
 from sim.core.hindcast import load_policy_environment
+from sim.data.district_recent import load_district_recent
 from sim.data.recent import load_recent
 from sim.data import actors, datasets, identity
 from sim.data.tables import DataError
@@ -373,6 +374,7 @@ LOADERS = {
     "policy_parameters.csv": actors.load_policy_parameters,
     "policy_environment.csv": load_policy_environment,
     "city_recent.csv": load_recent,
+    "district_recent.csv": load_district_recent,
     "boundaries.geojson": datasets.load_boundaries,
     "evaluation_fit.toml": actors.load_evaluation_fit,
     "calibration.toml": lambda d: load_calibration(identity.data_folder(d) / "calibration.toml"),
@@ -390,7 +392,7 @@ MUST_FAIL = {"cut mid-line", "empty", "not UTF-8", "header only", "a folder", "m
              "unknown key", "wrong type", "invalid TOML", "feature dropped"}
 # Damage that changes nothing a loader returns: every loader must accept it.
 MUST_PASS = {"rows reversed", "features reversed", "same content"}
-NEGATIVE = {"city_recent.csv": "value", "district_indicators.csv": "value", "hindcast_2017.csv": "value", "city_history.csv": "value",
+NEGATIVE = {"city_recent.csv": "value", "district_recent.csv": "value", "district_indicators.csv": "value", "hindcast_2017.csv": "value", "city_history.csv": "value",
             "district_history.csv": "value", "platforms.csv": "year", "policy_environment.csv": "year"}
 NAMES = {"leading_firms.csv": ("name_zh", "name_en"), "universities.csv": ("name_zh", "name_en"),
          "industry_directions.csv": ("name_zh", "name_en"), "districts.csv": ("name_zh", "name_pinyin")}
