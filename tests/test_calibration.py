@@ -204,9 +204,13 @@ def test_malformed_hindcast_data_is_named(tmp_path):
         datasets.load_hindcast_indicators(data)
 
 
-def test_backtest_coverage_is_counted_from_weighted_bands_and_reaches_file_and_report(tmp_path):
+def test_backtest_coverage_is_counted_from_weighted_bands_and_reaches_file_and_report(tmp_path, monkeypatch):
+    import importlib
     from sim.calibration.backtest import forecast_points, weighted_quantile
     from sim.report.html import forecast_quality_html
+    # the particles' own values (the published figure's error is tested in test_backtest.py)
+    monkeypatch.setattr(importlib.import_module("sim.calibration.backtest"), "predictive",
+                        lambda values, weights, sigma, key: (values, weights))
 
     assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.1, 0.8]), 0.5) == 3.0
     obs = C.observed()

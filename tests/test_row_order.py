@@ -15,6 +15,7 @@ import pytest
 
 from sim.core import metrics
 from sim.core.hindcast import load_policy_environment
+from sim.data.district_recent import load_district_recent
 from sim.data.recent import load_recent
 from sim.data import actors, datasets, identity
 from sim.model import InnovationModel
@@ -65,6 +66,7 @@ LOADERS = {
     "policy_parameters.csv": actors.load_policy_parameters,
     "policy_environment.csv": load_policy_environment,
     "city_recent.csv": load_recent,
+    "district_recent.csv": load_district_recent,
 }
 
 
