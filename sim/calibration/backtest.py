@@ -11,7 +11,7 @@ Origins after it (2022, 2023): the calibration file's own posterior, fitted on 2
 the figures published since (``sim/data/city_recent.csv``) through the update's paths
 (``update.paths``: every posterior draw run ``per_draw`` times through the published years). At
 2022 every path weighs the same; at a later origin each is weighted by the likelihood of the
-figures published up to it, the sum ``update.weigh`` takes, so the forecast is the one the update
+figures published up to it, the sum ``weigh`` takes (the update's own weighing), so the forecast is the one the update
 would have made had it stopped there. Each figure is compared with its model quantity
 (``observations.simulated_value``: a January–October flow with the model's flow over those months).
 
@@ -119,15 +119,36 @@ def forecast_points(posterior: pd.DataFrame, origin: int, data_dir=None) -> pd.D
                          for r in held.itertuples()])
 
 
+def frames_of(paths: list[dict]) -> list[pd.DataFrame]:
+    """The update's paths' quarterly city frames (each built once: weights and bands read the same)."""
+    return [pd.DataFrame(p["frame"]) for p in paths]
+
+
+def district_values_of(paths: list[dict], dobs: list) -> list[dict[str, float]]:
+    """Each path's model value of every district figure (``district_obs.district_values``)."""
+    if not dobs:
+        return [{} for _ in paths]
+    if any("districts" not in p for p in paths):
+        raise CalibrationError("the update's paths carry no district stocks; run `python run.py calibrate --update` again")
+    return [district_obs.district_values(pd.DataFrame(p["districts"]), dobs) for p in paths]
+
+
+def weigh(frames: list[pd.DataFrame], obs: list, district_values: list[dict] | None = None, dobs=()) -> np.ndarray:
+    """Log-likelihood of each path: the sum over the published city figures ``obs`` and the
+    districts' own figures ``dobs`` (with each path's values of them), as the update weighs it."""
+    city = np.array([obs_models.total_log_likelihood(f, obs) for f in frames])
+    if not dobs:
+        return city
+    return city + np.array([district_obs.total_log_likelihood(v, dobs) for v in district_values])
+
+
 def path_weights(frames: list[pd.DataFrame], known: list, district_values=(), district_known=()) -> np.ndarray:
     """Each path's weight given the figures ``known`` at the origin (and the districts' own
     figures ``district_known``, with each path's values of them): the likelihood the update gives
-    it (``update.weigh``), normalised; equal weights when nothing is known yet."""
+    it (``weigh``), normalised; equal weights when nothing is known yet."""
     if not known and not district_known:
         return np.full(len(frames), 1.0 / len(frames))
-    ll = np.array([obs_models.total_log_likelihood(f, known) for f in frames])
-    if district_known:
-        ll = ll + np.array([district_obs.total_log_likelihood(v, district_known) for v in district_values])
+    ll = weigh(frames, known, district_values, district_known)
     if not np.isfinite(ll.max()):
         raise CalibrationError(f"no path of the update is compatible with the figures published to {known[-1].year}")
     w = np.exp(ll - ll.max())
@@ -183,16 +204,14 @@ def backtest(origins=ORIGINS, population: int = DEFAULTS["population"], budget: 
     if late:
         if not paths:
             raise CalibrationError(f"backtest origin {late[0]}: forecasts with the update's paths, and none were given")
-        frames = [pd.DataFrame(p["frame"]) for p in paths]
+        frames = frames_of(paths)
         through = min(int(min(f["year"].max() for f in frames)), LAST_FORECAST_YEAR)
         if late[0] >= through:
             raise CalibrationError(f"backtest origin {late[0]}: the update's paths end in {through}, "
                                    "so nothing after it can be forecast")
         obs = [o for o in obs_models.observations(data_dir) if o.year <= through]
         dobs = [o for o in district_obs.district_observations(data_dir) if o.year <= through]
-        if dobs and any("districts" not in p for p in paths):
-            raise CalibrationError("the update's paths carry no district stocks; run `calibrate --update` again")
-        dvalues = [district_obs.district_values(pd.DataFrame(p["districts"]), dobs) for p in paths] if dobs else []
+        dvalues = district_values_of(paths, dobs)
     for origin in origins:
         if origin >= LAST_YEAR:
             known = [o for o in obs if o.year <= origin]

@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..core.hindcast import latest_year
 from ..data.identity import DATA_DIR
@@ -49,6 +48,7 @@ from ..experiments.calibration_file import CALIBRATION_FILE, CalibrationError, l
 from ..experiments.executors import executor
 from ..model import InnovationModel
 from ..params.parameters import Params
+from .backtest import district_values_of, frames_of, weigh
 from .file import _r, _toml, drop_section, stamp_now, systematic
 
 UPDATE_DIR = Path(__file__).resolve().parents[2] / "results" / "calibration" / "update"
@@ -146,29 +146,6 @@ def paths(calibration: dict, through: int, scale: float, seed: int, per_draw: in
     if progress and missing:
         print()
     return [done[(t[0], t[1])] for t in todo]
-
-
-def frames_of(rows: list[dict]) -> list[pd.DataFrame]:
-    """The paths' quarterly city frames (each built once: weights and bands read the same)."""
-    return [pd.DataFrame(r["frame"]) for r in rows]
-
-
-def district_values_of(rows: list[dict], dobs: list) -> list[dict[str, float]]:
-    """Each path's model value of every district figure (``district_obs.district_values``)."""
-    if not dobs:
-        return [{} for _ in rows]
-    if any("districts" not in r for r in rows):
-        raise CalibrationError("the cached paths carry no district stocks; run the update again with a new cache")
-    return [district_obs.district_values(pd.DataFrame(r["districts"]), dobs) for r in rows]
-
-
-def weigh(frames: list[pd.DataFrame], obs: list, district_values: list[dict] | None = None, dobs=()) -> np.ndarray:
-    """Log-likelihood of each particle's path: the sum over the published city figures and the
-    districts' own figures."""
-    city = np.array([obs_models.total_log_likelihood(f, obs) for f in frames])
-    if not dobs:
-        return city
-    return city + np.array([district_obs.total_log_likelihood(v, dobs) for v in district_values])
 
 
 def district_kind(o) -> str:

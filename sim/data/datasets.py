@@ -243,9 +243,18 @@ def load_districts(data_dir=None, year: int = 2022) -> pd.DataFrame:
     d = data_folder(data_dir)
     # Every model builds this view; ensembles and calibration build thousands of models, so the
     # validated view is kept until one of its files changes.
-    stamps = tuple(stamp(d / f) for f in ("districts.csv", "district_indicators.csv", "boundaries.geojson",
-                                           "hindcast_2017.csv", "platforms.csv"))
-    return _districts_view(str(d), year, stamps).copy()
+    return _districts_view(str(d), year, view_stamps(d)).copy()
+
+
+# The files the districts view is built from.
+VIEW_FILES = ("districts.csv", "district_indicators.csv", "boundaries.geojson", "hindcast_2017.csv", "platforms.csv")
+
+
+def view_stamps(data_dir=None) -> tuple:
+    """The stamps of the files the districts view is read from: what a cache of anything derived
+    from the view is keyed by."""
+    d = data_folder(data_dir)
+    return tuple(stamp(d / f) for f in VIEW_FILES)
 
 
 @functools.lru_cache(maxsize=8)

@@ -10,6 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
 from sim.data import district_start as ds  # noqa: E402
 
 NAMES = {"tech_enterprises": "tech-based SMEs", "high_tech_enterprises": "high-tech enterprises",
@@ -25,8 +28,6 @@ def main() -> None:
         print(f"| {NAMES[r.stock]} | {r.proxy} | {r.anchors} | {r.rms:.2f} | {r.worst:.2f} | {r.bias:+.2f} | {mark} |")
     print()
     # With two to four anchors a ranking is fragile: the winner when each anchor in turn is dropped.
-    import numpy as np
-    import pandas as pd
     misses = pd.DataFrame([{"stock": m.stock, "proxy": m.proxy, "name": m.name, "e": m.log_error}
                            for m in ds.leave_one_out()])
     for stock, sub in misses.groupby("stock", sort=False):
