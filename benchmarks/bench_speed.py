@@ -200,7 +200,10 @@ def one_after_another(replicates: int, posterior: bool) -> list[tuple[float, int
     """Full-scale replicates 0..``replicates``-1 of the baseline 2022→2030 (2023–2024 replayed) in this process, run as
     an ensemble task runs them (build, run, tables, release, its garbage collection), at the
     fixed point or each with its posterior draw: per replicate the seconds of its run, its firm
-    rows at 2030 and the process's resident memory after it."""
+    rows at 2030, the process's resident memory after it, the largest its firm table grew at any
+    quarter's end (after entry, before the year's compaction) and the real firms a row stood for at
+    the end (more than one where the run's bound on rows coarsened it, ``sim/core/resolution.py``)."""
+    from sim import InnovationModel
     from sim.experiments import ensemble, scenarios
     from sim.model import replicate_seed
     scenario = scenarios.load("baseline")
@@ -208,19 +211,26 @@ def one_after_another(replicates: int, posterior: bool) -> list[tuple[float, int
     for k in range(replicates):
         t = time.perf_counter()
         seed, future = scenario.replicate_seeds(k) if posterior else (replicate_seed(scenario.seed, k), None)
-        model = ensemble.simulate(scenario.replicate_params(k) if posterior else scenario.params, seed, 2030, future)
+        # ensemble.simulate's run, quarter by quarter, to see the table at its largest
+        model = InnovationModel(params=scenario.replicate_params(k) if posterior else scenario.params, seed=seed,
+                                future_seed=future)
+        largest = model.firms.n
+        while not model.reached(2030):
+            model.step()
+            largest = max(largest, model.firms.n)
         seconds, rows = time.perf_counter() - t, model.firms.n
         ensemble.replicate_tables(model, scenario.name, k, scenario.targets)
+        per_row = 1 / model.resolution
         model.release()
         del model
         ensemble.collect_garbage()
-        out.append((seconds, rows, rss_mb()))
+        out.append((seconds, rows, rss_mb(), largest, per_row))
     return out
 
 
 def part_growth(replicates: int) -> dict:
     """Resident memory of one process after each of ``replicates`` replicates at the fixed point."""
-    after = [mb for *_, mb in one_after_another(replicates, posterior=False)]
+    after = [r[2] for r in one_after_another(replicates, posterior=False)]
     return dict(replicates=replicates, after=after, peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
@@ -423,13 +433,16 @@ def main() -> None:
               f"at the mean, 1,000 replicates take {statistics.fmean(times) * 1000 / a.workers / 60:.1f} min "
               f"of {a.workers} workers' time")
         print("  seconds and rows at 2030 of each: " + ", ".join(f"{t:.1f} s {r / 1000:.0f}k" for t, r, *_ in runs))
-        largest = max(r for _, r, *_ in runs)
-        print(f"  largest firm table {largest:,} rows = {largest / LARGEST_PUBLISHED_STOCK:.1f}x the largest published "
-              f"stock ({LARGEST_PUBLISHED_STOCK:,})   target ≤ 3x: {verdict(largest <= 3 * LARGEST_PUBLISHED_STOCK)}")
+        largest = max(r[3] for r in runs)
+        coarse = [r[4] for r in runs if r[4] > 1.0]
+        print(f"  largest firm table at any quarter {largest:,} rows = {largest / LARGEST_PUBLISHED_STOCK:.1f}x the largest "
+              f"published stock ({LARGEST_PUBLISHED_STOCK:,})   target ≤ 3x: {verdict(largest <= 3 * LARGEST_PUBLISHED_STOCK)}")
+        print(f"  {len(coarse)} of {len(runs)} replicates ran coarser to stay within their bound on rows"
+              + (f" (at 2030 a row stood for {min(coarse):.1f}–{max(coarse):.1f} real firms)" if coarse else ""))
         # Read after each replicate, against the same process read during one (the ensembles'
         # workers below): a large replicate's arrays are handed back when it is released, so a
         # worker sampled mid-run shows the size of the replicate it is running, not a leak.
-        print("  the process's resident memory after each (MB): " + " ".join(f"{m:.0f}" for *_, m in runs), flush=True)
+        print("  the process's resident memory after each (MB): " + " ".join(f"{r[2]:.0f}" for r in runs), flush=True)
         print(f"\n{a.replicates:,} full-scale replicates 2022→2030 (2023–2024 replayed), {a.workers} workers:")
         pool_wall = None
         # The pool and Dask with the posterior (the default, which the targets are read on), then

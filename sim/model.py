@@ -37,7 +37,7 @@ import mesa
 import numpy as np
 
 from . import programmes
-from .core import districts, firm_processes, metrics
+from .core import districts, firm_processes, metrics, resolution
 from .core.data_checks import check_against_data
 from .core.districts import District
 from .core.hindcast import PolicyEnvironment, as_written
@@ -75,7 +75,7 @@ class InnovationModel(mesa.Model):
 
     # Appended only: a stream's position is part of its seed.
     STREAMS = ("links", "finance", "knowledge", "growth", "ladder", "exit", "entry", "transfer", "zones", "spinoffs",
-               "innovative_county")
+               "innovative_county", "thinning")
 
     def __init__(self, params: Params | dict | None = None, seed: int | None = 42,
                  scale: float | None = None, data_dir=None, future_seed: int | None = None, **overrides):
@@ -132,7 +132,10 @@ class InnovationModel(mesa.Model):
 
         # ---- firms, universities, links, programmes -------------------------------------------
         rd_factor = district_rd_factor(dd, p.behaviour.district_rd_elasticity)
-        self.firms = initial_population(dd, leaders, p, self.rng, rd_factor)
+        # Rows per real firm: the scale, less in a run whose firm table would pass its bound.
+        self.row_bound = resolution.row_bound(p)
+        self.resolution = resolution.start_resolution(dd, p.behaviour.candidate_ratio, p)
+        self.firms = initial_population(dd, leaders, p, self.rng, rd_factor, self.resolution)
         # Entrants take the factor too; None when it is 1 everywhere, so they skip that pass.
         self.district_rd_factor = rd_factor if p.behaviour.district_rd_elasticity else None
         leaders["row"] = np.flatnonzero(self.firms.col("leader"))
@@ -280,7 +283,7 @@ class InnovationModel(mesa.Model):
     def district_network(self) -> tuple[np.ndarray, np.ndarray]:
         """District × district collaboration strength and which pairs are active paired pairs."""
         M = self.network.district_strength(self.firms, np.array([u.district_index for u in self.universities], np.int64),
-                                           self.params.scale)
+                                           self.resolution)
         paired = np.zeros(M.shape, bool)
         for a, b in self.active_pairs():
             paired[a, b] = paired[b, a] = True

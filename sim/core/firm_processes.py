@@ -20,7 +20,7 @@ import numpy as np
 
 from ..params.constants import CERT_RD_BANDS, DT, FIRM_START, INDUSTRY_MIX, STEPS_PER_YEAR
 from ..util import draws
-from . import firm_kernels, ladder_kernels
+from . import firm_kernels, ladder_kernels, resolution
 from .firms import CLASS_ATTRIBUTES, KNOWLEDGE_GROWTH_START, FirmClasses
 from .funds import MILLION_PER_100M
 from .network import MIN_WEIGHT
@@ -227,7 +227,7 @@ def enter_firms(model) -> np.ndarray:
     programmes add (incubators)."""
     b, pop = model.params.behaviour, model.firms
     per_year = model.fold("entry", b.entry_rate * model.district_firm_sum(None, ~pop.col("registered")))
-    counts = model.stream("entry").poisson(np.maximum(per_year * DT * model.params.scale, 0))
+    counts = model.stream("entry").poisson(np.maximum(per_year * DT * model.resolution, 0))
     return add_entrants(model, counts, registered=False)
 
 
@@ -260,7 +260,7 @@ def add_entrants(model, counts: np.ndarray, registered: bool, rd_ratio: float = 
     zone = np.array([model.fold("entrant_zone_share", FIRM_START["zone_share"][d.hightech_zone], d) if c > 0 else 0.0
                      for d, c in zip(model.district_list, counts)])
     total = int(counts[counts > 0].sum())
-    rows = pop.add(total, weight=1.0 / p.scale, born=model.steps, registered=registered)
+    rows = pop.add(total, weight=1.0 / model.resolution, born=model.steps, registered=registered)
     if total:
         with draws.stream(rng) as words:
             firm_kernels.entrants(words, counts, int(rows[0]), model.industry_cdf,
@@ -277,7 +277,7 @@ def add_entrants(model, counts: np.ndarray, registered: bool, rd_ratio: float = 
         pop.col("rd")[rows] = rd_base[rows] * pop.col("revenue")[rows]
         pop.col("knowledge")[rows] = (pop.col("rd")[rows] / (KNOWLEDGE_GROWTH_START + p.behaviour.knowledge_depreciation)
                                       * knowledge_ratio)
-    model.events["births"] += total / p.scale
+    model.events["births"] += total / model.resolution
     return rows
 
 
@@ -292,25 +292,42 @@ def form_links(model, n_new: int, years: float, levers=None) -> None:
     with net.forming():
         net.form_firm_links(model.firms, n_new, rng, b.link_local_share, mix["paired"], mix["sichuan_chongqing"], model.border)
         model.call("form_links", rng, years, levers)
-        per_u = int(rng.poisson(b.university_link_rate * years * model.params.scale))
+        per_u = int(rng.poisson(b.university_link_rate * years * model.resolution))
         net.form_university_links(model.firms, np.array([u.district_index for u in model.universities]),
                                   per_u, rng, local_share=b.link_local_share)
 
 
 def relink(model) -> None:
-    """Links decay (and those of exited firms go), at the year's end the rows of exited firms go;
-    each live firm forms new ones at its rate."""
+    """Links decay (and those of exited firms go), at the year's end the rows of exited firms go
+    (and those a run past its bound on rows drops, ``resolution.coarsen``); each live firm forms
+    new ones at its rate."""
     b = model.params.behaviour
+    lost = resolution.coarsen(model)
     model.network.decay(model.firms, b.link_decay, DT)
     # No link holds an exited firm now: once a year their rows go, so that the passes run over
     # live rows. A year's exits are 5–7 % of the rows and compacting costs about a fifth of a
     # quarter, so compacting more often would cost more than it saves.
-    if model.quarter == 4:
+    if model.quarter == 4 or lost is not None:
         remap = model.firms.compact(model.n_districts)
         if remap is not None:
             model.network.renumber(remap)
             model.leaders["row"] = remap[model.leaders["row"].to_numpy()]   # leading firms never exit
+    if lost:
+        refill_links(model, lost)
     form_links(model, int(b.link_rate * model.firms.col("alive").sum() * DT), DT)
+
+
+def refill_links(model, n: int) -> None:
+    """``n`` firm links among the live firms in the levers' mix, with the weights of links of all
+    ages (as ``seed_links`` forms them): the links the rows dropped by ``resolution.coarsen`` held."""
+    b, net = model.params.behaviour, model.network
+    mix = model.fold("link_mix", {"paired": 0.0, "sichuan_chongqing": 0.0}, model.params)
+    rng = model.stream("thinning")
+    before = len(net.w)
+    with net.forming():
+        net.form_firm_links(model.firms, n, rng, b.link_local_share, mix["paired"], mix["sichuan_chongqing"], model.border)
+    lifetime = math.log(1 / MIN_WEIGHT) / max(b.link_decay, 1e-9)
+    net.w[before:] *= np.exp(-b.link_decay * rng.uniform(0, lifetime, len(net.w) - before))
 
 
 def seed_links(model) -> None:

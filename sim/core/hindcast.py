@@ -100,8 +100,9 @@ def latest_year(data_dir=None) -> int:
 
 def as_written(scenario: Params) -> Params:
     """The policy as written: every lever section at its documented default, with the scenario's
-    own start, scale and behaviour (a draw of the calibrated parameters stays a draw)."""
-    return Params(start_year=scenario.start_year, scale=scenario.scale, behaviour=scenario.behaviour)
+    own start, scale, bound on rows and behaviour (a draw of the calibrated parameters stays a draw)."""
+    return Params(start_year=scenario.start_year, scale=scenario.scale, max_firm_rows=scenario.max_firm_rows,
+                  behaviour=scenario.behaviour)
 
 
 def env_value(key: str, text: str):

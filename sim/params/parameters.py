@@ -82,6 +82,7 @@ class BehaviourParams:
 class Params:
     start_year: int = P(2024, "yr", "the scenario takes over at the end of this year: the latest published year (2024: the published years are replayed under the policy as written, conditioned on the published figures, and the forecast starts after them), 2022 (a retrospective: the scenario's levers act from 2023) or 2017 (the calibration's hindcast from the 2017 district state); the published years run under their policy environment (sim/data/policy_environment.csv)", "the latest year with published city figures (sim/data/city_recent.csv)", 2017, 2100)
     scale: float = P(1.0, "share", "firms simulated per real firm (1.0 = one agent per real firm)", "model choice", 0.001, 1.0)
+    max_firm_rows: int = P(165_000, "rows", "at most this many firm rows (times scale) in a run from the end-2022 state: a run whose pool of firms would grow past it continues at a coarser resolution, each row standing for more real firms (sim/core/resolution.py); 0 = no bound", "model choice: three times the largest published stock of firms (55,000 tech-based SMEs expected at the end of 2023, sim/data/city_recent.csv), so that no replicate costs an ensemble more than a few ordinary ones", 0, 100_000_000)
     guiding_fund: GuidingFundParams = field(default_factory=GuidingFundParams)
     district_budget: DistrictBudgetParams = field(default_factory=DistrictBudgetParams)
     cultivation: CultivationParams = field(default_factory=CultivationParams)

@@ -15,5 +15,5 @@ class Consortia(Programme):
     def form_links(self, rng, years: float, levers):
         m = self.model
         if levers.consortia.enabled:
-            per = rng.poisson(levers.consortia.links_per_leader * years * m.params.scale)
+            per = rng.poisson(levers.consortia.links_per_leader * years * m.resolution)
             m.network.form_consortium_links(m.firms, m.leaders["row"].to_numpy(), int(per), rng)

@@ -25,7 +25,7 @@ class TransferChain(Programme):
         rng = m.stream("transfer")
         clusters = np.flatnonzero(m.is_cluster)
         for u in m.universities:
-            done = u.advance_pipeline(rng, t.projects_per_100m_research, t.stage_success, p.scale)
+            done = u.advance_pipeline(rng, t.projects_per_100m_research, t.stage_success, m.resolution)
             for _ in range(done):
                 host = m.district_list[u.district_index]
                 if len(clusters) and rng.random() < t.branch_share:
@@ -35,4 +35,4 @@ class TransferChain(Programme):
                     spin[u.district_index] += 1
         firm_processes.add_entrants(m, spin, registered=True, rd_ratio=t.spinoff_rd_ratio,
                                     knowledge_ratio=t.spinoff_knowledge_ratio, stream="spinoffs")
-        m.events["spinoffs"] = spin.sum() / p.scale
+        m.events["spinoffs"] = spin.sum() / m.resolution

@@ -1,0 +1,98 @@
+"""The bound on a run's firm rows (sim/core/resolution.py): a run past it continues at a coarser
+resolution, with its weighted totals kept, and a run within it is the same run as without it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import InnovationModel
+from sim.core import resolution
+from sim.experiments import scenarios
+from sim.params.parameters import Params
+
+SCALE = 0.05
+
+
+def _params(bound: int, **behaviour) -> Params:
+    p = scenarios.load("baseline").params.with_overrides(scale=SCALE, max_firm_rows=bound)
+    return p.with_overrides(behaviour=behaviour) if behaviour else p
+
+
+def _totals(model) -> np.ndarray:
+    pop = model.firms
+    w = pop.col("weight") * pop.col("alive")
+    return np.array([w.sum(), (w * pop.col("registered")).sum(), (w * pop.col("certified")).sum(),
+                     (w * pop.col("rd")).sum()])
+
+
+def test_a_run_within_its_bound_is_the_run_without_one():
+    frames = []
+    for bound in (0, 10_000_000):
+        model = InnovationModel(_params(bound), seed=3)
+        model.run_until(2025)
+        assert model.resolution == SCALE
+        frames.append(model.datacollector.get_model_vars_dataframe())
+        model.release()
+    assert frames[0].equals(frames[1])
+
+
+def test_a_fast_growing_run_stays_under_its_bound_and_keeps_its_totals():
+    """A pool refilled fast (entry_rate 0.9) under a bound of 60,000 rows (3,000 at this scale):
+    the table never passes the bound, the run coarsens more than once, and each coarsening keeps
+    the weighted totals (live, registered and certified firms, R&D) to within their sampling
+    error at these rows (5 %: the rows are chosen down each district's rungs in order of R&D)."""
+    model = InnovationModel(_params(60_000, entry_rate=0.9), seed=5)
+    bound = model.row_bound
+    assert bound == pytest.approx(60_000 * SCALE)
+    resolutions, largest = [model.resolution], model.firms.n
+    original = resolution.coarsen
+    checked = []
+
+    def watched(m):
+        before = _totals(m)
+        lost = original(m)
+        if lost:
+            checked.append((before, _totals(m)))
+        return lost
+
+    resolution.coarsen = watched
+    try:
+        while not model.reached(2030):
+            model.step()
+            largest = max(largest, model.firms.n)
+            resolutions.append(model.resolution)
+    finally:
+        resolution.coarsen = original
+    assert largest <= bound
+    assert len(checked) >= 2 and resolutions[-1] < resolutions[0] < SCALE * 1.0001
+    assert all(b >= a for a, b in zip(resolutions[1:], resolutions))   # only ever coarser
+    for before, after in checked:
+        assert np.allclose(after, before, rtol=0.05), (before, after)
+    assert model.firms.col("weight")[model.firms.col("leader")].max() == 1.0   # leading firms stay single firms
+    model.release()
+
+
+def test_a_start_past_the_bound_is_built_coarser_and_the_same_for_every_scenario():
+    """candidate_ratio 6 would start a quarter over the bound: the start is built at the resolution
+    that fills TARGET of it, from the seed alone, so replicate k starts alike in every scenario."""
+    p = _params(100_000, candidate_ratio=6.0)
+    a = InnovationModel(p, seed=8)
+    b = InnovationModel(p.with_overrides(guiding_fund={"annual_budget": 40}), seed=8)
+    assert a.resolution < SCALE and a.resolution == b.resolution
+    assert a.firms.n <= resolution.TRIGGER * a.row_bound * 1.05
+    assert np.array_equal(a.firms.col("weight"), b.firms.col("weight"))
+    a.release(), b.release()
+
+
+def test_the_calibrations_hindcast_is_never_coarsened():
+    model = InnovationModel(_params(20_000).with_overrides(start_year=2017), seed=2)
+    assert model.row_bound == float("inf")
+    model.run_until(2019)
+    assert model.resolution == SCALE
+    model.release()
+
+
+def test_a_bound_is_an_integer_of_rows():
+    with pytest.raises(Exception, match="max_firm_rows"):
+        Params.from_dict({"max_firm_rows": -5})
