@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -160,10 +161,21 @@ def test_two_runs_into_one_folder_the_second_refuses_or_waits(tmp_path):
     args = [sys.executable, "run.py", "run", "baseline", "--scale", "1", "--replicates", "3", "--backend", "serial",
             "--quiet", "--no-report", "--out", str(out)]
     first = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and not (out / "manifest.json").exists():     # it holds the lock
-        time.sleep(0.02)
-    second = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (out / "manifest.json").exists():     # it holds the lock
+            time.sleep(0.02)
+        # Paused while it holds the lock: the second run takes seconds to start, and on a busy
+        # machine (the suite runs on two processes) the first could otherwise finish before it looks.
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            second = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+    except BaseException:
+        first.kill()
+        first.wait()
+        raise
     assert second.returncode == 2, second.stderr
     assert "is in use by another run" in second.stderr and f"process {first.pid}" in second.stderr
     assert "--wait" in second.stderr and "Traceback" not in second.stderr
