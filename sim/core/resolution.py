@@ -9,8 +9,10 @@ end-2022 state holds its firm rows under ``max_firm_rows`` (times the scale):
 * built from a start that would pass ``TRIGGER`` of the bound, it is built at a coarser
   resolution (fewer rows, each standing for more real firms: the same start at a smaller scale);
 * once its table passes ``TRIGGER`` of the bound, the same share of every district's candidates,
-  registered and certified firms is kept, enough to leave ``TARGET`` of the bound, and each kept
-  row stands for the rows dropped beside it (its weight is divided by that share). The rows are
+  registered and certified firms is kept, enough to leave at most ``TARGET`` of the bound, and
+  each kept row stands for the rows dropped beside it (its weight is divided by that share). The
+  share is one in a whole number (a half, a third...), so a row always stands for a whole number
+  of real firms at scale 1 and every count stays whole. The rows are
   chosen by systematic sampling down the live rows ordered by district, rung of the ladder and
   R&D, so every district's rung keeps its share to within one row and a dropped firm's R&D is
   stood for by a neighbour's of about its size; the leading firms and the 1 % of rows with the
@@ -53,12 +55,13 @@ def row_bound(params) -> float:
 
 
 def start_resolution(districts, candidate_ratio: float, params) -> float:
-    """Rows per real firm to build the start with: the scale, or less when the start's expected
-    rows (registered firms and ``candidate_ratio`` times as many candidates) would pass
-    ``TRIGGER`` of the bound."""
+    """Rows per real firm to build the start with: the scale, or a whole fraction of it when the
+    start's expected rows (registered firms and ``candidate_ratio`` times as many candidates) would
+    pass ``TRIGGER`` of the bound."""
     expected = float(np.sum(districts["tech_enterprises"])) * (1 + candidate_ratio) * params.scale
     bound = row_bound(params)
-    return params.scale if expected <= TRIGGER * bound else params.scale * TARGET * bound / expected
+    # a whole number of real firms per row, so that at scale 1 every count stays whole
+    return params.scale if expected <= TRIGGER * bound else params.scale / max(2, math.ceil(expected / (TARGET * bound)))
 
 
 def coarsen(model) -> int | None:
@@ -74,21 +77,21 @@ def coarsen(model) -> int | None:
     if live <= TRIGGER * bound:
         return 0   # only exited rows to drop: compaction is enough
     rd = pop.col("rd") * pop.col("weight")
-    movable &= rd < np.quantile(rd[movable], TAKE_ALL)
+    movable &= ~(rd > np.quantile(rd[movable], TAKE_ALL))   # ties at the quantile stay movable
     rows = np.flatnonzero(movable)
-    keep = max(TARGET * bound - (live - len(rows)), 1.0) / len(rows)
+    m = max(2, math.ceil(len(rows) / max(TARGET * bound - (live - len(rows)), 1.0)))   # one row in m is kept
     # Systematic sampling down the rows ordered by district, rung of the ladder and R&D: each
     # district's rung keeps its share of rows to within one, and a firm's R&D is stood for by a
     # neighbour's of about its size.
     rows = rows[np.lexsort((rd[rows], pop.status()[rows], pop.col("district")[rows]))]
     start = model.stream("thinning").random()
-    marks = np.floor(start + keep * np.arange(len(rows) + 1))
+    marks = np.floor(start + np.arange(len(rows) + 1) / m)
     drop = np.zeros(pop.n, bool)
     drop[rows[marks[1:] == marks[:-1]]] = True
     weight = pop.col("weight")
-    weight[movable & ~drop] /= keep
+    weight[movable & ~drop] *= m
     weight[drop] = 0.0
     alive[drop] = False
-    model.resolution *= keep
+    model.resolution /= m
     net = model.network
     return int(np.count_nonzero(drop[net.src] | drop[net.dst]))
