@@ -134,7 +134,7 @@ class InnovationModel(mesa.Model):
         rd_factor = district_rd_factor(dd, p.behaviour.district_rd_elasticity)
         # Rows per real firm: the scale, less in a run whose firm table would pass its bound.
         self.row_bound = resolution.row_bound(p)
-        self.resolution = resolution.start_resolution(dd, p.behaviour.candidate_ratio, p)
+        self.resolution = resolution.start_resolution(dd, p)
         self.firms = initial_population(dd, leaders, p, self.rng, rd_factor, self.resolution)
         # Entrants take the factor too; None when it is 1 everywhere, so they skip that pass.
         self.district_rd_factor = rd_factor if p.behaviour.district_rd_elasticity else None

@@ -282,15 +282,33 @@ def add_entrants(model, counts: np.ndarray, registered: bool, rd_ratio: float = 
 
 
 # ---- links -------------------------------------------------------------------------------------
+def _firm_links(model, n: int, rng, levers) -> None:
+    """``n`` new firm links (local, paired, Sichuan–Chongqing or same-industry, in the programmes'
+    mix); inside the network's ``forming``."""
+    b = model.params.behaviour
+    mix = model.fold("link_mix", {"paired": 0.0, "sichuan_chongqing": 0.0}, levers)
+    model.network.form_firm_links(model.firms, n, rng, b.link_local_share, mix["paired"], mix["sichuan_chongqing"],
+                                  model.border)
+
+
+def _link_lifetime(b) -> float:
+    """Years until a new link's weight decays below ``MIN_WEIGHT``."""
+    return math.log(1 / MIN_WEIGHT) / max(b.link_decay, 1e-9)
+
+
+def _steady_state_ages(b, rng, n: int) -> np.ndarray:
+    """What ``n`` links' weights have decayed to at ages drawn uniformly over a link's lifetime:
+    links of all ages, as formation and decay leave them."""
+    return np.exp(-b.link_decay * rng.uniform(0, _link_lifetime(b), n))
+
+
 def form_links(model, n_new: int, years: float, levers=None) -> None:
-    """New firm links (local, paired, Sichuan–Chongqing or same-industry, in the programmes' mix),
-    the consortia's links, and universities' links."""
+    """New firm links (``_firm_links``), the consortia's links, and universities' links."""
     b, net = model.params.behaviour, model.network
     levers = levers or model.params
-    mix = model.fold("link_mix", {"paired": 0.0, "sichuan_chongqing": 0.0}, levers)
     rng = model.stream("links")
     with net.forming():
-        net.form_firm_links(model.firms, n_new, rng, b.link_local_share, mix["paired"], mix["sichuan_chongqing"], model.border)
+        _firm_links(model, n_new, rng, levers)
         model.call("form_links", rng, years, levers)
         per_u = int(rng.poisson(b.university_link_rate * years * model.resolution))
         net.form_university_links(model.firms, np.array([u.district_index for u in model.universities]),
@@ -320,14 +338,11 @@ def relink(model) -> None:
 def refill_links(model, n: int) -> None:
     """``n`` firm links among the live firms in the levers' mix, with the weights of links of all
     ages (as ``seed_links`` forms them): the links the rows dropped by ``resolution.coarsen`` held."""
-    b, net = model.params.behaviour, model.network
-    mix = model.fold("link_mix", {"paired": 0.0, "sichuan_chongqing": 0.0}, model.params)
-    rng = model.stream("thinning")
+    net, rng = model.network, model.stream("thinning")
     before = len(net.w)
     with net.forming():
-        net.form_firm_links(model.firms, n, rng, b.link_local_share, mix["paired"], mix["sichuan_chongqing"], model.border)
-    lifetime = math.log(1 / MIN_WEIGHT) / max(b.link_decay, 1e-9)
-    net.w[before:] *= np.exp(-b.link_decay * rng.uniform(0, lifetime, len(net.w) - before))
+        _firm_links(model, n, rng, model.params)
+    net.w[before:] *= _steady_state_ages(model.params.behaviour, rng, len(net.w) - before)
 
 
 def seed_links(model) -> None:
@@ -335,10 +350,9 @@ def seed_links(model) -> None:
     end-of-start-year network is history: every scenario starts from the links the levers as
     they were then had formed; a scenario's own levers act from the first step."""
     b, net = model.params.behaviour, model.network
-    lifetime = math.log(1 / MIN_WEIGHT) / max(b.link_decay, 1e-9)
+    lifetime = _link_lifetime(b)
     before = len(net.w)
     form_links(model, int(b.link_rate * int(model.firms.col("alive").sum()) * lifetime / 2), years=lifetime,
                levers=model.reference_params())
-    ages = model.rng.uniform(0, lifetime, len(net.w) - before)
-    net.w[before:] *= np.exp(-b.link_decay * ages)
-    net.u_w[:] *= np.exp(-b.link_decay * model.rng.uniform(0, lifetime, len(net.u_w)))
+    net.w[before:] *= _steady_state_ages(b, model.rng, len(net.w) - before)
+    net.u_w[:] *= _steady_state_ages(b, model.rng, len(net.u_w))

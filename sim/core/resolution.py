@@ -54,11 +54,11 @@ def row_bound(params) -> float:
     return params.max_firm_rows * params.scale if bounded(params) else math.inf
 
 
-def start_resolution(districts, candidate_ratio: float, params) -> float:
+def start_resolution(districts, params) -> float:
     """Rows per real firm to build the start with: the scale, or a whole fraction of it when the
     start's expected rows (registered firms and ``candidate_ratio`` times as many candidates) would
     pass ``TRIGGER`` of the bound."""
-    expected = float(np.sum(districts["tech_enterprises"])) * (1 + candidate_ratio) * params.scale
+    expected = float(np.sum(districts["tech_enterprises"])) * (1 + params.behaviour.candidate_ratio) * params.scale
     bound = row_bound(params)
     # a whole number of real firms per row, so that at scale 1 every count stays whole
     return params.scale if expected <= TRIGGER * bound else params.scale / max(2, math.ceil(expected / (TARGET * bound)))
