@@ -9,6 +9,7 @@ import contextlib
 import math
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -294,7 +295,7 @@ def _num(x, count: bool = False, digits: int = 1) -> str:
 def summary_table(result) -> str:
     """The terminal scoreboard: each target's short name and unit beside its figures, counts whole."""
     from .report import numbers as num
-    from .report.uncertainty import run_kind, spread_phrase
+    from .report.uncertainty import coarsening_sentence, run_kind, spread_phrase
     s = result.scenario
     kind = run_kind(result)
     by_id = {t.id: t for t in s.targets}
@@ -320,6 +321,9 @@ def summary_table(result) -> str:
     for name, unit, threshold, year, median, band, prob, first in rows:
         lines.append(f"  {name:<{width}}{unit:<{unit_w}}{threshold:>10}{year:>6}{median:>11}{band:>{band_w}}"
                      f"{prob:>8}{first:>11}")
+    coarser = coarsening_sentence(result.targets)
+    if coarser:
+        lines.append(textwrap.fill(coarser, 110, initial_indent="  ", subsequent_indent="  "))
     return "\n".join(lines)
 
 

@@ -136,6 +136,10 @@ def test_terminal_tables_name_each_target_with_its_unit_and_label_the_mean(drawn
     assert "T1 tech-based SMEs" in table and "firms" in table and "T4 zones' share of output" in table
     assert "parameters: posterior" in table and "spread between runs: chance and the calibrated" in table
     assert "chance only" in summary_table(fixed)
+    # the posterior's larger pools pass the bound on firm rows: the table says how many runs thinned
+    thinned = int(drawn.targets.groupby("replicate")["coarsening"].max().gt(1).sum())
+    assert (f"{thinned} of 3 runs held so many firms" in " ".join(table.split())) == (thinned > 0)
+    assert ("thinned" in summary_table(fixed)) == bool(fixed.targets["coarsening"].gt(1).any())
     diffs = compare(drawn, fixed)
     for text in (differences_table(diffs), differences_table(diffs, drawn.scenario.targets)):
         head = text.splitlines()

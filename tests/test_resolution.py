@@ -102,3 +102,26 @@ def test_the_calibrations_hindcast_is_never_coarsened():
 def test_a_bound_is_an_integer_of_rows():
     with pytest.raises(Exception, match="max_firm_rows"):
         Params.from_dict({"max_firm_rows": -5})
+
+
+def test_an_ensemble_says_which_runs_ran_coarser(tmp_path):
+    """A scenario whose bound its start passes: every run records how much coarser than its scale
+    it ended, and the terminal's table and the report's closing words say how many runs thinned."""
+    from sim.cli import summary_table
+    from sim.experiments.ensemble import run_ensemble
+    from sim.report.uncertainty import coarsening_sentence, footnote
+    f = tmp_path / "tight.toml"
+    f.write_text('name = "tight"\ndescription = "a bound the start passes"\nextends = "baseline"\n'
+                 "max_firm_rows = 20000\n", encoding="utf-8")
+    tight = run_ensemble(scenarios.load(f), replicates=2, scale=SCALE, until=2025)
+    per_run = tight.targets.groupby("replicate")["coarsening"].agg(["min", "max"])
+    assert (per_run["min"] == per_run["max"]).all() and (per_run["max"] >= 2).all()
+    assert tight.targets["coarsening"].dtype.kind == "i"
+    most = int(per_run["max"].max())
+    said = coarsening_sentence(tight.targets)
+    assert said.startswith("2 of 2 runs") and f"up to {most} of the rows" in said
+    assert "2 of 2 runs" in " ".join(summary_table(tight).split()) and said in footnote([tight])
+    assert "2 次运行中有 2 次" in coarsening_sentence(tight.targets, "zh")
+    # a table without any coarser run, or from before the column, says nothing
+    assert coarsening_sentence(tight.targets.assign(coarsening=1)) == ""
+    assert coarsening_sentence(tight.targets.drop(columns="coarsening")) == ""

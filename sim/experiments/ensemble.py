@@ -129,12 +129,15 @@ def replicate_tables(model, scenario_name: str, replicate: int, targets) -> dict
     dist.insert(0, "scenario", scenario_name)
     dist["value"] = dist["value"].astype(float)
 
+    # How much coarser than its scale the run ended (a whole number: 1 = not at all), so that a
+    # reader knows which runs' counts were simulated a row for several firms (core/resolution.py).
+    coarsening = int(round(model.params.scale / model.resolution))
     rows = []
     for t in targets:
         value = measure(model, t, frame=frame) if t.year <= model.year else math.nan
         rows.append(dict(scenario=scenario_name, replicate=replicate, target=t.id, year=t.year, value=value,
                          met=bool(np.isfinite(value) and value >= t.threshold),
-                         year_first_met=first_year_met(model, t, frame)))
+                         year_first_met=first_year_met(model, t, frame), coarsening=coarsening))
     tgt = pd.DataFrame(rows)
 
     M, is_pair = model.district_network()

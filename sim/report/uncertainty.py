@@ -23,7 +23,7 @@ import pandas as pd
 from ..experiments import posterior
 from ..experiments.posterior import FIXED, POSTERIOR
 
-__all__ = ["FIXED", "POSTERIOR", "UNKNOWN", "RunKind", "beyond", "footnote", "margin", "pairing_sentence",
+__all__ = ["FIXED", "POSTERIOR", "UNKNOWN", "RunKind", "beyond", "coarsening_sentence", "footnote", "margin", "pairing_sentence",
            "precision_sentence", "reading_note", "run_kind", "spread_phrase", "spread_sentence", "uncertainty_sentence",
            "wilson"]
 
@@ -172,13 +172,37 @@ def reading_note(source) -> str:
             "50–90 %; red: below 50 %.")
 
 
+def coarsening_sentence(targets: pd.DataFrame, lang: str = "en") -> str:
+    """How many runs simulated their firms more coarsely than their scale to keep the firm table
+    under its bound (the ``coarsening`` column of an ensemble's targets table), or "" when none
+    did (or the table predates the column)."""
+    if "coarsening" not in targets.columns or not len(targets):
+        return ""
+    per_run = targets.groupby("replicate")["coarsening"].max()
+    k, n, most = int((per_run > 1).sum()), len(per_run), int(per_run.max())
+    if not k:
+        return ""
+    if lang == "zh":
+        return (f"{n} 次运行中有 {k} 次的企业数量过多，为控制企业表的规模而抽稀（到期末一行最多代表按规模应有的 {most} 行），"
+                "其计数为加权估计，小区县的数值更粗（见 docs/MODEL.md §3.3）。")
+    return (f"{k} of {n} runs held so many firms that they thinned them to keep the firm table under its bound "
+            f"(by the end one row stood for up to {most} of the rows their scale asks for): their counts "
+            "are weighted estimates, coarser in the small districts (docs/MODEL.md §3.3).")
+
+
 def footnote(results) -> str:
     """The report's closing words on its bands, for one ensemble or a comparison's several."""
     kinds = [(r.scenario.name, run_kind(r)) for r in results]
     sentences = {spread_sentence(k) for _, k in kinds}
     if len(sentences) == 1:
-        return "Bands are across replicates. " + sentences.pop()
-    return "Bands are across replicates. " + " ".join(f"«{name}»: {spread_sentence(k)}" for name, k in kinds)
+        said = "Bands are across replicates. " + sentences.pop()
+    else:
+        said = "Bands are across replicates. " + " ".join(f"«{name}»: {spread_sentence(k)}" for name, k in kinds)
+    coarser = [(r.scenario.name, coarsening_sentence(r.targets)) for r in results]
+    coarser = [(name, c) for name, c in coarser if c]
+    if len(results) == 1:
+        return " ".join([said] + [c for _, c in coarser])
+    return " ".join([said] + [f"«{name}»: {c}" for name, c in coarser])
 
 
 # ------------------------------------------------------------------------------------------------
