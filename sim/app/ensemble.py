@@ -43,7 +43,7 @@ from ..report.figures import band, yearly
 from ..report.misses import why_we_might_miss_html
 from ..report.numbers import diff_unit, difference, is_count, whole
 from ..report.text import result_summary
-from ..report.uncertainty import RunKind, beyond, coarsening_sentence, run_kind, wilson
+from ..report.uncertainty import RunKind, beyond, coarsening_note, run_kind, wilson
 from .levers import AppConfig, change_text, lever_changes
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class EnsembleView:
     kinds: tuple[RunKind, ...] = ()                # how each ensemble ran: posterior draws or fixed, how many runs
     changes: tuple[str, ...] = ()                  # the levers that differ from the scenario file, in words
     misses: str = ""                               # why we might miss (HTML), for the last ensemble
-    coarser: tuple[dict, ...] = ()                 # per ensemble, lang → how many runs thinned their firms ("" if none)
+    coarser: dict = dataclasses.field(default_factory=dict)  # lang → how many runs of each ensemble thinned their firms
     from_cache: bool = False
 
     def prob(self, i: int, target: str) -> tuple[float, float, float]:
@@ -196,8 +196,7 @@ def _view(req: Request, results, seconds: float) -> EnsembleView:
                         summaries=tuple(r.summary for r in results), bands=tuple(bands), diffs=diffs, text=text,
                         seconds=seconds, key=req.key, kinds=tuple(run_kind(r) for r in results), changes=req.changes,
                         misses=why_we_might_miss(results[-1]),
-                        coarser=tuple({lang: coarsening_sentence(r.targets, lang) for lang in ("en", "zh")}
-                                      for r in results))
+                        coarser={lang: coarsening_note(results, lang) for lang in ("en", "zh")})
 
 
 def why_we_might_miss(result) -> str:

@@ -157,8 +157,8 @@ def ensemble_reading(view: app_ensemble.EnsembleView, lang: str = "en") -> str:
     if len(set(said)) > 1:
         said = [(f"「{n}」：" if zh else f"«{n}»: ") + s for n, s in zip(view.names, said)]
     parts = ([] if zh else [ENSEMBLE_READING]) + list(dict.fromkeys(said))
-    coarser = [(n, c[lang]) for n, c in zip(view.names, view.coarser) if c[lang]]
-    parts += [(f"「{n}」：" if zh else f"«{n}»: ") + c if len(view.names) > 1 else c for n, c in coarser]
+    if view.coarser.get(lang):
+        parts.append(view.coarser[lang])
     if view.diffs is not None:
         parts.append(pairing_sentence(view.diffs, lang))
         parts.append(f"ΔP 以百分点（pp）计；区间不含 0（粗体）时，变化{beyond(view.diffs, 'zh')}。" if zh else

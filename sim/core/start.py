@@ -25,7 +25,7 @@ def district_rd_factor(districts, elasticity: float) -> np.ndarray:
 
 
 def initial_population(districts, leaders, params, rng: np.random.Generator, rd_factor: np.ndarray,
-                       resolution: float | None = None) -> FirmPopulation:
+                       resolution: float) -> FirmPopulation:
     """The firm population at the end of the start year, built from the data layer's districts.
 
     Per district: ``tech_enterprises`` registered firms of which ``high_tech_enterprises`` are
@@ -36,9 +36,9 @@ def initial_population(districts, leaders, params, rng: np.random.Generator, rd_
     district's published or estimated R&D spending. ``rd_factor`` (per district,
     ``district_rd_factor``) scales the median R&D intensity of the uncertified firms.
     ``resolution``: rows per real firm (``params.scale`` unless a bound on rows asks for fewer,
-    ``sim/core/resolution.py``).
+    ``resolution.start_resolution``).
     """
-    b, scale = params.behaviour, params.scale if resolution is None else resolution
+    b, scale = params.behaviour, resolution
     # The register was a year old at the end of 2017, so the pool of firms yet to register was
     # relatively larger then than in 2022: each start year has its own ratio.
     candidate_ratio = b.candidate_ratio_2017 if data_origin(params.start_year) == 2017 else b.candidate_ratio

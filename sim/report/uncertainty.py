@@ -23,7 +23,7 @@ import pandas as pd
 from ..experiments import posterior
 from ..experiments.posterior import FIXED, POSTERIOR
 
-__all__ = ["FIXED", "POSTERIOR", "UNKNOWN", "RunKind", "beyond", "coarsening_sentence", "footnote", "margin", "pairing_sentence",
+__all__ = ["FIXED", "POSTERIOR", "UNKNOWN", "RunKind", "beyond", "coarsening_note", "coarsening_sentence", "footnote", "margin", "pairing_sentence",
            "precision_sentence", "reading_note", "run_kind", "spread_phrase", "spread_sentence", "uncertainty_sentence",
            "wilson"]
 
@@ -190,6 +190,15 @@ def coarsening_sentence(targets: pd.DataFrame, lang: str = "en") -> str:
             "are weighted estimates, coarser in the small districts (docs/MODEL.md §3.3).")
 
 
+def coarsening_note(results, lang: str = "en") -> str:
+    """``coarsening_sentence`` of each ensemble of ``results`` that thinned, each named when there
+    are several (a comparison); "" when none thinned."""
+    zh = lang == "zh"
+    said = [(r.scenario.name, coarsening_sentence(r.targets, lang)) for r in results]
+    return ("" if zh else " ").join(c if len(results) == 1 else (f"「{n}」：" if zh else f"«{n}»: ") + c
+                                    for n, c in said if c)
+
+
 def footnote(results) -> str:
     """The report's closing words on its bands, for one ensemble or a comparison's several."""
     kinds = [(r.scenario.name, run_kind(r)) for r in results]
@@ -198,11 +207,7 @@ def footnote(results) -> str:
         said = "Bands are across replicates. " + sentences.pop()
     else:
         said = "Bands are across replicates. " + " ".join(f"«{name}»: {spread_sentence(k)}" for name, k in kinds)
-    coarser = [(r.scenario.name, coarsening_sentence(r.targets)) for r in results]
-    coarser = [(name, c) for name, c in coarser if c]
-    if len(results) == 1:
-        return " ".join([said] + [c for _, c in coarser])
-    return " ".join([said] + [f"«{name}»: {c}" for name, c in coarser])
+    return " ".join(filter(None, (said, coarsening_note(results))))
 
 
 # ------------------------------------------------------------------------------------------------
