@@ -29,13 +29,15 @@ TOO_HIGH = "rd_expenditure"     # the hand-made posterior puts it twice too high
 
 
 def posterior():
-    """Two particles for every published point: at the value (weight 0.75) and 20 % above it
-    (0.25); R&D at twice and 2.4 times the value."""
-    obs = C.observed()
+    """Two particles for every published point, the history's and the later figures' (the runs
+    carried on to 2024): at the value (weight 0.75) and 20 % above it (0.25); R&D at twice and
+    2.4 times the value."""
     cols = {}
-    for r in obs.itertuples():
-        base = 2.0 * r.value if r.series == TOO_HIGH else r.value
-        cols[f"stat:{r.series}:{r.year}"] = [base, 1.2 * base]
+    later = [(f"later:{o.indicator}:{o.year}:{o.kind}", o.indicator, o.value) for o in observations(through=2024)]
+    later += [(f"later:{o.key}", o.series, o.value) for o in district_observations()]
+    for key, series, value in [(f"{r.series}:{r.year}", r.series, r.value) for r in C.observed().itertuples()] + later:
+        base = 2.0 * value if series == TOO_HIGH else value
+        cols[f"stat:{key}"] = [base, 1.2 * base]
     return pd.DataFrame({"weight": [0.75, 0.25], **cols})
 
 
@@ -51,8 +53,9 @@ def searched(monkeypatch):
     calls = []
 
     def fake_search(**kw):
-        calls.append(kw["last_year"])
-        return types.SimpleNamespace(posterior=posterior(), settings=dict(generations_run=3, simulations=120))
+        calls.append((kw["last_year"], kw["forecast_through"]))
+        return types.SimpleNamespace(posterior=posterior(),
+                                     settings=dict(generations_run=3, simulations=120, posterior_generation=1))
     monkeypatch.setattr(bt, "search", fake_search)
     return calls
 
@@ -87,16 +90,27 @@ PATHS = [dict(draw=i, seed=i, frame=frame(f), districts=districts(f)) for i, f i
 
 def test_the_origins_in_the_history_forecast_its_held_out_points_from_the_weighted_particles(searched, exact):
     pts = bt.backtest(origins=(2019, 2021), progress=False)
-    assert searched == [2021, 2019] and list(pts.origin.unique()) == [2021, 2019]
+    # origin 2021's runs go on to 2024, three years after it; 2019's three years end in 2022
+    assert searched == [(2021, 2024), (2019, 2022)] and list(pts.origin.unique()) == [2021, 2019]
     obs = C.observed()
-    for origin, years in ((2021, {2022}), (2019, {2020, 2021, 2022})):
+    later = observations(through=2024)
+    dlater = [o for o in district_observations() if o.year <= 2024]
+    for origin, years in ((2021, {2022, 2023, 2024}), (2019, {2020, 2021, 2022})):
         got = pts[pts.origin == origin]
         assert set(got.year) == years and (got.horizon == got.year - origin).all()
-        assert len(got) == int(((obs.year > origin) & (obs.year <= origin + 3)).sum())
-    assert set(pts.kind) == {"level"} and pts.trend_comparable.all()
+        assert len(got) == int(((obs.year > origin) & (obs.year <= origin + 3)).sum()) + (
+            len(later) + len(dlater) if origin == 2021 else 0)
+    history = pts[pts.year <= 2022]
+    assert set(history.kind) == {"level"} and history.trend_comparable.all()
+    # the figures published since are forecast as the update's paths forecast them: each of its
+    # own kind, a gross flow or a district figure without a trend
+    after = pts[pts.year > 2022]
+    assert sorted(after[~after.series.str.contains("@")].kind) == sorted(o.kind for o in later)
+    assert set(after[~after.trend_comparable].series) >= {o.series for o in dlater}
     city = pts[pts.series != TOO_HIGH]
     assert np.allclose(city.p50, city.observed) and city.in90.all()
     assert np.allclose(pts.ess, 1 / (0.75 ** 2 + 0.25 ** 2)) and (pts.simulations == 120).all()
+    assert pts.source.str.contains("generation 2 of 3: the last whose ESS is at least 10 %").all()
     with pytest.raises(CalibrationError, match="origin 2018"):
         bt.backtest(origins=(2018,))
     with pytest.raises(CalibrationError, match="update's paths"):

@@ -123,6 +123,14 @@ def test_tiny_calibration_improves_the_fit_and_writes_a_loadable_file(tmp_path):
     draws = C.posterior_samples(path)
     assert len(draws) == 10 and set(draws[0]) == {f.key for f in C.FREE} | set(C.DERIVED)
     assert len(cal["search"]["ess"]) == TINY["generations"]
+    # the generation the posterior is taken from, counted as [search] lists them, and its ESS
+    chosen = cal["meta"]["posterior_generation"]
+    assert cal["search"]["ess"][chosen - 1] == pytest.approx(result.ess, abs=0.01)
+    assert result.ess >= 0.1 * TINY["population"]
+    bad = path.read_text().replace(f"posterior_generation = {chosen}\n", "posterior_generation = 9\n")
+    (tmp_path / "bad.toml").write_text(bad)
+    with pytest.raises(C.CalibrationError, match="meta.posterior_generation"):
+        C.load_calibration(tmp_path / "bad.toml")
     png = C.plot_hindcast(result.band, tmp_path / "hindcast.png", result.errors)
     assert png.stat().st_size > 10_000
 
@@ -145,6 +153,29 @@ def test_a_stopped_search_resumes_from_its_history_as_if_it_had_not_stopped(tmp_
     pd.testing.assert_frame_equal(whole.posterior, resumed.posterior)
     with pytest.raises(C.CalibrationError, match="other settings"):
         search(generations=2, database=tmp_path / "h.db", **{**kw, "scale": 0.03})
+
+
+def test_the_posterior_is_the_last_generation_whose_weights_are_worth_a_tenth_of_its_particles():
+    from sim.calibration.search import posterior_generation
+    gens = lambda *ess: pd.DataFrame({"generation": range(len(ess)), "ess": ess})  # noqa: E731
+    assert posterior_generation(gens(200.0, 30.0, 4.7), 200) == 1        # a collapsed last generation is passed over
+    assert posterior_generation(gens(200.0, 7.1, 20.0), 200) == 2        # an earlier collapse does not matter
+    assert posterior_generation(gens(200.0, 19.9, 3.0), 200) == 0
+    assert posterior_generation(gens(4.0, 0.3), 4) == 0 and posterior_generation(gens(4.0, 0.4), 4) == 1
+
+
+def test_a_backtests_search_carries_its_runs_on_past_2022_and_keeps_the_same_particles(tmp_path):
+    from sim.calibration.search import search
+    kw = dict(population=4, budget=100, generations=2, scale=0.02, seed=5, last_year=2021, progress=False)
+    plain = search(**kw)
+    on = search(database=tmp_path / "h.db", forecast_through=2024, **kw)
+    later = [c for c in on.posterior.columns if c.startswith("stat:later:")]
+    assert "stat:later:high_tech_enterprises:2024:level" in later and not any("later" in c for c in plain.posterior)
+    # the statistics after 2022 are recorded, never fitted: the search keeps the same particles
+    pd.testing.assert_frame_equal(on.posterior.drop(columns=later), plain.posterior)
+    assert (on.posterior[later].to_numpy() > 0).any() and on.posterior[later].nunique().max() > 1
+    with pytest.raises(C.CalibrationError, match="other settings"):    # a history without them is another search
+        search(database=tmp_path / "h.db", **kw)
 
 
 def test_the_committed_calibration_has_a_posterior_of_at_least_200_draws():

@@ -2,10 +2,13 @@
 held-out published point, with the predictive sample it comes from.
 
 Origins inside the fitted history (2019–2021): the ABC-SMC search is run again on the published
-points up to the origin only (``search(last_year=origin)``). Every particle of its last generation
-has run the whole hindcast 2017→2022, so its later years (weight-0 statistics with a placeholder
-value: the held-out figures never reach the search) are a draw of the posterior predictive at the
-search scale. Held out: the published points of 2018–2022 after the origin.
+points up to the origin only (``search(last_year=origin)``), its runs carried on past 2022 to the
+origin's last forecast year (``forecast_through``). Every particle of its posterior generation
+(the last whose ESS clears ``ESS_FLOOR``, as the fit's) has run the whole hindcast from 2017, so
+its later years (weight-0 statistics with a placeholder value: the held-out figures never reach
+the search) are a draw of the posterior predictive at the search scale, conditioned on its own
+path to the origin. Held out: the published points of 2018–2022 after the origin and the figures
+published since, which these runs forecast as the update's paths do (below).
 
 Origins after it (2022, 2023): the calibration file's own posterior, fitted on 2017–2022, forecasts
 the figures published since (``sim/data/city_recent.csv``) through the update's paths
@@ -34,13 +37,14 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from ..core.hindcast import latest_year
 from ..data import actors, recent
 from ..experiments import district_observations as district_obs
 from ..experiments import observations as obs_models
 from ..experiments.calibration_file import FIT_YEARS, LAST_YEAR, CalibrationError
 from .fit import CITY_SERIES, FIT_SERIES, REGIONAL_SERIES, TIERS, is_district, observed
-from .problem import DEFAULTS
-from .search import search
+from .problem import DEFAULTS, ESS_FLOOR
+from .search import later_key, later_observations, search
 
 ORIGINS = (2023, 2022, 2021, 2020, 2019)
 MAX_HORIZON = 3
@@ -107,16 +111,32 @@ def _point(origin: int, series: str, year: int, kind: str, value: float, values:
                 values=values, weights=weights, trend_comparable=trend_comparable)
 
 
+def forecast_through(origin: int, data_dir=None) -> int:
+    """The last year an origin forecasts: ``MAX_HORIZON`` years on, within the published years."""
+    return min(origin + MAX_HORIZON, LAST_FORECAST_YEAR, latest_year(data_dir))
+
+
 def forecast_points(posterior: pd.DataFrame, origin: int, data_dir=None) -> pd.DataFrame:
-    """Per published point of the history held out at ``origin``: the forecast of the search's
-    weighted particles (columns ``weight`` and ``stat:<series>:<year>``)."""
+    """Per published point held out at ``origin``: the forecast of the search's weighted
+    particles (columns ``weight`` and ``stat:<series>:<year>``), and of the figures published
+    after 2022 (``stat:later:…``: the same runs carried on through those years), as the update's
+    paths forecast them (``path_points``)."""
     obs = observed(data_dir, LAST_YEAR)
     held = obs[(obs.year > origin) & (obs.year <= origin + MAX_HORIZON)]
     w = posterior["weight"].to_numpy(float)
-    return pd.DataFrame([_point(origin, r.series, r.year, HISTORY_KIND, r.value,
-                                posterior[f"stat:{r.series}:{r.year}"].to_numpy(float), w, True,
-                                history_sigma(r.series, r.status))
-                         for r in held.itertuples()])
+    rows = [_point(origin, r.series, r.year, HISTORY_KIND, r.value, posterior[f"stat:{r.series}:{r.year}"].to_numpy(float),
+                   w, True, history_sigma(r.series, r.status))
+            for r in held.itertuples()]
+    later_obs, later_dobs = later_observations(forecast_through(origin, data_dir), data_dir)
+    missing = [later_key(o) for o in (*later_obs, *later_dobs) if f"stat:{later_key(o)}" not in posterior]
+    if missing:
+        raise CalibrationError(f"backtest origin {origin}: its search did not run on past 2022 ({missing[0]} is not "
+                               "recorded); pass --fresh to search again")
+    rows += [_point(origin, o.indicator, o.year, o.kind, o.value, posterior[f"stat:{later_key(o)}"].to_numpy(float),
+                    w, not o.is_flow, o.sigma) for o in later_obs]
+    rows += [_point(origin, o.series, o.year, HISTORY_KIND, o.value, posterior[f"stat:{later_key(o)}"].to_numpy(float),
+                    w, False, o.sigma) for o in later_dobs]
+    return pd.DataFrame(rows)
 
 
 def frames_of(paths: list[dict]) -> list[pd.DataFrame]:
@@ -225,9 +245,12 @@ def backtest(origins=ORIGINS, population: int = DEFAULTS["population"], budget: 
             db = None if folder is None else f"{folder}/backtest_{origin}.db"
             found = search(population=population, budget=budget, generations=generations, accept=accept, seed=seed,
                            scale=scale, last_year=origin, database=db, workers=workers, scheduler=scheduler,
-                           progress=progress, fresh=fresh, data_dir=data_dir)
+                           progress=progress, fresh=fresh, data_dir=data_dir,
+                           forecast_through=forecast_through(origin, data_dir))
             pts = forecast_points(found.posterior, origin, data_dir)
-            pts = pts.assign(source=f"ABC-SMC on the published points to {origin}",
+            t, n = found.settings["posterior_generation"], found.settings["generations_run"]
+            pts = pts.assign(source=f"ABC-SMC on the published points to {origin} (generation {t + 1} of {n}: the last "
+                                    f"whose ESS is at least {100 * ESS_FLOOR:g} % of its particles)",
                              ess=ess(found.posterior["weight"]), generations_run=int(found.settings["generations_run"]),
                              simulations=int(found.settings["simulations"]))
         parts.append(pts)

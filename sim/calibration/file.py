@@ -19,7 +19,7 @@ from ..experiments.calibration_file import CALIBRATION_FILE, FIT_YEARS, START_YE
 from ..params.parameters import Params
 from .backtest import QUANTILES, TREND_WINDOW, group_of, trend_history
 from .fit import AIM_MAPE, HEADLINE, distance, fit_errors, is_district
-from .problem import DEFAULTS, DERIVED, FIXED_BECAUSE, FREE, ROOT
+from .problem import DEFAULTS, DERIVED, ESS_FLOOR, FIXED_BECAUSE, FREE, ROOT
 from .result import CalibrationResult, clip_ratio, clip_rd
 from .runs import hindcast
 from .skill import AIMS, ALL, TREND_Q, add_trend, crps_sample, score, verdict
@@ -62,11 +62,15 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
     meta = dict(method=f"ABC-SMC (pyabc {pyabc.__version__}: adaptive p=1 distance over every published point, "
                        "levels and yearly additions, each scaled by its spread in the generation and weighted by its "
                        "series' weight over its points; tolerance = a quantile of the last generation's distances; "
-                       "multivariate normal kernel) for the posterior; fitted point = best ensemble mean among the "
-                       "Nelder-Mead-refined best particle, the top particles and the posterior mean",
+                       "multivariate normal kernel) for the posterior, which is the last generation whose ESS is at "
+                       f"least {100 * ESS_FLOOR:g} % of its particles (posterior_generation); fitted point = best "
+                       "ensemble mean among the Nelder-Mead-refined best particle, the top particles and the posterior "
+                       "mean",
                 created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 seed=s["seed"], budget=s["budget"], generations=s["generations"], accept=s["accept"],
                 population=s.get("population", 0), generations_run=s.get("generations_run", s["generations"]),
+                # counted from 1, as [search] lists the generations
+                posterior_generation=s.get("posterior_generation", s.get("generations_run", s["generations"]) - 1) + 1,
                 search_scale=s["scale"], eval_scale=s["eval_scale"], eval_replicates=s["replicates"], top=s["top"],
                 refine=s["refine"], refine_replicates=s["refine_replicates"], chosen=s["chosen"], simulations=s["simulations"],
                 runtime_seconds=round(result.runtime_seconds, 1), distance=round(result.distance, 4),
@@ -98,7 +102,7 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
             for k in ("mape", "max_ape", "bias", "points", "weight", "years", "observed", "simulated"):
                 lines.append(f"{k} = {_toml(_r(row[k]))}")
     post = posterior_sample(result.posterior, posterior_draws, s["seed"])
-    lines += ["", "# The posterior sample ensembles run (replicate k: draw k mod n): a systematic resample of the last",
+    lines += ["", "# The posterior sample ensembles run (replicate k: draw k mod n): a systematic resample of the posterior",
               "# generation's weighted particles (equal weights; a particle of weight w appears about n*w times), in a",
               "# seeded random order. candidate_ratio and registered_rd_2022 are each particle's own end-2022 state."]
     keys = [f.key for f in FREE] + [k for k in DERIVED if k in post.columns]
@@ -197,8 +201,9 @@ BACKTEST_MARK = "# ---- backtest: rolling origin, the model against a plain tren
 BACKTEST_METHOD = (
     "rolling origin: for each origin, a forecast from what was published up to it of the published points 1 to 3 "
     "years later (to 2024 at most). Origins to 2021: ABC-SMC again on the published points up to the origin (the "
-    "settings below), the last generation's weighted particles' own later years as the forecast. Origin 2022: the "
-    "calibration's posterior through the update's paths (update_*), equally weighted. Origin 2023: the same paths "
+    "settings below), the weighted particles of its posterior generation (the last whose ESS is at least "
+    f"{100 * ESS_FLOOR:g} % of its particles, as the fit's), each run carried on through the years after it, as the "
+    "forecast. Origin 2022: the calibration's posterior through the update's paths (update_*), equally weighted. Origin 2023: the same paths "
     "weighted by the figures published for 2023, as the update weighs them. Each point: weighted median, 25-75 % and "
     "5-95 % bands, ape = absolute percentage error of the median, crps = CRPS of the weighted sample (units of the "
     "series). Trend: log-linear least squares through the last trend_window published years up to the origin, "

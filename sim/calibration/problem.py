@@ -23,6 +23,12 @@ STEPS = STEPS_PER_YEAR * (LAST_YEAR - START_YEAR)
 # 200 weighted draws; the tolerance follows the median distance of the last generation.
 DEFAULTS = dict(budget=8000, generations=10, accept=0.5, population=200, seed=2017, scale=0.25, eval_scale=1.0,
                 replicates=8, top=3, refine=60, refine_replicates=2, posterior_draws=200)
+# The posterior is the last generation whose weights are worth at least this share of its
+# particles (Kish's effective sample size). A generation whose kernel left a handful of particles
+# with nearly all the weight (an ESS of 5 of 200) is a few particles' posterior, not a sample of
+# one: its bands are as narrow as those particles happen to be. The rule was fixed before the
+# backtest was scored with it, and binds the fit and the backtest's searches alike.
+ESS_FLOOR = 0.1
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,8 @@ def choose(pool, t0, found: SearchResult, seed, scale, eval_scale, replicates, t
     settings = dict(budget=s["budget"], generations=s["generations"], accept=s["accept"], seed=s["seed"], scale=scale,
                     eval_scale=eval_scale, replicates=replicates, top=top, refine=refine,
                     refine_replicates=refine_replicates, workers=workers, population=s["population"],
-                    generations_run=s["generations_run"], search_simulations=s["simulations"],
+                    generations_run=s["generations_run"], posterior_generation=s["posterior_generation"],
+                    search_simulations=s["simulations"],
                     candidates_evaluated=len(candidates),
                     chosen=("refined" if refined is not None and best == refined else
                             "posterior mean" if best == candidates[-1] else "particle"),

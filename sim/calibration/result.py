@@ -16,7 +16,7 @@ from .problem import FREE
 
 @dataclass
 class SearchResult:
-    posterior: pd.DataFrame     # last generation: one column per free key, weight, distance, derived stats, sum stats
+    posterior: pd.DataFrame     # the posterior generation (search.posterior_generation): one column per free key, weight, distance, derived stats, sum stats
     history: pd.DataFrame       # every accepted particle of every generation: generation, distance, weight, parameters
     generations: pd.DataFrame   # per generation: epsilon, simulations, accepted, ESS
     settings: dict
@@ -28,7 +28,7 @@ class CalibrationResult:
     parameters: dict            # dotted key -> fitted value (free and derived)
     errors: pd.DataFrame        # fit of the fitted point (ensemble mean at eval_scale)
     start_errors: pd.DataFrame  # fit of the starting (default) parameters, same ensemble
-    posterior: pd.DataFrame     # last generation's particles: one column per free key + weight, distance, derived
+    posterior: pd.DataFrame     # the posterior generation's particles: one column per free key + weight, distance, derived
     history: pd.DataFrame       # every accepted particle of every generation
     settings: dict
     runtime_seconds: float

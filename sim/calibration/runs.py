@@ -15,12 +15,32 @@ from ..experiments.executors import executor
 from ..params.parameters import Params
 from .fit import SERIES, TIER_YEAR, TIERS, district_points
 
+# The model's city series a published figure after 2022 can be compared with
+# (observations.model_quantity), and the district stocks a district's figure can.
+COLUMNS = ("year", "quarter", "tech_enterprises", "high_tech_enterprises", "rd_expenditure", "rd_intensity",
+           "registrations_q", "certifications_q", "renewals_q", "specialised_q")
+DISTRICT_COLUMNS = ("year", "quarter", "adcode", "tech_enterprises", "high_tech_enterprises")
+
+
+def frames_after(model, year: int) -> dict:
+    """A run's quarterly city frame and districts' stocks after ``year`` (only the columns the
+    published figures after 2022 need), as lists: what a path through those years leaves."""
+    from ..core import metrics
+
+    df = model.datacollector.get_model_vars_dataframe()
+    dist = metrics.district_frame(model)
+    return dict(frame=df[df["year"] > year][list(COLUMNS)].to_dict(orient="list"),
+                districts=dist[dist["year"] > year][list(DISTRICT_COLUMNS)].to_dict(orient="list"))
+
 
 def run_one(task) -> dict:
-    """One hindcast 2017→2022; returns year-end series (and the end-2022 candidate ratio)."""
+    """One hindcast 2017→2022; returns year-end series (and the end-2022 candidate ratio). A
+    task's optional sixth item, a year after 2022, runs on through the published years to it
+    and adds what ``frames_after`` 2022 leaves (``later``: a backtest's forecast of them)."""
     from ..model import InnovationModel, replicate_seed
 
-    overrides, seed, replicate, scale, base = task
+    overrides, seed, replicate, scale, base, *rest = task
+    through = rest[0] if rest else LAST_YEAR
     params = (base if base is not None else Params()).with_overrides(nest(overrides or {}))
     params = params.with_overrides({"start_year": START_YEAR, "scale": scale})
     model = InnovationModel(params, seed=replicate_seed(seed, replicate))
@@ -63,8 +83,13 @@ def run_one(task) -> dict:
     if model.district_rd_factor is not None:   # a 2022 start multiplies by the district's factor again
         rd = rd / model.district_rd_factor[pop.col("district")[waiting]]
     rd_waiting = float(np.median(rd)) if waiting.any() else float("nan")
+    result = dict(series=out, candidate_ratio=ratio, registered_rd=rd_waiting)
+    if through > LAST_YEAR:
+        # the same run goes on: its end-2022 state is its own, not the published one a forecast
+        # from 2022 starts from (what was published in 2022 is after a backtest's origin)
+        result["later"] = frames_after(model.run_until(through), LAST_YEAR)
     model.release()
-    return dict(series=out, candidate_ratio=ratio, registered_rd=rd_waiting)
+    return result
 
 
 

@@ -6,7 +6,9 @@ The search is pyabc's sequential Monte Carlo ABC (Toni et al. 2009; Klinger & Ha
 for the adaptive distance): each generation perturbs the previous one's weighted particles
 with a multivariate normal kernel, keeps a particle when its distance to the published points
 is below a tolerance set to a quantile of the previous generation's distances, and weights it
-by prior / proposal. The distance (``AdaptivePNormDistance``, p = 1) compares every published
+by prior / proposal. The posterior is the last generation whose weights are still worth a tenth
+of its particles (``posterior_generation``): a kernel can leave a handful of particles with
+nearly all the weight. The distance (``AdaptivePNormDistance``, p = 1) compares every published
 point (levels and yearly additions 2018–2022, the 2020 regional blocks, the 2022
 central-district share, the districts' own figures and the share of districts in their published
 2022 tier), each scaled by its spread in the current generation (re-estimated
@@ -34,11 +36,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..experiments import district_observations as district_obs
+from ..experiments import observations as obs_models
 from ..experiments.calibration_file import FIT_YEARS, LAST_YEAR, CalibrationError
 from ..experiments.executors import SCHEDULER_TIMEOUT
 from .fit import (ADDED_SERIES, CITY_SERIES, REGIONAL_SERIES, TIER_YEAR, TIERS, district_points, is_district, observed,
                   point_weights, value)
-from .problem import DEFAULTS, FREE
+from .problem import DEFAULTS, ESS_FLOOR, FREE
 from .refine import choose
 from .result import CalibrationResult, SearchResult
 from .runs import run_one, worker_pool
@@ -85,6 +89,33 @@ def stats_of(result: dict, years=FIT_YEARS) -> dict:
     return out
 
 
+def later_observations(through: int, data_dir=None) -> tuple[list, list]:
+    """The city and district figures published after 2022 up to ``through`` (none when
+    ``through`` is 2022): what a backtest's search records, unfitted, of its runs' later years."""
+    if through <= LAST_YEAR:
+        return [], []
+    return ([o for o in obs_models.observations(data_dir, through) if o.year > LAST_YEAR],
+            [o for o in district_obs.district_observations(data_dir) if LAST_YEAR < o.year <= through])
+
+
+def later_key(o) -> str:
+    """The statistic of a figure published after 2022 (a city figure by indicator, year and kind)."""
+    return "later:" + (":".join(map(str, o.key)) if isinstance(o.key, tuple) else o.key)
+
+
+def later_stats(result: dict, obs=(), dobs=()) -> dict:
+    """One run's model value of each later figure (``observations.simulated_value``,
+    ``district_observations.district_values``); a placeholder 0 for the dummy run."""
+    if "later" not in result:
+        return {later_key(o): 0.0 for o in (*obs, *dobs)}
+    frame = pd.DataFrame(result["later"]["frame"])
+    out = {later_key(o): float(obs_models.simulated_value(o, frame)) for o in obs}
+    if dobs:
+        values = district_obs.district_values(pd.DataFrame(result["later"]["districts"]), dobs)
+        out.update({later_key(o): values[o.key] for o in dobs})
+    return out
+
+
 def _dummy() -> dict:
     """A run of the right shape (only its keys are used)."""
     names = (*CITY_SERIES, *REGIONAL_SERIES, *(p[0] for p in district_points()), TIERS)
@@ -97,32 +128,39 @@ def _observed_stats(obs: pd.DataFrame) -> dict:
 
 
 class HindcastModel:
-    """The pyabc model: one hindcast at ``scale`` from a seed drawn from numpy's global generator."""
+    """The pyabc model: one hindcast at ``scale`` from a seed drawn from numpy's global generator,
+    run on to ``through`` when later figures (``obs``, ``dobs``) are recorded."""
 
-    def __init__(self, scale: float):
-        self.scale = scale
+    def __init__(self, scale: float, through: int = LAST_YEAR, obs=(), dobs=()):
+        self.scale, self.through, self.obs, self.dobs = scale, through, tuple(obs), tuple(dobs)
 
     def __call__(self, par) -> dict:
         seed = int(np.random.randint(0, 2**31 - 1))
-        return stats_of(run_one((_natural(par), seed, 0, self.scale, None)))
+        result = run_one((_natural(par), seed, 0, self.scale, None, self.through))
+        return {**stats_of(result), **later_stats(result, self.obs, self.dobs)}
 
 
 def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["budget"],
            generations: int = DEFAULTS["generations"], accept: float = DEFAULTS["accept"], seed: int = DEFAULTS["seed"],
            scale: float = DEFAULTS["scale"], last_year: int = LAST_YEAR, database: Path | str | None = None,
            workers: int = 1, scheduler: str | None = None, progress: bool = True, fresh: bool = False,
-           data_dir=None) -> SearchResult:
+           data_dir=None, forecast_through: int = LAST_YEAR) -> SearchResult:
     """ABC-SMC of FREE against the published points up to ``last_year`` (a backtest fits fewer
     years). Stops after ``generations`` generations or the generation in which the simulations
     reach ``budget``. ``database``: the SQLite history (a temporary file when None); a history of
-    the same settings is resumed, of other settings refused (``fresh`` discards it)."""
+    the same settings is resumed, of other settings refused (``fresh`` discards it).
+    ``forecast_through``: a year after 2022 runs every hindcast on to it and records, unfitted,
+    its value of every figure published after 2022 up to then (``later:`` statistics)."""
     import pyabc
 
     from .sampler import SeededMappingSampler
     obs = observed(data_dir, last_year)
+    later_obs, later_dobs = later_observations(forecast_through, data_dir)
     settings = dict(population=population, budget=budget, generations=generations, accept=accept, seed=seed,
                     scale=scale, last_year=last_year, free=[f.key for f in FREE],
                     observed=_observed_stats(obs))
+    if later_obs or later_dobs:   # (absent otherwise: a fit's fingerprint is what it was)
+        settings["later"] = sorted(later_key(o) for o in (*later_obs, *later_dobs))
     # What a resumed history must share (more generations or a larger budget extend it).
     fingerprint = hashlib.sha256(json.dumps({k: v for k, v in settings.items() if k not in ("generations", "budget")},
                                             sort_keys=True).encode()).hexdigest()
@@ -130,7 +168,7 @@ def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["bud
     # the years after last_year) have weight 0 and the placeholder 0, so the held-out published
     # values never reach the search.
     fitted = point_weights(obs)
-    recorded = stats_of(_dummy())
+    recorded = {**stats_of(_dummy()), **later_stats({}, later_obs, later_dobs)}
     weights = {k: fitted.get(k, 0.0) for k in recorded}
     stats_obs = {k: _observed_stats(obs).get(k, 0.0) for k in recorded}
     tmp = None
@@ -148,7 +186,7 @@ def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["bud
         map_ = _mapper(stack, workers, scheduler)
         sampler = SeededMappingSampler(map_, seed, progress)
         dist = pyabc.AdaptivePNormDistance(p=1, fixed_weights=weights, all_particles_for_scale=False)
-        abc = pyabc.ABCSMC(HindcastModel(scale), _prior(), dist, population_size=population, sampler=sampler,
+        abc = pyabc.ABCSMC(HindcastModel(scale, forecast_through if later_obs or later_dobs else LAST_YEAR, later_obs, later_dobs), _prior(), dist, population_size=population, sampler=sampler,
                            eps=pyabc.QuantileEpsilon(alpha=accept))
         url = f"sqlite:///{database}"
         run_id = _resumable(url, fingerprint, database) if database.exists() else None
@@ -211,12 +249,21 @@ def _collect(h, settings: dict, database: str) -> SearchResult:
         gens.append(dict(generation=t, epsilon=float(row.epsilon), simulations=int(row.samples),
                          accepted=len(pop.particles), ess=float(1.0 / (w ** 2).sum())))
     history = pd.DataFrame(rows)
-    posterior = history[history.generation == h.max_t].drop(columns="generation").reset_index(drop=True)
+    gens = pd.DataFrame(gens)
+    chosen = posterior_generation(gens, settings["population"])
+    posterior = history[history.generation == chosen].drop(columns="generation").reset_index(drop=True)
     posterior = posterior.rename(columns={"stat:derived:candidate_ratio": "derived:candidate_ratio",
                                           "stat:derived:registered_rd": "derived:registered_rd"})
-    gens = pd.DataFrame(gens)
-    settings = {**settings, "generations_run": int(h.max_t + 1), "simulations": int(gens["simulations"].sum())}
+    settings = {**settings, "generations_run": int(h.max_t + 1), "simulations": int(gens["simulations"].sum()),
+                "posterior_generation": chosen}
     return SearchResult(posterior=posterior, history=history, generations=gens, settings=settings, database=database)
+
+
+def posterior_generation(generations: pd.DataFrame, population: int) -> int:
+    """The generation taken as the posterior: the last whose ESS is at least ``ESS_FLOOR`` of
+    ``population`` (the first, drawn from the prior with equal weights, always is)."""
+    ok = generations[generations["ess"] >= ESS_FLOOR * population]
+    return int(ok["generation"].max()) if len(ok) else int(generations["generation"].min())
 
 
 def calibrate(budget: int = DEFAULTS["budget"], seed: int = DEFAULTS["seed"], scale: float = DEFAULTS["scale"],

@@ -40,7 +40,6 @@ import numpy as np
 
 from ..core.hindcast import latest_year
 from ..data.identity import DATA_DIR
-from ..core import metrics
 from ..experiments import district_observations as district_obs
 from ..experiments import observations as obs_models
 from ..experiments import posterior
@@ -50,16 +49,12 @@ from ..model import InnovationModel
 from ..params.parameters import Params
 from .backtest import district_values_of, frames_of, weigh
 from .file import _r, _toml, drop_section, stamp_now, systematic
+from .runs import DISTRICT_COLUMNS, frames_after
 
 UPDATE_DIR = Path(__file__).resolve().parents[2] / "results" / "calibration" / "update"
 # Ten paths per draw: each path also draws its district split, which the districts' own figures
 # condition sharply, so five left an effective sample of about 70 of 1,000.
 DEFAULTS = dict(per_draw=10, keep=500, scale=1.0, seed=2024)
-# The model's city series a published figure can be compared with (obs_models.model_quantity).
-COLUMNS = ("year", "quarter", "tech_enterprises", "high_tech_enterprises", "rd_expenditure", "rd_intensity",
-           "registrations_q", "certifications_q", "renewals_q", "specialised_q")
-# The district stocks a district's figure can be compared with (district_obs.district_values).
-DISTRICT_COLUMNS = ("year", "quarter", "adcode", "tech_enterprises", "high_tech_enterprises")
 CHUNK = 10
 
 
@@ -76,11 +71,7 @@ def run_paths(point: dict, items: list[tuple[int, int, dict]], through: int, sca
     base = Params().with_overrides(point).with_overrides({"start_year": through, "scale": scale})
     for i, s, draw in items:
         model = InnovationModel(params=posterior.apply_draw(base, draw), seed=s, data_dir=data_dir).run_until(through)
-        df = model.datacollector.get_model_vars_dataframe()
-        df = df[df["year"] > model.params.start_year][list(COLUMNS)]
-        dist = metrics.district_frame(model)
-        dist = dist[dist["year"] > model.params.start_year][list(DISTRICT_COLUMNS)]
-        out.append(dict(draw=i, seed=s, frame=df.to_dict(orient="list"), districts=dist.to_dict(orient="list")))
+        out.append(dict(draw=i, seed=s, **frames_after(model, model.params.start_year)))
         model.release()
     return out
 

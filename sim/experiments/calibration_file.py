@@ -76,7 +76,8 @@ CALIBRATION_META = Table({
     "aim_mape_headline": _PCT, "aim_met": Flag(),
     "data_version": MapOf(Text(r"[0-9a-f]{64}", "a sha256 digest (64 hex digits)")),
     "why_free": MapOf(Text(), _DOTTED), "why_fixed": MapOf(Text(), lo=0), "derived_how": MapOf(Text(), _DOTTED, lo=0),
-})
+    "posterior_generation": Num(1, 50, integer=True),
+}, optional=("posterior_generation",))
 CALIBRATION_SEARCH = Table({"epsilon": ListOf(Num(0), 1, 50), "simulations": ListOf(_COUNT, 1, 50),
                             "accepted": ListOf(_COUNT, 1, 50), "ess": ListOf(Num(0), 1, 50)})
 CALIBRATION_UNCERTAINTY = MapOf(MapOf(Table({
@@ -269,6 +270,9 @@ def _check_meta(path, meta, search, fitted: set) -> None:
     if meta["generations_run"] > meta["generations"]:
         raise DataKeyError(path, "meta.generations_run", f"{meta['generations_run']} generations run of "
                            f"{meta['generations']}", "at most meta.generations")
+    if meta.get("posterior_generation", 0) > meta["generations_run"]:
+        raise DataKeyError(path, "meta.posterior_generation", f"generation {meta['posterior_generation']} of "
+                           f"{meta['generations_run']} run", "a generation run (1 to meta.generations_run)")
     if meta["population"] and meta["posterior_ess"] > meta["population"] * (1 + 1e-6):
         raise DataKeyError(path, "meta.posterior_ess", f"{meta['posterior_ess']:g} is more than the population "
                            f"({meta['population']})", "an effective sample size from 1 to the particles of a generation")
