@@ -249,6 +249,12 @@ def test_backtest_coverage_is_counted_from_weighted_bands_and_reaches_file_and_r
     # Two particles: one at the published values (weight 0.9), one 50 % above them (weight 0.1).
     post = pd.DataFrame({"weight": [0.9, 0.1], **{f"stat:{r.series}:{r.year}": [r.value, 1.5 * r.value]
                                                    for r in held.itertuples()}})
+    # a search that did not carry its runs past 2022 cannot forecast 2023 from 2020: named, not a KeyError
+    with pytest.raises(C.CalibrationError, match="origin 2020: its search did not run on past 2022"):
+        forecast_points(post, 2020)
+    # the figures after 2022 are forecast as in test_backtest.py; here the history's points alone
+    monkeypatch.setattr(importlib.import_module("sim.calibration.backtest"), "later_observations",
+                        lambda through, data_dir=None: ([], []))
     pts = forecast_points(post, 2020)
     assert len(pts) == len(held) and set(pts.year) == {2021, 2022} and set(pts.horizon) == {1, 2}
     assert pts.in50.all() and pts.in90.all() and np.allclose(pts.ape, 0.0)

@@ -238,7 +238,7 @@ def forecast_quality_html(calibration: str | Path | None, result: EnsembleResult
                    "<th>model: median (90 % band)</th><th>trend: median (90 % band)</th><th>CRPS model / trend</th></tr>")
     return (f"<p>At the end of each of {', '.join(map(str, sorted(origins)))} the model was given only what had been "
             "published by then and forecast the figures published one to three years later (to 2024): to 2021 by "
-            "calibrating again on the shorter history, from 2022 with the calibration's posterior (in 2023 weighted "
+            "calibrating again on the shorter history and carrying each run on from its own state, from 2022 with the calibration's posterior (in 2023 weighted "
             "by the 2023 figures). Beside it is a plain trend anyone could draw: a log-linear line through the last "
             f"{bt['trend_window']} published years, with a band from the spread of past growth. An honest forecast "
             "puts about half the published values inside its 50 % band and nine in ten inside its 90 % band. CRPS "
@@ -264,9 +264,9 @@ def _district_coverage(bt: dict) -> str:
     c90, aim = bt["district_coverage90"], bt["aim_district_coverage90"]
     return (f"<p{' class=miss' if c90 < aim else ''}>District bands: {c90:.0%} of the {bt['district_points']} districts' "
             f"own figures held out lie inside their 90 % bands (aim ≥ {aim:.0%}), {bt['district_coverage50']:.0%} inside "
-            "their 50 % bands. To 2021 these are the figures districts published for 2020–2022, which the start "
-            "itself leaned on (the 2017 split takes the 2022 shares, own figures included); from 2022 the figures "
-            "of 2023–2024, which nothing in the model saw before.</p>")
+            "their 50 % bands: the figures districts published for 2020–2022, which the start itself leaned on "
+            "(the 2017 split takes the 2022 shares, own figures included), and those of 2023–2024, which nothing in "
+            "the model saw before.</p>")
 
 
 def _fixed_caveat(result: EnsembleResult | None) -> str:
