@@ -124,19 +124,16 @@ def forecast_points(posterior: pd.DataFrame, origin: int, data_dir=None) -> pd.D
     obs = observed(data_dir, LAST_YEAR)
     held = obs[(obs.year > origin) & (obs.year <= origin + MAX_HORIZON)]
     w = posterior["weight"].to_numpy(float)
-    rows = [_point(origin, r.series, r.year, HISTORY_KIND, r.value, posterior[f"stat:{r.series}:{r.year}"].to_numpy(float),
-                   w, True, history_sigma(r.series, r.status))
+    rows = [_point(origin, r.series, r.year, HISTORY_KIND, r.value,
+                   posterior[f"stat:{r.series}:{r.year}"].to_numpy(float), w, True, history_sigma(r.series, r.status))
             for r in held.itertuples()]
     later_obs, later_dobs = later_observations(forecast_through(origin, data_dir), data_dir)
     missing = [later_key(o) for o in (*later_obs, *later_dobs) if f"stat:{later_key(o)}" not in posterior]
     if missing:
         raise CalibrationError(f"backtest origin {origin}: its search did not run on past 2022 ({missing[0]} is not "
                                "recorded); pass --fresh to search again")
-    rows += [_point(origin, o.indicator, o.year, o.kind, o.value, posterior[f"stat:{later_key(o)}"].to_numpy(float),
-                    w, not o.is_flow, o.sigma) for o in later_obs]
-    rows += [_point(origin, o.series, o.year, HISTORY_KIND, o.value, posterior[f"stat:{later_key(o)}"].to_numpy(float),
-                    w, False, o.sigma) for o in later_dobs]
-    return pd.DataFrame(rows)
+    particles = lambda o: posterior[f"stat:{later_key(o)}"].to_numpy(float)  # noqa: E731
+    return pd.DataFrame(rows + published_points(origin, later_obs, later_dobs, particles, particles, w))
 
 
 def frames_of(paths: list[dict]) -> list[pd.DataFrame]:
@@ -182,19 +179,26 @@ def path_points(frames: list[pd.DataFrame], origin: int, obs: list, weights=None
     (``district_known``, with each path's values of them), the district's band."""
     w = np.full(len(frames), 1.0) if weights is None else np.asarray(weights, float)
     last = min(origin + MAX_HORIZON, LAST_FORECAST_YEAR)
+    return pd.DataFrame(published_points(
+        origin, [o for o in obs if origin < o.year <= last], [o for o in district_known if origin < o.year <= last],
+        lambda o: np.array([obs_models.simulated_value(o, f) for f in frames]),
+        lambda o: np.array([v[o.key] for v in district_values]), w))
+
+
+def published_points(origin: int, obs: list, dobs: list, city_values, district_values, weights) -> list[dict]:
+    """The points of the city figures ``obs`` and district figures ``dobs`` published since 2022,
+    each of its own kind and stated error, from the model's values of it (``city_values(o)``,
+    ``district_values(o)``: one per path or particle, weighted by ``weights``)."""
     # the figures published since 2022 count gross flows (firms entering a register, every
     # certificate granted) while the history's yearly additions are net changes of the stock, so
     # no trend of the history forecasts them
-    rows = [_point(origin, o.indicator, o.year, o.kind, o.value,
-                   np.array([obs_models.simulated_value(o, f) for f in frames]), w, not o.is_flow, o.sigma)
-            for o in obs if origin < o.year <= last]
+    rows = [_point(origin, o.indicator, o.year, o.kind, o.value, city_values(o), weights, not o.is_flow, o.sigma)
+            for o in obs]
     # a district figure has no published history to draw a trend through: scored for coverage only
     # its error without the branch in which it measures something else: a band that covers a
     # figure only by calling it an outlier would say nothing
-    rows += [_point(origin, o.series, o.year, HISTORY_KIND, o.value, np.array([v[o.key] for v in district_values]),
-                    w, False, o.sigma)
-             for o in district_known if origin < o.year <= last]
-    return pd.DataFrame(rows)
+    return rows + [_point(origin, o.series, o.year, HISTORY_KIND, o.value, district_values(o), weights, False, o.sigma)
+                   for o in dobs]
 
 
 def check_origins(origins) -> list[int]:

@@ -186,7 +186,8 @@ def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["bud
         map_ = _mapper(stack, workers, scheduler)
         sampler = SeededMappingSampler(map_, seed, progress)
         dist = pyabc.AdaptivePNormDistance(p=1, fixed_weights=weights, all_particles_for_scale=False)
-        abc = pyabc.ABCSMC(HindcastModel(scale, forecast_through if later_obs or later_dobs else LAST_YEAR, later_obs, later_dobs), _prior(), dist, population_size=population, sampler=sampler,
+        model = HindcastModel(scale, forecast_through if later_obs or later_dobs else LAST_YEAR, later_obs, later_dobs)
+        abc = pyabc.ABCSMC(model, _prior(), dist, population_size=population, sampler=sampler,
                            eps=pyabc.QuantileEpsilon(alpha=accept))
         url = f"sqlite:///{database}"
         run_id = _resumable(url, fingerprint, database) if database.exists() else None
