@@ -69,8 +69,7 @@ def write_calibration(result: CalibrationResult, path: Path = CALIBRATION_FILE, 
                 created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 seed=s["seed"], budget=s["budget"], generations=s["generations"], accept=s["accept"],
                 population=s.get("population", 0), generations_run=s.get("generations_run", s["generations"]),
-                # counted from 1, as [search] lists the generations
-                posterior_generation=s.get("posterior_generation", s.get("generations_run", s["generations"]) - 1) + 1,
+                posterior_generation=s["posterior_generation"] + 1,   # counted from 1, as [search] lists them
                 search_scale=s["scale"], eval_scale=s["eval_scale"], eval_replicates=s["replicates"], top=s["top"],
                 refine=s["refine"], refine_replicates=s["refine_replicates"], chosen=s["chosen"], simulations=s["simulations"],
                 runtime_seconds=round(result.runtime_seconds, 1), distance=round(result.distance, 4),
@@ -204,9 +203,9 @@ BACKTEST_METHOD = (
     "settings below), the weighted particles of its posterior generation (the last whose ESS is at least "
     f"{100 * ESS_FLOOR:g} % of its particles, as the fit's), each run carried on through the years after it, as the "
     "forecast. Origin 2022: the calibration's posterior through the update's paths (update_*), equally weighted. "
-    "Origin 2023: the same paths weighted by the figures published for 2023, as the update weighs them. Each point: weighted median, 25-75 % and "
-    "5-95 % bands, ape = absolute percentage error of the median, crps = CRPS of the weighted sample (units of the "
-    "series). Trend: log-linear least squares through the last trend_window published years up to the origin, "
+    "Origin 2023: the same paths weighted by the figures published for 2023, as the update weighs them. Each point: "
+    "weighted median, 25-75 % and 5-95 % bands, ape = absolute percentage error of the median, crps = CRPS of the "
+    "weighted sample (units of the series). Trend: log-linear least squares through the last trend_window published years up to the origin, "
     "lognormal around it with the spread of the yearly log growth of the whole published history (drift method), "
     "none for the gross flows published since 2022 (the history's additions are net). [backtest.skill] (points of "
     "every origin pooled): coverage, median APE and CRPS / observed of the model and the trend on the same points, "

@@ -16,7 +16,8 @@ from .problem import FREE
 
 @dataclass
 class SearchResult:
-    posterior: pd.DataFrame     # the posterior generation (search.posterior_generation): one column per free key, weight, distance, derived stats, sum stats
+    posterior: pd.DataFrame     # the posterior generation (search.posterior_generation): one column per free
+                                # key, weight, distance, derived stats, sum stats
     history: pd.DataFrame       # every accepted particle of every generation: generation, distance, weight, parameters
     generations: pd.DataFrame   # per generation: epsilon, simulations, accepted, ESS
     settings: dict

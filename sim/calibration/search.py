@@ -156,10 +156,11 @@ def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["bud
     from .sampler import SeededMappingSampler
     obs = observed(data_dir, last_year)
     later_obs, later_dobs = later_observations(forecast_through, data_dir)
+    through = forecast_through if later_obs or later_dobs else LAST_YEAR   # no figure to record: no need to run on
     settings = dict(population=population, budget=budget, generations=generations, accept=accept, seed=seed,
                     scale=scale, last_year=last_year, free=[f.key for f in FREE],
                     observed=_observed_stats(obs))
-    if later_obs or later_dobs:   # (absent otherwise: a fit's fingerprint is what it was)
+    if through > LAST_YEAR:   # (absent otherwise: a fit's fingerprint is what it was)
         settings["later"] = sorted(later_key(o) for o in (*later_obs, *later_dobs))
     # What a resumed history must share (more generations or a larger budget extend it).
     fingerprint = hashlib.sha256(json.dumps({k: v for k, v in settings.items() if k not in ("generations", "budget")},
@@ -186,9 +187,8 @@ def search(population: int = DEFAULTS["population"], budget: int = DEFAULTS["bud
         map_ = _mapper(stack, workers, scheduler)
         sampler = SeededMappingSampler(map_, seed, progress)
         dist = pyabc.AdaptivePNormDistance(p=1, fixed_weights=weights, all_particles_for_scale=False)
-        model = HindcastModel(scale, forecast_through if later_obs or later_dobs else LAST_YEAR, later_obs, later_dobs)
-        abc = pyabc.ABCSMC(model, _prior(), dist, population_size=population, sampler=sampler,
-                           eps=pyabc.QuantileEpsilon(alpha=accept))
+        abc = pyabc.ABCSMC(HindcastModel(scale, through, later_obs, later_dobs), _prior(), dist,
+                           population_size=population, sampler=sampler, eps=pyabc.QuantileEpsilon(alpha=accept))
         url = f"sqlite:///{database}"
         run_id = _resumable(url, fingerprint, database) if database.exists() else None
         if run_id is None and database.exists():

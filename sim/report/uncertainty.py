@@ -23,9 +23,9 @@ import pandas as pd
 from ..experiments import posterior
 from ..experiments.posterior import FIXED, POSTERIOR
 
-__all__ = ["FIXED", "POSTERIOR", "UNKNOWN", "RunKind", "beyond", "coarsening_note", "coarsening_sentence", "footnote", "margin", "pairing_sentence",
-           "precision_sentence", "reading_note", "run_kind", "spread_phrase", "spread_sentence", "uncertainty_sentence",
-           "wilson"]
+__all__ = ["FIXED", "POSTERIOR", "UNKNOWN", "RunKind", "beyond", "coarsening_note", "coarsening_sentence", "footnote",
+           "margin", "pairing_sentence", "precision_sentence", "reading_note", "run_kind", "spread_phrase",
+           "spread_sentence", "uncertainty_sentence", "wilson"]
 
 UNKNOWN = "unknown"
 Z95 = 1.959963984540054
